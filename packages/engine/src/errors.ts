@@ -1,0 +1,63 @@
+/** Base class of every error this package throws, so callers can catch them as one family. */
+export class EngineError extends Error {
+  override name = 'EngineError';
+}
+
+/** A backend was asked for by name but its package is not installed or failed to load. */
+export class BackendUnavailableError extends EngineError {
+  override name = 'BackendUnavailableError';
+  constructor(
+    readonly backend: string,
+    readonly packageName: string,
+    detail?: unknown,
+  ) {
+    super(
+      `Backend '${backend}' is not available: could not load ${packageName}` +
+        (detail instanceof Error ? ` (${detail.message.split('\n')[0]})` : '') +
+        `. Install it with \`npm install ${packageName}\`, or call initEngine({ backend: 'auto' }).`,
+      { cause: detail },
+    );
+  }
+}
+
+/** Two copies of @tensorflow/tfjs-core are in the tree: tensors from one are invisible to the other. */
+export class DuplicateTfjsCoreError extends EngineError {
+  override name = 'DuplicateTfjsCoreError';
+  constructor(readonly locations: string[]) {
+    super(
+      `Expected one copy of @tensorflow/tfjs-core but found ${locations.length}: ${locations.join(', ')}. ` +
+        'Align the versions of @tensorflow/* packages so npm can dedupe them (`npm ls @tensorflow/tfjs-core`).',
+    );
+  }
+}
+
+/** An argument had the wrong type or value. */
+export class EngineOptionError extends EngineError {
+  override name = 'EngineOptionError';
+  constructor(
+    readonly parameter: string,
+    expected: string,
+    received: unknown,
+  ) {
+    super(`Expected ${expected} for ${parameter} but received ${describe(received)}`);
+  }
+}
+
+/** A kernel was called with an attribute this implementation does not support. */
+export class UnsupportedKernelAttributeError extends EngineError {
+  override name = 'UnsupportedKernelAttributeError';
+  constructor(
+    readonly kernel: string,
+    readonly attribute: string,
+    expected: string,
+    received: unknown,
+  ) {
+    super(`Expected ${expected} for ${kernel}.${attribute} but received ${describe(received)}`);
+  }
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return JSON.stringify(value);
+  return String(value);
+}

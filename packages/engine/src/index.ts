@@ -1,0 +1,28 @@
+/**
+ * @patchgd/engine — the one TensorFlow.js instance every PatchGD package computes on, backend
+ * selection, the wasm training kernels, and a memory meter.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export { tf };
+export { initEngine, assertSingleTfjsCore, BACKENDS } from './init-engine.js';
+export type { Backend, EngineInfo, EngineOptions, ModuleLoader } from './init-engine.js';
+export { measureMemory, wasmHeapBytes } from './memory-meter.js';
+export type { MemoryReport } from './memory-meter.js';
+export {
+  registerWasmKernels,
+  wasmKernels,
+  gradientOverrides,
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  depthwiseConv2dBackpropFilter,
+  depthwiseConv2dBackpropInput,
+  nativeKernel,
+} from './kernels/index.js';
+export {
+  EngineError,
+  BackendUnavailableError,
+  DuplicateTfjsCoreError,
+  EngineOptionError,
+  UnsupportedKernelAttributeError,
+} from './errors.js';

@@ -1,0 +1,62 @@
+// Filter gradient of a 2-D convolution as one forward convolution: the input, transposed to
+// [inC, H, W, batch], convolved with dy, transposed to [outH, outW, batch, outC], dilated by the
+// forward stride. 1×1 stride-1 convolutions (most of ResNet50's FLOPs) are one plain matmul.
+import * as tf from '@tensorflow/tfjs-core';
+import { asTensor, axisGeometry, filterGradPadding, requireChannelsLast } from './compose.js';
+
+interface Attrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/** dW of `conv2d(x, filter)` for NHWC, any stride, any padding, dilation 1. */
+export function conv2dBackpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number] | number,
+  pad: Attrs['pad'],
+  dimRoundingMode?: Attrs['dimRoundingMode'],
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
+    const [kh, kw, inC, outC] = filterShape;
+    const [batch, height, width] = x.shape;
+    const [rows, cols] = axisGeometry(info);
+    const pointwise =
+      kh === 1 && kw === 1 && rows.stride === 1 && cols.stride === 1 && rows.padBefore === 0 &&
+      cols.padBefore === 0 && info.outHeight === height && info.outWidth === width;
+    if (pointwise) {
+      const n = batch * height * width;
+      const xt = tf.transpose(tf.reshape(x, [n, inC]));
+      return tf.reshape(tf.matMul(xt, tf.reshape(dy, [n, outC])), filterShape);
+    }
+    const r = filterGradPadding(rows);
+    const c = filterGradPadding(cols);
+    const xt = tf.transpose(x, [3, 1, 2, 0]);
+    const dyt = tf.transpose(dy, [1, 2, 0, 3]);
+    let grad = tf.conv2d(xt, dyt, 1, [[0, 0], r.pad, c.pad, [0, 0]], 'NHWC', [rows.stride, cols.stride]);
+    if (r.outputs !== kh || c.outputs !== kw) grad = tf.slice(grad, [0, 0, 0, 0], [inC, kh, kw, outC]);
+    return tf.transpose(grad, [1, 2, 0, 3]);
+  });
+}
+
+export const conv2dBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs }) => {
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Attrs;
+    requireChannelsLast(tf.Conv2DBackpropFilter, dataFormat);
+    return conv2dBackpropFilter(
+      asTensor(inputs['x']!),
+      asTensor(inputs['dy']!),
+      filterShape,
+      strides,
+      pad,
+      dimRoundingMode,
+    );
+  },
+};

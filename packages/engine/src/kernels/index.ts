@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { clipByValueGradConfig, relu6GradConfig } from './activation-gradients.js';
+import { batchMatMulConfig } from './batch-mat-mul.js';
+import { rememberNativeKernel } from './compose.js';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
+import { tileConfig } from './tile.js';
+import { EngineError } from '../errors.js';
+
+/** Kernels the wasm backend lacks, or has only in a form measured to be slow. */
+export const wasmKernels: readonly tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
+  tileConfig,
+  batchMatMulConfig,
+];
+
+/** Gradient definitions replaced for every backend (same results, fewer and faster ops). */
+export const gradientOverrides: readonly tf.GradConfig[] = [relu6GradConfig, clipByValueGradConfig];
+
+let registered = false;
+
+/**
+ * Registers the wasm kernels (replacing the backend's own where one exists, kept for delegation)
+ * and the gradient overrides. Idempotent.
+ */
+export function registerWasmKernels(): string[] {
+  if (!registered) {
+    if (tf.findBackendFactory('wasm') === null) {
+      throw new EngineError('Expected @tensorflow/tfjs-backend-wasm to be loaded before registerWasmKernels()');
+    }
+    for (const config of wasmKernels) {
+      const native = tf.getKernel(config.kernelName, config.backendName);
+      if (native !== undefined) {
+        rememberNativeKernel(native);
+        tf.unregisterKernel(config.kernelName, config.backendName);
+      }
+      // The native kernel's setup (binding its wasm function) must still run at backend init,
+      // since overrides delegate to it.
+      tf.registerKernel({ ...config, setupFunc: native?.setupFunc ?? config.setupFunc });
+    }
+    for (const grad of gradientOverrides) tf.registerGradient(grad);
+    registered = true;
+  }
+  return wasmKernels.map((k) => k.kernelName);
+}
+
+export { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
+export { conv2dBackpropInput } from './conv2d-backprop-input.js';
+export { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
+export { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
+export { nativeKernel } from './compose.js';

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface MemoryReport<T> {
+  result: T;
+  /** Highest bytes held by live tensors while `fn` ran (tfjs engine accounting, all backends). */
+  peakTensorBytes: number;
+  /** Tensor bytes still held after `fn` returned, minus those held before (a leak if `fn` was meant to be tidy). */
+  retainedTensorBytes: number;
+  /** Size of the wasm heap after `fn` (it only grows, so this is its peak); 0 on other backends. */
+  wasmHeapBytes: number;
+  /** How much the wasm heap grew while `fn` ran. */
+  wasmHeapGrowthBytes: number;
+  /** Process resident set size after `fn`. */
+  rssBytes: number;
+  /** Highest resident set size of the process so far (the OS high-water mark, so it includes earlier work). */
+  peakRssBytes: number;
+  /** Wall time of `fn`. */
+  ms: number;
+}
+
+/**
+ * Runs `fn` and reports its memory: peak tensor bytes, wasm heap and process RSS. Trainers plan
+ * batch sizes against `peakTensorBytes` and `wasmHeapBytes`.
+ *
+ * @example
+ * ```ts
+ * const report = await measureMemory(() => tf.tidy(() => tf.matMul(a, b).sum().dataSync()));
+ * console.log(report.peakTensorBytes, report.wasmHeapBytes, report.peakRssBytes);
+ * ```
+ */
+export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<MemoryReport<T>> {
+  const before = tf.memory().numBytes;
+  const heapBefore = wasmHeapBytes();
+  const start = performance.now();
+  // tf.profile tracks the engine's byte high-water mark; its per-kernel NaN check is not wanted here.
+  const checking = tf.env().getBool('CHECK_COMPUTATION_FOR_ERRORS');
+  tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
+  let result!: T;
+  let profile: Awaited<ReturnType<typeof tf.profile>>;
+  try {
+    profile = await tf.profile(async () => {
+      result = await fn();
+      return [] as tf.Tensor[];
+    });
+  } finally {
+    tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', checking);
+  }
+  const ms = performance.now() - start;
+  const heapAfter = wasmHeapBytes();
+  const usage = process.memoryUsage();
+  return {
+    result,
+    peakTensorBytes: Math.max(profile.peakBytes - before, 0),
+    retainedTensorBytes: tf.memory().numBytes - before,
+    wasmHeapBytes: heapAfter,
+    wasmHeapGrowthBytes: heapAfter - heapBefore,
+    rssBytes: usage.rss,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ms,
+  };
+}
+
+/** Current size of the wasm backend's linear memory, or 0 when wasm is not the active backend. */
+export function wasmHeapBytes(): number {
+  if (tf.getBackend() !== 'wasm') return 0;
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+}
