@@ -103,6 +103,8 @@ export function selectTaps(
   colTaps: number[],
 ): tf.Tensor2D {
   const kept = rowTaps.length * colTaps.length;
+  const identity = kept === kernel[0] * kernel[1] && rowTaps.every((k, i) => k === i) && colTaps.every((k, i) => k === i);
+  if (identity) return filter2d;
   const selection = new Float32Array(kept * kernel[0] * kernel[1]);
   let row = 0;
   for (const kh of rowTaps) {
@@ -118,14 +120,29 @@ export function selectTaps(
  * Interleaves stride phases back into one image: phases[rh][rw] holds rows rh, rh+sh, … and
  * columns rw, rw+sw, …. Uses rank-4 concats only (rank-5/6 transposes are ~25× slower on wasm).
  */
-export function interleavePhases(phases: tf.Tensor4D[][], outRows: number, outCols: number): tf.Tensor4D {
-  const first = phases[0]![0]!;
-  const [b, hq, wq, c] = first.shape;
+export function interleavePhases(
+  phases: (tf.Tensor4D | null)[][],
+  shape: [number, number, number, number],
+  outRows: number,
+  outCols: number,
+): tf.Tensor4D {
+  const [b, hq, wq, c] = shape;
   const sh = phases.length;
   const sw = phases[0]!.length;
-  if (sh === 1 && sw === 1) return cropTo(first, outRows, outCols);
+  const first = phases[0]![0]!;
+  if (sh === 1 && sw === 1) return cropTo(first ?? tf.zeros(shape), outRows, outCols);
+  if (first !== null && phases.every((row, rh) => row.every((p, rw) => (rh === 0 && rw === 0) || p === null))) {
+    // Only phase (0, 0) has taps (a 1×1 strided conv): one pad spreads it onto the zero grid.
+    const spread = tf.pad(tf.reshape(first, [b * hq, 1, wq, c]), [
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, (sw - 1) * c],
+    ]);
+    return cropTo(tf.reshape(spread, [b, hq * sh, wq * sw, c]), outRows, outCols);
+  }
   const rows = phases.map((row) => {
-    const cols = row.map((p) => tf.reshape(p, [b * hq, wq, 1, c]));
+    const cols = row.map((p) => tf.reshape(p ?? tf.zeros(shape), [b * hq, wq, 1, c]));
     const joined = cols.length === 1 ? cols[0]! : tf.concat(cols, 2);
     return tf.reshape(joined, [b, hq, 1, wq * sw * c]);
   });

@@ -26,12 +26,11 @@ export function conv2dBackpropFilter(
     const [kh, kw, inC, outC] = filterShape;
     const [batch, height, width] = x.shape;
     const [rows, cols] = axisGeometry(info);
-    const pointwise =
-      kh === 1 && kw === 1 && rows.stride === 1 && cols.stride === 1 && rows.padBefore === 0 &&
-      cols.padBefore === 0 && info.outHeight === height && info.outWidth === width;
-    if (pointwise) {
-      const n = batch * height * width;
-      const xt = tf.transpose(tf.reshape(x, [n, inC]));
+    if (kh === 1 && kw === 1 && rows.padBefore === 0 && cols.padBefore === 0) {
+      // Pointwise: dW = xᵀ·dy over the input pixels the strided conv reads, one plain matmul.
+      const n = batch * info.outHeight * info.outWidth;
+      const xs = subsample(x, info.outHeight, info.outWidth, rows.stride, cols.stride);
+      const xt = tf.transpose(tf.reshape(xs, [n, inC]));
       return tf.reshape(tf.matMul(xt, tf.reshape(dy, [n, outC])), filterShape);
     }
     const r = filterGradPadding(rows);
@@ -60,3 +59,20 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
     );
   },
 };
+
+/** x[:, ::sh, ::sw, :] cut to rows × cols, with rank-4 reshapes and slices (strided slice is slow on wasm). */
+function subsample(x: tf.Tensor4D, rows: number, cols: number, sh: number, sw: number): tf.Tensor4D {
+  const [b, , , c] = x.shape;
+  if (sh === 1 && sw === 1) {
+    return x.shape[1] === rows && x.shape[2] === cols ? x : tf.slice(x, [0, 0, 0, 0], [b, rows, cols, c]);
+  }
+  const [, h, w] = x.shape;
+  // Pad or crop to exactly rows·sh × cols·sw, so each output pixel owns an sh × sw block.
+  const padRows = Math.max(0, rows * sh - h);
+  const padCols = Math.max(0, cols * sw - w);
+  const grown = padRows + padCols > 0 ? tf.pad(x, [[0, 0], [0, padRows], [0, padCols], [0, 0]]) : x;
+  const fits = grown.shape[1] === rows * sh && grown.shape[2] === cols * sw;
+  const blocks = fits ? grown : tf.slice(grown, [0, 0, 0, 0], [b, rows * sh, cols * sw, c]);
+  const firsts = tf.slice(tf.reshape(blocks, [b * rows, sh, cols, sw * c]), [0, 0, 0, 0], [b * rows, 1, cols, c]);
+  return tf.reshape(firsts, [b, rows, cols, c]);
+}

@@ -47,9 +47,7 @@ export function conv2dBackpropInput(
     const batch = inputShape[0];
     const phases = rows.phases.map((rp) =>
       cols.phases.map((cp) => {
-        if (rp.taps.length === 0 || cp.taps.length === 0) {
-          return tf.zeros([batch, rows.phaseSize, cols.phaseSize, inChannels]) as tf.Tensor4D;
-        }
+        if (rp.taps.length === 0 || cp.taps.length === 0) return null;
         const taps = tf.reshape(selectTaps(swapped, [kh, kw], rp.taps, cp.taps), [
           rp.taps.length,
           cp.taps.length,
@@ -59,7 +57,7 @@ export function conv2dBackpropInput(
         return convWithPadding(dy, taps, rp.pad, cp.pad);
       }),
     );
-    return interleavePhases(phases, info.inHeight, info.inWidth);
+    return interleavePhases(phases, [batch, rows.phaseSize, cols.phaseSize, inChannels], info.inHeight, info.inWidth);
   });
 }
 

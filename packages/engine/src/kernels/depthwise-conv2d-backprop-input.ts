@@ -48,9 +48,7 @@ export function depthwiseConv2dBackpropInput(
     const batch = inputShape[0];
     const phases = rows.phases.map((rp) =>
       cols.phases.map((cp) => {
-        if (rp.taps.length === 0 || cp.taps.length === 0) {
-          return tf.zeros([batch, rows.phaseSize, cols.phaseSize, channels]) as tf.Tensor4D;
-        }
+        if (rp.taps.length === 0 || cp.taps.length === 0) return null;
         const taps = tf.reshape(selectTaps(flat, [kh, kw], rp.taps, cp.taps), [
           rp.taps.length,
           cp.taps.length,
@@ -71,7 +69,7 @@ export function depthwiseConv2dBackpropInput(
         ]) as tf.Tensor4D;
       }),
     );
-    return interleavePhases(phases, info.inHeight, info.inWidth);
+    return interleavePhases(phases, [batch, rows.phaseSize, cols.phaseSize, channels], info.inHeight, info.inWidth);
   });
 }
 

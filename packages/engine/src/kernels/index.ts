@@ -7,6 +7,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { tileConfig } from './tile.js';
+import { meanConfig, sumConfig } from './leading-axis-reduce.js';
 import { EngineError } from '../errors.js';
 
 /** Kernels the wasm backend lacks, or has only in a form measured to be slow. */
@@ -17,6 +18,8 @@ export const wasmKernels: readonly tf.KernelConfig[] = [
   depthwiseConv2dBackpropInputConfig,
   tileConfig,
   batchMatMulConfig,
+  sumConfig,
+  meanConfig,
 ];
 
 /** Gradient definitions replaced for every backend (same results, fewer and faster ops). */
