@@ -50,7 +50,7 @@ class Builder {
         : tf.conv2d(x, w as tf.Tensor4D, stride, 'same');
       const { mean, variance } = tf.moments(y, [0, 1, 2]);
       const n = tf.batchNorm(y, mean, variance, beta, gamma, 1e-5);
-      return activation === 'relu' ? tf.relu(n) : activation === 'relu6' ? tf.relu6(n) : n;
+      return (activation === 'relu' ? tf.relu(n) : activation === 'relu6' ? tf.relu6(n) : n) as tf.Tensor4D;
     };
     return { apply, outSize };
   }
@@ -85,7 +85,7 @@ export function resnet50(imageSize: number, classes = 1000): BenchModel {
       const shortcut = i === 0 ? b.convBn(size, 1, cin, width * 4, stride, 'none') : undefined;
       blocks.push((x) => {
         const y = d.apply(c.apply(a.apply(x)));
-        return tf.relu(tf.add(y, shortcut ? shortcut.apply(x) : x));
+        return tf.relu(tf.add(y, shortcut ? shortcut.apply(x) : x)) as tf.Tensor4D;
       });
       size = c.outSize;
       cin = width * 4;
@@ -130,7 +130,7 @@ export function mobileNetV2(imageSize: number, classes = 1000): BenchModel {
       const residual = stride === 1 && cin === c;
       blocks.push((x) => {
         const y = project.apply(dw.apply(expand ? expand.apply(x) : x));
-        return residual ? tf.add(x, y) : y;
+        return residual ? (tf.add(x, y) as tf.Tensor4D) : y;
       });
       size = dw.outSize;
       cin = c;

@@ -6,17 +6,21 @@ export class EngineError extends Error {
 /** A backend was asked for by name but its package is not installed or failed to load. */
 export class BackendUnavailableError extends EngineError {
   override name = 'BackendUnavailableError';
+  /** One line: what failed to load and why, without the install advice. */
+  readonly summary: string;
   constructor(
     readonly backend: string,
     readonly packageName: string,
     detail?: unknown,
   ) {
+    const why = detail instanceof Error ? ` (${detail.message.split('\n')[0]!.replace(/ imported from .*$/, '')})` : '';
+    const summary = `could not load ${packageName}${why}`;
     super(
-      `Backend '${backend}' is not available: could not load ${packageName}` +
-        (detail instanceof Error ? ` (${detail.message.split('\n')[0]})` : '') +
-        `. Install it with \`npm install ${packageName}\`, or call initEngine({ backend: 'auto' }).`,
+      `Backend '${backend}' is not available: ${summary}. ` +
+        `Install it with \`npm install ${packageName}\`, or call initEngine({ backend: 'auto' }).`,
       { cause: detail },
     );
+    this.summary = summary;
   }
 }
 

@@ -82,7 +82,8 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
       return { ...info, skipped, reason: [...why, chosen].join('; ') };
     } catch (error) {
       if (backend !== 'auto') throw error;
-      skipped.push({ backend: candidate, why: error instanceof Error ? error.message.split('\n')[0]! : String(error) });
+      const why = error instanceof BackendUnavailableError ? error.summary : error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      skipped.push({ backend: candidate, why });
     }
   }
   throw new BackendUnavailableError('auto', PACKAGES.cpu, new Error(skipped.map((s) => s.why).join('; ')));
