@@ -18,14 +18,23 @@ const plain = performance.now() - t0;
 const totals = new Map<string, { ms: number; calls: number }>();
 const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown; state: { kernelDepth: number } };
 const run = engine.runKernel.bind(engine);
+const parents: string[] = [];
 engine.runKernel = (name: string, ...rest: unknown[]) => {
-  if (engine.state.kernelDepth > 0) return run(name, ...rest);
+  // Top-level kernels are timed as they are; kernels composed inside them are listed as parent › child.
+  if (engine.state.kernelDepth > 1) return run(name, ...rest);
+  const key = engine.state.kernelDepth === 1 ? `  ${parents.at(-1)} › ${name}` : name;
+  parents.push(name);
   const t = performance.now();
-  const out = run(name, ...rest);
-  const entry = totals.get(name) ?? { ms: 0, calls: 0 };
+  let out: unknown;
+  try {
+    out = run(name, ...rest);
+  } finally {
+    parents.pop();
+  }
+  const entry = totals.get(key) ?? { ms: 0, calls: 0 };
   entry.ms += performance.now() - t;
   entry.calls++;
-  totals.set(name, entry);
+  totals.set(key, entry);
   return out;
 };
 const t1 = performance.now();
@@ -33,6 +42,6 @@ trainStep(model, opt, x, labels);
 const profiled = performance.now() - t1;
 const gflop = (6 * model.macsPerImage * batch) / 1e9;
 console.log(`${model.name} ${size}px batch ${batch}: step ${plain.toFixed(0)} ms (${(gflop / (plain / 1000)).toFixed(1)} GFLOP/s, ${gflop.toFixed(1)} GFLOP), profiled ${profiled.toFixed(0)} ms`);
-for (const [name, { ms, calls }] of [...totals].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
+for (const [name, { ms, calls }] of [...totals].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) {
   console.log(`${name.padEnd(36)} ${ms.toFixed(1).padStart(8)} ms ${String(calls).padStart(5)} calls`);
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../init-engine.js';
 import { onBackend, randomArray, relativeError } from '../testing/compare.js';
-import { leadingAxes } from './leading-axis-reduce.js';
+import { leadingAxes, poolChannels } from './leading-axis-reduce.js';
 import { tileAsBroadcast } from './tile.js';
 
 const TOLERANCE = 1e-5;
@@ -58,6 +58,23 @@ describe('Sum and Mean over leading axes', () => {
     expect(leadingAxes([8, 4, 16], [1, 2])).toBeUndefined();
     expect(leadingAxes([8, 16], [0, 1])).toBeUndefined();
   });
+  it('splits rows wider than the pool can take safely', () => {
+    expect(poolChannels(256)).toBe(256);
+    expect(poolChannels(65536)).toBe(4096);
+    expect(poolChannels(20000)).toBe(4000);
+    expect(poolChannels(4099)).toBeUndefined(); // prime: native kernel
+  });
+  for (const columns of [65536, 4099, 20000]) {
+    it(`sums ${columns} columns exactly and leaves the heap intact`, async () => {
+      await expectSameOnBothBackends(() => {
+        const x = tensor([9, columns], 21);
+        return [tf.sum(x, 0), tf.mean(x, 0)];
+      });
+      // heap corruption shows up as a crash on later allocations and frees
+      await tf.setBackend('wasm');
+      tf.dispose(Array.from({ length: 200 }, (_, i) => tf.ones([i * 37 + 1])));
+    });
+  }
   for (const keepDims of [false, true])
     for (const axes of [[0, 1, 2], [0], [1, 2], [3], [0, 1, 2, 3]]) {
       it(`axes ${JSON.stringify(axes)}, keepDims ${keepDims}`, async () => {

@@ -13,6 +13,19 @@ export function leadingAxes(shape: readonly number[], axis: number | number[]): 
   return k;
 }
 
+/**
+ * wasm's AvgPool corrupts the heap when one pixel has ≥ 16 383 channels (measured: 16 000 is
+ * fine, 16 383 is not), so wide rows are pooled as several pixels of at most this many channels.
+ */
+export const MAX_POOL_CHANNELS = 4096;
+
+/** The largest divisor of `columns` that is ≤ MAX_POOL_CHANNELS, if it is not uselessly small. */
+export function poolChannels(columns: number): number | undefined {
+  if (columns <= MAX_POOL_CHANNELS) return columns;
+  for (let c = MAX_POOL_CHANNELS; c >= 64; c--) if (columns % c === 0) return c;
+  return undefined;
+}
+
 function reduceLeading(kernelName: string, scaleByCount: boolean): tf.KernelConfig {
   return {
     kernelName,
@@ -26,8 +39,11 @@ function reduceLeading(kernelName: string, scaleByCount: boolean): tf.KernelConf
       const kept = x.shape.slice(k);
       const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...kept] : kept;
       if (rows === 0) return nativeKernel(kernelName).kernelFunc(args);
+      const columns = kept.reduce((a, b) => a * b, 1);
+      const channels = poolChannels(columns);
+      if (channels === undefined) return nativeKernel(kernelName).kernelFunc(args);
       return tf.tidy(() => {
-        const view = tf.reshape(asTensor(x), [1, rows, 1, kept.reduce((a, b) => a * b, 1)]) as tf.Tensor4D;
+        const view = tf.reshape(asTensor(x), [1, rows, columns / channels, channels]) as tf.Tensor4D;
         const mean = tf.avgPool(view, [rows, 1], 1, 'valid');
         return tf.reshape(scaleByCount ? mean : tf.mul(mean, rows), outShape);
       });
