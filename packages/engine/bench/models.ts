@@ -1,7 +1,7 @@
 // ResNet50 and MobileNetV2 (width 1.0) as plain functions over tfjs variables, NHWC, batch norm in
 // training mode — the training workloads the engine benchmark times. Each model also counts the
 // multiply-adds of its convolutions and dense layer, from which the benchmark derives FLOPs.
-import { tf } from '@patchgd/engine';
+import { batchNormTraining, tf } from '@patchgd/engine';
 
 export interface BenchModel {
   name: string;
@@ -11,6 +11,9 @@ export interface BenchModel {
   /** multiply-adds of one forward pass of one image at the size the model was built for */
   macsPerImage: number;
 }
+
+/** Batch norm through the engine's fused op (default) or tf.moments + tf.batchNorm (PATCHGD_BN=autodiff). */
+const fusedBatchNorm = process.env['PATCHGD_BN'] !== 'autodiff';
 
 class Builder {
   readonly variables: tf.Variable[] = [];
@@ -23,8 +26,8 @@ class Builder {
     return v;
   }
 
-  constant(shape: number[], value: number): tf.Variable {
-    const v = tf.variable(tf.fill(shape, value));
+  constant(shape: number[], value: number): tf.Variable<tf.Rank.R1> {
+    const v = tf.variable(tf.fill(shape, value)) as unknown as tf.Variable<tf.Rank.R1>;
     this.variables.push(v);
     return v;
   }
@@ -48,8 +51,12 @@ class Builder {
       const y = depthwise
         ? tf.depthwiseConv2d(x, w as tf.Tensor4D, stride, 'same')
         : tf.conv2d(x, w as tf.Tensor4D, stride, 'same');
-      const { mean, variance } = tf.moments(y, [0, 1, 2]);
-      const n = tf.batchNorm(y, mean, variance, beta, gamma, 1e-5);
+      const n = fusedBatchNorm
+        ? batchNormTraining(y, gamma, beta, 1e-5).y
+        : (() => {
+            const { mean, variance } = tf.moments(y, [0, 1, 2]);
+            return tf.batchNorm(y, mean, variance, beta, gamma, 1e-5);
+          })();
       return (activation === 'relu' ? tf.relu(n) : activation === 'relu6' ? tf.relu6(n) : n) as tf.Tensor4D;
     };
     return { apply, outSize };

@@ -8,6 +8,8 @@ export { tf };
 export { initEngine, assertSingleTfjsCore, BACKENDS } from './init-engine.js';
 export type { Backend, EngineInfo, EngineOptions, ModuleLoader } from './init-engine.js';
 export { measureMemory, wasmHeapBytes } from './memory-meter.js';
+export { batchNormTraining } from './ops/batch-norm-training.js';
+export type { BatchNormTrainingResult } from './ops/batch-norm-training.js';
 export type { MemoryReport } from './memory-meter.js';
 export {
   registerWasmKernels,

@@ -74,4 +74,8 @@ describe('rectangular kernels and larger strides', () => {
     const op = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.depthwiseConv2d(x, w, [2, 3], 'valid');
     await expectMatchesCpu(gradients(op, [2, 12, 14, 4], [5, 3, 4, 1], 9));
   });
+  it('depthwise with batch × channels beyond 16k (the filter gradient packs batch into channels)', async () => {
+    const op = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.depthwiseConv2d(x, w, 2, 'same');
+    await expectMatchesCpu(gradients(op, [8, 6, 6, 2500], [3, 3, 2500, 1], 13));
+  });
 });
