@@ -1,6 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, EngineOptionError } from './errors.js';
+import { BackendUnavailableError, DuplicateTfjsCoreError, EngineOptionError } from './errors.js';
 import { assertSingleTfjsCore, initEngine, type ModuleLoader } from './init-engine.js';
 
 
@@ -64,7 +68,41 @@ describe('initEngine', () => {
     );
   });
 
-  it('finds exactly one @tensorflow/tfjs-core in the tree', () => {
+  it('finds exactly one @tensorflow/tfjs-core in this tree', () => {
     expect(() => assertSingleTfjsCore()).not.toThrow();
+  });
+
+  it('names both copies when a backend package brings its own @tensorflow/tfjs-core', () => {
+    // A package tree as npm lays it out when versions cannot be deduped.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'patchgd-dup-'));
+    const pkg = (dir: string, name: string) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '4.22.0', main: 'index.js' }));
+      writeFileSync(path.join(dir, 'index.js'), '');
+    };
+    try {
+      const core = path.join(root, 'node_modules/@tensorflow/tfjs-core');
+      const wasm = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm');
+      const nested = path.join(wasm, 'node_modules/@tensorflow/tfjs-core');
+      pkg(core, '@tensorflow/tfjs-core');
+      pkg(wasm, '@tensorflow/tfjs-backend-wasm');
+      pkg(nested, '@tensorflow/tfjs-core');
+      const from = pathToFileURL(path.join(root, 'entry.js')).href;
+      const error = (() => {
+        try {
+          assertSingleTfjsCore(from);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(DuplicateTfjsCoreError);
+      expect((error as DuplicateTfjsCoreError).locations).toEqual([
+        path.join(core, 'package.json'),
+        path.join(nested, 'package.json'),
+      ]);
+      expect((error as Error).message).toMatch(/^Expected one copy of @tensorflow\/tfjs-core but found 2: /);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -142,13 +142,13 @@ function resolveFrom(from: string): string {
  * Throws {@link DuplicateTfjsCoreError} when the engine and the backends it loads would resolve
  * different copies of @tensorflow/tfjs-core (their tensors and kernels would not see each other).
  */
-export function assertSingleTfjsCore(): void {
-  const mine = resolveFrom(import.meta.url);
-  const locations = new Set([mine]);
-  for (const packageName of [PACKAGES.wasm, PACKAGES.cpu]) {
+export function assertSingleTfjsCore(from: string = import.meta.url): void {
+  const locations = new Set([resolveFrom(from)]);
+  // Each package that registers kernels or layers must reach the same tfjs-core file.
+  for (const packageName of [PACKAGES.wasm, PACKAGES.cpu, '@tensorflow/tfjs', '@tensorflow/tfjs-layers']) {
     let entry: string;
     try {
-      entry = createRequire(import.meta.url).resolve(packageName);
+      entry = createRequire(from).resolve(packageName);
     } catch {
       continue; // not installed: initEngine reports it when that backend is asked for
     }
