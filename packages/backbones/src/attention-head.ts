@@ -1,0 +1,53 @@
+// Gated attention pooling over the m·n cells of Z (Ilse et al. 2018, attention-based deep
+// multiple-instance learning), then a dense layer to the classes. The weights do not depend on
+// the grid, so one head reads any m × n, and the per-cell attention can be drawn as a heatmap.
+import { tf } from '@patchgd/engine';
+import { checkGridSize, checkZ, layersHead } from './layers-head.js';
+import { call, type Sym } from './layers-util.js';
+import { checkInteger, checkRange } from './options.js';
+import type { Head, ResolvedHeadOptions } from './types.js';
+
+/** Defaults of `attentionHead`. */
+export const ATTENTION_HEAD_DEFAULTS = { latentDim: 256, hiddenDim: 128, dropout: 0 };
+
+/**
+ * Builds the gated-attention head: a_i = softmax_i(wᵀ(tanh(V h_i) ⊙ σ(U h_i))), pooled = Σ a_i h_i,
+ * logits = dense(pooled). `gridSize` is optional (any grid when omitted).
+ * Use `createHead('attentionHead', …)`.
+ *
+ * @example
+ * ```ts
+ * const head = attentionHead({ latentDim: 64, numClasses: 2, hiddenDim: 32, dropout: 0 });
+ * head.forward(tf.zeros([1, 5, 7, 64])).shape;   // [1, 2]
+ * head.attention!(tf.zeros([1, 5, 7, 64])).shape; // [1, 5, 7], sums to 1
+ * ```
+ */
+export function attentionHead(options: ResolvedHeadOptions, name = 'attentionHead'): Head {
+  const grid = options.gridSize === undefined ? undefined : checkGridSize(options.gridSize, name);
+  const hidden = checkInteger(options.hiddenDim, `hiddenDim of '${name}'`);
+  const rate = checkRange(options.dropout, `dropout of '${name}'`, 0, 1);
+  const s = options.latentDim;
+  const input = tf.input({ shape: [grid?.[0] ?? null, grid?.[1] ?? null, s] as number[], name: 'z' });
+  const cells = call(tf.layers.reshape({ targetShape: [-1, s], name: 'cells' }), input); // [B, N, s]
+  let h: Sym = cells;
+  if (rate > 0) h = call(tf.layers.dropout({ rate, name: 'cells_dropout' }), h);
+  const v = call(tf.layers.dense({ units: hidden, activation: 'tanh', name: 'attention_v' }), h);
+  const u = call(tf.layers.dense({ units: hidden, activation: 'sigmoid', name: 'attention_u' }), h);
+  const gated = call(tf.layers.multiply({ name: 'attention_gate' }), [v, u]);
+  const scores = call(tf.layers.dense({ units: 1, name: 'attention_w' }), gated); // [B, N, 1]
+  const scoresRow = call(tf.layers.permute({ dims: [2, 1], name: 'attention_scores' }), scores); // [B, 1, N]
+  // tfjs softmax runs on the last axis only, hence the permute.
+  const weights = call(tf.layers.softmax({ axis: -1, name: 'attention_softmax' }), scoresRow); // [B, 1, N]
+  const pooled = call(tf.layers.dot({ axes: [2, 1], name: 'attention_pool' }), [weights, h]); // [B, 1, s]
+  const flat = call(tf.layers.flatten({ name: 'pooled' }), pooled);
+  const logits = call(tf.layers.dense({ units: options.numClasses, name: 'logits' }), flat);
+  const model = tf.model({ inputs: input, outputs: logits, name });
+  const attentionModel = tf.model({ inputs: input, outputs: weights, name: `${name}_attention` });
+  return layersHead(name, options, model, grid, {
+    attention(z: tf.Tensor4D): tf.Tensor3D {
+      checkZ(z, s, grid);
+      const [b, m, n] = z.shape;
+      return tf.tidy(() => (attentionModel.apply(z, { training: false }) as tf.Tensor).reshape([b, m, n]) as tf.Tensor3D);
+    },
+  });
+}

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createBackbone, createHead } from '@patchgd/backbones';
+import { initEngine, tf } from '@patchgd/engine';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { fit, permutation, type Dataset, type Example } from './fit.js';
+import { PatchGDTrainer } from './patchgd-trainer.js';
+import { BudgetExceededError, planBatch } from './planner.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'patchgd-fit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(async () => {
+  await initEngine({ backend: 'wasm' });
+});
+
+/** 16×16 grey images; label 1 when the left half is brighter. */
+function dataset(count: number, seed: number): Dataset {
+  let state = seed;
+  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const examples = Array.from({ length: count }, (_, i) => {
+    const label = i % 2;
+    const data = new Float32Array(256).map((_, p) => rand() * 0.5 + ((p % 16 < 8) === (label === 1) ? 0.5 : 0));
+    return { image: { data, width: 16, height: 16, channels: 1 }, label };
+  });
+  return { length: count, get: (i) => examples[i]! };
+}
+
+function trainer(options: { budgetBytes?: number } = {}) {
+  const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4], featureDim: 4 });
+  const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
+  return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 2, optimizer: tf.train.adam(0.01), seed: 3, ...options });
+}
+
+describe('fit', () => {
+  it('a run killed after a checkpoint and resumed repeats the uninterrupted losses exactly', async () => {
+    const train = dataset(12, 1);
+    const val = dataset(6, 2);
+    const losses = (into: number[]) => ({ onTrainBatchEnd: ({ loss }: { loss: number }) => void into.push(loss) });
+
+    // Every run starts from the same weights (tfjs-layers initialisers are not seeded).
+    const initial = await trainer().stateDict();
+    const fresh = async () => {
+      const t = trainer();
+      await t.loadStateDict(initial);
+      return t;
+    };
+    const uninterrupted: number[] = [];
+    const full = await fit(await fresh(), { train, val, epochs: 2, batchSize: 4, callbacks: [losses(uninterrupted)] });
+    expect(uninterrupted).toHaveLength(6);
+    expect(full.epochs).toHaveLength(2);
+
+    const runDir = path.join(dir, 'resume');
+    const first: number[] = [];
+    const kill = { onTrainBatchEnd: ({ epoch, batch }: { epoch: number; batch: number }) => {
+      if (epoch === 1 && batch === 1) throw new Error('killed');
+    } };
+    const seen: unknown[] = [];
+    await expect(
+      fit(await fresh(), { train, val, epochs: 2, batchSize: 4, checkpointDir: runDir, checkpointEvery: 1, callbacks: [losses(first), kill, { onException: (e) => void seen.push(e) }] }),
+    ).rejects.toThrow('killed');
+    expect(seen).toHaveLength(1);
+    // Killed during epoch 1's second batch, before its checkpoint: the resumed run redoes that batch.
+    expect(first).toHaveLength(5);
+    const rest: number[] = [];
+    const resumed = await fit(await fresh(), { train, val, epochs: 2, batchSize: 4, checkpointDir: runDir, resumeFrom: path.join(runDir, 'last.ckpt'), callbacks: [losses(rest)] });
+    expect([...first.slice(0, 4), ...rest]).toEqual(uninterrupted);
+    expect(resumed.epochs.map((e) => e.val!.loss)).toEqual(full.epochs.map((e) => e.val!.loss));
+    expect(readFileSync(path.join(runDir, 'best.ckpt')).length).toBeGreaterThan(100);
+  });
+
+  it('stops early when validation stops improving', async () => {
+    const result = await fit(trainer(), {
+      train: dataset(4, 3),
+      val: dataset(4, 4),
+      epochs: 50,
+      batchSize: 4,
+      earlyStopping: { monitor: 'valAccuracy', patience: 1 },
+    });
+    expect(result.stopped).toBe('early-stopping');
+    expect(result.epochs.length).toBeLessThan(50);
+    expect(result.epochs.length).toBe(result.best!.epoch + 2);
+  });
+
+  it('shuffles deterministically per seed', () => {
+    expect(Array.from(permutation(10, 5)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(permutation(10, 5)).toEqual(permutation(10, 5));
+    expect(permutation(10, 5)).not.toEqual(permutation(10, 6));
+  });
+});
+
+describe('checkpoints', () => {
+  it('round-trip tensors and state, and leave no temporary file', async () => {
+    const file = path.join(dir, 'a.ckpt');
+    await saveCheckpoint(file, { state: { step: 3 }, tensors: { w: tf.tensor2d([1, 2, 3, 4], [2, 2]), n: tf.tensor1d([7], 'int32') } });
+    const back = await loadCheckpoint(file);
+    expect(back.state).toEqual({ step: 3 });
+    expect(Array.from(back.tensors['w']!.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(back.tensors['n']!.dtype).toBe('int32');
+    expect(readFileSync(file).length).toBeGreaterThan(0);
+    expect(() => readFileSync(`${file}.${process.pid}.tmp`)).toThrow();
+  });
+  it('name the file when it is not a checkpoint or is truncated', async () => {
+    const bad = path.join(dir, 'bad.ckpt');
+    writeFileSync(bad, 'hello');
+    await expect(loadCheckpoint(bad)).rejects.toThrow(new CheckpointError(bad, 'not a PatchGD.ts checkpoint'));
+    const good = path.join(dir, 'b.ckpt');
+    await saveCheckpoint(good, { state: {}, tensors: { w: tf.ones([100]) } });
+    writeFileSync(bad, readFileSync(good).subarray(0, readFileSync(good).length - 8));
+    await expect(loadCheckpoint(bad)).rejects.toThrow(`Cannot read checkpoint ${bad}: tensor w is truncated`);
+  });
+});
+
+describe('memory budget', () => {
+  const sample = (b: number) => {
+    const d = dataset(b, 9);
+    return { images: Array.from({ length: b }, (_, i) => (d.get(i) as Example).image), labels: Array.from({ length: b }, (_, i) => i % 2) };
+  };
+
+  it('planBatch picks the largest measured batch that fits, and it fits when run for real', async () => {
+    const t = trainer();
+    const one = await planBatch({ trainer: t, sample, budgetBytes: 2 ** 40, candidates: [1] });
+    const budget = one.measurements[0]!.peakTensorBytes * 2.5; // room for about two images
+    const plan = await planBatch({ trainer: t, sample, budgetBytes: budget, candidates: [1, 2, 4, 8] });
+    expect(plan.batchSize).toBeGreaterThanOrEqual(1);
+    expect(plan.batchSize).toBeLessThan(8);
+    expect(plan.measurements.at(-1)!.fits).toBe(false);
+    const real = trainer({ budgetBytes: budget });
+    const { images, labels } = sample(plan.batchSize!);
+    await expect(real.trainBatch(images, labels)).resolves.toBeDefined();
+  });
+
+  it('a trainer refuses a step that exceeds its budget', async () => {
+    const t = trainer({ budgetBytes: 1024 });
+    const { images, labels } = sample(2);
+    await expect(t.trainBatch(images, labels)).rejects.toBeInstanceOf(BudgetExceededError);
+    await expect(t.trainBatch(images, labels)).rejects.toThrow(/^A training step at batch size 2 peaked at [\d.]+ MiB of tensors, over the budget of 0\.0 MiB/);
+  });
+});

@@ -1,0 +1,209 @@
+// The training loop, Lightning style: the trainer owns a step, `fit` owns epochs, validation,
+// checkpoints and resumption; callbacks observe. A run resumed from its last checkpoint produces
+// the same losses as the run that was not interrupted (same backend and seed).
+import { copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tf } from '@patchgd/engine';
+import { loadCheckpoint, saveCheckpoint, type StateDict } from './checkpoint.js';
+import { TrainerOptionError } from './errors.js';
+import type { Pixels, RegionSource } from './images.js';
+
+export interface Example {
+  image: Pixels | RegionSource;
+  label: number;
+}
+
+/** Random access to examples; `get` may read from disk. */
+export interface Dataset {
+  readonly length: number;
+  get(index: number): Example | Promise<Example>;
+}
+
+/** What `fit` needs from a trainer (both PatchGDTrainer and GDTrainer have it). */
+export interface Trainable {
+  trainBatch(images: (Pixels | RegionSource)[], labels: number[]): Promise<{ loss: number }>;
+  predict(images: (Pixels | RegionSource)[]): Promise<tf.Tensor2D>;
+  stateDict(): Promise<StateDict>;
+  loadStateDict(dict: StateDict): Promise<void>;
+}
+
+export interface BatchEnd {
+  epoch: number;
+  batch: number;
+  loss: number;
+}
+export interface EpochEnd {
+  epoch: number;
+  trainLoss: number;
+  val?: Evaluation;
+}
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  /** predicted class per example */
+  predictions: Int32Array;
+}
+
+/** Hooks are optional; the loop awaits each. */
+export interface Callbacks {
+  onTrainBatchEnd?(info: BatchEnd): void | Promise<void>;
+  onValidationEnd?(info: { epoch: number; val: Evaluation }): void | Promise<void>;
+  onEpochEnd?(info: EpochEnd): void | Promise<void>;
+  onException?(error: unknown, info: { epoch: number; batch: number }): void | Promise<void>;
+}
+
+export interface FitOptions {
+  train: Dataset;
+  val?: Dataset;
+  epochs: number;
+  batchSize: number;
+  /** shuffling seed (default 42) */
+  seed?: number;
+  callbacks?: Callbacks[];
+  /** where `last.ckpt` (and `best.ckpt`) go; no checkpoints when omitted */
+  checkpointDir?: string;
+  /** write `last.ckpt` every this many batches as well as at each epoch end */
+  checkpointEvery?: number;
+  /** continue from a checkpoint written by `fit` */
+  resumeFrom?: string;
+  /** stop when the monitored validation figure has not improved for `patience` epochs */
+  earlyStopping?: { monitor: 'valLoss' | 'valAccuracy'; patience: number };
+  /** keep `best.ckpt` for this validation figure (default valLoss when `val` is given) */
+  monitor?: 'valLoss' | 'valAccuracy';
+}
+
+export interface FitResult {
+  epochs: EpochEnd[];
+  /** why the loop ended */
+  stopped: 'completed' | 'early-stopping';
+  best?: { epoch: number; value: number };
+}
+
+interface Progress {
+  epoch: number;
+  batch: number;
+  lossSum: number;
+  history: EpochEnd[];
+  best?: { epoch: number; value: number };
+  sinceBest: number;
+}
+
+/**
+ * Trains for `epochs` over `train` in seeded random order, validates, checkpoints and can resume.
+ *
+ * @example
+ * ```ts
+ * const result = await fit(trainer, { train, val, epochs: 100, batchSize: 8, checkpointDir: 'runs/a',
+ *   earlyStopping: { monitor: 'valLoss', patience: 10 } });
+ * // after a crash: await fit(trainer, { ...same, resumeFrom: 'runs/a/last.ckpt' });
+ * ```
+ */
+export async function fit(trainer: Trainable, options: FitOptions): Promise<FitResult> {
+  const { train, val, epochs, batchSize } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new TrainerOptionError('epochs', 'a positive integer', epochs);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainerOptionError('batchSize', 'a positive integer', batchSize);
+  if (!train || !Number.isInteger(train.length) || train.length < 1) throw new TrainerOptionError('train', 'a dataset with at least one example', train);
+  const seed = options.seed ?? 42;
+  const callbacks = options.callbacks ?? [];
+  const monitor = options.monitor ?? options.earlyStopping?.monitor ?? 'valLoss';
+  const batchesPerEpoch = Math.ceil(train.length / batchSize);
+  let progress: Progress = { epoch: 0, batch: 0, lossSum: 0, history: [], sinceBest: 0 };
+  if (options.resumeFrom) {
+    const dict = await loadCheckpoint(options.resumeFrom);
+    try {
+      await trainer.loadStateDict(dict);
+    } finally {
+      tf.dispose(Object.values(dict.tensors));
+    }
+    progress = dict.state['fit'] as unknown as Progress;
+  }
+  const checkpoint = async (name: string) => {
+    if (!options.checkpointDir) return;
+    const dict = await trainer.stateDict();
+    await saveCheckpoint(path.join(options.checkpointDir, name), { state: { ...dict.state, fit: progress }, tensors: dict.tensors });
+  };
+  const emit = async <K extends keyof Callbacks>(hook: K, ...args: Parameters<NonNullable<Callbacks[K]>>) => {
+    for (const c of callbacks) await (c[hook] as ((...a: unknown[]) => unknown) | undefined)?.(...args);
+  };
+
+  try {
+    while (progress.epoch < epochs) {
+      const order = permutation(train.length, seed + progress.epoch);
+      while (progress.batch < batchesPerEpoch) {
+        const indices = order.subarray(progress.batch * batchSize, (progress.batch + 1) * batchSize);
+        const examples = await Promise.all(Array.from(indices, (i) => train.get(i)));
+        const { loss } = await trainer.trainBatch(examples.map((e) => e.image), examples.map((e) => e.label));
+        progress.lossSum += loss;
+        progress.batch++;
+        await emit('onTrainBatchEnd', { epoch: progress.epoch, batch: progress.batch - 1, loss });
+        if (options.checkpointEvery && progress.batch % options.checkpointEvery === 0) await checkpoint('last.ckpt');
+      }
+      const end: EpochEnd = { epoch: progress.epoch, trainLoss: progress.lossSum / batchesPerEpoch };
+      if (val) {
+        end.val = await evaluate(trainer, val, batchSize);
+        await emit('onValidationEnd', { epoch: progress.epoch, val: end.val });
+        const value = monitor === 'valLoss' ? end.val.loss : end.val.accuracy;
+        const better = progress.best === undefined || (monitor === 'valLoss' ? value < progress.best.value : value > progress.best.value);
+        if (better) {
+          progress.best = { epoch: progress.epoch, value };
+          progress.sinceBest = 0;
+        } else progress.sinceBest++;
+      }
+      progress.history.push(end);
+      await emit('onEpochEnd', end);
+      const stop = options.earlyStopping !== undefined && progress.sinceBest >= options.earlyStopping.patience;
+      // The checkpoint records where to go on: the next epoch, or nowhere after early stopping.
+      progress = { ...progress, epoch: stop ? epochs : progress.epoch + 1, batch: 0, lossSum: 0 };
+      await checkpoint('last.ckpt');
+      if (options.checkpointDir && progress.best?.epoch === end.epoch) {
+        await copyFile(path.join(options.checkpointDir, 'last.ckpt'), path.join(options.checkpointDir, 'best.ckpt'));
+      }
+      if (stop) return { epochs: progress.history, stopped: 'early-stopping', ...(progress.best ? { best: progress.best } : {}) };
+    }
+  } catch (error) {
+    await emit('onException', error, { epoch: progress.epoch, batch: progress.batch });
+    throw error;
+  }
+  return { epochs: progress.history, stopped: 'completed', ...(progress.best ? { best: progress.best } : {}) };
+}
+
+/** Mean cross-entropy and accuracy of `trainer.predict` over a dataset. */
+export async function evaluate(trainer: Pick<Trainable, 'predict'>, data: Dataset, batchSize: number): Promise<Evaluation> {
+  const predictions = new Int32Array(data.length);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < data.length; start += batchSize) {
+    const examples = await Promise.all(Array.from({ length: Math.min(batchSize, data.length - start) }, (_, i) => data.get(start + i)));
+    const logits = await trainer.predict(examples.map((e) => e.image));
+    const [loss, predicted] = tf.tidy(() => {
+      const labels = tf.oneHot(tf.tensor1d(examples.map((e) => e.label), 'int32'), logits.shape[1]);
+      const perExample = tf.losses.softmaxCrossEntropy(labels, logits, undefined, undefined, tf.Reduction.NONE);
+      return [tf.sum(perExample).dataSync()[0]!, tf.argMax(logits, 1).dataSync()] as const;
+    });
+    logits.dispose();
+    lossSum += loss;
+    examples.forEach((e, i) => {
+      predictions[start + i] = predicted[i]!;
+      if (predicted[i] === e.label) correct++;
+    });
+  }
+  return { loss: lossSum / data.length, accuracy: correct / data.length, predictions };
+}
+
+/** A seeded permutation of 0..n−1 (Fisher–Yates with mulberry32). */
+export function permutation(n: number, seed: number): Int32Array {
+  let a = seed >>> 0;
+  const random = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,0 +1,18 @@
+/**
+ * @patchgd/optimizer — Patch Gradient Descent and the plain gradient-descent baseline.
+ */
+export { PatchGDTrainer } from './patchgd-trainer.js';
+export type { PatchGDTrainerOptions, TrainBatchResult } from './patchgd-trainer.js';
+export { GDTrainer } from './gd-trainer.js';
+export type { GDTrainerOptions } from './gd-trainer.js';
+export { constantSchedule, warmupDecay } from './schedule.js';
+export type { Schedule, WarmupDecayOptions } from './schedule.js';
+export type { ImageBatch, Pixels, RegionSource } from './images.js';
+export type { OptimizerOption } from './optimizer-groups.js';
+export { OptimizerError, TrainerOptionError, NonFiniteLossError } from './errors.js';
+export { fit, evaluate, permutation } from './fit.js';
+export type { Dataset, Example, Trainable, Callbacks, FitOptions, FitResult, BatchEnd, EpochEnd, Evaluation } from './fit.js';
+export { saveCheckpoint, loadCheckpoint, CheckpointError } from './checkpoint.js';
+export type { StateDict } from './checkpoint.js';
+export { planBatch, measureStep, BudgetExceededError } from './planner.js';
+export type { Measurable, Measurement, PlanBatchOptions } from './planner.js';

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { CorruptImageError, describe as describeValue, InvalidArgumentError, RegionOutOfBoundsError, RemoteReadError, TiledIoError, UnsupportedFormatError } from './errors.js';
+
+describe('errors', () => {
+  it('name the file, URL or parameter and keep one family', () => {
+    const errors = [
+      new InvalidArgumentError('region.x', 'an integer', 1.5),
+      new UnsupportedFormatError('a.tif', 'compression 9'),
+      new CorruptImageError('a.tif', 'bad tile', new Error('inner failure\nat stack line')),
+      new RegionOutOfBoundsError('a.tif', { level: 0, x: -1, y: 0, width: 2, height: 2 }, 10, 10),
+      new RemoteReadError('http://h/a.tif', 'HTTP 500', 500),
+    ];
+    expect(errors.map((e) => e.message)).toEqual([
+      'Expected an integer for region.x but received 1.5',
+      'Unsupported image a.tif: compression 9',
+      'Corrupt image a.tif: bad tile (inner failure)',
+      'Region x=-1 y=0 width=2 height=2 at level 0 of a.tif is outside the level (10x10); pass { fill } to read past the edges',
+      'Remote read failed for http://h/a.tif: HTTP 500',
+    ]);
+    expect(errors.map((e) => e.name)).toEqual(['InvalidArgumentError', 'UnsupportedFormatError', 'CorruptImageError', 'RegionOutOfBoundsError', 'RemoteReadError']);
+    for (const e of errors) expect(e).toBeInstanceOf(TiledIoError);
+    expect(errors[2]!.source).toBe('a.tif');
+    expect((errors[2]!.cause as Error).message).toMatch(/^inner failure/);
+  });
+
+  it('describes received values', () => {
+    expect([describeValue('x'), describeValue([1, 2]), describeValue(new Uint8Array(3)), describeValue({ a: 1 }), describeValue(undefined)]).toEqual([
+      "'x'", '[1,2]', 'Uint8Array(3)', '{"a":1}', 'undefined',
+    ]);
+  });
+});

@@ -1,0 +1,113 @@
+// Typed errors of @patchgd/tiled-io. Every error names the file, URL or parameter it is about,
+// and decoder failures are wrapped (the original is kept as `cause`) so that callers never see
+// a raw decoder stack.
+
+/** Base class of every error this package throws, so callers can catch them as one family. */
+export class TiledIoError extends Error {
+  override name = 'TiledIoError';
+  constructor(
+    /** The file path, URL or `<buffer>` the error is about (`undefined` for pure argument errors). */
+    readonly source: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An argument had the wrong type or value. */
+export class InvalidArgumentError extends TiledIoError {
+  override name = 'InvalidArgumentError';
+  constructor(
+    readonly parameter: string,
+    expected: string,
+    received: unknown,
+    source?: string,
+  ) {
+    super(source, `Expected ${expected} for ${parameter} but received ${describe(received)}`);
+  }
+}
+
+/** The bytes are a valid container, but use a feature (format, compression, layout) this package cannot decode. */
+export class UnsupportedFormatError extends TiledIoError {
+  override name = 'UnsupportedFormatError';
+  constructor(
+    source: string,
+    readonly detail: string,
+  ) {
+    super(source, `Unsupported image ${source}: ${detail}`);
+  }
+}
+
+/** The bytes are not a well-formed image: truncated, mangled headers, undecodable compressed data. */
+export class CorruptImageError extends TiledIoError {
+  override name = 'CorruptImageError';
+  constructor(
+    source: string,
+    readonly detail: string,
+    cause?: unknown,
+  ) {
+    super(source, `Corrupt image ${source}: ${detail}${causeSuffix(cause)}`, { cause });
+  }
+}
+
+/** A region reaches outside the image at the requested level and no `fill` was given. */
+export class RegionOutOfBoundsError extends TiledIoError {
+  override name = 'RegionOutOfBoundsError';
+  constructor(
+    source: string,
+    readonly region: { level: number; x: number; y: number; width: number; height: number },
+    readonly levelWidth: number,
+    readonly levelHeight: number,
+  ) {
+    const { level, x, y, width, height } = region;
+    super(
+      source,
+      `Region x=${x} y=${y} width=${width} height=${height} at level ${level} of ${source} ` +
+        `is outside the level (${levelWidth}x${levelHeight}); pass { fill } to read past the edges`,
+    );
+  }
+}
+
+/** An HTTP(S) read failed: network error, timeout, bad status, or a server without range requests. */
+export class RemoteReadError extends TiledIoError {
+  override name = 'RemoteReadError';
+  constructor(
+    readonly url: string,
+    readonly detail: string,
+    readonly status?: number,
+    cause?: unknown,
+  ) {
+    super(url, `Remote read failed for ${url}: ${detail}${causeSuffix(cause)}`, { cause });
+  }
+}
+
+/** The image was used after `close()`. */
+export class SourceClosedError extends TiledIoError {
+  override name = 'SourceClosedError';
+  constructor(source: string) {
+    super(source, `Image ${source} is closed`);
+  }
+}
+
+/** Renders a received value for an `Expected … but received …` message. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return JSON.stringify(value);
+  if (value instanceof Uint8Array) return `${value.constructor.name}(${value.length})`;
+  if (value !== null && typeof value === 'object') {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
+  return String(value);
+}
+
+function causeSuffix(cause: unknown): string {
+  if (cause === undefined) return '';
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const first = text.split('\n')[0]?.trim() ?? '';
+  return first ? ` (${first.slice(0, 200)})` : '';
+}

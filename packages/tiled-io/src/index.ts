@@ -1,0 +1,13 @@
+export { openImage, type OpenImageOptions } from './open-image.js';
+export { writeTiledTiff, type WriteTiledTiffOptions, type ConstantImage, type RawPixels, type TiffCompression } from './write-tiled-tiff.js';
+export { TileCache, type TileCacheStats } from './tile-cache.js';
+export {
+  TiledIoError,
+  InvalidArgumentError,
+  UnsupportedFormatError,
+  CorruptImageError,
+  RegionOutOfBoundsError,
+  RemoteReadError,
+  SourceClosedError,
+} from './errors.js';
+export type { ImageSource, ImageFormat, LevelInfo, Region, Pixels, ResizeTarget, ImageSourceStats } from './types.js';
