@@ -1,0 +1,34 @@
+import type { Dataset, Example } from '@patchgd/optimizer';
+import { ultraMnistSample, type UltraMnistOptions } from './generator.js';
+
+/**
+ * An UltraMNIST split generated on the fly: `get(i)` renders sample i (deterministic), keeping up
+ * to `cacheSize` rendered images.
+ *
+ * @example
+ * ```ts
+ * const train = new UltraMnistDataset(1024, { split: 'train', size: 256, seed: 1 });
+ * const { image, label } = train.get(0);
+ * ```
+ */
+export class UltraMnistDataset implements Dataset {
+  private readonly cache = new Map<number, Example>();
+  constructor(
+    readonly length: number,
+    readonly options: UltraMnistOptions,
+    private readonly cacheSize = 4096,
+  ) {}
+
+  get(index: number): Example {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
+      throw new RangeError(`Expected an integer in [0, ${this.length}) for index but received ${index}`);
+    }
+    let example = this.cache.get(index);
+    if (!example) {
+      const sample = ultraMnistSample(index, this.options);
+      example = { image: { data: sample.pixels, width: sample.size, height: sample.size, channels: 1 }, label: sample.label };
+      if (this.cache.size < this.cacheSize) this.cache.set(index, example);
+    }
+    return example;
+  }
+}
