@@ -117,39 +117,49 @@ export function ultraMnistSample(index: number, options: UltraMnistOptions): Ult
     const j = Math.floor(random() * (i + 1));
     [chosen[i], chosen[j]] = [chosen[j]!, chosen[i]!];
   }
-  const weights = scaleWeights(maxScale);
-  const pixels = new Float32Array(size * size);
-  const placed: PlacedDigit[] = [];
-  for (const digit of chosen) {
+  const mnistIndices = chosen.map((digit) => {
     const pool = mnist.byDigit[digit]!;
-    const mnistIndex = pool[Math.floor(random() * pool.length)]!;
-    let scale = Math.min(pick(weights, random()) + 1, Math.floor(size / DIGIT));
-    let spot: { x: number; y: number } | undefined;
-    // Uniform placement, rejected on overlap; a digit that cannot fit shrinks until it does.
-    while (!spot) {
-      const side = DIGIT * scale;
-      for (let attempt = 0; attempt < 200 && !spot; attempt++) {
-        const x = Math.floor(random() * (size - side + 1));
-        const y = Math.floor(random() * (size - side + 1));
-        if (placed.every((p) => x + side <= p.x || p.x + p.side <= x || y + side <= p.y || p.y + p.side <= y)) spot = { x, y };
-      }
-      if (!spot) {
-        if (scale === 1) throw new Error(`Could not place ${chosen.length} digits without overlap in a ${size}×${size} image`);
-        scale--;
-      }
-    }
-    const side = DIGIT * scale;
-    placed.push({ digit, mnistIndex, scale, x: spot.x, y: spot.y, side });
+    return pool[Math.floor(random() * pool.length)]!;
+  });
+  // Uniform placement, rejected on overlap; a digit that cannot fit shrinks, and a layout that
+  // cannot fit even then is redrawn with a smaller largest scale.
+  let placed: PlacedDigit[] | undefined;
+  for (let limit = Math.min(maxScale, Math.floor(size / DIGIT)); !placed; limit--) {
+    if (limit < 1) throw new Error(`Could not place ${chosen.length} digits without overlap in a ${size}×${size} image`);
+    placed = layout(chosen, mnistIndices, scaleWeights(limit), size, random);
+  }
+  const pixels = new Float32Array(size * size);
+  for (const d of placed) {
     // Nearest-neighbour upscaling.
-    const offset = mnistIndex * DIGIT * DIGIT;
-    for (let dy = 0; dy < side; dy++) {
-      const row = offset + Math.floor(dy / scale) * DIGIT;
-      const out = (spot.y + dy) * size + spot.x;
-      for (let dx = 0; dx < side; dx++) pixels[out + dx] = mnist.images[row + Math.floor(dx / scale)]! / 255;
+    const offset = d.mnistIndex * DIGIT * DIGIT;
+    for (let dy = 0; dy < d.side; dy++) {
+      const row = offset + Math.floor(dy / d.scale) * DIGIT;
+      const out = (d.y + dy) * size + d.x;
+      for (let dx = 0; dx < d.side; dx++) pixels[out + dx] = mnist.images[row + Math.floor(dx / d.scale)]! / 255;
     }
   }
   if (options.noise) addNoise(pixels, size, random);
   return { pixels, size, label, digits: placed };
+}
+
+/** Places the digits, or returns undefined when one does not fit even at scale 1. */
+function layout(digits: number[], mnistIndices: number[], weights: number[], size: number, random: () => number): PlacedDigit[] | undefined {
+  const placed: PlacedDigit[] = [];
+  for (const [i, digit] of digits.entries()) {
+    let scale = pick(weights, random()) + 1;
+    let spot: { x: number; y: number } | undefined;
+    while (!spot) {
+      const side = DIGIT * scale;
+      for (let attempt = 0; attempt < 100 && !spot; attempt++) {
+        const x = Math.floor(random() * (size - side + 1));
+        const y = Math.floor(random() * (size - side + 1));
+        if (placed.every((p) => x + side <= p.x || p.x + p.side <= x || y + side <= p.y || p.y + p.side <= y)) spot = { x, y };
+      }
+      if (!spot && --scale < 1) return undefined;
+    }
+    placed.push({ digit, mnistIndex: mnistIndices[i]!, scale, x: spot.x, y: spot.y, side: DIGIT * scale });
+  }
+  return placed;
 }
 
 const comboCache = new Map<string, number[][][]>();

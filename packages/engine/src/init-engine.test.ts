@@ -52,6 +52,13 @@ describe('initEngine', () => {
     await expect(initEngine({ backend: 'tensorflow-gpu' })).rejects.toThrow(/npm install @tensorflow\/tfjs-node-gpu/);
   });
 
+  it('leaves no process-wide error handlers of the wasm module behind', async () => {
+    const before = process.listeners('uncaughtException').length;
+    await initEngine({ backend: 'wasm' });
+    expect(process.listeners('uncaughtException').length).toBe(before);
+    expect(process.listeners('unhandledRejection').some((l) => String(l).includes('throw reason'))).toBe(false);
+  });
+
   it('an explicit backend is used as asked', async () => {
     expect((await initEngine({ backend: 'cpu' })).backend).toBe('cpu');
     const wasm = await initEngine({ backend: 'wasm' });

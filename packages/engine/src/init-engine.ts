@@ -92,6 +92,7 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
 async function activate(backend: Backend, threads: number, load: ModuleLoader): Promise<Omit<EngineInfo, 'reason' | 'skipped'>> {
   const packageName = PACKAGES[backend];
   let module: unknown;
+  const listeners = processListeners();
   try {
     module = await load(packageName);
   } catch (error) {
@@ -109,9 +110,11 @@ async function activate(backend: Backend, threads: number, load: ModuleLoader): 
     kernels = registerWasmKernels();
   }
   if (!(await tf.setBackend(tfName))) {
+    restoreProcessListeners(listeners);
     throw new BackendUnavailableError(backend, packageName, new Error(`tf.setBackend('${tfName}') failed`));
   }
   await tf.ready();
+  restoreProcessListeners(listeners);
   if (backend === 'tensorflow-gpu' && !hasGpu()) {
     throw new BackendUnavailableError(backend, packageName, new Error('no CUDA device is visible'));
   }
@@ -155,4 +158,24 @@ export function assertSingleTfjsCore(from: string = import.meta.url): void {
     locations.add(resolveFrom(entry));
   }
   if (locations.size > 1) throw new DuplicateTfjsCoreError([...locations]);
+}
+
+type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
+const PROCESS_EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
+
+function processListeners(): Record<ProcessEvent, Function[]> {
+  return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+}
+
+/**
+ * The wasm backend's Emscripten module installs handlers that rethrow every uncaught error from
+ * inside its minified source, so Node prints that whole source line instead of the user's error.
+ * Remove handlers added while a backend loaded; the process's own behaviour is kept.
+ */
+function restoreProcessListeners(before: Record<ProcessEvent, Function[]>): void {
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of process.listeners(event as 'uncaughtException')) {
+      if (!before[event].includes(listener)) process.removeListener(event as 'uncaughtException', listener);
+    }
+  }
 }
