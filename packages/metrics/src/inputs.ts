@@ -102,7 +102,7 @@ export function readBatch(pred: unknown, target: unknown, numClasses: number, op
       throw new MetricsOptionError('pred.numClasses', `${numClasses} (the metric's numClasses)`, pred.numClasses);
     }
     if (!isArrayLike(pred.data) || pred.data.length !== n * numClasses) {
-      throw new MetricsOptionError('pred.data', `${n * numClasses} scores (${n} rows × ${numClasses} classes)`, pred.data);
+      throw new MetricsOptionError('pred.data', `${count(n * numClasses, 'score')} (${count(n, 'row')} × ${numClasses} classes)`, pred.data);
     }
     return scoresBatch(targets, flatGetter(pred.data, numClasses), numClasses, logits);
   }
@@ -110,7 +110,7 @@ export function readBatch(pred: unknown, target: unknown, numClasses: number, op
     throw new MetricsOptionError('pred', 'class indices, a row-major score array, an array of score rows or { data, numClasses }', pred);
   }
   if (pred.length > 0 && typeof pred[0] === 'object' && pred[0] !== null) {
-    if (pred.length !== n) throw new MetricsOptionError('pred', `${n} rows (one per target)`, pred);
+    if (pred.length !== n) throw new MetricsOptionError('pred', `${count(n, 'row')} (one per target)`, pred);
     const rows = pred as ArrayLike<unknown>;
     for (let i = 0; i < n; i++) {
       const row = rows[i];
@@ -124,7 +124,16 @@ export function readBatch(pred: unknown, target: unknown, numClasses: number, op
     return { n, targets, predicted: readIndices(pred, numClasses, 'pred'), probabilities: null };
   }
   if (pred.length === n * numClasses) return scoresBatch(targets, flatGetter(pred, numClasses), numClasses, logits);
-  throw new MetricsOptionError('pred', `${n} class indices or ${n * numClasses} scores (${n} rows × ${numClasses} classes)`, pred);
+  throw new MetricsOptionError(
+    'pred',
+    `${n} class ${n === 1 ? 'index' : 'indices'} or ${count(n * numClasses, 'score')} (${count(n, 'row')} × ${numClasses} classes)`,
+    pred,
+  );
+}
+
+/** `1 row`, `2 rows`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function flatGetter(data: ArrayLike<unknown>, numClasses: number): (i: number, c: number) => unknown {

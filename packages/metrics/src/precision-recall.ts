@@ -101,7 +101,14 @@ export function precisionRecallF1(pred: Predictions, target: Targets, options: P
   return precisionRecallF1FromConfusion(confusionMatrix(pred, target, options), zeroDivision);
 }
 
-/** Macro F1 (unweighted mean of per-class F1); see {@link precisionRecallF1}. */
+/**
+ * Macro F1: the unweighted mean of per-class F1; see {@link precisionRecallF1}.
+ *
+ * @example
+ * ```ts
+ * macroF1([0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 2, 2], { numClasses: 3 }); // 5/9
+ * ```
+ */
 export function macroF1(pred: Predictions, target: Targets, options: PrecisionRecallOptions): number {
   return precisionRecallF1(pred, target, options).macro.f1;
 }
