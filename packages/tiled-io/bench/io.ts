@@ -33,7 +33,7 @@ async function fixture(name: string, side: number): Promise<string> {
   // real detail rather than flat colour
   await sharp(pattern(base, base, 3) as Uint8Array, { raw: { width: base, height: base, channels: 3 } })
     .resize(side, side, { kernel: 'cubic' })
-    .composite([{ input: { create: { width: side, height: side, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 20 } } }, blend: 'overlay' }])
+    .composite([{ input: { create: { width: side, height: side, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 20 } } }, blend: 'overlay' }])
     .tiff({ compression: 'jpeg', quality: 85, tile: true, tileWidth: 256, tileHeight: 256, pyramid: true, bigtiff: true })
     .toFile(file);
   console.error(`generated ${file} (${side}x${side}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

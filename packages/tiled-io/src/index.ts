@@ -1,6 +1,6 @@
 export { openImage, type OpenImageOptions } from './open-image.js';
 export { writeTiledTiff, type WriteTiledTiffOptions, type ConstantImage, type RawPixels, type TiffCompression } from './write-tiled-tiff.js';
-export { TileCache, type TileCacheStats } from './tile-cache.js';
+export { TileCache, type TileCacheStats, type CachedTile } from './tile-cache.js';
 export {
   TiledIoError,
   InvalidArgumentError,

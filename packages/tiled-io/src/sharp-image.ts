@@ -76,11 +76,11 @@ export class SharpImageSource extends BaseImageSource {
     const whole = w * h * c <= this.cache.maxBytes / 2;
     try {
       if (whole) {
-        let data = this.cache.get(this.key);
+        let data = this.cache.get(this.key)?.data;
         if (data) this.hits++;
         else {
           data = await this.decode(this.pipeline(), w, h);
-          this.cache.set(this.key, data);
+          this.cache.set(this.key, { data, stride: w * c, bytes: data.length });
         }
         if (x === 0 && y === 0 && width === w && height === h) return data;
         const out = new Uint8Array(width * height * c);

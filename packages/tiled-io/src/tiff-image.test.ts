@@ -102,6 +102,41 @@ describe('generated TIFFs compared with sharp pixel for pixel', () => {
   }
 });
 
+describe('tile decoding strategy for JPEG tiles of local files', () => {
+  const side = 1024;
+  let file: string;
+  beforeAll(async () => {
+    file = tmp.path('strategy.tif');
+    await writeTiledTiff(file, { data: pattern(side, side, 3), width: side, height: side, channels: 3 }, { compression: 'jpeg', tileSize: 64, pyramid: false });
+  });
+  const tileBytes = 64 * 64 * 3;
+
+  it('neighbouring patches decode every tile once (tiles are cached)', async () => {
+    const image = await openImage(file, { cacheBytes: 40 * tileBytes });
+    for (let y = 0; y + 48 <= 512; y += 48) for (let x = 0; x + 48 <= 512; x += 48) await image.readRegion({ x, y, width: 48, height: 48 });
+    expect(image.stats.tilesDecoded).toBe(8 * 8); // 10 x 10 patches of 48 px cover 0..479: tiles 0..7 in x and y, each once
+    await image.close();
+  });
+
+  it('random reads over an image much larger than the cache switch to exact-region reads, with identical pixels', async () => {
+    const image = await openImage(file, { cacheBytes: 20 * tileBytes });
+    const perTile = await openImage(file, { tileDecoder: 'per-tile' });
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let i = 0; i < 60; i++) {
+      const region = { x: Math.floor(next() * (side - 100)), y: Math.floor(next() * (side - 100)), width: 100, height: 100 };
+      const ours = await image.readRegion(region);
+      if (i % 10 === 9) {
+        expect(maxDiff(ours.data, (await sharpRegion(file, 0, region)).data)).toBe(0);
+        expect(maxDiff(ours.data, (await perTile.readRegion(region)).data)).toBe(0);
+      }
+    }
+    expect((image as unknown as { alignedScore: number }).alignedScore).toBeGreaterThan(0.7);
+    await image.close();
+    await perTile.close();
+  });
+});
+
 describe('ICC profiles', () => {
   it('a JPEG-tiled TIFF with an ICC profile reads the same with both tile decoders (no colour management)', async () => {
     const file = tmp.path('icc.tif');

@@ -2,7 +2,7 @@
 // SubIFDs), reads and decodes tiles or strips on demand, keeps decoded blocks in a shared LRU
 // tile cache, and assembles regions that cross block borders.
 import sharp from 'sharp';
-import { BaseImageSource, type SourceLimits } from './base-source.js';
+import { BaseImageSource } from './base-source.js';
 import type { ByteSource } from './byte-source.js';
 import {
   COMPRESSION_NAMES,
@@ -17,15 +17,10 @@ import {
   zstdDecode,
 } from './codecs.js';
 import { CorruptImageError, TiledIoError, UnsupportedFormatError } from './errors.js';
-import type { TileCache } from './tile-cache.js';
-import { Tag, TiffFile, type Ifd } from './tiff-parser.js';
+import type { CachedTile, TileCache } from './tile-cache.js';
+import { readDirectory, type LevelDirectory, type TiffLimits } from './tiff-directory.js';
+import { Tag, TiffFile } from './tiff-parser.js';
 import type { ImageFormat, ImageSourceStats, LevelInfo } from './types.js';
-
-/** Limits of a TIFF source (see OpenImageOptions). */
-export interface TiffLimits extends SourceLimits {
-  maxPixels: number;
-  maxTileBytes: number;
-}
 
 /**
  * How JPEG / WebP tiles are decoded: 'auto' lets libvips (through sharp) decode all missing
@@ -37,33 +32,11 @@ export type TileDecoder = 'auto' | 'per-tile';
 /** InterColorProfile (ICC) tag. */
 const ICC_PROFILE_TAG = 34675;
 
+/** cachingPays threshold: tile-aligned caching must save at least 30% of tile decodes. */
+const ALIGNED_THRESHOLD = 0.7;
+
 /** Most pixels decoded by one libvips call. */
 const BATCH_PIXELS = 16 * 1024 * 1024;
-
-/** Everything needed to decode the blocks of one level. */
-interface LevelDirectory {
-  ifd: Ifd;
-  width: number;
-  height: number;
-  samples: number;
-  bits: number;
-  compression: number;
-  photometric: number;
-  planar: number;
-  predictor: number;
-  tiled: boolean;
-  blockWidth: number;
-  blockHeight: number;
-  across: number;
-  down: number;
-  jpegTables: Uint8Array | undefined;
-  /** palette as 256 RGB triplets (8-bit), for photometric 3 */
-  palette: Uint8Array | undefined;
-  tables: Promise<{ offsets: Float64Array; counts: Float64Array }> | undefined;
-  /** where libvips finds this level: page in the IFD chain (SubIFD levels: index in page 0's SubIFDs) */
-  page: number;
-  subifd: number | undefined;
-}
 
 let nextSourceId = 0;
 const POOL = 8;
@@ -74,10 +47,14 @@ export class TiffImageSource extends BaseImageSource {
   readonly channels: number;
   readonly bitsPerSample: number;
   private readonly prefix = `t${nextSourceId++}:`;
-  private readonly inflight = new Map<string, Promise<Uint8Array>>();
-  private readonly batches = new Map<string, Promise<Uint8Array>>();
+  private readonly inflight = new Map<string, Promise<CachedTile>>();
+  private readonly batches = new Map<string, Promise<CachedTile>>();
   private decoded = 0;
   private libvipsFailures = 0;
+  /** recently touched tile keys (see cachingPays) */
+  private readonly ghost = new Map<string, true>();
+  /** moving average of (tiles a warm cache would decode) / (tiles touched); starts favouring the cache */
+  private alignedScore = 0;
   /** local file path when libvips may decode regions of JPEG / WebP tiles */
   private path: string | undefined;
 
@@ -176,6 +153,16 @@ export class TiffImageSource extends BaseImageSource {
       this.path !== undefined && dir.tiled && dir.subifd === undefined && !dir.ifd.entries.has(ICC_PROFILE_TAG) &&
       (dir.compression === 7 || dir.compression === 50001) && this.libvipsFailures < 3
     ) {
+      const keys = jobs.map(([bx, by]) => `${this.prefix}${level}:${by * dir.across + bx}`);
+      const anyReady = keys.some((k) => this.cache.has(k) || this.inflight.has(k) || this.batches.has(k));
+      const aligned = this.cachingPays(dir, jobs, keys);
+      if (!aligned && !anyReady && jobs.length > 1) {
+        const exact = await this.decodeExact(level, x, y, width, height).catch(() => undefined);
+        if (exact) {
+          this.decoded += jobs.length;
+          return exact;
+        }
+      }
       this.planBatches(level, jobs);
     }
     let cursor = 0;
@@ -190,9 +177,10 @@ export class TiffImageSource extends BaseImageSource {
         const sy0 = Math.max(y, top);
         const sy1 = Math.min(y + height, top + dir.blockHeight);
         const len = (sx1 - sx0) * c;
+        const { data, stride } = block;
         for (let row = sy0; row < sy1; row++) {
-          const src = ((row - top) * dir.blockWidth + (sx0 - left)) * c;
-          out.set(block.subarray(src, src + len), ((row - y) * width + (sx0 - x)) * c);
+          const src = (row - top) * stride + (sx0 - left) * c;
+          out.set(data.subarray(src, src + len), ((row - y) * width + (sx0 - x)) * c);
         }
       }
     };
@@ -201,7 +189,7 @@ export class TiffImageSource extends BaseImageSource {
   }
 
   /** One decoded block (blockWidth x blockHeight x channels, 8-bit), through the cache. */
-  private block(level: number, index: number): Promise<Uint8Array> {
+  private block(level: number, index: number): Promise<CachedTile> {
     const key = `${this.prefix}${level}:${index}`;
     const hit = this.cache.get(key);
     if (hit) {
@@ -226,6 +214,43 @@ export class TiffImageSource extends BaseImageSource {
       this.inflight.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Whether decoding whole tiles into the cache pays off for the current access pattern. A
+   * "ghost" LRU of tile keys, as large (in tiles) as the cache, records every tile touched; for
+   * each region the tiles a warm cache would still have to decode (the bounding box of the
+   * ghost misses) are compared with the tiles the region touches. Neighbouring or repeated
+   * patches score low (caching saves decodes); random reads over a slide much larger than the
+   * cache score high, and then an exact-region libvips read (no tile-aligned over-decode of the
+   * output, nothing cached) is faster.
+   */
+  private cachingPays(dir: LevelDirectory, jobs: Array<[number, number]>, keys: string[]): boolean {
+    const capacity = Math.floor(this.cache.maxBytes / (dir.blockWidth * dir.blockHeight * this.channels));
+    if (capacity < jobs.length) return false; // the cache cannot even hold one region's tiles
+    const missing = jobs.filter((_, i) => !this.ghost.has(keys[i]!));
+    let cost = 0;
+    if (missing.length > 0) {
+      const xs = missing.map(([bx]) => bx);
+      const ys = missing.map(([, by]) => by);
+      cost = (Math.max(...xs) - Math.min(...xs) + 1) * (Math.max(...ys) - Math.min(...ys) + 1);
+    }
+    this.alignedScore = 0.9 * this.alignedScore + 0.1 * (cost / jobs.length);
+    for (const key of keys) {
+      this.ghost.delete(key);
+      this.ghost.set(key, true);
+    }
+    while (this.ghost.size > capacity) this.ghost.delete(this.ghost.keys().next().value as string);
+    return this.alignedScore < ALIGNED_THRESHOLD;
+  }
+
+  /** Reads exactly a region with libvips (one call, no caching). */
+  private async decodeExact(level: number, x: number, y: number, width: number, height: number): Promise<Uint8Array> {
+    const dir = this.dirs[level]!;
+    const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
+    const px = await toRaw(sharp(this.path!, options).extract({ left: x, top: y, width, height }), this.channels);
+    if (px.width !== width || px.height !== height || px.channels !== this.channels) throw new Error('libvips returned an unexpected size');
+    return px.data;
   }
 
   /**
@@ -267,7 +292,7 @@ export class TiffImageSource extends BaseImageSource {
   }
 
   /** Decodes tiles (tx0..tx1, ty0..ty1) of a local file with libvips in one call. */
-  private async decodeRect(level: number, tx0: number, ty0: number, tx1: number, ty1: number): Promise<Map<number, Uint8Array>> {
+  private async decodeRect(level: number, tx0: number, ty0: number, tx1: number, ty1: number): Promise<Map<number, CachedTile>> {
     const dir = this.dirs[level]!;
     const c = this.channels;
     const bw = dir.blockWidth;
@@ -279,23 +304,20 @@ export class TiffImageSource extends BaseImageSource {
     const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
     const px = await toRaw(sharp(this.path!, options).extract({ left, top, width, height }), c);
     if (px.width !== width || px.height !== height || px.channels !== c) throw new Error('libvips returned an unexpected size');
-    const tiles = new Map<number, Uint8Array>();
+    // every tile is a view into the one decoded rectangle: no copies
+    const tiles = new Map<number, CachedTile>();
+    const stride = width * c;
     for (let ty = ty0; ty <= ty1; ty++) {
       for (let tx = tx0; tx <= tx1; tx++) {
-        const tile = new Uint8Array(bw * bh * c);
-        const x0 = tx * bw - left;
-        const y0 = ty * bh - top;
-        const w = Math.min(bw, width - x0);
-        const h = Math.min(bh, height - y0);
-        for (let r = 0; r < h; r++) tile.set(px.data.subarray(((y0 + r) * width + x0) * c, ((y0 + r) * width + x0 + w) * c), r * bw * c);
-        tiles.set(ty * dir.across + tx, tile);
+        const start = (ty * bh - top) * stride + (tx * bw - left) * c;
+        tiles.set(ty * dir.across + tx, { data: px.data.subarray(start), stride, bytes: bw * bh * c });
         this.decoded++;
       }
     }
     return tiles;
   }
 
-  private async decodeBlock(level: number, index: number): Promise<Uint8Array> {
+  private async decodeBlock(level: number, index: number): Promise<CachedTile> {
     const dir = this.dirs[level]!;
     const name = this.source;
     const what = `${dir.tiled ? 'tile' : 'strip'} ${index} of level ${level} (${COMPRESSION_NAMES[dir.compression]})`;
@@ -346,7 +368,7 @@ export class TiffImageSource extends BaseImageSource {
         this.toEightBit(dir, data, out, bw * rows * perBlock, planes, p);
       }
       this.decoded++;
-      return out;
+      return { data: out, stride: bw * c, bytes: out.length };
     } catch (error) {
       if (error instanceof TiledIoError) throw error;
       throw new CorruptImageError(name, `cannot decode ${what}`, error);
@@ -396,95 +418,4 @@ export class TiffImageSource extends BaseImageSource {
     dir.tables.catch(() => (dir.tables = undefined));
     return dir.tables;
   }
-}
-
-const PHOTOMETRIC: Record<number, string> = { 0: 'MinIsWhite', 1: 'MinIsBlack', 2: 'RGB', 3: 'Palette', 6: 'YCbCr' };
-
-/** Reads and validates the tags of one IFD; throws Unsupported/Corrupt errors for unusable IFDs. */
-async function readDirectory(file: TiffFile, ifd: Ifd, limits: TiffLimits, page: number, subifd: number | undefined): Promise<LevelDirectory> {
-  const name = file.source.name;
-  const scalar = (tag: number, fallback?: number) => file.scalar(ifd, tag, fallback);
-  const width = await scalar(Tag.ImageWidth);
-  const height = await scalar(Tag.ImageLength);
-  if (width === undefined || height === undefined) throw new CorruptImageError(name, `IFD at offset ${ifd.offset} has no ImageWidth/ImageLength`);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 2 ** 32 || height > 2 ** 32) {
-    throw new CorruptImageError(name, `invalid image size ${width}x${height}`);
-  }
-  if (width * height > limits.maxPixels) {
-    throw new UnsupportedFormatError(name, `image of ${width}x${height} pixels is larger than maxPixels (${limits.maxPixels})`);
-  }
-  const samples = (await scalar(Tag.SamplesPerPixel, 1))!;
-  if (!Number.isInteger(samples) || samples < 1 || samples > 4) throw new UnsupportedFormatError(name, `${samples} samples per pixel (1 to 4 are supported)`);
-  const bitsEntry = ifd.entries.get(Tag.BitsPerSample);
-  const bitsValues = bitsEntry ? await file.values({ ...bitsEntry, count: Math.min(bitsEntry.count, 16), byteLength: Math.min(bitsEntry.count, 16) * (bitsEntry.byteLength / Math.max(1, bitsEntry.count)) }) : new Float64Array([1]);
-  const bits = bitsValues[0] ?? 1;
-  if (!bitsValues.every((b) => b === bits) || (bits !== 8 && bits !== 16)) {
-    throw new UnsupportedFormatError(name, `${[...bitsValues].join(',')} bits per sample (8 and 16 are supported)`);
-  }
-  const sampleFormat = (await scalar(Tag.SampleFormat, 1))!;
-  if (sampleFormat !== 1) throw new UnsupportedFormatError(name, `sample format ${sampleFormat} (only unsigned integers are supported)`);
-  const compression = (await scalar(Tag.Compression, 1))!;
-  if (COMPRESSION_NAMES[compression] === undefined) {
-    throw new UnsupportedFormatError(name, `compression ${compression} (supported: none, LZW, Deflate, PackBits, JPEG, WebP, ZSTD)`);
-  }
-  const photometric = (await scalar(Tag.Photometric, samples >= 3 ? 2 : 1))!;
-  if (PHOTOMETRIC[photometric] === undefined) throw new UnsupportedFormatError(name, `photometric interpretation ${photometric}`);
-  if (photometric === 6 && compression !== 7) throw new UnsupportedFormatError(name, 'YCbCr pixels outside JPEG compression');
-  if ((photometric === 2 || photometric === 6) && samples < 3) throw new CorruptImageError(name, `RGB image with ${samples} samples per pixel`);
-  if ((compression === 7 || compression === 50001) && bits !== 8) throw new UnsupportedFormatError(name, `${bits}-bit ${COMPRESSION_NAMES[compression]}`);
-  const planar = (await scalar(Tag.PlanarConfiguration, 1))!;
-  if (planar !== 1 && planar !== 2) throw new CorruptImageError(name, `planar configuration ${planar}`);
-  if (planar === 2 && (compression === 7 || compression === 50001 || photometric === 3)) {
-    throw new UnsupportedFormatError(name, `separate planes with ${COMPRESSION_NAMES[compression]} / ${PHOTOMETRIC[photometric]}`);
-  }
-  const predictor = (await scalar(Tag.Predictor, 1))!;
-  if (predictor !== 1 && predictor !== 2) throw new UnsupportedFormatError(name, `predictor ${predictor}`);
-  const tiled = ifd.entries.has(Tag.TileWidth);
-  let blockWidth: number;
-  let blockHeight: number;
-  if (tiled) {
-    blockWidth = (await scalar(Tag.TileWidth))!;
-    blockHeight = (await scalar(Tag.TileLength, 0))!;
-  } else {
-    blockWidth = width;
-    blockHeight = Math.min((await scalar(Tag.RowsPerStrip, height))!, height);
-  }
-  if (!Number.isInteger(blockWidth) || !Number.isInteger(blockHeight) || blockWidth < 1 || blockHeight < 1) {
-    throw new CorruptImageError(name, `invalid ${tiled ? 'tile' : 'strip'} size ${blockWidth}x${blockHeight}`);
-  }
-  const outChannels = photometric === 3 ? 3 : samples;
-  const blockBytes = blockWidth * blockHeight * Math.max(outChannels, samples * (bits / 8));
-  if (blockBytes > limits.maxTileBytes) {
-    throw new UnsupportedFormatError(name, `${tiled ? 'tile' : 'strip'} of ${blockWidth}x${blockHeight} pixels needs ${blockBytes} bytes, more than maxTileBytes (${limits.maxTileBytes})`);
-  }
-  const across = Math.ceil(width / blockWidth);
-  const down = Math.ceil(height / blockHeight);
-  const offEntry = ifd.entries.get(tiled ? Tag.TileOffsets : Tag.StripOffsets);
-  const cntEntry = ifd.entries.get(tiled ? Tag.TileByteCounts : Tag.StripByteCounts);
-  const needed = across * down * (planar === 2 ? samples : 1);
-  if (!offEntry || !cntEntry) throw new CorruptImageError(name, `IFD at offset ${ifd.offset} has no ${tiled ? 'tile' : 'strip'} offsets or byte counts`);
-  if (offEntry.count < needed || cntEntry.count < needed) {
-    throw new CorruptImageError(name, `${width}x${height} image needs ${needed} ${tiled ? 'tiles' : 'strips'} but the file lists ${Math.min(offEntry.count, cntEntry.count)}`);
-  }
-  for (const entry of [offEntry, cntEntry]) {
-    if (!entry.inline && entry.valueOffset + entry.byteLength > file.source.size) {
-      throw new CorruptImageError(name, `tag ${entry.tag} declares ${entry.count} values at offset ${entry.valueOffset}, past the end of the file`);
-    }
-  }
-  let jpegTables: Uint8Array | undefined;
-  const tablesEntry = ifd.entries.get(Tag.JPEGTables);
-  if (compression === 7 && tablesEntry && tablesEntry.byteLength < 1 << 20) jpegTables = await file.bytes(tablesEntry);
-  let palette: Uint8Array | undefined;
-  if (photometric === 3) {
-    const mapEntry = ifd.entries.get(Tag.ColorMap);
-    if (bits !== 8 || samples !== 1) throw new UnsupportedFormatError(name, `palette image with ${samples}x${bits}-bit samples`);
-    if (!mapEntry || mapEntry.count < 768) throw new CorruptImageError(name, 'palette image without a 256-entry ColorMap');
-    const map = await file.values({ ...mapEntry, count: 768, byteLength: 768 * 2 });
-    palette = new Uint8Array(768);
-    for (let i = 0; i < 256; i++) for (let k = 0; k < 3; k++) palette[i * 3 + k] = map[k * 256 + i]! >> 8;
-  }
-  return {
-    ifd, width, height, samples, bits, compression, photometric, planar, predictor, tiled,
-    blockWidth, blockHeight, across, down, jpegTables, palette, tables: undefined, page, subifd,
-  };
 }

@@ -1,6 +1,19 @@
 // A least-recently-used cache of decoded tiles with a byte budget. One cache is created per
 // image source by default; pass the same TileCache to several openImage calls to share a budget.
 
+/**
+ * A decoded tile: 8-bit interleaved pixels whose row `r` starts at `r * stride` in `data`.
+ * Tiles decoded together by one libvips call are views into one buffer (stride = that
+ * buffer's row length), so nothing is copied to split them.
+ */
+export interface CachedTile {
+  data: Uint8Array;
+  /** bytes from one row to the next */
+  stride: number;
+  /** bytes charged to the cache budget (width x height x channels of the tile) */
+  bytes: number;
+}
+
 /** Counters of a {@link TileCache}. */
 export interface TileCacheStats {
   hits: number;
@@ -19,7 +32,7 @@ export interface TileCacheStats {
  * ```
  */
 export class TileCache {
-  private readonly map = new Map<string, Uint8Array>();
+  private readonly map = new Map<string, CachedTile>();
   private used = 0;
   readonly stats: TileCacheStats = { hits: 0, misses: 0, evictions: 0 };
 
@@ -36,7 +49,7 @@ export class TileCache {
   }
 
   /** Returns a cached tile and marks it most recently used. */
-  get(key: string): Uint8Array | undefined {
+  get(key: string): CachedTile | undefined {
     const value = this.map.get(key);
     if (value === undefined) {
       this.stats.misses++;
@@ -53,22 +66,26 @@ export class TileCache {
     return this.map.has(key);
   }
 
-  /** Stores a tile, evicting least recently used tiles to stay within the budget. Tiles larger than the whole budget are not kept. */
-  set(key: string, value: Uint8Array): void {
+  /**
+   * Stores a tile, evicting least recently used tiles to stay within the budget. Tiles larger
+   * than the whole budget are not kept. (Tiles that are views into one shared buffer keep it
+   * alive until all of them are evicted, so memory can briefly exceed the budget by a few tiles.)
+   */
+  set(key: string, value: CachedTile): void {
     const old = this.map.get(key);
     if (old !== undefined) {
       this.map.delete(key);
-      this.used -= old.byteLength;
+      this.used -= old.bytes;
     }
-    if (value.byteLength > this.maxBytes) return;
+    if (value.bytes > this.maxBytes) return;
     this.map.set(key, value);
-    this.used += value.byteLength;
+    this.used += value.bytes;
     while (this.used > this.maxBytes) {
       const oldest = this.map.keys().next();
       if (oldest.done) break;
       const evicted = this.map.get(oldest.value)!;
       this.map.delete(oldest.value);
-      this.used -= evicted.byteLength;
+      this.used -= evicted.bytes;
       this.stats.evictions++;
     }
   }
@@ -83,7 +100,7 @@ export class TileCache {
     for (const [key, value] of this.map) {
       if (key.startsWith(prefix)) {
         this.map.delete(key);
-        this.used -= value.byteLength;
+        this.used -= value.bytes;
       }
     }
   }
