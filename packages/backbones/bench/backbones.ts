@@ -60,7 +60,8 @@ async function measure(name: string, size: number, batch: number): Promise<Row> 
   const backbone = createBackbone(name, { inputSize: size, featureDim });
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const forward = time(() => tf.tidy(() => void backbone.forwardFeatures(x).dataSync()), reps);
-  const optimizer = tf.train.sgd(1e-3);
+  // A tiny learning rate: the update costs the same, and the weights stay sane across repetitions.
+  const optimizer = tf.train.sgd(1e-6);
   const step = () =>
     tf.tidy(() => {
       const loss = optimizer.minimize(
@@ -139,7 +140,11 @@ const lines = [
   `- Command: \`npm run bench -w @patchgd/backbones${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\``,
   `- Date: ${started.toISOString()} (${minutes} min)`,
   `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, no GPU; Node ${process.version}; tfjs ${tf.version.tfjs}; backend ${engine.backend}, ${engine.threads} thread(s)`,
-  `- Load average (1 min) before / after: ${loadBefore[0]!.toFixed(2)} / ${loadAfter[0]!.toFixed(2)}. Other work shared these cores while this ran, so treat the figures as indicative (±30 %).`,
+  `- Load average (1 min) before / after: ${loadBefore[0]!.toFixed(2)} / ${loadAfter[0]!.toFixed(2)} on ${os.cpus().length} cores.` +
+    (Math.max(loadBefore[0]!, loadAfter[0]!) > os.cpus().length
+      ? ' Other processes used the cores while this ran, so the figures are noisy: single rows can be low by 2–3×, and' +
+        ' rows measured minutes apart are not strictly comparable. Rerun on an idle machine for firm numbers.'
+      : ' The load stayed under the core count (this benchmark uses one), so other work cost it little (one run; the spread between runs on a quiet machine was not measured).'),
   '',
   '| backbone | params (trainable) | patch | batch | forward patches/s | train patches/s | note |',
   '|---|---:|---:|---:|---:|---:|---|',

@@ -34,7 +34,8 @@ export function attentionHead(options: ResolvedHeadOptions, name = 'attentionHea
   const v = call(tf.layers.dense({ units: hidden, activation: 'tanh', name: 'attention_v' }), h);
   const u = call(tf.layers.dense({ units: hidden, activation: 'sigmoid', name: 'attention_u' }), h);
   const gated = call(tf.layers.multiply({ name: 'attention_gate' }), [v, u]);
-  const scores = call(tf.layers.dense({ units: 1, name: 'attention_w' }), gated); // [B, N, 1]
+  // No bias: softmax ignores a constant added to every score, so a bias would get no gradient.
+  const scores = call(tf.layers.dense({ units: 1, useBias: false, name: 'attention_w' }), gated); // [B, N, 1]
   const scoresRow = call(tf.layers.permute({ dims: [2, 1], name: 'attention_scores' }), scores); // [B, 1, N]
   // tfjs softmax runs on the last axis only, hence the permute.
   const weights = call(tf.layers.softmax({ axis: -1, name: 'attention_softmax' }), scoresRow); // [B, 1, N]

@@ -85,8 +85,10 @@ describe.each(listBackbones())('backbone %s', (name) => {
     const options = { inputSize: 32, featureDim: 8, numClasses: 3 };
     const source = createBackbone(name, options);
     const x = randomBatch([2, 32, 32, 3], 5) as tf.Tensor4D;
-    // One training step so that the batch-norm statistics differ from their initial values.
-    tf.train.sgd(0.05).minimize(() => tf.mean(source.classifier().predict(x, { training: true })) as tf.Scalar, false, source.classifier().trainableWeights);
+    // A forward pass in training mode moves the batch-norm statistics off their initial values.
+    // (No optimizer step: on 32-pixel patches the deepest ResNet stages are 1×1, batch norm over
+    // two values is degenerate, and one SGD step can blow the weights up to ±1e30.)
+    source.classifier().predict(x, { training: true }).dispose();
     const dir = tempDir();
     const saved = await source.saveWeights(dir);
     expect(saved.weights).toBe(source.classifier().model.weights.length);
@@ -98,7 +100,10 @@ describe.each(listBackbones())('backbone %s', (name) => {
       [source.forwardFeatures(x), copy.forwardFeatures(x)],
       [source.classifier().predict(x), copy.classifier().predict(x)],
     ] as const;
-    for (const [a, b] of pairs) expect(sameValues(a.dataSync(), b.dataSync())).toBe(true);
+    for (const [a, b] of pairs) {
+      expect(Array.from(a.dataSync()).every(Number.isFinite)).toBe(true);
+      expect(sameValues(a.dataSync(), b.dataSync())).toBe(true);
+    }
 
     // A backbone with another projection and no classifier takes the trunk only.
     const trunkOnly = createBackbone(name, { inputSize: 32, featureDim: 4 });
@@ -108,56 +113,5 @@ describe.each(listBackbones())('backbone %s', (name) => {
     expect(sameValues(deepest(trunkOnly), deepest(source))).toBe(true);
     tf.dispose([x, ...pairs.flat()]);
     for (const b of [source, copy, trunkOnly]) b.dispose();
-  });
-});
-
-describe('parameter counts match the reference architectures (1000-class top)', () => {
-  // torchvision's parameter counts (trainable); the totals add batch-norm moving statistics.
-  it.each([
-    ['resnet18', {}, 11_689_512],
-    ['resnet34', {}, 21_797_672],
-    ['resnet50', {}, 25_557_032],
-    ['mobilenetv2', { widthMultiplier: 1.0 }, 3_504_872],
-  ] as const)('%s %j has %i trainable parameters', (name, extra, expected) => {
-    const backbone = createBackbone(name, { ...extra, numClasses: 1000, inputSize: 224 });
-    expect(backbone.countParams({ trainableOnly: true })).toBe(expected);
-    backbone.dispose();
-  });
-
-  it('counts ResNet50 ≈ 25.6 M and MobileNetV2-1.0 ≈ 3.5 M in all', () => {
-    const r = createBackbone('resnet50', { numClasses: 1000 });
-    const m = createBackbone('mobilenetv2', { numClasses: 1000 });
-    expect(r.countParams()).toBe(25_610_152);
-    expect(m.countParams()).toBe(3_538_984); // Keras applications' MobileNetV2 total
-    expect(r.countParams() / 1e6).toBeCloseTo(25.6, 1);
-    expect(m.countParams() / 1e6).toBeCloseTo(3.5, 1);
-    r.dispose();
-    m.dispose();
-  });
-
-  it("matches Keras applications' ResNet50 (25,636,712 weights, stride on the 1×1) in the keras layout", () => {
-    const keras = createBackbone('resnet50', { layout: 'keras', numClasses: 1000 });
-    expect(keras.countParams({ trainableOnly: true })).toBe(25_583_592);
-    expect(keras.countParams()).toBe(25_636_712);
-    const strides = (b: typeof keras, layer: string) => (b.model.getLayer(layer).getConfig().strides as number[])[0];
-    expect(strides(keras, 'conv3_block1_1_conv')).toBe(2);
-    expect(strides(keras, 'conv3_block1_2_conv')).toBe(1);
-    const torch = createBackbone('resnet50', { inputSize: 32 });
-    expect(strides(torch, 'conv3_block1_1_conv')).toBe(1);
-    expect(strides(torch, 'conv3_block1_2_conv')).toBe(2);
-    keras.dispose();
-    torch.dispose();
-  });
-
-  it('grows MobileNetV2 with its width multiplier and keeps the 1280-wide last layer', () => {
-    const counts = [0.35, 0.5, 0.75, 1.0].map((widthMultiplier) => {
-      const b = createBackbone('mobilenetv2', { widthMultiplier, inputSize: 32 });
-      const out = { params: b.countParams({ trainableOnly: true }), dim: b.featureDim, first: b.featureInfo[0]!.channels };
-      b.dispose();
-      return out;
-    });
-    expect(counts.map((c) => c.dim)).toEqual([1280, 1280, 1280, 1280]);
-    expect(counts.map((c) => c.first)).toEqual([8, 8, 16, 16]);
-    for (let i = 1; i < counts.length; i++) expect(counts[i]!.params).toBeGreaterThan(counts[i - 1]!.params);
   });
 });
