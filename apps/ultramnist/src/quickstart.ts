@@ -45,7 +45,7 @@ const trainer = new PatchGDTrainer({
   patchSize: patch,
   sampleFraction: 1 / 4,
   optimizer: tf.train.adam(2e-3),
-  schedule: warmupDecay({ warmupSteps: stepsPerEpoch, totalSteps: epochs * stepsPerEpoch + 1 }),
+  schedule: warmupDecay({ warmupSteps: Math.ceil((epochs * stepsPerEpoch) / 10), totalSteps: epochs * stepsPerEpoch + 1 }),
   normalize: { mean: 0.1307, std: 0.3081 },
   seed,
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { fit, permutation, type Dataset, type Example } from './fit.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
-import { BudgetExceededError, planBatch } from './planner.js';
+import { BudgetExceededError, planBatch, planPatchesPerStep } from './planner.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'patchgd-fit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -129,6 +129,20 @@ describe('memory budget', () => {
     const real = trainer({ budgetBytes: budget });
     const { images, labels } = sample(plan.batchSize!);
     await expect(real.trainBatch(images, labels)).resolves.toBeDefined();
+  });
+
+  it('planPatchesPerStep picks the largest k whose step fits, and memory grows with k', async () => {
+    const make = (k: number) => {
+      const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [8], featureDim: 4 });
+      const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
+      return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: k, optimizer: tf.train.sgd(0.1) });
+    };
+    const all = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: 2 ** 40, candidates: [1, 4] });
+    const [one, four] = all.measurements;
+    expect(four!.peakTensorBytes).toBeGreaterThan(one!.peakTensorBytes);
+    const budget = (one!.peakTensorBytes + four!.peakTensorBytes) / 2;
+    const plan = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: budget, candidates: [1, 4] });
+    expect(plan.patchesPerStep).toBe(1);
   });
 
   it('a trainer refuses a step that exceeds its budget', async () => {

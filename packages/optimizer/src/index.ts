@@ -14,5 +14,5 @@ export { fit, evaluate, permutation } from './fit.js';
 export type { Dataset, Example, Trainable, Callbacks, FitOptions, FitResult, BatchEnd, EpochEnd, Evaluation } from './fit.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError } from './checkpoint.js';
 export type { StateDict } from './checkpoint.js';
-export { planBatch, measureStep, BudgetExceededError } from './planner.js';
-export type { Measurable, Measurement, PlanBatchOptions } from './planner.js';
+export { planBatch, planPatchesPerStep, measureStep, BudgetExceededError } from './planner.js';
+export type { Measurable, Measurement, PlanBatchOptions, PlanPatchesOptions } from './planner.js';

@@ -87,3 +87,42 @@ export async function planBatch(options: PlanBatchOptions): Promise<{ batchSize:
   }
   return { batchSize, measurements };
 }
+
+export interface PlanPatchesOptions {
+  /** builds a trainer that re-encodes `patchesPerStep` patches per inner iteration */
+  makeTrainer: (patchesPerStep: number) => Measurable;
+  /** a representative batch (the batch size is fixed here) */
+  sample: () => { images: ImageBatch; labels: ArrayLike<number> } | Promise<{ images: ImageBatch; labels: ArrayLike<number> }>;
+  budgetBytes: number;
+  /** k values to try, ascending (default 1, 2, 4, … 256) */
+  candidates?: number[];
+}
+
+/**
+ * Finds the largest k (patches re-encoded with gradients per inner iteration) whose measured
+ * PatchGD step fits in `budgetBytes` — the other knob PatchGD has besides the batch size.
+ *
+ * @example
+ * ```ts
+ * const plan = await planPatchesPerStep({ budgetBytes: 2 ** 30, sample: () => batch,
+ *   makeTrainer: (k) => new PatchGDTrainer({ backbone, head, patchSize: 128, patchesPerStep: k, optimizer }) });
+ * ```
+ */
+export async function planPatchesPerStep(options: PlanPatchesOptions): Promise<{ patchesPerStep: number | undefined; measurements: (Measurement & { patchesPerStep: number })[] }> {
+  const { budgetBytes } = options;
+  if (!(budgetBytes > 0)) throw new TrainerOptionError('budgetBytes', 'a positive number of bytes', budgetBytes);
+  const candidates = options.candidates ?? [1, 2, 4, 8, 16, 32, 64, 128, 256];
+  if (!candidates.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c > candidates[i - 1]!))) {
+    throw new TrainerOptionError('candidates', 'ascending positive integers', candidates);
+  }
+  const { images, labels } = await options.sample();
+  const measurements: (Measurement & { patchesPerStep: number })[] = [];
+  let patchesPerStep: number | undefined;
+  for (const k of candidates) {
+    const measurement = { ...(await measureStep(options.makeTrainer(k), images, labels, budgetBytes)), patchesPerStep: k };
+    measurements.push(measurement);
+    if (!measurement.fits) break;
+    patchesPerStep = k;
+  }
+  return { patchesPerStep, measurements };
+}
