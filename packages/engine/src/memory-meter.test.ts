@@ -37,4 +37,17 @@ describe('measureMemory', () => {
     const large = await measureMemory(() => tf.tidy(() => tf.ones([4096, 4096]).sum().dataSync()));
     expect(large.wasmHeapBytes).toBeGreaterThanOrEqual(Math.max(before.wasmHeapBytes, 64 * 1024 * 1024));
   });
+
+  it('measures computations of hundreds of thousands of kernels', async () => {
+    await initEngine({ backend: 'wasm' });
+    const report = await measureMemory(() =>
+      tf.tidy(() => {
+        let x = tf.zeros([4]);
+        for (let i = 0; i < 150_000; i++) x = tf.add(x, 1);
+        return x.dataSync()[0];
+      }),
+    );
+    expect(report.result).toBe(150_000);
+    expect(report.peakTensorBytes).toBeGreaterThan(0);
+  });
 });

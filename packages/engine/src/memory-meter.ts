@@ -39,6 +39,10 @@ export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<Memory
   let profile: Awaited<ReturnType<typeof tf.profile>>;
   try {
     profile = await tf.profile(async () => {
+      // tf.profile keeps a record per kernel and ends with Math.max(...records): a long training
+      // step (10⁵+ kernels) overflows the stack and holds every record. Keep only the peak one.
+      const engine = tf.engine() as unknown as { state: { activeProfile: { kernels: unknown } } };
+      engine.state.activeProfile.kernels = new PeakRecord();
       result = await fn();
       return [] as tf.Tensor[];
     });
@@ -65,4 +69,17 @@ export function wasmHeapBytes(): number {
   if (tf.getBackend() !== 'wasm') return 0;
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
   return backend.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+}
+
+/** An array that keeps, of everything pushed, only the kernel record with the most bytes alive. */
+class PeakRecord extends Array<{ totalBytesSnapshot: number }> {
+  static override get [Symbol.species]() {
+    return Array;
+  }
+  override push(...records: { totalBytesSnapshot: number }[]): number {
+    for (const record of records) {
+      if (this.length === 0 || record.totalBytesSnapshot > this[0]!.totalBytesSnapshot) this[0] = record;
+    }
+    return this.length;
+  }
 }
