@@ -112,6 +112,10 @@ const growth = (method: 'GD' | 'PatchGD') => {
   if (ok.length < 2) return undefined;
   return { from: ok[0]!, to: ok.at(-1)!, ratio: ok.at(-1)!.peakTensorMiB! / ok[0]!.peakTensorMiB! };
 };
+if (rows.some((r) => r.error)) {
+  lines.push('- A failed row ran out of memory or died in its own process; the wasm heap cannot exceed 4 GiB, so a');
+  lines.push('  step whose tensors need more fails there (the error text is what tfjs reported).');
+}
 for (const method of ['PatchGD', 'GD'] as const) {
   const g = growth(method);
   if (g) lines.push(`- ${method} peak memory grows ${f(g.ratio, 2)}× from ${g.from.size}² to ${g.to.size}².`);
