@@ -7,7 +7,7 @@ import type { StateDict } from './checkpoint.js';
 import { BudgetExceededError, measureStep } from './planner.js';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { loadModelTensors, modelTensors } from './model-state.js';
-import { imagesOf, labelsOf, readPatches, type ImageBatch } from './images.js';
+import { accumulate, imagesOf, labelsOf, readPatches, type ImageBatch } from './images.js';
 import { OptimizerGroups, type OptimizerOption } from './optimizer-groups.js';
 import { constantSchedule, type Schedule } from './schedule.js';
 
@@ -93,11 +93,8 @@ export class GDTrainer {
         }, this.optimizers.variables);
         loss += value.dataSync()[0]!;
         value.dispose();
-        for (const [name, t] of Object.entries(g)) {
-          const previous = grads[name];
-          grads[name] = tf.keep(previous ? tf.add(previous, t) : tf.clone(t));
-          tf.dispose([previous, t].filter((v): v is tf.Tensor => v !== undefined));
-        }
+        accumulate(grads, g);
+        tf.dispose(Object.values(g));
       }
     } finally {
       x.dispose();

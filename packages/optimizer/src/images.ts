@@ -2,25 +2,17 @@
 // @patchgd/tiled-io) or one NHWC tensor. Patches are cut per image, so a batch of gigapixel
 // sources never has to be decoded whole.
 import { tf } from '@patchgd/engine';
-import { extractPatches, type Normalization, type PatchGrid } from '@patchgd/samplers';
+import { extractPatches, type Normalization, type PatchGrid, type Pixels, type RegionReader } from '@patchgd/samplers';
 import { TrainerOptionError } from './errors.js';
 
-/** Raw pixels of one image, HWC interleaved. */
-export interface Pixels {
-  data: Uint8Array | Uint8ClampedArray | Float32Array;
-  width: number;
-  height: number;
-  channels: number;
-}
-
-/** Anything that reads regions: an ImageSource from @patchgd/tiled-io. */
-export type RegionSource = Parameters<typeof extractPatches>[0];
+/** Raw pixels of one image (HWC), and anything that reads regions (an ImageSource from @patchgd/tiled-io). */
+export type { Pixels, RegionReader as RegionSource };
 
 /** A batch of images: pixels or sources per image, or one `[B, H, W, C]` tensor. */
-export type ImageBatch = readonly (Pixels | RegionSource)[] | tf.Tensor4D;
+export type ImageBatch = readonly (Pixels | RegionReader)[] | tf.Tensor4D;
 
 /** Splits a batch into per-image sources the patch extractor reads from. */
-export function imagesOf(images: ImageBatch): (Pixels | RegionSource)[] {
+export function imagesOf(images: ImageBatch): (Pixels | RegionReader)[] {
   if (images instanceof tf.Tensor) {
     if (images.rank !== 4) throw new TrainerOptionError('images', 'a [B, H, W, C] tensor', `a rank-${images.rank} tensor`);
     const [b, height, width, channels] = images.shape;
@@ -54,7 +46,7 @@ export interface PatchReadOptions {
 
 /** Patches of `cells[b]` of every image b, concatenated as one `[Σk, p, p, C]` tensor. */
 export async function readPatches(
-  sources: readonly (Pixels | RegionSource)[],
+  sources: readonly (Pixels | RegionReader)[],
   cells: readonly Int32Array[],
   options: PatchReadOptions,
 ): Promise<tf.Tensor4D> {
@@ -76,4 +68,13 @@ export async function readPatches(
     offset += batch.data.length;
   }
   return tf.tensor4d(data, [total, p, q, c]);
+}
+
+/** Adds `grads` into the running sums `into` (kept across tidy scopes; the caller disposes them). */
+export function accumulate(into: tf.NamedTensorMap, grads: tf.NamedTensorMap): void {
+  for (const [name, g] of Object.entries(grads)) {
+    const previous = into[name];
+    into[name] = tf.keep(previous ? tf.add(previous, g) : tf.clone(g));
+    previous?.dispose();
+  }
 }

@@ -9,7 +9,7 @@ import type { StateDict } from './checkpoint.js';
 import { BudgetExceededError, measureStep } from './planner.js';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { loadModelTensors, modelTensors } from './model-state.js';
-import { imagesOf, labelsOf, readPatches, type ImageBatch, type Pixels, type RegionSource } from './images.js';
+import { accumulate, imagesOf, labelsOf, readPatches, type ImageBatch, type Pixels, type RegionSource } from './images.js';
 import { OptimizerGroups, type OptimizerOption } from './optimizer-groups.js';
 import { constantSchedule, type Schedule } from './schedule.js';
 
@@ -241,8 +241,9 @@ export class PatchGDTrainer {
         }
         lossSum += loss;
         // The re-encoded features stay in Z for the later inner iterations.
-        const values = written!.arraySync();
-        cells.forEach((c, b) => z.write(b, c, Float32Array.from(values[b]!.flat())));
+        const values = written!.dataSync() as Float32Array;
+        const perImage = values.length / sources.length;
+        cells.forEach((c, b) => z.write(b, c, values.subarray(b * perImage, (b + 1) * perImage)));
         written!.dispose();
         onGradients(grads);
         tf.dispose(Object.values(grads));
@@ -284,13 +285,6 @@ function defaultSampler(grid: PatchGrid, patchesPerStep: number, seed: number): 
   return new RandomCoverSampler({ grid, patchesPerStep, seed });
 }
 
-function accumulate(into: tf.NamedTensorMap, grads: tf.NamedTensorMap): void {
-  for (const [name, g] of Object.entries(grads)) {
-    const previous = into[name];
-    into[name] = tf.keep(previous ? tf.add(previous, g) : tf.clone(g));
-    previous?.dispose();
-  }
-}
 
 function dimensionsOf(source: Pixels | RegionSource): { width: number; height: number } {
   const s = source as { width?: number; height?: number; levels?: { width: number; height: number }[] };
