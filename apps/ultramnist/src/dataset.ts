@@ -13,11 +13,23 @@ import { ultraMnistSample, type UltraMnistOptions } from './generator.js';
  */
 export class UltraMnistDataset implements Dataset {
   private readonly cache = new Map<number, Example>();
+  private epoch = 0;
+  /**
+   * @param fresh draw new images every epoch (epoch e serves samples e·length … e·length + length − 1),
+   *   so a small model sees a stream of new images instead of memorising a few thousand.
+   */
   constructor(
     readonly length: number,
     readonly options: UltraMnistOptions,
     private readonly cacheSize = 4096,
+    readonly fresh = false,
   ) {}
+
+  setEpoch(epoch: number): void {
+    if (!this.fresh || epoch === this.epoch) return;
+    this.epoch = epoch;
+    this.cache.clear();
+  }
 
   get(index: number): Example {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
@@ -25,7 +37,7 @@ export class UltraMnistDataset implements Dataset {
     }
     let example = this.cache.get(index);
     if (!example) {
-      const sample = ultraMnistSample(index, this.options);
+      const sample = ultraMnistSample(this.fresh ? this.epoch * this.length + index : index, this.options);
       example = { image: { data: sample.pixels, width: sample.size, height: sample.size, channels: 1 }, label: sample.label };
       if (this.cache.size < this.cacheSize) this.cache.set(index, example);
     }

@@ -3,3 +3,8 @@ export type { UltraMnistOptions, UltraMnistSample, PlacedDigit } from './generat
 export { UltraMnistDataset } from './dataset.js';
 export { loadMnist } from './mnist.js';
 export type { MnistSplit, Split } from './mnist.js';
+export { ultramnistTask } from './task.js';
+export { writeUltraMnist, PNG_LIMIT } from './files.js';
+export type { WriteOptions } from './files.js';
+export { compare } from './compare.js';
+export type { CompareResult } from './compare.js';

@@ -17,6 +17,8 @@ export interface Example {
 export interface Dataset {
   readonly length: number;
   get(index: number): Example | Promise<Example>;
+  /** called by `fit` before each epoch (also after resuming), for datasets that draw new examples per epoch */
+  setEpoch?(epoch: number): void;
 }
 
 /** What `fit` needs from a trainer (both PatchGDTrainer and GDTrainer have it). */
@@ -42,7 +44,17 @@ export interface Evaluation {
   accuracy: number;
   /** predicted class per example */
   predictions: Int32Array;
+  /** true class per example */
+  labels: Int32Array;
 }
+
+/** A validation figure to monitor: a name for logs and how to read it from an evaluation. */
+export interface CustomMonitor {
+  name: string;
+  value(val: Evaluation): number;
+  mode: 'min' | 'max';
+}
+export type Monitor = 'valLoss' | 'valAccuracy' | CustomMonitor;
 
 /** Hooks are optional; the loop awaits each. */
 export interface Callbacks {
@@ -67,9 +79,9 @@ export interface FitOptions {
   /** continue from a checkpoint written by `fit` */
   resumeFrom?: string;
   /** stop when the monitored validation figure has not improved for `patience` epochs */
-  earlyStopping?: { monitor: 'valLoss' | 'valAccuracy'; patience: number };
+  earlyStopping?: { monitor: Monitor; patience: number };
   /** keep `best.ckpt` for this validation figure (default valLoss when `val` is given) */
-  monitor?: 'valLoss' | 'valAccuracy';
+  monitor?: Monitor;
 }
 
 export interface FitResult {
@@ -129,6 +141,7 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
   try {
     while (progress.epoch < epochs) {
       const order = permutation(train.length, seed + progress.epoch);
+      train.setEpoch?.(progress.epoch);
       while (progress.batch < batchesPerEpoch) {
         const indices = order.subarray(progress.batch * batchSize, (progress.batch + 1) * batchSize);
         const examples = await Promise.all(Array.from(indices, (i) => train.get(i)));
@@ -142,8 +155,8 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
       if (val) {
         end.val = await evaluate(trainer, val, batchSize);
         await emit('onValidationEnd', { epoch: progress.epoch, val: end.val });
-        const value = monitor === 'valLoss' ? end.val.loss : end.val.accuracy;
-        const better = progress.best === undefined || (monitor === 'valLoss' ? value < progress.best.value : value > progress.best.value);
+        const { value, mode } = monitored(monitor, end.val);
+        const better = progress.best === undefined || (mode === 'min' ? value < progress.best.value : value > progress.best.value);
         if (better) {
           progress.best = { epoch: progress.epoch, value };
           progress.sinceBest = 0;
@@ -167,9 +180,16 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
   return { epochs: progress.history, stopped: 'completed', ...(progress.best ? { best: progress.best } : {}) };
 }
 
+function monitored(monitor: Monitor, val: Evaluation): { value: number; mode: 'min' | 'max' } {
+  if (monitor === 'valLoss') return { value: val.loss, mode: 'min' };
+  if (monitor === 'valAccuracy') return { value: val.accuracy, mode: 'max' };
+  return { value: monitor.value(val), mode: monitor.mode };
+}
+
 /** Mean cross-entropy and accuracy of `trainer.predict` over a dataset. */
 export async function evaluate(trainer: Pick<Trainable, 'predict'>, data: Dataset, batchSize: number): Promise<Evaluation> {
   const predictions = new Int32Array(data.length);
+  const labels = new Int32Array(data.length);
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < data.length; start += batchSize) {
@@ -184,10 +204,11 @@ export async function evaluate(trainer: Pick<Trainable, 'predict'>, data: Datase
     lossSum += loss;
     examples.forEach((e, i) => {
       predictions[start + i] = predicted[i]!;
+      labels[start + i] = e.label;
       if (predicted[i] === e.label) correct++;
     });
   }
-  return { loss: lossSum / data.length, accuracy: correct / data.length, predictions };
+  return { loss: lossSum / data.length, accuracy: correct / data.length, predictions, labels };
 }
 
 /** A seeded permutation of 0..n−1 (Fisher–Yates with mulberry32). */

@@ -2,7 +2,7 @@
  * @patchgd/optimizer — Patch Gradient Descent and the plain gradient-descent baseline.
  */
 export { PatchGDTrainer } from './patchgd-trainer.js';
-export type { PatchGDTrainerOptions, TrainBatchResult } from './patchgd-trainer.js';
+export type { PatchGDTrainerOptions, PatchGDProgress, TrainBatchResult } from './patchgd-trainer.js';
 export { GDTrainer } from './gd-trainer.js';
 export type { GDTrainerOptions } from './gd-trainer.js';
 export { constantSchedule, warmupDecay } from './schedule.js';
@@ -11,7 +11,7 @@ export type { ImageBatch, Pixels, RegionSource } from './images.js';
 export type { OptimizerOption } from './optimizer-groups.js';
 export { OptimizerError, TrainerOptionError, NonFiniteLossError } from './errors.js';
 export { fit, evaluate, permutation } from './fit.js';
-export type { Dataset, Example, Trainable, Callbacks, FitOptions, FitResult, BatchEnd, EpochEnd, Evaluation } from './fit.js';
+export type { Dataset, Example, Trainable, Callbacks, FitOptions, FitResult, BatchEnd, EpochEnd, Evaluation, Monitor, CustomMonitor } from './fit.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError } from './checkpoint.js';
 export type { StateDict } from './checkpoint.js';
 export { planBatch, planPatchesPerStep, measureStep, BudgetExceededError } from './planner.js';

@@ -49,6 +49,14 @@ export interface PatchGDTrainerOptions {
   fill?: number;
   /** refuse (BudgetExceededError) if the first measured step's tensors peak above this many bytes */
   budgetBytes?: number;
+  /** called as Z fills (patches encoded) and as inner iterations finish, for progress bars */
+  onProgress?: (event: PatchGDProgress) => void;
+}
+
+export interface PatchGDProgress {
+  phase: 'fill' | 'inner';
+  done: number;
+  total: number;
 }
 
 export interface TrainBatchResult {
@@ -136,6 +144,7 @@ export class PatchGDTrainer {
         const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
         z.write(b, cells, features);
         tf.dispose([patches, features]);
+        this.options.onProgress?.({ phase: 'fill', done: b * grid.size + start + cells.length, total: sources.length * grid.size });
       }
     }
     return { z, grid, sources };
@@ -251,6 +260,7 @@ export class PatchGDTrainer {
           this.applyAccumulated(accumulated!);
           steps++;
         }
+        this.options.onProgress?.({ phase: 'inner', done: j + 1, total: innerIterations });
       }
     } finally {
       oneHot.dispose();

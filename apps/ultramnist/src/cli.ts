@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// `ultramnist <command>`: the patchgd commands with the UltraMNIST task, plus `generate` (files)
+// and `compare` (GD vs PatchGD under one memory budget).
+import { createProgress, folderTask, runCli, type Command } from '@patchgd/cli';
+import { compare } from './compare.js';
+import { writeUltraMnist } from './files.js';
+import { ultramnistTask } from './task.js';
+
+/** The model every UltraMNIST command starts from; a config file and flags override it. */
+export const ULTRAMNIST_DEFAULTS = {
+  task: 'ultramnist',
+  model: { backbone: 'resnet18', head: 'convHead', featureDim: 256 },
+  patchgd: { patchSize: 128, sampleFraction: 1 / 8 },
+  optimizer: { name: 'adam', lr: 1e-3, schedule: 'linear', warmupEpochs: 2 },
+  train: { epochs: 100, batchSize: 8, seed: 42 },
+};
+
+const generate: Command = {
+  summary: 'write UltraMNIST images (PNG; tiled TIFF above 4096 px) with train.csv / valid.csv',
+  usage: 'generate --out data/um512 [--size 512] [--train 28000] [--valid 28000] [--noise] [--seed 0]',
+  async run(ctx) {
+    const a = ctx.args;
+    const num = (key: string, fallback: number) => {
+      const v = a[key] === undefined ? fallback : Number(a[key]);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`--${key}: expected a non-negative integer, received ${String(a[key])}`);
+      return v;
+    };
+    if (typeof a['out'] !== 'string') throw new Error('--out <folder> is required');
+    const progress = createProgress({ quiet: Boolean(a['quiet']) });
+    const total = num('train', 28_000) + num('valid', 28_000);
+    const bar = progress.bar('images', total);
+    const result = await writeUltraMnist({
+      dir: a['out'],
+      size: num('size', 512),
+      train: num('train', 28_000),
+      valid: num('valid', 28_000),
+      seed: num('seed', 0),
+      noise: Boolean(a['noise']),
+      onImage: (done) => bar.update(done),
+    });
+    progress.stop();
+    ctx.out(`wrote ${total} images; labels in ${result.train} and ${result.valid}`);
+    ctx.out(`train on them: patchgd train --task folder --data.train ${result.train} --data.val ${result.valid} --data.imageSize ${num('size', 512)} --data.extension ${result.extension}`);
+  },
+};
+
+const compareCommand: Command = {
+  summary: 'train GD and PatchGD under the same measured memory budget and write one report',
+  usage: 'compare --budget 512MiB [--size 512] [--config run.yaml] [--train.epochs N …]',
+  async run(ctx) {
+    const { config, task } = await ctx.config();
+    await compare(config, task, ctx.out);
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  return runCli(argv, {
+    name: 'ultramnist',
+    tasks: { ultramnist: ultramnistTask, folder: folderTask },
+    defaults: ULTRAMNIST_DEFAULTS,
+    shorthands: { size: 'data.size' },
+    commands: { generate, compare: compareCommand },
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts') || process.argv[1]?.endsWith('cli.js')) {
+  process.exitCode = await main(process.argv.slice(2));
+}

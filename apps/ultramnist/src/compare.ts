@@ -1,0 +1,56 @@
+// GD against PatchGD under one measured memory budget: each method's batch size is the largest
+// whose measured training step fits; both train on the same images and are judged on the same
+// validation set; one report holds both curves and the results table.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CliError, formatBytes, runReport, summary, train, writeReport, type RunConfig, type RunRows, type Task } from '@patchgd/cli';
+
+export interface CompareResult {
+  dir: string;
+  report: string;
+  runs: (RunRows & { status: string })[];
+}
+
+/**
+ * @example
+ * ```ts
+ * const { report } = await compare({ ...config, train: { ...config.train, budget: 512 * 2 ** 20 } }, ultramnistTask);
+ * ```
+ */
+export async function compare(config: RunConfig, task: Task, log: (line: string) => void = console.log): Promise<CompareResult> {
+  const budget = config.train.budget;
+  if (budget === undefined) throw new CliError('compare needs a memory budget: --budget 512MiB');
+  const dir = path.resolve(config.run.root, config.run.name ?? `compare-${new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '')}`);
+  await mkdir(dir, { recursive: true });
+  const runs: CompareResult['runs'] = [];
+  for (const method of ['gd', 'patchgd'] as const) {
+    log(`\n=== ${method === 'gd' ? 'GD' : 'PatchGD'} under ${formatBytes(budget)} ===`);
+    const runConfig: RunConfig = { ...config, method, train: { ...config.train, batchSize: 'auto' }, run: { root: dir, name: method } };
+    try {
+      const result = await train({ config: runConfig, task });
+      runs.push({ name: method === 'gd' ? 'GD' : 'PatchGD', rows: result.rows, status: `trained at batch ${result.session.batchSize}` });
+    } catch (error) {
+      // A method that cannot take a single step under the budget is a result, not a crash.
+      if (!(error instanceof CliError) || !/over the budget/.test(error.message)) throw error;
+      log(error.message);
+      runs.push({ name: method === 'gd' ? 'GD' : 'PatchGD', rows: [], status: `does not fit: ${error.message}` });
+    }
+  }
+  const size = (config.data as { size?: number }).size;
+  const report = path.join(dir, 'report.html');
+  const trained = runs.filter((r) => r.rows.length > 0);
+  const rendered = runReport({ title: `${config.task} ${size ?? ''}² — GD vs PatchGD under ${formatBytes(budget)}`, subtitle: runs.map((r) => `${r.name}: ${r.status}`).join(' · '), runs: trained });
+  await writeReport(report, rendered);
+  const table = rendered.tables![0]!;
+  const markdown = [
+    `| ${table.columns.join(' | ')} |`,
+    `|${table.columns.map(() => '---').join('|')}|`,
+    ...table.rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    ...runs.map((r) => `- ${r.name}: ${r.status}`),
+  ].join('\n');
+  await writeFile(path.join(dir, 'results.md'), `${markdown}\n`);
+  await writeFile(path.join(dir, 'results.json'), `${JSON.stringify(runs.map((r) => ({ name: r.name, status: r.status, ...summary(r.rows) })), null, 2)}\n`);
+  log(`\n${markdown}\nreport: ${report}`);
+  return { dir, report, runs };
+}

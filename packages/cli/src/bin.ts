@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The `patchgd` command with the built-in `folder` task; apps ship their own commands with more tasks.
+import { runCli } from './cli.js';
+import { folderTask } from './folder-task.js';
+
+process.exitCode = await runCli(process.argv.slice(2), { name: 'patchgd', tasks: { folder: folderTask } });

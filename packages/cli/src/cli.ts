@@ -1,0 +1,232 @@
+// Argument handling for `patchgd` and the apps' commands: `<command> [--config run.yaml] [--a.b value …]`.
+import yargsParser from 'yargs-parser';
+import { bench, evaluateRun, plan, predictFiles } from './commands.js';
+import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
+import { CliError } from './errors.js';
+import { createProgress, type Progress } from './progress.js';
+import { RunFolder } from './run-folder.js';
+import type { Task } from './task.js';
+import { train } from './train.js';
+
+/** What a command receives. */
+export interface CommandContext {
+  /** flags that are not config fields (`--resume`, `--run`, `--steps`, …) and positional arguments in `_` */
+  args: Record<string, unknown> & { _: string[] };
+  /** the validated config from `--config`, the app's defaults and flag overrides */
+  config(): Promise<{ config: RunConfig; task: Task }>;
+  tasks: Record<string, Task>;
+  out(line: string): void;
+  progress(quiet?: boolean): Progress;
+}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(context: CommandContext): Promise<void>;
+}
+
+export interface CliOptions {
+  /** program name in usage lines */
+  name: string;
+  tasks: Record<string, Task>;
+  /** config every run starts from (e.g. the app's task and a tuned model); the file and flags override it */
+  defaults?: Record<string, unknown>;
+  /** flags that set a config field, e.g. `{ size: 'data.size' }` (built in: budget, epochs, method, backend) */
+  shorthands?: Record<string, string>;
+  /** extra or replacing commands (e.g. `compare`) */
+  commands?: Record<string, Command>;
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+}
+
+/** Flags that are not config fields. */
+const CONTROL = new Set(['_', '$0', 'config', 'resume', 'checkpoint', 'out', 'steps', 'help', 'h', 'json', '--']);
+
+/** Short flags for common config fields. */
+const SHORTHANDS: Record<string, string> = { budget: 'train.budget', epochs: 'train.epochs', method: 'method', backend: 'engine.backend' };
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
+  const keys = dotted.split('.');
+  const patch: Record<string, unknown> = {};
+  let cursor = patch;
+  keys.forEach((k, i) => {
+    if (i === keys.length - 1) cursor[k] = value;
+    else cursor = cursor[k] = {};
+  });
+  return deepMerge(target, patch);
+}
+
+/** `'[8,16]'` and `'{"a":1}'` flag values as JSON; nested objects recursively. */
+function jsonish(value: unknown): unknown {
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonish(v)]));
+  return value;
+}
+
+/**
+ * Splits a command line into control flags and config overrides (`--a.b value` → `{ a: { b: value } }`).
+ * `shorthands` maps extra flags to config paths (e.g. `{ size: 'data.size' }`).
+ */
+export function parseArgs(argv: string[], shorthands: Record<string, string> = {}) {
+  const parsed = yargsParser(argv, {
+    configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
+    boolean: ['quiet', 'help', 'json'],
+    string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root'],
+    alias: { help: ['h'] },
+  });
+  const short = { ...SHORTHANDS, ...shorthands };
+  let overrides: Record<string, unknown> = {};
+  for (let [key, value] of Object.entries(parsed)) {
+    if (CONTROL.has(key)) continue;
+    value = jsonish(value);
+    overrides = short[key] ? setPath(overrides, short[key], value) : deepMerge(overrides, { [key]: value });
+  }
+  if (!argv.includes('--quiet') && !argv.includes('--no-quiet')) delete overrides['quiet'];
+  return { args: { ...parsed, _: parsed._.map(String) } as Record<string, unknown> & { _: string[] }, overrides };
+}
+
+const builtin: Record<string, Command> = {
+  train: {
+    summary: 'train a model; a run folder gets config.json, metrics.jsonl, checkpoints/ and report.html',
+    usage: 'train [--config run.yaml] [--field.path value …] | train --resume <run folder> [--train.epochs N]',
+    async run(ctx) {
+      const { config, task } = await ctx.config();
+      const resume = typeof ctx.args['resume'] === 'string' ? await RunFolder.open(ctx.args['resume']) : undefined;
+      await train({ config, task, ...(resume ? { resume } : {}) });
+      if (resume) await resume.writeConfig(config);
+    },
+  },
+  evaluate: {
+    summary: "validation metrics of a trained run (its best checkpoint), written to the run's evaluation.json",
+    usage: 'evaluate <run folder> [--checkpoint file.ckpt]',
+    async run(ctx) {
+      const folder = await runFolderArg(ctx);
+      const { config, task } = await ctx.config();
+      const result = await evaluateRun(folder, config, task, ctx.progress(config.quiet), optionalString(ctx.args['checkpoint']));
+      ctx.out(JSON.stringify(result, null, 2));
+    },
+  },
+  predict: {
+    summary: 'class and probability for image files (PNG, JPEG, TIFF, SVS); writes predictions.csv',
+    usage: 'predict <run folder> image1.png image2.tiff … [--out predictions.csv]',
+    async run(ctx) {
+      const folder = await runFolderArg(ctx);
+      const { config, task } = await ctx.config();
+      const { rows, file } = await predictFiles(folder, config, task, ctx.args._.slice(2), ctx.progress(config.quiet), optionalString(ctx.args['out']));
+      for (const r of rows) ctx.out(`${r.file}\t${r.predicted}\t${r.probability.toFixed(3)}`);
+      ctx.out(`predictions: ${file}`);
+    },
+  },
+  plan: {
+    summary: 'the largest batch size (and PatchGD k) whose measured training step fits a memory budget',
+    usage: 'plan [--config run.yaml] --budget 512MiB',
+    async run(ctx) {
+      const { config, task } = await ctx.config();
+      const result = await plan(config, task, ctx.progress(config.quiet));
+      if (ctx.args['json']) return ctx.out(JSON.stringify(result));
+      for (const b of result.batches) ctx.out(`batch ${String(b.batchSize).padStart(3)}: ${b.peak.padStart(10)} ${b.fits ? 'fits' : 'over budget'}`);
+      ctx.out(`largest batch size: ${result.batchSize}`);
+      for (const k of result.ks ?? []) ctx.out(`k ${String(k.k).padStart(4)} (batch ${result.batchSize}): ${k.peak.padStart(10)} ${k.fits ? 'fits' : 'over budget'}`);
+      if (result.patchesPerStep !== undefined) ctx.out(`largest k at batch ${result.batchSize}: ${result.patchesPerStep}`);
+    },
+  },
+  bench: {
+    summary: 'training-step time, images/s and peak step memory of the configured model',
+    usage: 'bench [--config run.yaml] [--steps 3]',
+    async run(ctx) {
+      const { config, task } = await ctx.config();
+      const steps = Number(ctx.args['steps'] ?? 3);
+      if (!Number.isInteger(steps) || steps < 1) throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
+      ctx.out(JSON.stringify(await bench(config, task, ctx.progress(config.quiet), steps), null, 2));
+    },
+  },
+};
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+async function runFolderArg(ctx: CommandContext): Promise<RunFolder> {
+  const dir = ctx.args._[1];
+  if (typeof dir !== 'string') throw new CliError(`${ctx.args._[0]} needs a run folder (one written by \`train\`): ${ctx.args._[0]} runs/<name> …`);
+  return RunFolder.open(dir);
+}
+
+function usage(options: CliOptions, commands: Record<string, Command>): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    `usage: ${options.name} <command> [options]`,
+    '',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n  ${' '.repeat(width)}  ${options.name} ${c.usage}`),
+    '',
+    'Every config field can be set with a flag: --train.epochs 20 --model.backbone resnet18 --patchgd.patchSize 64.',
+    `Tasks: ${Object.entries(options.tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`,
+    '--quiet prints plain lines instead of progress bars (for CI logs).',
+  ].join('\n');
+}
+
+/**
+ * Runs one command line; returns the exit code (0 ok, 2 bad usage or config, 1 failure).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2), { name: 'patchgd', tasks: { folder: folderTask } });
+ * ```
+ */
+export async function runCli(argv: string[], options: CliOptions): Promise<number> {
+  const out = options.out ?? ((line: string) => console.log(line));
+  const err = options.err ?? ((line: string) => console.error(line));
+  const commands = { ...builtin, ...options.commands };
+  const { args, overrides } = parseArgs(argv, options.shorthands);
+  const name = args._[0];
+  if (!name || args['help']) {
+    (name || args['help'] ? out : err)(usage(options, commands));
+    return name || args['help'] ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    err(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}\n\n${usage(options, commands)}`);
+    return 2;
+  }
+  const context: CommandContext = {
+    args,
+    tasks: options.tasks,
+    out,
+    progress: (quiet) => createProgress({ quiet: quiet ?? false }),
+    async config() {
+      // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
+      const runDir = optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' ? args._[1] : undefined);
+      let base: Record<string, unknown> = options.defaults ?? {};
+      let source = 'defaults';
+      if (runDir) {
+        base = await (await RunFolder.open(runDir)).readConfig();
+        source = `${runDir}/config.json`;
+      }
+      const file = optionalString(args['config']);
+      if (file) {
+        base = deepMerge(base, await readConfigFile(file));
+        source = file;
+      }
+      if (Object.keys(overrides).length) source += ' + flags';
+      return resolveConfig(deepMerge(base, overrides), options.tasks, source);
+    },
+  };
+  try {
+    await command.run(context);
+    return 0;
+  } catch (error) {
+    if (error instanceof CliError) {
+      err(error.message);
+      return 2;
+    }
+    const e = error as Error;
+    err(`${e.name ?? 'Error'}: ${String(e.message ?? e).slice(0, 2000)}`);
+    return 1;
+  }
+}

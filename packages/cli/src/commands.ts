@@ -1,0 +1,141 @@
+// `patchgd evaluate | predict | plan | bench`: everything but training, on a run folder or a config.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tf } from '@patchgd/engine';
+import { evaluate, loadCheckpoint, measureStep, planPatchesPerStep, PatchGDTrainer, type Pixels, type RegionSource } from '@patchgd/optimizer';
+import { openImage } from '@patchgd/tiled-io';
+import { formatBytes, type RunConfig } from './config.js';
+import { CliError } from './errors.js';
+import type { Progress } from './progress.js';
+import { RunFolder, writeAtomic } from './run-folder.js';
+import { batchOf, createSession } from './session.js';
+import type { Task } from './task.js';
+import { prepare, validationFigures } from './train.js';
+
+/** The batch size a run trained with (planned sizes are in run.json). */
+async function runBatchSize(folder: RunFolder): Promise<number | undefined> {
+  const info = JSON.parse(await readFile(folder.file('run.json'), 'utf8').catch(() => '{}')) as { batchSize?: number };
+  return info.batchSize;
+}
+
+/** Loads `best.ckpt` (or `last.ckpt`, or a named file) of a run into a freshly built trainer. */
+export async function restore(folder: RunFolder, config: RunConfig, task: Task, progress: Progress, checkpoint?: string) {
+  const prepared = await prepare(config, task, progress, {}, await runBatchSize(folder));
+  const file = checkpoint ?? ['best.ckpt', 'last.ckpt'].map((f) => path.join(folder.checkpointDir, f)).find((f) => existsSync(f));
+  if (!file) throw new CliError(`${folder.checkpointDir} has no checkpoint (best.ckpt or last.ckpt): train the run first`);
+  const dict = await loadCheckpoint(file);
+  try {
+    await prepared.session.trainer.loadStateDict(dict);
+  } finally {
+    tf.dispose(Object.values(dict.tensors));
+  }
+  progress.log(`weights: ${file}`);
+  return { ...prepared, checkpoint: file };
+}
+
+/** `patchgd evaluate`: validation metrics of a trained run, written to evaluation.json. */
+export async function evaluateRun(folder: RunFolder, config: RunConfig, task: Task, progress: Progress, checkpoint?: string) {
+  const { data, session, checkpoint: file } = await restore(folder, config, task, progress, checkpoint);
+  const val = await evaluate(session.trainer, data.val, session.batchSize);
+  const result = { checkpoint: file, examples: data.val.length, loss: val.loss, accuracy: val.accuracy, ...validationFigures(val, data) };
+  await writeAtomic(folder.file('evaluation.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/** An image file as the model's input: used as is when it has the run's size, else resized (long side) and padded. */
+async function loadForModel(file: string, size: number, channels: number): Promise<Pixels | RegionSource> {
+  const source = await openImage(file);
+  const { width, height } = source.levels[0]!;
+  if (source.channels !== channels) {
+    await source.close();
+    throw new CliError(`${file} has ${source.channels} channel(s); the model was trained on ${channels}`);
+  }
+  if (width === size && height === size) return source;
+  const pixels = await source.readResized({ longSide: size });
+  await source.close();
+  const out = new Uint8Array(size * size * channels);
+  for (let y = 0; y < pixels.height; y++) out.set((pixels.data as Uint8Array).subarray(y * pixels.width * channels, (y + 1) * pixels.width * channels), y * size * channels);
+  return { data: out, width: size, height: size, channels };
+}
+
+/** `patchgd predict`: class and probability per image file; writes predictions.csv. */
+export async function predictFiles(folder: RunFolder, config: RunConfig, task: Task, files: string[], progress: Progress, out?: string) {
+  if (files.length === 0) throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
+  const { data, session } = await restore(folder, config, task, progress);
+  const rows: { file: string; predicted: string; probability: number }[] = [];
+  for (const file of files) {
+    if (!existsSync(file)) throw new CliError(`${file}: no such image file`);
+    const image = await loadForModel(file, data.imageSize, data.channels);
+    const logits = await session.trainer.predict([image]);
+    const probs = tf.tidy(() => tf.softmax(logits).dataSync());
+    logits.dispose();
+    if ('close' in image && typeof image.close === 'function') await (image.close as () => Promise<void>)();
+    let best = 0;
+    probs.forEach((p, i) => {
+      if (p > probs[best]!) best = i;
+    });
+    rows.push({ file, predicted: data.labelName?.(best) ?? String(best), probability: probs[best]! });
+  }
+  const csv = `file,predicted,probability\n${rows.map((r) => `${JSON.stringify(r.file)},${r.predicted},${r.probability.toFixed(4)}`).join('\n')}\n`;
+  const target = out ?? folder.file('predictions.csv');
+  await writeFile(target, csv);
+  return { rows, file: target };
+}
+
+/** `patchgd plan`: the largest batch (and, for PatchGD, the largest k) whose measured step fits the budget. */
+export async function plan(config: RunConfig, task: Task, progress: Progress) {
+  if (config.train.budget === undefined) throw new CliError('plan needs a budget: --train.budget 512MiB (or --budget 512MiB)');
+  const planned = await prepare({ ...config, train: { ...config.train, batchSize: 'auto' } }, task, progress);
+  const lines = (planned.session.plan ?? []).map((m) => ({ batchSize: m.batchSize, peak: formatBytes(m.peakTensorBytes), fits: m.fits }));
+  const result: { batchSize: number; batches: typeof lines; patchesPerStep?: number; ks?: { k: number; peak: string; fits: boolean }[] } = { batchSize: planned.session.batchSize, batches: lines };
+  if (config.method === 'patchgd' && planned.session.trainer instanceof PatchGDTrainer) {
+    const { grid } = planned.session.trainer.plan(planned.data.imageSize, planned.data.imageSize);
+    const candidates = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024].filter((k) => k <= grid.size);
+    const sample = await batchOf(planned.data.train, planned.session.batchSize);
+    const ks = await planPatchesPerStep({
+      budgetBytes: config.train.budget,
+      candidates,
+      sample: () => sample,
+      makeTrainer: (k) => {
+        // A trainer that shares the backbone and head but re-encodes k patches.
+        const t = planned.session.trainer as PatchGDTrainer;
+        return new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: t.patchSize, patchesPerStep: k, optimizer: tf.train.sgd(0), ...(planned.data.normalize ? { normalize: planned.data.normalize } : {}) });
+      },
+    });
+    result.patchesPerStep = ks.patchesPerStep ?? 0;
+    result.ks = ks.measurements.map((m) => ({ k: m.patchesPerStep, peak: formatBytes(m.peakTensorBytes), fits: m.fits }));
+  }
+  return result;
+}
+
+/** `patchgd bench`: ms per training step, images/s and peak step memory for the configured model. */
+export async function bench(config: RunConfig, task: Task, progress: Progress, steps: number) {
+  const { data, session, engine } = await prepare(config, task, progress);
+  const { images, labels } = await batchOf(data.train, session.batchSize);
+  const memory = await measureStep(session.trainer, images, labels);
+  await session.trainer.trainBatch(images, labels); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    await session.trainer.trainBatch(images, labels);
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  const predictStart = performance.now();
+  (await session.trainer.predict(images)).dispose();
+  const predictMs = performance.now() - predictStart;
+  return {
+    backend: engine.backend,
+    model: session.description,
+    batchSize: session.batchSize,
+    imageSize: data.imageSize,
+    stepMs: Number(median.toFixed(1)),
+    trainImagesPerSecond: Number(((1000 * images.length) / median).toFixed(2)),
+    predictImagesPerSecond: Number(((1000 * images.length) / predictMs).toFixed(2)),
+    peakStepMemory: formatBytes(memory.peakTensorBytes),
+  };
+}
+
+export { createSession };

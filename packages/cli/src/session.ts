@@ -1,0 +1,130 @@
+// From a validated config and a task's data to a ready trainer: backbone, head, optimizer,
+// schedule, batch size (planned under the budget when 'auto').
+import { createBackbone, createHead } from '@patchgd/backbones';
+import { tf } from '@patchgd/engine';
+import { GDTrainer, PatchGDTrainer, constantSchedule, planBatch, warmupDecay, type Dataset, type Measurement, type PatchGDProgress, type Schedule } from '@patchgd/optimizer';
+import type { RunConfig } from './config.js';
+import { formatBytes } from './config.js';
+import { CliError, ConfigError } from './errors.js';
+import type { TaskData } from './task.js';
+
+export type Trainer = PatchGDTrainer | GDTrainer;
+
+export interface Session {
+  trainer: Trainer;
+  batchSize: number;
+  batchesPerEpoch: number;
+  /** optimizer steps per batch (PatchGD: ⌈ζ/ε⌉) */
+  stepsPerBatch: number;
+  /** what the planner measured when batchSize was 'auto' */
+  plan?: Measurement[];
+  /** one line describing the model */
+  description: string;
+}
+
+function optimizer(config: RunConfig['optimizer'], lr: number): tf.Optimizer {
+  switch (config.name) {
+    case 'adam':
+      return tf.train.adam(lr);
+    case 'sgd':
+      return tf.train.sgd(lr);
+    case 'momentum':
+      return tf.train.momentum(lr, config.momentum);
+    case 'rmsprop':
+      return tf.train.rmsprop(lr, 0.9, config.momentum);
+  }
+}
+
+/** The grid side for an image side: the last row/column of patches is padded. */
+export const gridSide = (imageSize: number, patchSize: number) => Math.ceil(imageSize / patchSize);
+
+/**
+ * Builds the trainer the config describes, for the task's images. With `batchSize: 'auto'` the
+ * largest power of two whose measured (unapplied) step fits `train.budget` is chosen.
+ */
+export async function createSession(config: RunConfig, data: TaskData, hooks: { onProgress?: (e: PatchGDProgress) => void } = {}): Promise<Session> {
+  const { model, patchgd } = config;
+  // The schedule needs the steps per epoch, known only after planning: it reads them late.
+  let schedule: Schedule = constantSchedule;
+  const scheduleProxy: Schedule = (step) => schedule(step);
+  const lr = config.optimizer.lr;
+  const opt = config.optimizer.headLr !== undefined ? { backbone: optimizer(config.optimizer, lr), head: optimizer(config.optimizer, config.optimizer.headLr) } : optimizer(config.optimizer, lr);
+  const common = {
+    optimizer: opt,
+    schedule: scheduleProxy,
+    ...(data.normalize ? { normalize: data.normalize } : {}),
+    ...(config.train.budget !== undefined ? { budgetBytes: config.train.budget } : {}),
+  };
+  let trainer: Trainer;
+  let description: string;
+  let stepsPerBatch = 1;
+  try {
+    if (config.method === 'patchgd') {
+      if (patchgd.patchSize > data.imageSize) {
+        throw new ConfigError('config', [{ field: 'patchgd.patchSize', message: `expected at most the image size ${data.imageSize}, received ${patchgd.patchSize}` }]);
+      }
+      const backbone = createBackbone(model.backbone, {
+        ...model.backboneOptions,
+        inputSize: patchgd.patchSize,
+        inputChannels: data.channels,
+        ...(model.featureDim !== undefined ? { featureDim: model.featureDim } : {}),
+      });
+      const side = gridSide(data.imageSize, patchgd.patchSize);
+      const head = createHead(model.head, { ...model.headOptions, latentDim: backbone.featureDim, numClasses: data.classes, gridSize: [side, side] });
+      const pg = new PatchGDTrainer({
+        ...common,
+        backbone,
+        head,
+        patchSize: patchgd.patchSize,
+        ...(patchgd.patchesPerStep !== undefined ? { patchesPerStep: patchgd.patchesPerStep } : { sampleFraction: patchgd.sampleFraction }),
+        ...(patchgd.innerIterations !== undefined ? { innerIterations: patchgd.innerIterations } : {}),
+        ...(patchgd.accumulationSteps !== undefined ? { accumulationSteps: patchgd.accumulationSteps } : {}),
+        zDtype: patchgd.zDtype,
+        fillBatchSize: patchgd.fillBatchSize,
+        backboneModeDuringFill: patchgd.backboneModeDuringFill,
+        seed: config.train.seed,
+        ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      });
+      const plan = pg.plan(data.imageSize, data.imageSize);
+      stepsPerBatch = Math.ceil(plan.innerIterations / plan.accumulationSteps);
+      trainer = pg;
+      description = `PatchGD: ${model.backbone} on ${patchgd.patchSize}² patches (${side}×${side} grid, Z ${side}×${side}×${backbone.featureDim}), k = ${plan.patchesPerStep}, ζ = ${plan.innerIterations}, ε = ${plan.accumulationSteps}; head ${model.head}`;
+    } else {
+      const backbone = createBackbone(model.backbone, { ...model.backboneOptions, inputSize: data.imageSize, inputChannels: data.channels });
+      trainer = new GDTrainer({ ...common, backbone, numClasses: data.classes, accumulationSteps: config.gd.accumulationSteps });
+      description = `GD: ${model.backbone} on the whole ${data.imageSize}² image, ε = ${config.gd.accumulationSteps}`;
+    }
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    // Option errors of the registries and trainers name the option; say where it came from.
+    throw new ConfigError('config', [{ field: config.method === 'patchgd' ? 'model / patchgd' : 'model / gd', message: (error as Error).message }]);
+  }
+
+  let batchSize: number;
+  let planned: Measurement[] | undefined;
+  if (config.train.batchSize === 'auto') {
+    if (config.train.budget === undefined) throw new ConfigError('config', [{ field: 'train.batchSize', message: "'auto' needs train.budget (e.g. 512MiB) to plan against" }]);
+    const candidates = [1, 2, 4, 8, 16, 32, 64].filter((b) => b <= data.train.length);
+    const result = await planBatch({ trainer, budgetBytes: config.train.budget, candidates, sample: (b) => batchOf(data.train, b) });
+    planned = result.measurements;
+    if (result.batchSize === undefined) {
+      const m = result.measurements[0]!;
+      throw new CliError(`Even batch size 1 needs ${formatBytes(m.peakTensorBytes)} of tensors, over the budget of ${formatBytes(config.train.budget)}; shrink the image, patch size or patchesPerStep, or raise train.budget`);
+    }
+    batchSize = result.batchSize;
+  } else batchSize = config.train.batchSize;
+
+  const batchesPerEpoch = Math.ceil(data.train.length / batchSize);
+  const totalSteps = config.train.epochs * batchesPerEpoch * stepsPerBatch;
+  if (config.optimizer.schedule !== 'constant') {
+    const warmupSteps = Math.min(Math.round(config.optimizer.warmupEpochs * batchesPerEpoch * stepsPerBatch), totalSteps - 1);
+    schedule = warmupDecay({ warmupSteps: Math.max(0, warmupSteps), totalSteps: Math.max(totalSteps, warmupSteps + 1, 1), decay: config.optimizer.schedule, floor: config.optimizer.floor });
+  }
+  return { trainer, batchSize, batchesPerEpoch, stepsPerBatch, description, ...(planned ? { plan: planned } : {}) };
+}
+
+/** The first `size` examples of a dataset as a batch (for planning and measuring). */
+export async function batchOf(data: Dataset, size: number) {
+  const examples = await Promise.all(Array.from({ length: Math.min(size, data.length) }, (_, i) => data.get(i)));
+  return { images: examples.map((e) => e.image), labels: examples.map((e) => e.label) };
+}

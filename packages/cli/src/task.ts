@@ -1,0 +1,52 @@
+// A task tells the CLI where the images come from. Apps register tasks (ultramnist, panda, …);
+// the CLI owns everything else: model, optimizer, loop, run folder, report.
+import type { Dataset } from '@patchgd/optimizer';
+import type { z } from 'zod';
+
+export interface TaskContext {
+  /** the run's seed */
+  seed: number;
+  /** progress and notices for the user (silent in quiet mode) */
+  log(message: string): void;
+  /** directory for files the task may cache between runs (e.g. preprocessed images) */
+  cacheDir: string;
+}
+
+export interface TaskData {
+  train: Dataset;
+  /** validation set, evaluated after every epoch */
+  val: Dataset;
+  /** number of classes; labels are integers in [0, classes) */
+  classes: number;
+  /** image channels (1 grey, 3 RGB) */
+  channels: number;
+  /** side of the (square) images the model sees, in pixels */
+  imageSize: number;
+  /** per-channel normalisation after pixels are scaled to [0, 1] */
+  normalize?: { mean: number | number[]; std: number | number[] };
+  /** extra metrics to compute on validation besides loss and accuracy */
+  metrics?: ('qwk' | 'confusion')[];
+  /** label shown in reports (default: the class index) */
+  labelName?(label: number): string;
+  /** one line for the log: what was loaded */
+  description: string;
+}
+
+/**
+ * A data source for `patchgd train|evaluate|predict|plan`. `schema` validates the config's `data`
+ * section (errors name the field); `load` builds the datasets from the validated section.
+ *
+ * @example
+ * ```ts
+ * export const ultramnist: Task<typeof schema> = {
+ *   name: 'ultramnist', description: 'UltraMNIST generated on the fly', schema,
+ *   load: async (data, ctx) => ({ train, val, classes: 28, channels: 1, imageSize: data.size, description: '…' }),
+ * };
+ * ```
+ */
+export interface Task<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  schema: S;
+  load(data: z.output<S>, context: TaskContext): Promise<TaskData>;
+}
