@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `ultramnist <command>`: the patchgd commands with the UltraMNIST task, plus `generate` (files)
 // and `compare` (GD vs PatchGD under one memory budget).
-import { createProgress, folderTask, runCli, type Command } from '@patchgd/cli';
+import { createBackbone } from '@patchgd/backbones';
+import { CliError, createProgress, folderTask, runCli, type Command, type Progress, type RunConfig } from '@patchgd/cli';
+import { initEngine } from '@patchgd/engine';
+import { pretrainBackbone } from './pretrain.js';
 import { compare } from './compare.js';
 import { writeUltraMnist } from './files.js';
 import { ultramnistTask } from './task.js';
@@ -44,6 +47,38 @@ const generate: Command = {
   },
 };
 
+const pretrain: Command = {
+  summary: "pre-train the config's backbone on single MNIST digits in patches (a stand-in for ImageNet weights); use with --model.weights",
+  usage: 'pretrain --out weights/digits [--steps 300] [--config run.yaml] [--patchgd.patchSize 32 …]',
+  async run(ctx) {
+    const { config } = await ctx.config();
+    const out = ctx.args['out'];
+    if (typeof out !== 'string') throw new CliError('--out <folder> is required (where the backbone weights go)');
+    const steps = Number(ctx.args['steps'] ?? 300);
+    if (!Number.isInteger(steps) || steps < 1) throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
+    const result = await pretrainDigits(config, out, steps, createProgress({ quiet: config.quiet }));
+    ctx.out(`digit accuracy ${(100 * result.accuracy).toFixed(1)}% on held-out patches; weights in ${out}`);
+  },
+};
+
+/** Pre-trains the backbone `config` describes (at its patch size) and saves its weights to `out`. */
+export async function pretrainDigits(config: RunConfig, out: string, steps: number, progress: Progress) {
+  await initEngine({ backend: config.engine.backend });
+  const backbone = createBackbone(config.model.backbone, {
+    ...config.model.backboneOptions,
+    inputSize: config.patchgd.patchSize,
+    inputChannels: 1,
+    ...(config.model.featureDim !== undefined ? { featureDim: config.model.featureDim } : {}),
+  });
+  const bar = progress.bar('pretrain', steps);
+  const result = await pretrainBackbone(backbone, { steps, seed: config.train.seed, onStep: (s, loss) => bar.update(s, { loss: loss.toFixed(3) }) });
+  bar.stop();
+  await backbone.saveWeights(out);
+  backbone.dispose();
+  progress.log(`pretrained ${config.model.backbone} on ${config.patchgd.patchSize}² digit patches: ${(100 * result.accuracy).toFixed(1)}% held-out accuracy`);
+  return result;
+}
+
 const compareCommand: Command = {
   summary: 'train GD and PatchGD under the same measured memory budget and write one report',
   usage: 'compare --budget 512MiB [--size 512] [--config run.yaml] [--train.epochs N …]',
@@ -59,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     tasks: { ultramnist: ultramnistTask, folder: folderTask },
     defaults: ULTRAMNIST_DEFAULTS,
     shorthands: { size: 'data.size' },
-    commands: { generate, compare: compareCommand },
+    commands: { generate, pretrain, compare: compareCommand },
   });
 }
 

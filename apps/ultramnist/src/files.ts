@@ -40,7 +40,7 @@ export async function writeUltraMnist(options: WriteOptions): Promise<{ train: s
       const bytes = Uint8Array.from(sample.pixels, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
       const id = `${split}_${String(i).padStart(6, '0')}`;
       const file = path.join(dir, split, `${id}${extension}`);
-      if (extension === '.png') await sharp(bytes, { raw: { width: size, height: size, channels: 1 } }).png({ compressionLevel: 6 }).toFile(file);
+      if (extension === '.png') await sharp(bytes, { raw: { width: size, height: size, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 6 }).toFile(file);
       else await writeTiledTiff(file, { data: bytes, width: size, height: size, channels: 1 }, { compression: 'deflate' });
       lines.push(`${split}/${id},${sample.label}`);
       onImage?.(++done, train + valid);

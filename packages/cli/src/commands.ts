@@ -43,19 +43,29 @@ export async function evaluateRun(folder: RunFolder, config: RunConfig, task: Ta
   return result;
 }
 
-/** An image file as the model's input: used as is when it has the run's size, else resized (long side) and padded. */
+/**
+ * An image file as the model's input: used as is when it has the run's size and channels, else
+ * resized (long side), padded with black and converted (grey ↔ RGB).
+ */
 async function loadForModel(file: string, size: number, channels: number): Promise<Pixels | RegionSource> {
   const source = await openImage(file);
   const { width, height } = source.levels[0]!;
-  if (source.channels !== channels) {
-    await source.close();
-    throw new CliError(`${file} has ${source.channels} channel(s); the model was trained on ${channels}`);
-  }
-  if (width === size && height === size) return source;
-  const pixels = await source.readResized({ longSide: size });
+  if (width === size && height === size && source.channels === channels) return source;
+  const pixels = await source.readResized(width === size && height === size ? { width, height } : { longSide: size });
   await source.close();
+  const from = pixels.channels;
+  if (![1, 3, 4].includes(channels) || ![1, 2, 3, 4].includes(from)) throw new CliError(`${file} has ${from} channel(s); the model was trained on ${channels}`);
   const out = new Uint8Array(size * size * channels);
-  for (let y = 0; y < pixels.height; y++) out.set((pixels.data as Uint8Array).subarray(y * pixels.width * channels, (y + 1) * pixels.width * channels), y * size * channels);
+  for (let y = 0; y < pixels.height; y++) {
+    for (let x = 0; x < pixels.width; x++) {
+      const i = (y * pixels.width + x) * from;
+      const o = (y * size + x) * channels;
+      const grey = from >= 3 ? Math.round((pixels.data[i]! + pixels.data[i + 1]! + pixels.data[i + 2]!) / 3) : pixels.data[i]!;
+      if (channels === 1) out[o] = grey;
+      else for (let c = 0; c < 3; c++) out[o + c] = from >= 3 ? pixels.data[i + c]! : grey;
+      if (channels === 4) out[o + 3] = from === 4 || from === 2 ? pixels.data[i + from - 1]! : 255;
+    }
+  }
   return { data: out, width: size, height: size, channels };
 }
 

@@ -52,6 +52,8 @@ export const runConfigSchema = z
         featureDim: positiveInt.optional(),
         head: z.string().default('convHead'),
         headOptions: options.prefault({}),
+        /** folder of pre-trained backbone weights (saveWeights format); only the trunk is loaded */
+        weights: z.string().optional(),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,6 @@
 // From a validated config and a task's data to a ready trainer: backbone, head, optimizer,
 // schedule, batch size (planned under the budget when 'auto').
-import { createBackbone, createHead } from '@patchgd/backbones';
+import { createBackbone, createHead, type Backbone } from '@patchgd/backbones';
 import { tf } from '@patchgd/engine';
 import { GDTrainer, PatchGDTrainer, constantSchedule, planBatch, warmupDecay, type Dataset, type Measurement, type PatchGDProgress, type Schedule } from '@patchgd/optimizer';
 import type { RunConfig } from './config.js';
@@ -58,6 +58,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
   let trainer: Trainer;
   let description: string;
   let stepsPerBatch = 1;
+  let backboneRef: Backbone | undefined;
   try {
     if (config.method === 'patchgd') {
       if (patchgd.patchSize > data.imageSize) {
@@ -69,6 +70,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         inputChannels: data.channels,
         ...(model.featureDim !== undefined ? { featureDim: model.featureDim } : {}),
       });
+      backboneRef = backbone;
       const side = gridSide(data.imageSize, patchgd.patchSize);
       const head = createHead(model.head, { ...model.headOptions, latentDim: backbone.featureDim, numClasses: data.classes, gridSize: [side, side] });
       const pg = new PatchGDTrainer({
@@ -91,6 +93,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
       description = `PatchGD: ${model.backbone} on ${patchgd.patchSize}² patches (${side}×${side} grid, Z ${side}×${side}×${backbone.featureDim}), k = ${plan.patchesPerStep}, ζ = ${plan.innerIterations}, ε = ${plan.accumulationSteps}; head ${model.head}`;
     } else {
       const backbone = createBackbone(model.backbone, { ...model.backboneOptions, inputSize: data.imageSize, inputChannels: data.channels });
+      backboneRef = backbone;
       trainer = new GDTrainer({ ...common, backbone, numClasses: data.classes, accumulationSteps: config.gd.accumulationSteps });
       description = `GD: ${model.backbone} on the whole ${data.imageSize}² image, ε = ${config.gd.accumulationSteps}`;
     }
@@ -98,6 +101,15 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
     if (error instanceof CliError) throw error;
     // Option errors of the registries and trainers name the option; say where it came from.
     throw new ConfigError('config', [{ field: config.method === 'patchgd' ? 'model / patchgd' : 'model / gd', message: (error as Error).message }]);
+  }
+
+  if (model.weights) {
+    try {
+      await backboneRef!.loadWeights(model.weights, { backboneOnly: true });
+    } catch (error) {
+      throw new ConfigError('config', [{ field: 'model.weights', message: `could not load backbone weights from ${model.weights}: ${(error as Error).message}` }]);
+    }
+    description += ` · backbone weights from ${model.weights}`;
   }
 
   let batchSize: number;

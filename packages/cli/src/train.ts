@@ -106,6 +106,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let epochBar: Bar | undefined;
   let lossSum = 0;
   let lossCount = 0;
+  const evaluations = new Map<number, Evaluation>();
   const result = await fit(trainer, {
     train: data.train,
     val: data.val,
@@ -141,6 +142,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         },
         onEpochEnd: async ({ epoch, trainLoss, val }) => {
           const figures = val ? validationFigures(val, data) : {};
+          if (val) evaluations.set(epoch, val);
           const row: MetricsRow = {
             kind: 'epoch',
             epoch: epoch + 1,
@@ -191,7 +193,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     peakStepMiB: Number((memory.peakTensorBytes / 2 ** 20).toFixed(1)),
     seconds: Number(elapsed().toFixed(1)),
   });
-  await writeRunReport(folder, data, config, undefined, trainer, config.report.samples);
+  // The confusion matrix of the epoch whose weights the run ends with.
+  const finalVal = evaluations.get(result.best?.epoch ?? -1) ?? evaluations.get(last?.epoch ?? -1);
+  await writeRunReport(folder, data, config, finalVal, trainer, config.report.samples);
   progress.log(`report: ${folder.reportFile}`);
   progress.stop();
   return { folder, rows: await folder.readMetrics(), ...(result.best ? { best: result.best } : {}), session, data };

@@ -1,0 +1,173 @@
+// End to end through the command line: a two-step PatchGD run writes every run-folder file and a
+// report with its curves; resuming continues the step count; evaluate, predict, plan and bench
+// read the run.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Dataset, Example } from '@patchgd/optimizer';
+import { runCli } from './cli.js';
+import type { Task } from './task.js';
+
+/** 32×32 grey images; label 1 when a bright square sits in the left half, else 0. */
+function squares(count: number, seed: number): Dataset {
+  const examples: Example[] = Array.from({ length: count }, (_, i) => {
+    const label = (i + seed) % 2;
+    const data = new Uint8Array(32 * 32);
+    const x0 = label === 1 ? 2 + ((i * 5) % 10) : 18 + ((i * 3) % 10);
+    const y0 = (i * 7) % 24;
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) data[(y0 + y) * 32 + x0 + x] = 255;
+    return { image: { data, width: 32, height: 32, channels: 1 }, label };
+  });
+  return { length: count, get: (i) => examples[i]! };
+}
+
+const squaresTask: Task = {
+  name: 'squares',
+  description: 'bright square left or right',
+  schema: z.object({ train: z.number().int().default(8), val: z.number().int().default(4) }).strict(),
+  async load(data) {
+    const d = data as { train: number; val: number };
+    return { train: squares(d.train, 0), val: squares(d.val, 1), classes: 2, channels: 1, imageSize: 32, metrics: ['qwk', 'confusion'], description: `${d.train} + ${d.val} square images` };
+  },
+};
+
+async function cli(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { name: 'patchgd', tasks: { squares: squaresTask }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+let root: string;
+let configFile: string;
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'patchgd-run-'));
+  configFile = path.join(root, 'run.yaml');
+  await writeFile(
+    configFile,
+    [
+      'task: squares',
+      'engine: { backend: wasm }',
+      'model:',
+      '  backbone: convnet',
+      '  backboneOptions: { widths: [4, 8] }',
+      '  featureDim: 8',
+      '  head: convHead',
+      '  headOptions: { width: 8, stride1Blocks: 1, stride2Blocks: 0 }',
+      'patchgd: { patchSize: 16, patchesPerStep: 2 }',
+      'optimizer: { lr: 0.01, schedule: constant }',
+      'train: { epochs: 1, batchSize: 4, seed: 3, checkpointEvery: 1 }',
+      'report: { samples: 2 }',
+      'quiet: true',
+    ].join('\n'),
+  );
+});
+
+describe('patchgd train', () => {
+  it('refuses a bad config before touching the disk, naming the field', async () => {
+    const { code, err } = await cli(['train', '--config', configFile, '--train.epochs', '0', '--run.root', root, '--run.name', 'bad']);
+    expect(code).toBe(2);
+    expect(err).toContain('train.epochs');
+    expect(existsSync(path.join(root, 'bad'))).toBe(false);
+  });
+
+  it('writes config.json, metrics.jsonl, checkpoints and a report with the curves; resume continues the steps', async () => {
+    const dir = path.join(root, 'two-steps');
+    const first = await cli(['train', '--config', configFile, '--run.root', root, '--run.name', 'two-steps']);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ task: 'squares', method: 'patchgd', data: { train: 8, val: 4 }, train: { epochs: 1, batchSize: 4 }, optimizer: { name: 'adam' } });
+    expect(existsSync(path.join(dir, 'checkpoints', 'last.ckpt'))).toBe(true);
+    expect(existsSync(path.join(dir, 'checkpoints', 'best.ckpt'))).toBe(true);
+    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const steps = rows.filter((r) => r.kind === 'step');
+    expect(steps.map((r) => r.step)).toEqual([1, 2]);
+    for (const s of steps) expect(Number.isFinite(s.loss)).toBe(true);
+    const epoch = rows.find((r) => r.kind === 'epoch');
+    expect(epoch).toMatchObject({ epoch: 1, step: 2 });
+    expect(epoch.valAccuracy).toBeGreaterThanOrEqual(0);
+    expect(epoch.valQwk).toBeGreaterThanOrEqual(-1);
+
+    const html = await readFile(path.join(dir, 'report.html'), 'utf8');
+    const charts = JSON.parse(/<script id="patchgd-charts" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);
+    const titles = charts.map((c: { config: { options: { plugins: { title: { text: string } } } } }) => c.config.options.plugins.title.text);
+    expect(titles).toEqual(['Loss', 'Validation accuracy', 'Validation QWK']);
+    const lossSeries = charts[0].config.data.datasets;
+    expect(lossSeries[0].data.map((p: { y: number }) => p.y)).toEqual(steps.map((s) => s.loss));
+    expect(lossSeries[1].data).toEqual([{ x: 2, y: epoch.valLoss }]);
+    expect(html).toContain('new Chart(');
+    expect(html).toMatch(/Chart\.js v4/);
+    expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(2);
+    expect(html).toMatch(/predicted \d \(p = [\d.]+\), true \d/);
+    expect(html.includes('Confusion matrix')).toBe(true);
+
+    // Resume from the run folder with more epochs: the step count goes on from 2.
+    const second = await cli(['train', '--resume', dir, '--train.epochs', '2']);
+    expect(second.err).toBe('');
+    expect(second.code).toBe(0);
+    const after = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(after.filter((r) => r.kind === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(after.filter((r) => r.kind === 'epoch').map((r) => r.epoch)).toEqual([1, 2]);
+    expect(after.find((r) => r.kind === 'resume')).toMatchObject({ step: 3, epoch: 2 });
+    expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')).train.epochs).toBe(2);
+  });
+
+  it('evaluates and predicts with the trained run', async () => {
+    const dir = path.join(root, 'two-steps');
+    const evaluation = await cli(['evaluate', dir]);
+    expect(evaluation.code).toBe(0);
+    const result = JSON.parse(await readFile(path.join(dir, 'evaluation.json'), 'utf8'));
+    expect(result).toMatchObject({ examples: 4 });
+    expect(result.checkpoint).toMatch(/best\.ckpt$/);
+    expect(result.accuracy).toBeGreaterThanOrEqual(0);
+
+    const image = path.join(root, 'left.png');
+    const pixels = Buffer.alloc(32 * 32);
+    for (let y = 4; y < 12; y++) for (let x = 4; x < 12; x++) pixels[y * 32 + x] = 255;
+    await sharp(pixels, { raw: { width: 32, height: 32, channels: 1 } }).toColourspace('b-w').png().toFile(image);
+    const predicted = await cli(['predict', dir, image]);
+    expect(predicted.err).toBe('');
+    expect(predicted.code).toBe(0);
+    const csv = (await readFile(path.join(dir, 'predictions.csv'), 'utf8')).trim().split('\n');
+    expect(csv[0]).toBe('file,predicted,probability');
+    expect(csv[1]).toMatch(/left\.png",[01],0\.\d{4}$/);
+
+    const missing = await cli(['evaluate', path.join(root, 'nothing-here')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/nothing-here is not a run folder/);
+  });
+});
+
+describe('patchgd plan and bench', () => {
+  it('finds the largest batch under a budget, and refuses a budget nothing fits', async () => {
+    const fits = await cli(['plan', '--config', configFile, '--budget', '256MiB', '--json']);
+    expect(fits.code).toBe(0);
+    const result = JSON.parse(fits.out);
+    expect(result.batchSize).toBe(8); // every candidate up to the 8 training images fits
+    expect(result.patchesPerStep).toBe(4); // the whole 2×2 grid
+    const tight = await cli(['plan', '--config', configFile, '--budget', '1KiB']);
+    expect(tight.code).toBe(2);
+    expect(tight.err).toMatch(/Even batch size 1 needs .* over the budget of/);
+  });
+
+  it('measures step time and memory', async () => {
+    const { code, out } = await cli(['bench', '--config', configFile, '--steps', '1']);
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result.stepMs).toBeGreaterThan(0);
+    expect(result.batchSize).toBe(4);
+    expect(result.peakStepMemory).toMatch(/MiB$/);
+  });
+
+  it('answers an unknown command with the usage', async () => {
+    const { code, err } = await cli(['trian']);
+    expect(code).toBe(2);
+    expect(err).toMatch(/Unknown command "trian"[\s\S]*usage: patchgd <command>/);
+  });
+});
