@@ -2,10 +2,15 @@
 // `ultramnist <command>`: the patchgd commands with the UltraMNIST task, plus `generate` (files)
 // and `compare` (GD vs PatchGD under one memory budget).
 import { createBackbone } from '@patchgd/backbones';
-import { CliError, createProgress, folderTask, runCli, type Command, type Progress, type RunConfig } from '@patchgd/cli';
+import { CliError, createProgress, deepMerge, folderTask, runCli, train, type Command, type Progress, type RunConfig } from '@patchgd/cli';
 import { initEngine } from '@patchgd/engine';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { CLASSES } from './generator.js';
 import { pretrainBackbone } from './pretrain.js';
-import { compare } from './compare.js';
 import { writeUltraMnist } from './files.js';
 import { ultramnistTask } from './task.js';
 
@@ -79,22 +84,47 @@ export async function pretrainDigits(config: RunConfig, out: string, steps: numb
   return result;
 }
 
-const compareCommand: Command = {
-  summary: 'train GD and PatchGD under the same measured memory budget and write one report',
-  usage: 'compare --budget 512MiB [--size 512] [--config run.yaml] [--train.epochs N …]',
+const quickstart: Command = {
+  summary: 'the README quickstart: pre-train a small backbone on digits (cached), train PatchGD on 128² UltraMNIST, print the result',
+  usage: 'quickstart [--train.epochs N] [--pretrain-steps 800] [any config flag]',
   async run(ctx) {
-    const { config, task } = await ctx.config();
-    await compare(config, task, ctx.out);
+    const { config } = await ctx.config();
+    const progress = createProgress({ quiet: config.quiet });
+    const steps = Number(ctx.args['pretrain-steps'] ?? 800);
+    if (!Number.isInteger(steps) || steps < 1) throw new CliError(`--pretrain-steps: expected a positive integer, received ${String(ctx.args['pretrain-steps'])}`);
+    const weights = config.model.weights ?? path.resolve(config.run.root, '.cache', 'ultramnist', `digits-${config.model.backbone}-${config.patchgd.patchSize}-${config.model.featureDim ?? 'd'}-${steps}-${createHash('sha1').update(JSON.stringify(config.model.backboneOptions)).digest('hex').slice(0, 8)}`);
+    if (!existsSync(path.join(weights, 'model.json'))) {
+      progress.log(`pre-training the backbone on single MNIST digits (${steps} steps; cached in ${weights})`);
+      await pretrainDigits(config, weights, steps, progress);
+    } else progress.log(`backbone weights: ${weights} (cached)`);
+    const start = performance.now();
+    const { folder, rows, best } = await train({ config: { ...config, model: { ...config.model, weights } }, task: ultramnistTask, progress });
+    const epochs = rows.filter((r) => r.kind === 'epoch');
+    const chosen = epochs.find((r) => r['epoch'] === (best ? best.epoch + 1 : -1)) ?? epochs[epochs.length - 1];
+    const accuracy = Number(chosen?.['valAccuracy'] ?? Number.NaN);
+    ctx.out(
+      `\nUltraMNIST ${(config.data as { size: number }).size}²: validation accuracy ${(100 * accuracy).toFixed(1)}% (epoch ${String(chosen?.['epoch'])}) — chance is ${(100 / CLASSES).toFixed(1)}% — after ${((performance.now() - start) / 60_000).toFixed(1)} min of training.\nreport: ${folder.reportFile}`,
+    );
   },
 };
 
+/** configs/<name>.yaml of this app. */
+export function appConfig(name: string): Record<string, unknown> {
+  const file = fileURLToPath(new URL(`../configs/${name}.yaml`, import.meta.url));
+  return parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // Runs go to ./runs of the directory npm was started from (npm runs scripts inside the workspace).
+  const root = { run: { root: path.resolve(process.env['INIT_CWD'] ?? process.cwd(), 'runs') } };
+  const base = argv[0] === 'quickstart' ? deepMerge(appConfig('quickstart'), root) : deepMerge(ULTRAMNIST_DEFAULTS, root);
   return runCli(argv, {
     name: 'ultramnist',
     tasks: { ultramnist: ultramnistTask, folder: folderTask },
-    defaults: ULTRAMNIST_DEFAULTS,
+    defaults: base,
     shorthands: { size: 'data.size' },
-    commands: { generate, pretrain, compare: compareCommand },
+    controlFlags: ['pretrain-steps'],
+    commands: { quickstart, generate, pretrain },
   });
 }
 

@@ -6,5 +6,5 @@ export type { MnistSplit, Split } from './mnist.js';
 export { ultramnistTask } from './task.js';
 export { writeUltraMnist, PNG_LIMIT } from './files.js';
 export type { WriteOptions } from './files.js';
-export { compare } from './compare.js';
-export type { CompareResult } from './compare.js';
+export { pretrainBackbone, digitPatch, PRETRAIN_CLASSES } from './pretrain.js';
+export type { PretrainOptions } from './pretrain.js';

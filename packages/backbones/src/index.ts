@@ -23,6 +23,7 @@ export { mobileNetV2, makeDivisible, MOBILENETV2_WIDTHS } from './mobilenet-v2.j
 export { convNet } from './convnet.js';
 export { convHead, spatialDropout2d, downsampled, CONV_HEAD_DEFAULTS } from './conv-head.js';
 export { attentionHead, ATTENTION_HEAD_DEFAULTS } from './attention-head.js';
+export { poolHead, POOL_HEAD_DEFAULTS } from './pool-head.js';
 export { saveModelWeights, loadModelWeights, readCheckpoint } from './weights-io.js';
 export type { LoadModelWeightsOptions } from './weights-io.js';
 export { conv, depthwise, bn, act, add, call, variablesOf, paramCount } from './layers-util.js';

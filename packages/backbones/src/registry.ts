@@ -1,6 +1,7 @@
 // Registries of backbones and heads in the style of timm: register a factory under a name with
 // its default options, create by name, list the names. The built-ins are registered here.
 import { attentionHead, ATTENTION_HEAD_DEFAULTS } from './attention-head.js';
+import { poolHead, POOL_HEAD_DEFAULTS } from './pool-head.js';
 import { convHead, CONV_HEAD_DEFAULTS } from './conv-head.js';
 import { convNet } from './convnet.js';
 import { BackboneOptionError, UnknownBackboneError, UnknownHeadError } from './errors.js';
@@ -131,7 +132,7 @@ export function registerHead(name: string, factory: HeadFactory, defaults: HeadO
  *
  * @example
  * ```ts
- * listHeads(); // ['attentionHead', 'convHead']
+ * listHeads(); // ['attentionHead', 'convHead', 'poolHead']
  * ```
  */
 export function listHeads(): string[] {
@@ -167,3 +168,4 @@ registerBackbone('resnet50', (o, name) => resnet('resnet50', o, name), { layout:
 registerBackbone('mobilenetv2', (o, name) => mobileNetV2(o, name), { widthMultiplier: 1.0 });
 registerHead('convHead', (o, name) => convHead(o, name), CONV_HEAD_DEFAULTS);
 registerHead('attentionHead', (o, name) => attentionHead(o, name), ATTENTION_HEAD_DEFAULTS);
+registerHead('poolHead', (o, name) => poolHead(o, name), POOL_HEAD_DEFAULTS);

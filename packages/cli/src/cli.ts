@@ -1,6 +1,7 @@
 // Argument handling for `patchgd` and the apps' commands: `<command> [--config run.yaml] [--a.b value …]`.
 import yargsParser from 'yargs-parser';
 import { bench, evaluateRun, plan, predictFiles } from './commands.js';
+import { compare } from './compare.js';
 import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { createProgress, type Progress } from './progress.js';
@@ -33,6 +34,8 @@ export interface CliOptions {
   defaults?: Record<string, unknown>;
   /** flags that set a config field, e.g. `{ size: 'data.size' }` (built in: budget, epochs, method, backend) */
   shorthands?: Record<string, string>;
+  /** flags of the app's own commands that are not config fields (read from `ctx.args`) */
+  controlFlags?: string[];
   /** extra or replacing commands (e.g. `compare`) */
   commands?: Record<string, Command>;
   out?: (line: string) => void;
@@ -73,7 +76,7 @@ function jsonish(value: unknown): unknown {
  * Splits a command line into control flags and config overrides (`--a.b value` → `{ a: { b: value } }`).
  * `shorthands` maps extra flags to config paths (e.g. `{ size: 'data.size' }`).
  */
-export function parseArgs(argv: string[], shorthands: Record<string, string> = {}) {
+export function parseArgs(argv: string[], shorthands: Record<string, string> = {}, controlFlags: string[] = []) {
   const parsed = yargsParser(argv, {
     configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
     boolean: ['quiet', 'help', 'json'],
@@ -83,7 +86,7 @@ export function parseArgs(argv: string[], shorthands: Record<string, string> = {
   const short = { ...SHORTHANDS, ...shorthands };
   let overrides: Record<string, unknown> = {};
   for (let [key, value] of Object.entries(parsed)) {
-    if (CONTROL.has(key)) continue;
+    if (CONTROL.has(key) || controlFlags.includes(key)) continue;
     value = jsonish(value);
     overrides = short[key] ? setPath(overrides, short[key], value) : deepMerge(overrides, { [key]: value });
   }
@@ -136,6 +139,14 @@ const builtin: Record<string, Command> = {
       if (result.patchesPerStep !== undefined) ctx.out(`largest k at batch ${result.batchSize}: ${result.patchesPerStep}`);
     },
   },
+  compare: {
+    summary: 'train GD and PatchGD under the same measured memory budget (planner-chosen batch sizes) and write one report',
+    usage: 'compare --budget 512MiB [--config run.yaml] [--train.epochs N …]',
+    async run(ctx) {
+      const { config, task } = await ctx.config();
+      await compare(config, task, ctx.out);
+    },
+  },
   bench: {
     summary: 'training-step time, images/s and peak step memory of the configured model',
     usage: 'bench [--config run.yaml] [--steps 3]',
@@ -183,7 +194,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
   const out = options.out ?? ((line: string) => console.log(line));
   const err = options.err ?? ((line: string) => console.error(line));
   const commands = { ...builtin, ...options.commands };
-  const { args, overrides } = parseArgs(argv, options.shorthands);
+  const { args, overrides } = parseArgs(argv, options.shorthands, options.controlFlags);
   const name = args._[0];
   if (!name || args['help']) {
     (name || args['help'] ? out : err)(usage(options, commands));

@@ -90,6 +90,8 @@ export const runConfigSchema = z
         epochs: positiveInt.default(10),
         /** a number, or 'auto': the largest power of two whose measured step fits `budget` */
         batchSize: z.union([positiveInt, z.literal('auto')]).default(8),
+        /** the largest batch size 'auto' may pick */
+        maxBatchSize: positiveInt.default(64),
         seed: z.number().int().default(1),
         /** memory budget for one training step's tensors (e.g. 512MiB); steps above it are refused */
         budget: bytes.optional(),

@@ -21,5 +21,7 @@ export { train, prepare, sampleImages, validationFigures } from './train.js';
 export type { TrainOptions, TrainResult } from './train.js';
 export { evaluateRun, predictFiles, plan, bench, restore } from './commands.js';
 export { thumbnail } from './thumbnails.js';
+export { compare } from './compare.js';
+export type { CompareResult } from './compare.js';
 export { folderTask } from './folder-task.js';
 export type { Task, TaskData, TaskContext } from './task.js';

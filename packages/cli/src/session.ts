@@ -85,6 +85,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         fillBatchSize: patchgd.fillBatchSize,
         backboneModeDuringFill: patchgd.backboneModeDuringFill,
         seed: config.train.seed,
+        ...(data.sampler ? { sampler: data.sampler } : {}),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       });
       const plan = pg.plan(data.imageSize, data.imageSize);
@@ -116,7 +117,8 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
   let planned: Measurement[] | undefined;
   if (config.train.batchSize === 'auto') {
     if (config.train.budget === undefined) throw new ConfigError('config', [{ field: 'train.batchSize', message: "'auto' needs train.budget (e.g. 512MiB) to plan against" }]);
-    const candidates = [1, 2, 4, 8, 16, 32, 64].filter((b) => b <= data.train.length);
+    const limit = Math.min(config.train.maxBatchSize, data.train.length);
+    const candidates = [...[1, 2, 4, 8, 16, 32, 64, 128, 256].filter((b) => b < limit), limit];
     const result = await planBatch({ trainer, budgetBytes: config.train.budget, candidates, sample: (b) => batchOf(data.train, b) });
     planned = result.measurements;
     if (result.batchSize === undefined) {

@@ -1,6 +1,7 @@
 // A task tells the CLI where the images come from. Apps register tasks (ultramnist, panda, …);
 // the CLI owns everything else: model, optimizer, loop, run folder, report.
 import type { Dataset } from '@patchgd/optimizer';
+import type { PatchGrid, Sampler } from '@patchgd/samplers';
 import type { z } from 'zod';
 
 export interface TaskContext {
@@ -28,6 +29,8 @@ export interface TaskData {
   metrics?: ('qwk' | 'confusion')[];
   /** label shown in reports (default: the class index) */
   labelName?(label: number): string;
+  /** PatchGD's patch sampler for the training images (e.g. tissue-only cells); default random cover */
+  sampler?: (grid: PatchGrid, patchesPerStep: number, seed: number) => Sampler;
   /** one line for the log: what was loaded */
   description: string;
 }

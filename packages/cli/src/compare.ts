@@ -3,7 +3,12 @@
 // validation set; one report holds both curves and the results table.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CliError, formatBytes, runReport, summary, train, writeReport, type RunConfig, type RunRows, type Task } from '@patchgd/cli';
+import { formatBytes, type RunConfig } from './config.js';
+import { CliError } from './errors.js';
+import { runReport, summary, type RunRows } from './report-runs.js';
+import { writeReport } from './report.js';
+import type { Task } from './task.js';
+import { train } from './train.js';
 
 export interface CompareResult {
   dir: string;
@@ -36,10 +41,10 @@ export async function compare(config: RunConfig, task: Task, log: (line: string)
       runs.push({ name: method === 'gd' ? 'GD' : 'PatchGD', rows: [], status: `does not fit: ${error.message}` });
     }
   }
-  const size = (config.data as { size?: number }).size;
+  const size = (config.data as { size?: number; imageSize?: number }).size ?? (config.data as { imageSize?: number }).imageSize;
   const report = path.join(dir, 'report.html');
   const trained = runs.filter((r) => r.rows.length > 0);
-  const rendered = runReport({ title: `${config.task} ${size ?? ''}² — GD vs PatchGD under ${formatBytes(budget)}`, subtitle: runs.map((r) => `${r.name}: ${r.status}`).join(' · '), runs: trained });
+  const rendered = runReport({ title: `${config.task}${size ? ` ${size}²` : ''} — GD vs PatchGD under ${formatBytes(budget)}`, subtitle: runs.map((r) => `${r.name}: ${r.status}`).join(' · '), runs: trained });
   await writeReport(report, rendered);
   const table = rendered.tables![0]!;
   const markdown = [
