@@ -75,8 +75,11 @@ export async function pretrainDigits(config: RunConfig, out: string, steps: numb
     inputChannels: 1,
     ...(config.model.featureDim !== undefined ? { featureDim: config.model.featureDim } : {}),
   });
+  // Digits as large as the task's, cut by the patch border as the grid cuts them.
+  const data = config.data as { size?: number; maxScale?: number };
+  const maxScale = data.maxScale ?? Math.max(1, Math.round((75 * (data.size ?? 512)) / 4000));
   const bar = progress.bar('pretrain', steps);
-  const result = await pretrainBackbone(backbone, { steps, seed: config.train.seed, onStep: (s, loss) => bar.update(s, { loss: loss.toFixed(3) }) });
+  const result = await pretrainBackbone(backbone, { steps, seed: config.train.seed, maxScale, overhang: 0.5, onStep: (s, loss) => bar.update(s, { loss: loss.toFixed(3) }) });
   bar.stop();
   await backbone.saveWeights(out);
   backbone.dispose();

@@ -20,11 +20,21 @@ function rng(seed: number): () => number {
   };
 }
 
+export interface DigitPatchOptions {
+  /** largest integer scale (default: the largest whose digit fits the patch) */
+  maxScale?: number;
+  /**
+   * how far a digit may hang over the patch border, as a fraction of its side (default 0: fully
+   * inside). UltraMNIST's grid cuts digits, so the backbone should know digit parts too.
+   */
+  overhang?: number;
+}
+
 /**
- * A p×p patch holding one MNIST train digit at an integer scale that fits, at a random place
- * (label = the digit), or nothing (label 10). Deterministic in (index, seed).
+ * A p×p patch holding (part of) one MNIST train digit at a random integer scale and place (label =
+ * the digit), or nothing (label 10). Deterministic in (index, seed).
  */
-export function digitPatch(index: number, patchSize: number, seed = 0): { image: Pixels; label: number } {
+export function digitPatch(index: number, patchSize: number, seed = 0, options: DigitPatchOptions = {}): { image: Pixels; label: number } {
   const random = rng(seed * 2_654_435_761 + index * 40_503 + 11);
   const data = new Float32Array(patchSize * patchSize);
   if (random() < 1 / PRETRAIN_CLASSES || patchSize < DIGIT) return { image: { data, width: patchSize, height: patchSize, channels: 1 }, label: PRETRAIN_CLASSES - 1 };
@@ -32,17 +42,26 @@ export function digitPatch(index: number, patchSize: number, seed = 0): { image:
   const digit = Math.floor(random() * 10);
   const pool = mnist.byDigit[digit]!;
   const offset = pool[Math.floor(random() * pool.length)]! * DIGIT * DIGIT;
-  const scale = 1 + Math.floor(random() * Math.floor(patchSize / DIGIT));
+  const scale = 1 + Math.floor(random() * (options.maxScale ?? Math.floor(patchSize / DIGIT)));
   const side = DIGIT * scale;
-  const x0 = Math.floor(random() * (patchSize - side + 1));
-  const y0 = Math.floor(random() * (patchSize - side + 1));
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) data[(y0 + y) * patchSize + x0 + x] = mnist.images[offset + Math.floor(y / scale) * DIGIT + Math.floor(x / scale)]! / 255;
+  const over = Math.floor((options.overhang ?? 0) * side);
+  // The box's top-left corner: inside when it fits, hanging over by at most `over` pixels.
+  const place = () => {
+    const lo = Math.min(0, patchSize - side) - over;
+    const hi = Math.max(0, patchSize - side) + over;
+    return lo + Math.floor(random() * (hi - lo + 1));
+  };
+  const x0 = place();
+  const y0 = place();
+  for (let y = Math.max(0, y0); y < Math.min(patchSize, y0 + side); y++) {
+    for (let x = Math.max(0, x0); x < Math.min(patchSize, x0 + side); x++) {
+      data[y * patchSize + x] = mnist.images[offset + Math.floor((y - y0) / scale) * DIGIT + Math.floor((x - x0) / scale)]! / 255;
+    }
   }
   return { image: { data, width: patchSize, height: patchSize, channels: 1 }, label: digit };
 }
 
-export interface PretrainOptions {
+export interface PretrainOptions extends DigitPatchOptions {
   steps: number;
   batchSize?: number;
   lr?: number;
@@ -61,11 +80,11 @@ export async function pretrainBackbone(backbone: Backbone, options: PretrainOpti
   const trainer = new GDTrainer({ backbone, numClasses: PRETRAIN_CLASSES, optimizer: tf.train.adam(lr), normalize: { mean: 0.1307, std: 0.3081 } });
   let loss = Number.NaN;
   for (let step = 0; step < steps; step++) {
-    const batch = Array.from({ length: batchSize }, (_, i) => digitPatch(step * batchSize + i, patch, seed));
+    const batch = Array.from({ length: batchSize }, (_, i) => digitPatch(step * batchSize + i, patch, seed, options));
     ({ loss } = await trainer.trainBatch(batch.map((b) => b.image), batch.map((b) => b.label)));
     options.onStep?.(step + 1, loss);
   }
-  const held = Array.from({ length: 500 }, (_, i) => digitPatch(i, patch, seed + 1));
+  const held = Array.from({ length: 500 }, (_, i) => digitPatch(i, patch, seed + 1, options));
   let correct = 0;
   for (let start = 0; start < held.length; start += 100) {
     const chunk = held.slice(start, start + 100);

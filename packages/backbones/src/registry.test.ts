@@ -117,10 +117,10 @@ describe('dispose', () => {
 
 describe('head registry', () => {
   it('lists the built-ins and throws for an unknown name', () => {
-    expect(listHeads()).toEqual(expect.arrayContaining(['attentionHead', 'convHead']));
+    expect(listHeads()).toEqual(expect.arrayContaining(['attentionHead', 'convHead', 'poolHead']));
     expect(() => createHead('mlpHead', { numClasses: 2 })).toThrow(UnknownHeadError);
     expect(() => createHead('mlpHead', { numClasses: 2 })).toThrow(
-      "Expected one of 'attentionHead', 'convHead' for head but received 'mlpHead'",
+      "Expected one of 'attentionHead', 'convHead', 'poolHead' for head but received 'mlpHead'",
     );
   });
 
