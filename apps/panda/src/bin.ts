@@ -49,8 +49,9 @@ const generate: Command = {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  // Runs go to ./runs of the directory npm was started from (npm runs scripts inside the workspace).
-  const root = { run: { root: path.resolve(process.env['INIT_CWD'] ?? process.cwd(), 'runs') } };
+  // `npm run` executes inside the workspace; paths on the command line mean the user's directory.
+  if (process.env['INIT_CWD']) process.chdir(process.env['INIT_CWD']);
+  const root = { run: { root: path.resolve('runs') } };
   return runCli(argv, {
     name: 'panda',
     tasks: { panda: pandaTask, folder: folderTask },

@@ -118,8 +118,9 @@ export function appConfig(name: string): Record<string, unknown> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // Runs go to ./runs of the directory npm was started from (npm runs scripts inside the workspace).
-  const root = { run: { root: path.resolve(process.env['INIT_CWD'] ?? process.cwd(), 'runs') } };
+  // `npm run` executes inside the workspace; paths on the command line mean the user's directory.
+  if (process.env['INIT_CWD']) process.chdir(process.env['INIT_CWD']);
+  const root = { run: { root: path.resolve('runs') } };
   const base = argv[0] === 'quickstart' ? deepMerge(appConfig('quickstart'), root) : deepMerge(ULTRAMNIST_DEFAULTS, root);
   return runCli(argv, {
     name: 'ultramnist',

@@ -1,7 +1,8 @@
 // Argument handling for `patchgd` and the apps' commands: `<command> [--config run.yaml] [--a.b value …]`.
 import yargsParser from 'yargs-parser';
 import { bench, evaluateRun, plan, predictFiles } from './commands.js';
-import { compare } from './compare.js';
+import path from 'node:path';
+import { compare, writeComparison } from './compare.js';
 import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { createProgress, type Progress } from './progress.js';
@@ -43,7 +44,7 @@ export interface CliOptions {
 }
 
 /** Flags that are not config fields. */
-const CONTROL = new Set(['_', '$0', 'config', 'resume', 'checkpoint', 'out', 'steps', 'help', 'h', 'json', '--']);
+const CONTROL = new Set(['_', '$0', 'config', 'resume', 'checkpoint', 'out', 'steps', 'title', 'help', 'h', 'json', '--']);
 
 /** Short flags for common config fields. */
 const SHORTHANDS: Record<string, string> = { budget: 'train.budget', epochs: 'train.epochs', method: 'method', backend: 'engine.backend' };
@@ -145,6 +146,18 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const { config, task } = await ctx.config();
       await compare(config, task, ctx.out);
+    },
+  },
+  report: {
+    summary: 'one report (HTML, SVG curves, results table) over finished run folders',
+    usage: 'report <run folder> [<run folder> …] --out <folder> [--title "…"]',
+    async run(ctx) {
+      const dirs = ctx.args._.slice(1);
+      const out = optionalString(ctx.args['out']);
+      if (dirs.length === 0 || !out) throw new CliError('report needs run folders and --out: report runs/a runs/b --out runs/a-vs-b');
+      const runs = await Promise.all(dirs.map(async (d) => ({ name: path.basename(d), rows: await (await RunFolder.open(d)).readMetrics() })));
+      const { report } = await writeComparison(out, optionalString(ctx.args['title']) ?? runs.map((r) => r.name).join(' vs '), runs);
+      ctx.out(`report: ${report}`);
     },
   },
   bench: {

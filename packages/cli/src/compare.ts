@@ -7,6 +7,7 @@ import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { runReport, summary, type RunRows } from './report-runs.js';
 import { writeReport } from './report.js';
+import { svgChart } from './svg-chart.js';
 import type { Task } from './task.js';
 import { train } from './train.js';
 
@@ -42,20 +43,30 @@ export async function compare(config: RunConfig, task: Task, log: (line: string)
     }
   }
   const size = (config.data as { size?: number; imageSize?: number }).size ?? (config.data as { imageSize?: number }).imageSize;
-  const report = path.join(dir, 'report.html');
-  const trained = runs.filter((r) => r.rows.length > 0);
-  const rendered = runReport({ title: `${config.task}${size ? ` ${size}²` : ''} — GD vs PatchGD under ${formatBytes(budget)}`, subtitle: runs.map((r) => `${r.name}: ${r.status}`).join(' · '), runs: trained });
-  await writeReport(report, rendered);
-  const table = rendered.tables![0]!;
-  const markdown = [
-    `| ${table.columns.join(' | ')} |`,
-    `|${table.columns.map(() => '---').join('|')}|`,
-    ...table.rows.map((r) => `| ${r.join(' | ')} |`),
-    '',
-    ...runs.map((r) => `- ${r.name}: ${r.status}`),
-  ].join('\n');
-  await writeFile(path.join(dir, 'results.md'), `${markdown}\n`);
-  await writeFile(path.join(dir, 'results.json'), `${JSON.stringify(runs.map((r) => ({ name: r.name, status: r.status, ...summary(r.rows) })), null, 2)}\n`);
+  const title = `${config.task}${size ? ` ${size}²` : ''} — GD vs PatchGD under ${formatBytes(budget)}`;
+  const { report, markdown } = await writeComparison(dir, title, runs);
   log(`\n${markdown}\nreport: ${report}`);
   return { dir, report, runs };
+}
+
+/**
+ * One report for several runs: report.html (curves of all), chart-*.svg (static curves),
+ * results.md and results.json (the summary table). Used by `compare` and `patchgd report`.
+ */
+export async function writeComparison(dir: string, title: string, runs: (RunRows & { status?: string })[]): Promise<{ report: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const report = path.join(dir, 'report.html');
+  const trained = runs.filter((r) => r.rows.length > 0);
+  const statuses = runs.filter((r) => r.status).map((r) => `${r.name}: ${r.status}`);
+  const rendered = runReport({ title, ...(statuses.length ? { subtitle: statuses.join(' · ') } : {}), runs: trained, named: true });
+  await writeReport(report, rendered);
+  // Static copies of the curves for Markdown (docs/results).
+  for (const [i, chart] of rendered.charts.entries()) {
+    if (chart.series.some((x) => x.points.length > 0)) await writeFile(path.join(dir, `chart-${i + 1}-${chart.title.toLowerCase().replace(/\W+/g, '-')}.svg`), await svgChart(chart));
+  }
+  const table = rendered.tables![0]!;
+  const markdown = [`| ${table.columns.join(' | ')} |`, `|${table.columns.map(() => '---').join('|')}|`, ...table.rows.map((r) => `| ${r.join(' | ')} |`), '', ...statuses.map((s) => `- ${s}`)].join('\n');
+  await writeFile(path.join(dir, 'results.md'), `${markdown}\n`);
+  await writeFile(path.join(dir, 'results.json'), `${JSON.stringify(runs.map((r) => ({ name: r.name, ...(r.status ? { status: r.status } : {}), ...summary(r.rows) })), null, 2)}\n`);
+  return { report, markdown };
 }

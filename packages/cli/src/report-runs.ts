@@ -22,8 +22,8 @@ function smooth(points: [number, number][], w: number): [number, number][] {
 }
 
 /** Charts shared by single-run and comparison reports. */
-export function curves(runs: RunRows[]): ReportChart[] {
-  const prefix = (run: RunRows, s: string) => (runs.length > 1 ? `${run.name} ${s}` : s);
+export function curves(runs: RunRows[], named = runs.length > 1): ReportChart[] {
+  const prefix = (run: RunRows, s: string) => (named ? `${run.name} ${s}` : s);
   const loss: ReportChart = { title: 'Loss', x: 'training step (batch)', y: 'cross-entropy', series: [] };
   const accuracy: ReportChart = { title: 'Validation accuracy', x: 'epoch', y: 'accuracy', series: [] };
   const extra: ReportChart = { title: 'Validation QWK', x: 'epoch', y: 'quadratic weighted kappa', series: [] };
@@ -66,7 +66,7 @@ export function summary(rows: MetricsRow[]): Record<string, number | string> {
 }
 
 /** One report for one or more runs. */
-export function runReport(options: { title: string; subtitle?: string; runs: RunRows[]; confusion?: { labels: string[]; matrix: number[][] }; images?: ReportImage[] }): Report {
+export function runReport(options: { title: string; subtitle?: string; runs: RunRows[]; named?: boolean; confusion?: { labels: string[]; matrix: number[][] }; images?: ReportImage[] }): Report {
   const { runs } = options;
   const summaries = runs.map((r) => summary(r.rows));
   const keys = [...new Set(summaries.flatMap((s) => Object.keys(s)))];
@@ -74,5 +74,5 @@ export function runReport(options: { title: string; subtitle?: string; runs: Run
   if (options.confusion) {
     tables.push({ title: 'Confusion matrix (rows: true, columns: predicted)', columns: ['', ...options.confusion.labels], rows: options.confusion.matrix.map((row, i) => [options.confusion!.labels[i]!, ...row]), heat: true });
   }
-  return { title: options.title, ...(options.subtitle ? { subtitle: options.subtitle } : {}), charts: curves(runs), tables, ...(options.images ? { images: options.images } : {}) };
+  return { title: options.title, ...(options.subtitle ? { subtitle: options.subtitle } : {}), charts: curves(runs, options.named), tables, ...(options.images ? { images: options.images } : {}) };
 }

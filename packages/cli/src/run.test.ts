@@ -171,3 +171,46 @@ describe('patchgd plan and bench', () => {
     expect(err).toMatch(/Unknown command "trian"[\s\S]*usage: patchgd <command>/);
   });
 });
+
+describe('patchgd compare', () => {
+  it('trains both methods under one budget; a method whose single-image step does not fit is reported, not crashed', async () => {
+    // Measure both methods' batch-1 step, then pick a budget between them.
+    const peak = async (method: string) => {
+      const { out } = await cli(['plan', '--config', configFile, '--method', method, '--budget', '1GiB', '--json']);
+      return parseMiB(JSON.parse(out).batches[0].peak);
+    };
+    const [gd, patchgd] = [await peak('gd'), await peak('patchgd')];
+    expect(gd).toBeGreaterThan(patchgd);
+    const budget = `${Math.round(((gd + patchgd) / 2) * 1024)}KiB`;
+    const { code, out } = await cli(['compare', '--config', configFile, '--budget', budget, '--run.root', root, '--run.name', 'cmp']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/GD: does not fit: Even batch size 1 needs/);
+    expect(out).toMatch(/PatchGD: trained at batch \d/);
+    const html = await readFile(path.join(root, 'cmp', 'report.html'), 'utf8');
+    expect(html).toContain('GD vs PatchGD under');
+    expect(existsSync(path.join(root, 'cmp', 'patchgd', 'metrics.jsonl'))).toBe(true);
+    expect(existsSync(path.join(root, 'cmp', 'gd'))).toBe(false);
+    const svg = await readFile(path.join(root, 'cmp', 'chart-1-loss.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg[\s\S]*PatchGD train[\s\S]*<\/svg>$/);
+    const results = JSON.parse(await readFile(path.join(root, 'cmp', 'results.json'), 'utf8'));
+    expect(results.map((r: { name: string }) => r.name)).toEqual(['GD', 'PatchGD']);
+    expect(results[1]['best val accuracy']).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('patchgd report', () => {
+  it('reports over finished runs: curves of each, as HTML and SVG, and the results table', async () => {
+    const out = path.join(root, 'combined');
+    const { code } = await cli(['report', path.join(root, 'two-steps'), path.join(root, 'cmp', 'patchgd'), '--out', out, '--title', 'two runs']);
+    expect(code).toBe(0);
+    const svg = await readFile(path.join(out, 'chart-1-loss.svg'), 'utf8');
+    expect(svg).toContain('two-steps train');
+    expect(svg).toContain('patchgd train');
+    expect(await readFile(path.join(out, 'results.md'), 'utf8')).toMatch(/^\| +\| two-steps \| patchgd \|\n\|---\|---\|---\|\n\| best epoch \| \d/);
+  });
+});
+
+function parseMiB(text: string): number {
+  const [value, unit] = text.trim().split(/\s+/);
+  return Number(value) * (unit === 'GiB' ? 1024 : 1);
+}
