@@ -33,7 +33,7 @@ describe('poolHead', () => {
     const { grads } = tf.variableGrads(() => tf.sum(tf.square(head.forward(z, { training: true }))) as tf.Scalar, head.trainableWeights);
     expect(Object.keys(grads)).toHaveLength(head.trainableWeights.length);
     for (const g of Object.values(grads)) expect(tf.sum(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
-    const dz = tf.grad((x: tf.Tensor4D) => tf.sum(head.forward(x, { training: false })))(z);
+    const dz = tf.grad((x: tf.Tensor) => tf.sum(head.forward(x as tf.Tensor4D, { training: false })))(z);
     expect(tf.sum(tf.abs(dz)).dataSync()[0]).toBeGreaterThan(0);
     tf.dispose([z, dz, ...Object.values(grads)]);
   });
