@@ -88,3 +88,24 @@ describe('UltraMNIST generator', () => {
     expect(() => data.get(10)).toThrow('Expected an integer in [0, 10) for index but received 10');
   });
 });
+
+describe('UltraMnistDataset', () => {
+  it('with fresh, every epoch serves new images, the same ones again for the same epoch', () => {
+    const data = new UltraMnistDataset(4, { split: 'train', size: 128, seed: 2 }, 16, true);
+    const epoch0 = Array.from({ length: 4 }, (_, i) => data.get(i).image);
+    data.setEpoch(1);
+    const epoch1 = Array.from({ length: 4 }, (_, i) => data.get(i).image);
+    expect(epoch1.every((img, i) => (img as { data: Float32Array }).data.some((v, p) => v !== (epoch0[i] as { data: Float32Array }).data[p]))).toBe(true);
+    // Epoch 1 of a length-4 set is samples 4–7 of the split.
+    expect(data.get(2).label).toBe(ultraMnistSample(6, { split: 'train', size: 128, seed: 2 }).label);
+    data.setEpoch(0);
+    expect((data.get(3).image as { data: Float32Array }).data).toEqual((epoch0[3] as { data: Float32Array }).data);
+    const fixed = new UltraMnistDataset(4, { split: 'train', size: 128, seed: 2 });
+    fixed.setEpoch(5);
+    expect((fixed.get(0).image as { data: Float32Array }).data).toEqual((epoch0[0] as { data: Float32Array }).data);
+  });
+
+  it('refuses digit counts whose sums cannot reach every class', () => {
+    expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(/\[1, 2\] cannot sum to/);
+  });
+});

@@ -111,10 +111,12 @@ export function ultraMnistSample(index: number, options: UltraMnistOptions): Ult
   const mnist = loadMnist(options.split);
   const random = rng(seed * 1_000_003 + index * 9973 + (options.split === 'train' ? 1 : 2));
   const label = labelOf(index, seed);
-  const combos = combinationsFor(minDigits, maxDigits)[label]!;
-  if (combos.length === 0) {
-    throw new RangeError(`Expected digits [min, max] whose sums reach every class 0–${CLASSES - 1}, but [${minDigits}, ${maxDigits}] cannot sum to ${label}`);
+  const all = combinationsFor(minDigits, maxDigits);
+  const missing = all.findIndex((c) => c.length === 0);
+  if (missing >= 0) {
+    throw new RangeError(`Expected digits [min, max] whose sums reach every class 0–${CLASSES - 1}, but [${minDigits}, ${maxDigits}] cannot sum to ${missing}`);
   }
+  const combos = all[label]!;
   const chosen = [...combos[Math.floor(random() * combos.length)]!];
   for (let i = chosen.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

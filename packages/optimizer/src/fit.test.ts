@@ -152,3 +152,28 @@ describe('memory budget', () => {
     await expect(t.trainBatch(images, labels)).rejects.toThrow(/^A training step at batch size 2 peaked at [\d.]+ MiB of tensors, over the budget of 0\.0 MiB/);
   });
 });
+
+describe('fit with epoch-aware datasets and custom monitors', () => {
+  it('tells the dataset each epoch (also after resuming) and keeps best.ckpt by a custom figure', async () => {
+    const base = dataset(8, 4);
+    const epochs: number[] = [];
+    const train: Dataset = { length: base.length, get: (i) => base.get(i), setEpoch: (e) => void epochs.push(e) };
+    const runDir = path.join(dir, 'custom-monitor');
+    // "Lowest accuracy is best" — the opposite of valAccuracy — must still pick its own epoch.
+    const values: number[] = [];
+    const monitor = { name: 'inverted', mode: 'min' as const, value: (v: { accuracy: number; labels: Int32Array; predictions: Int32Array }) => {
+      expect(v.labels).toEqual(Int32Array.from({ length: 6 }, (_, i) => i % 2));
+      values.push(v.accuracy);
+      return v.accuracy;
+    } };
+    const result = await fit(trainer(), { train, val: dataset(6, 5), epochs: 3, batchSize: 4, monitor, checkpointDir: runDir });
+    expect(epochs).toEqual([0, 1, 2]);
+    const bestEpoch = values.indexOf(Math.min(...values));
+    expect(result.best).toEqual({ epoch: bestEpoch, value: values[bestEpoch] });
+
+    const resumed: number[] = [];
+    const again: Dataset = { ...train, setEpoch: (e) => void resumed.push(e) };
+    await fit(trainer(), { train: again, val: dataset(6, 5), epochs: 4, batchSize: 4, monitor, resumeFrom: path.join(runDir, 'last.ckpt') });
+    expect(resumed).toEqual([3]);
+  });
+});
