@@ -150,12 +150,17 @@ const builtin: Record<string, Command> = {
   },
   report: {
     summary: 'one report (HTML, SVG curves, results table) over finished run folders',
-    usage: 'report <run folder> [<run folder> …] --out <folder> [--title "…"]',
+    usage: 'report [label=]<run folder> … --out <folder> [--title "…"]',
     async run(ctx) {
       const dirs = ctx.args._.slice(1);
       const out = optionalString(ctx.args['out']);
       if (dirs.length === 0 || !out) throw new CliError('report needs run folders and --out: report runs/a runs/b --out runs/a-vs-b');
-      const runs = await Promise.all(dirs.map(async (d) => ({ name: path.basename(d), rows: await (await RunFolder.open(d)).readMetrics() })));
+      const runs = await Promise.all(
+        dirs.map(async (arg) => {
+          const [label, dir] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [path.basename(arg), arg];
+          return { name: label, rows: await (await RunFolder.open(dir)).readMetrics() };
+        }),
+      );
       const { report } = await writeComparison(out, optionalString(ctx.args['title']) ?? runs.map((r) => r.name).join(' vs '), runs);
       ctx.out(`report: ${report}`);
     },

@@ -201,12 +201,12 @@ describe('patchgd compare', () => {
 describe('patchgd report', () => {
   it('reports over finished runs: curves of each, as HTML and SVG, and the results table', async () => {
     const out = path.join(root, 'combined');
-    const { code } = await cli(['report', path.join(root, 'two-steps'), path.join(root, 'cmp', 'patchgd'), '--out', out, '--title', 'two runs']);
+    const { code } = await cli(['report', path.join(root, 'two-steps'), `compared=${path.join(root, 'cmp', 'patchgd')}`, '--out', out, '--title', 'two runs']);
     expect(code).toBe(0);
     const svg = await readFile(path.join(out, 'chart-1-loss.svg'), 'utf8');
     expect(svg).toContain('two-steps train');
-    expect(svg).toContain('patchgd train');
-    expect(await readFile(path.join(out, 'results.md'), 'utf8')).toMatch(/^\| +\| two-steps \| patchgd \|\n\|---\|---\|---\|\n\| best epoch \| \d/);
+    expect(svg).toContain('compared train');
+    expect(await readFile(path.join(out, 'results.md'), 'utf8')).toMatch(/^\| +\| two-steps \| compared \|\n\|---\|---\|---\|\n\| best epoch \| \d/);
   });
 });
 
