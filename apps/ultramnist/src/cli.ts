@@ -101,7 +101,8 @@ const quickstart: Command = {
       await pretrainDigits(config, weights, steps, progress);
     } else progress.log(`backbone weights: ${weights} (cached)`);
     const start = performance.now();
-    const { folder, rows, best } = await train({ config: { ...config, model: { ...config.model, weights } }, task: ultramnistTask, progress });
+    const name = config.run.name ?? `quickstart-${new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '')}`;
+    const { folder, rows, best } = await train({ config: { ...config, model: { ...config.model, weights }, run: { ...config.run, name } }, task: ultramnistTask, progress });
     const epochs = rows.filter((r) => r.kind === 'epoch');
     const chosen = epochs.find((r) => r['epoch'] === (best ? best.epoch + 1 : -1)) ?? epochs[epochs.length - 1];
     const accuracy = Number(chosen?.['valAccuracy'] ?? Number.NaN);

@@ -47,17 +47,20 @@ export function summary(rows: MetricsRow[]): Record<string, number | string> {
   const last = epochs[epochs.length - 1];
   const best = final && num(final['bestEpoch']) !== undefined ? epochs.find((r) => r['epoch'] === final['bestEpoch']) : undefined;
   const out: Record<string, number | string> = {};
+  const pct = (v: unknown) => Number((100 * Number(v)).toFixed(1));
+  const fixed = (v: unknown, digits = 3) => Number(Number(v).toFixed(digits));
   if (best) {
     out['best epoch'] = Number(best['epoch']);
-    out['best val accuracy'] = Number(best['valAccuracy']);
-    out['best val loss'] = Number(best['valLoss']);
-    if (num(best['valQwk']) !== undefined) out['best val QWK'] = Number(best['valQwk']);
+    out['best val accuracy (%)'] = pct(best['valAccuracy']);
+    out['best val loss'] = fixed(best['valLoss']);
+    if (num(best['valQwk']) !== undefined) out['best val QWK'] = fixed(best['valQwk']);
   }
   if (last) {
     out['epochs'] = Number(last['epoch']);
-    out['last val accuracy'] = Number(last['valAccuracy']);
-    if (num(last['valQwk']) !== undefined) out['last val QWK'] = Number(last['valQwk']);
-    out['train time (min)'] = Number((Number(last['seconds']) / 60).toFixed(1));
+    out['last val accuracy (%)'] = pct(last['valAccuracy']);
+    out['last val loss'] = fixed(last['valLoss']);
+    if (num(last['valQwk']) !== undefined) out['last val QWK'] = fixed(last['valQwk']);
+    out['train time (min)'] = fixed(Number(last['seconds']) / 60, 1);
   }
   const steps = rows.filter((r) => r.kind === 'step' && num(r['imagesPerSecond']) !== undefined);
   if (steps.length) out['images / s (train)'] = Number((steps.reduce((s, r) => s + Number(r['imagesPerSecond']), 0) / steps.length).toFixed(2));

@@ -194,7 +194,8 @@ describe('patchgd compare', () => {
     expect(svg).toMatch(/^<svg[\s\S]*PatchGD train[\s\S]*<\/svg>$/);
     const results = JSON.parse(await readFile(path.join(root, 'cmp', 'results.json'), 'utf8'));
     expect(results.map((r: { name: string }) => r.name)).toEqual(['GD', 'PatchGD']);
-    expect(results[1]['best val accuracy']).toBeGreaterThanOrEqual(0);
+    expect(results[1]['best val accuracy (%)']).toBeGreaterThanOrEqual(0);
+    expect(results[1]['best val accuracy (%)']).toBeLessThanOrEqual(100);
   });
 });
 

@@ -1,0 +1,17 @@
+import { parseArgs } from 'node:util';
+import { createBackbone, createHead } from '@patchgd/backbones';
+import { initEngine, tf } from '@patchgd/engine';
+import { PatchGDTrainer, evaluate, fit, warmupDecay } from '@patchgd/optimizer';
+import { UltraMnistDataset } from './dataset.js';
+const { values: a } = parseArgs({ options: { size: { type: 'string', default: '128' }, patch: { type: 'string', default: '32' }, train: { type: 'string', default: '1536' }, epochs: { type: 'string', default: '6' }, fresh: { type: 'boolean', default: false }, lr: { type: 'string', default: '2e-3' }, widths: { type: 'string', default: '16,32,64' }, fd: { type: 'string', default: '64' }, hw: { type: 'string', default: '96' }, frac: { type: 'string', default: '0.25' }, batch: { type: 'string', default: '16' }, head: { type: 'string', default: 'convHead' } } });
+await initEngine({ backend: 'wasm' });
+const size = +a.size!, patch = +a.patch!, epochs = +a.epochs!, bs = +a.batch!, fd = +a.fd!;
+const train = new UltraMnistDataset(+a.train!, { split: 'train', size, seed: 1 }, 4096, a.fresh);
+const test = new UltraMnistDataset(280, { split: 'test', size, seed: 1001 });
+const grid = size / patch;
+const backbone = createBackbone('convnet', { inputSize: patch, inputChannels: 1, widths: a.widths!.split(',').map(Number), featureDim: fd });
+const head = a.head === 'convHead' ? createHead('convHead', { latentDim: fd, numClasses: 28, gridSize: [grid, grid], width: +a.hw!, stride1Blocks: 1, stride2Blocks: 1, dropout: 0.1 }) : createHead(a.head!, { latentDim: fd, numClasses: 28, gridSize: [grid, grid] });
+const spe = Math.ceil(train.length / bs);
+const trainer = new PatchGDTrainer({ backbone, head, patchSize: patch, sampleFraction: +a.frac!, optimizer: tf.train.adam(+a.lr!), schedule: warmupDecay({ warmupSteps: Math.ceil(epochs * spe / 10), totalSteps: epochs * spe + 1 }), normalize: { mean: 0.1307, std: 0.3081 }, seed: 1 });
+const t0 = performance.now();
+await fit(trainer, { train, val: test, epochs, batchSize: bs, seed: 1, callbacks: [{ onEpochEnd: ({ epoch, trainLoss, val }) => console.log(JSON.stringify({ a, epoch, trainLoss: +trainLoss.toFixed(3), valLoss: +val!.loss.toFixed(3), acc: val!.accuracy, s: Math.round((performance.now() - t0) / 1000) })) }] });
