@@ -62,7 +62,7 @@ export async function writeComparison(dir: string, title: string, runs: (RunRows
   await writeReport(report, rendered);
   // Static copies of the curves for Markdown (docs/results).
   for (const [i, chart] of rendered.charts.entries()) {
-    if (chart.series.some((x) => x.points.length > 0)) await writeFile(path.join(dir, `chart-${i + 1}-${chart.title.toLowerCase().replace(/\W+/g, '-')}.svg`), await svgChart(chart));
+    if (chart.series.some((x) => x.points.length > 0)) await writeFile(path.join(dir, `chart-${i + 1}-${chart.title.split(' (')[0]!.toLowerCase().replace(/\W+/g, '-')}.svg`), await svgChart(chart));
   }
   const table = rendered.tables![0]!;
   const markdown = [`| ${table.columns.join(' | ')} |`, `|${table.columns.map(() => '---').join('|')}|`, ...table.rows.map((r) => `| ${r.join(' | ')} |`), '', ...statuses.map((s) => `- ${s}`)].join('\n');

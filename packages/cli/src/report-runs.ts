@@ -24,14 +24,17 @@ function smooth(points: [number, number][], w: number): [number, number][] {
 /** Charts shared by single-run and comparison reports. */
 export function curves(runs: RunRows[], named = runs.length > 1): ReportChart[] {
   const prefix = (run: RunRows, s: string) => (named ? `${run.name} ${s}` : s);
-  const loss: ReportChart = { title: 'Loss', x: 'training step (batch)', y: 'cross-entropy', series: [] };
+  // x in epochs, so runs with different batch sizes line up by images seen.
+  const loss: ReportChart = { title: 'Loss (train: per-step, smoothed)', x: 'epoch', y: 'cross-entropy', series: [] };
   const accuracy: ReportChart = { title: 'Validation accuracy', x: 'epoch', y: 'accuracy', series: [] };
   const extra: ReportChart = { title: 'Validation QWK', x: 'epoch', y: 'quadratic weighted kappa', series: [] };
   for (const run of runs) {
-    const steps = run.rows.filter((r) => r.kind === 'step' && num(r['loss']) !== undefined).map((r) => [Number(r['step']), Number(r['loss'])] as [number, number]);
     const epochs = run.rows.filter((r) => r.kind === 'epoch');
-    loss.series.push({ name: prefix(run, 'train (per step, smoothed)'), points: smooth(steps, Math.max(1, Math.floor(steps.length / 150))) });
-    const val = epochs.filter((r) => num(r['valLoss']) !== undefined).map((r) => [Number(r['step']), Number(r['valLoss'])] as [number, number]);
+    const stepRows = run.rows.filter((r) => r.kind === 'step' && num(r['loss']) !== undefined);
+    const perEpoch = epochs[0] ? Number(epochs[0]['step']) / Number(epochs[0]['epoch']) : Math.max(1, ...stepRows.map((r) => Number(r['batch'])));
+    const steps = stepRows.map((r) => [Number(r['step']) / perEpoch, Number(r['loss'])] as [number, number]);
+    loss.series.push({ name: prefix(run, 'train'), points: smooth(steps, Math.max(1, Math.floor(steps.length / 150))) });
+    const val = epochs.filter((r) => num(r['valLoss']) !== undefined).map((r) => [Number(r['epoch']), Number(r['valLoss'])] as [number, number]);
     if (val.length) loss.series.push({ name: prefix(run, 'validation'), points: val });
     accuracy.series.push({ name: prefix(run, 'validation'), points: epochs.filter((r) => num(r['valAccuracy']) !== undefined).map((r) => [Number(r['epoch']), Number(r['valAccuracy'])]) });
     const qwk = epochs.filter((r) => num(r['valQwk']) !== undefined).map((r) => [Number(r['epoch']), Number(r['valQwk'])] as [number, number]);

@@ -97,10 +97,10 @@ describe('patchgd train', () => {
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     const charts = JSON.parse(/<script id="patchgd-charts" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);
     const titles = charts.map((c: { config: { options: { plugins: { title: { text: string } } } } }) => c.config.options.plugins.title.text);
-    expect(titles).toEqual(['Loss', 'Validation accuracy', 'Validation QWK']);
+    expect(titles).toEqual(['Loss (train: per-step, smoothed)', 'Validation accuracy', 'Validation QWK']);
     const lossSeries = charts[0].config.data.datasets;
-    expect(lossSeries[0].data.map((p: { y: number }) => p.y)).toEqual(steps.map((s) => s.loss));
-    expect(lossSeries[1].data).toEqual([{ x: 2, y: epoch.valLoss }]);
+    expect(lossSeries[0].data).toEqual(steps.map((s) => ({ x: s.step / 2, y: s.loss })));
+    expect(lossSeries[1].data).toEqual([{ x: 1, y: epoch.valLoss }]);
     expect(html).toContain('new Chart(');
     expect(html).toMatch(/Chart\.js v4/);
     expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(2);

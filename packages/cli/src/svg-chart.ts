@@ -26,7 +26,7 @@ export async function svgChart(chart: ReportChart, size: { width: number; height
       { orient: 'bottom', scale: 'x', title: chart.x, grid: true, gridOpacity: 0.3 },
       { orient: 'left', scale: 'y', title: chart.y, grid: true, gridOpacity: 0.3 },
     ],
-    legends: [{ stroke: 'colour', orient: 'bottom', direction: 'horizontal' }],
+    legends: [{ stroke: 'colour', orient: 'bottom', direction: 'horizontal', columns: 2, labelLimit: 360 }],
     marks: [
       {
         type: 'group',
