@@ -93,6 +93,8 @@ describe('patchgd train', () => {
     expect(epoch).toMatchObject({ epoch: 1, step: 2 });
     expect(epoch.valAccuracy).toBeGreaterThanOrEqual(0);
     expect(epoch.valQwk).toBeGreaterThanOrEqual(-1);
+    // The confusion matrix of every epoch: rows are true classes (2 of each in the 4 validation images).
+    expect(epoch.valConfusion.map((row: number[]) => row.reduce((a, b) => a + b, 0))).toEqual([2, 2]);
 
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     const charts = JSON.parse(/<script id="patchgd-charts" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);

@@ -150,6 +150,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             trainLoss,
             ...(val ? { valLoss: val.loss, valAccuracy: val.accuracy } : {}),
             ...figures,
+            ...(val && data.metrics?.includes('confusion') ? { valConfusion: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) } : {}),
             seconds: Number(elapsed().toFixed(1)),
           };
           await folder.appendMetrics(row);
