@@ -30,10 +30,10 @@ const generate: Command = {
     const a = ctx.args;
     const num = (key: string, fallback: number) => {
       const v = a[key] === undefined ? fallback : Number(a[key]);
-      if (!Number.isInteger(v) || v < 0) throw new Error(`--${key}: expected a non-negative integer, received ${String(a[key])}`);
+      if (!Number.isInteger(v) || v < 0) throw new CliError(`--${key}: expected a non-negative integer, received ${String(a[key])}`);
       return v;
     };
-    if (typeof a['out'] !== 'string') throw new Error('--out <folder> is required');
+    if (typeof a['out'] !== 'string') throw new CliError('--out <folder> is required (where the images and CSVs go)');
     const progress = createProgress({ quiet: Boolean(a['quiet']) });
     const total = num('train', 28_000) + num('valid', 28_000);
     const bar = progress.bar('images', total);
