@@ -72,10 +72,11 @@ async function loadForModel(file: string, size: number, channels: number): Promi
 /** `patchgd predict`: class and probability per image file; writes predictions.csv. */
 export async function predictFiles(folder: RunFolder, config: RunConfig, task: Task, files: string[], progress: Progress, out?: string) {
   if (files.length === 0) throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
+  const missing = files.find((f) => !existsSync(f));
+  if (missing) throw new CliError(`${missing}: no such image file`);
   const { data, session } = await restore(folder, config, task, progress);
   const rows: { file: string; predicted: string; probability: number }[] = [];
   for (const file of files) {
-    if (!existsSync(file)) throw new CliError(`${file}: no such image file`);
     const image = await loadForModel(file, data.imageSize, data.channels);
     const logits = await session.trainer.predict([image]);
     const probs = tf.tidy(() => tf.softmax(logits).dataSync());

@@ -57,6 +57,10 @@ describe('resolveConfig', () => {
     expect(problems({ task: 'toy', train: { epoch: 3 } })).toEqual([{ field: 'train', message: 'unknown field "epoch"' }]);
   });
 
+  it('says what the missing task is for', () => {
+    expect(problems({})).toEqual([{ field: 'task', message: 'required: where the images come from (known tasks: toy)' }]);
+  });
+
   it('lists the known tasks for an unknown one', () => {
     expect(problems({ task: 'cifar' })).toEqual([{ field: 'task', message: 'unknown task "cifar"; known tasks: toy' }]);
   });

@@ -176,7 +176,9 @@ export function resolveConfig(raw: Record<string, unknown>, tasks: Record<string
   const result = runConfigSchema.safeParse(raw);
   const taskName = raw['task'];
   const task = typeof taskName === 'string' ? tasks[taskName] : undefined;
-  const problems = result.success ? [] : problemsOf(result.error);
+  const problems = (result.success ? [] : problemsOf(result.error)).map((p) =>
+    p.field === 'task' && taskName === undefined ? { field: 'task', message: `required: where the images come from (known tasks: ${Object.keys(tasks).join(', ')})` } : p,
+  );
   if (typeof taskName === 'string' && !task) {
     problems.push({ field: 'task', message: `unknown task "${taskName}"; known tasks: ${Object.keys(tasks).join(', ')}` });
   }
