@@ -19,8 +19,6 @@ export { generateSyntheticPanda, writeSyntheticSlide, MAX_SYNTHETIC_SIZE, PANDA_
 export type { SyntheticPandaOptions, SyntheticPanda, SyntheticSlide } from './synthetic.js';
 export { layoutScene, renderTile, gradeStyle } from './synthetic-scene.js';
 export type { Scene, SceneOptions, GradeStyle } from './synthetic-scene.js';
-export { StreamingTiffWriter } from './tiff-stream.js';
-export type { StreamingTiffOptions, TiffLevelSize } from './tiff-stream.js';
 export { pandaTask } from './task.js';
 export type { PandaTask, PandaTaskConfig, PandaTaskData } from './task.js';
 export { PandaError, PandaOptionError, PandaCsvError, PandaDatasetError } from './errors.js';

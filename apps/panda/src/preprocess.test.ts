@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PandaDatasetError, PandaOptionError } from './errors.js';
 import { cachePath, padToSquare, preprocessSlide, resizeAndPad } from './preprocess.js';
 import { tempDir } from './test-support.js';
-import { StreamingTiffWriter } from './tiff-stream.js';
+import { StreamingTiffWriter } from '@patchgd/tiled-io';
 
 const RED = [200, 30, 30];
 const GREEN = [30, 200, 30];

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourcePool } from './source-pool.js';
 import { tempDir } from './test-support.js';
-import { StreamingTiffWriter } from './tiff-stream.js';
+import { StreamingTiffWriter } from '@patchgd/tiled-io';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 const files: string[] = [];

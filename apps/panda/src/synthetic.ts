@@ -8,7 +8,7 @@ import { Rng, mixSeed } from '@patchgd/samplers';
 import { ISUP_GRADES } from './csv.js';
 import { PandaOptionError, checkInteger, checkNumber, checkString } from './errors.js';
 import { layoutScene, renderTile, type Scene } from './synthetic-scene.js';
-import { StreamingTiffWriter } from './tiff-stream.js';
+import { StreamingTiffWriter } from '@patchgd/tiled-io';
 
 /** Largest long side accepted (a classic TIFF of JPEG tiles stays far below 4 GiB). */
 export const MAX_SYNTHETIC_SIZE = 32768;

@@ -11,3 +11,5 @@ export {
   SourceClosedError,
 } from './errors.js';
 export type { ImageSource, ImageFormat, LevelInfo, Region, Pixels, ResizeTarget, ImageSourceStats } from './types.js';
+export { StreamingTiffWriter, TiffWriteError } from './stream-tiff-writer.js';
+export type { StreamingTiffOptions, TiffLevelSize } from './stream-tiff-writer.js';

@@ -1,10 +1,20 @@
 // A pyramidal, JPEG-tiled TIFF written tile by tile, so a 20k × 20k slide never has to exist in
-// memory at once. writeTiledTiff in @patchgd/tiled-io takes a whole image (or a constant one) and
-// halves each level; PANDA slides have exactly three levels at downsample 1, 4 and 16, written here
-// in the same layout as the Kaggle files: one IFD per level, level 0 first, YCbCr JPEG tiles.
+// memory at once. writeTiledTiff takes a whole image (or a constant one) and halves each level;
+// this writer takes any level sizes (e.g. PANDA's downsample 1, 4 and 16) and tiles in any order,
+// in the layout of the Kaggle slides: one IFD per level, level 0 first, YCbCr JPEG tiles.
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
-import { PandaDatasetError, PandaOptionError, checkInteger } from './errors.js';
+import { InvalidArgumentError, TiledIoError } from './errors.js';
+
+/** Writing a streamed TIFF went wrong (finished twice, a tile missing, over 4 GiB). */
+export class TiffWriteError extends TiledIoError {
+  override name = 'TiffWriteError';
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(name, `an integer in [${min}, ${max}]`, value);
+  return value;
+}
 
 export interface TiffLevelSize {
   width: number;
@@ -54,9 +64,9 @@ export class StreamingTiffWriter {
 
   static async create(path: string, options: StreamingTiffOptions): Promise<StreamingTiffWriter> {
     const tileSize = checkInteger('tileSize', options.tileSize ?? 512, 16, 4096);
-    if (tileSize % 16 !== 0) throw new PandaOptionError('tileSize', 'a multiple of 16 from 16 to 4096', tileSize);
+    if (tileSize % 16 !== 0) throw new InvalidArgumentError('tileSize', 'a multiple of 16 from 16 to 4096', tileSize);
     const quality = checkInteger('quality', options.quality ?? 85, 1, 100);
-    if (!Array.isArray(options.levels) || options.levels.length === 0) throw new PandaOptionError('levels', 'a non-empty array of { width, height }', options.levels);
+    if (!Array.isArray(options.levels) || options.levels.length === 0) throw new InvalidArgumentError('levels', 'a non-empty array of { width, height }', options.levels);
     const levels = options.levels.map((level, i) => {
       const width = checkInteger(`levels[${i}].width`, level?.width, 1, 2 ** 31);
       const height = checkInteger(`levels[${i}].height`, level?.height, 1, 2 ** 31);
@@ -73,7 +83,7 @@ export class StreamingTiffWriter {
   /** Tiles across and down of a level. */
   tilesOf(level: number): { across: number; down: number } {
     const state = this.levels[level];
-    if (!state) throw new PandaOptionError('level', `an integer in [0, ${this.levels.length - 1}]`, level);
+    if (!state) throw new InvalidArgumentError('level', `an integer in [0, ${this.levels.length - 1}]`, level);
     return { across: state.across, down: state.down };
   }
 
@@ -90,13 +100,13 @@ export class StreamingTiffWriter {
 
   /** Writes the image directories and closes the file. Every tile must have been written. */
   async finish(): Promise<{ path: string; bytes: number }> {
-    if (this.finished) throw new PandaDatasetError(this.path, `${this.path} is already finished`);
+    if (this.finished) throw new TiffWriteError(this.path, `${this.path} is already finished`);
     this.finished = true;
     try {
       this.levels.forEach((level, i) => {
         const missing = level.offsets.indexOf(-1);
         if (missing >= 0) {
-          throw new PandaDatasetError(this.path, `Tile ${missing % level.across},${Math.floor(missing / level.across)} of level ${i} of ${this.path} was never written`);
+          throw new TiffWriteError(this.path, `Tile ${missing % level.across},${Math.floor(missing / level.across)} of level ${i} of ${this.path} was never written`);
         }
       });
       let first = 0;
@@ -108,7 +118,7 @@ export class StreamingTiffWriter {
         offset += size;
         return start;
       });
-      if (offset > MAX_CLASSIC_TIFF) throw new PandaDatasetError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
+      if (offset > MAX_CLASSIC_TIFF) throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
       first = starts[0]!;
       const chunks = this.levels.map((level, i) => this.directory(level, i, starts[i]!, starts[i + 1] ?? 0));
       const body = Buffer.concat(chunks);
@@ -135,18 +145,18 @@ export class StreamingTiffWriter {
 
   private async encode(pixels: Uint8Array): Promise<Buffer> {
     const t = this.tileSize;
-    if (!(pixels instanceof Uint8Array) || pixels.length !== t * t * 3) throw new PandaOptionError('pixels', `a Uint8Array of ${t * t * 3} bytes (tileSize² × 3)`, pixels);
+    if (!(pixels instanceof Uint8Array) || pixels.length !== t * t * 3) throw new InvalidArgumentError('pixels', `a Uint8Array of ${t * t * 3} bytes (tileSize² × 3)`, pixels);
     return sharp(pixels, { raw: { width: t, height: t, channels: 3 } }).jpeg({ quality: this.quality, chromaSubsampling: '4:2:0' }).toBuffer();
   }
 
   private async appendTile(level: number, tx: number, ty: number, bytes: Buffer): Promise<void> {
-    if (this.finished) throw new PandaDatasetError(this.path, `${this.path} is already finished`);
+    if (this.finished) throw new TiffWriteError(this.path, `${this.path} is already finished`);
     const { across, down } = this.tilesOf(level);
     checkInteger('tx', tx, 0, across - 1);
     checkInteger('ty', ty, 0, down - 1);
     const state = this.levels[level]!;
     const offset = this.position + (this.position % 2); // word-aligned, as the TIFF spec asks
-    if (offset + bytes.length > MAX_CLASSIC_TIFF) throw new PandaDatasetError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
+    if (offset + bytes.length > MAX_CLASSIC_TIFF) throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
     await this.file.write(bytes, 0, bytes.length, offset);
     state.offsets[ty * across + tx] = offset;
     state.counts[ty * across + tx] = bytes.length;

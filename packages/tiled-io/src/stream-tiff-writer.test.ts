@@ -1,14 +1,13 @@
 import { access, stat } from 'node:fs/promises';
-import { openImage } from '@patchgd/tiled-io';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PandaDatasetError } from './errors.js';
+import { openImage } from './open-image.js';
+import { StreamingTiffWriter, TiffWriteError } from './stream-tiff-writer.js';
 import { tempDir } from './test-support.js';
-import { StreamingTiffWriter } from './tiff-stream.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
-  tmp = await tempDir('panda-tiff-');
+  tmp = await tempDir();
 });
 afterAll(() => tmp.remove());
 
@@ -59,7 +58,7 @@ describe('StreamingTiffWriter', () => {
     await writer.writeTile(0, 0, 0, solid(16, [1, 2, 3]));
     await expect(writer.writeTile(0, 2, 0, solid(16, [1, 2, 3]))).rejects.toThrow('Expected an integer in [0, 1] for tx but received 2');
     await expect(writer.writeTile(0, 1, 0, new Uint8Array(5))).rejects.toThrow('Expected a Uint8Array of 768 bytes (tileSize² × 3) for pixels but received Uint8Array(5)');
-    await expect(writer.finish()).rejects.toThrow(PandaDatasetError);
+    await expect(writer.finish()).rejects.toThrow(TiffWriteError);
     await expect(writer.finish()).rejects.toThrow(`${file} is already finished`);
     await writer.abort();
     await expect(access(file)).rejects.toThrow();
