@@ -60,8 +60,9 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
   return deepMerge(target, patch);
 }
 
-/** `'[8,16]'` and `'{"a":1}'` flag values as JSON; nested objects recursively. */
+/** `'[8,16]'`, `'{"a":1}'`, `true` and `false` flag values as JSON; nested objects recursively. */
 function jsonish(value: unknown): unknown {
+  if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
     try {
       return JSON.parse(value);

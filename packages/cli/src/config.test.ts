@@ -94,10 +94,10 @@ describe('config files and flags', () => {
   });
 
   it('turns dotted flags into overrides of the file', () => {
-    const { args, overrides } = parseArgs(['train', '--config', 'a.yaml', '--train.epochs', '7', '--model.backboneOptions.widths', '[8,16]', '--budget', '64MiB', '--size', '256', '--quiet'], { size: 'data.size' });
+    const { args, overrides } = parseArgs(['train', '--config', 'a.yaml', '--train.epochs', '7', '--model.backboneOptions.widths', '[8,16]', '--budget', '64MiB', '--size', '256', '--patchgd.skipBlankCells', 'true', '--quiet'], { size: 'data.size' });
     expect(args._).toEqual(['train']);
     expect(args['config']).toBe('a.yaml');
-    expect(overrides).toEqual({ train: { epochs: 7, budget: '64MiB' }, model: { backboneOptions: { widths: [8, 16] } }, data: { size: 256 }, quiet: true });
+    expect(overrides).toEqual({ train: { epochs: 7, budget: '64MiB' }, model: { backboneOptions: { widths: [8, 16] } }, data: { size: 256 }, patchgd: { skipBlankCells: true }, quiet: true });
     const merged = deepMerge({ task: 'toy', train: { epochs: 3, seed: 5 } }, overrides);
     expect(resolveConfig(merged, tasks, 'x').config.train).toMatchObject({ epochs: 7, seed: 5, budget: 64 * 2 ** 20 });
   });

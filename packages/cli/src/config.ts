@@ -67,6 +67,8 @@ export const runConfigSchema = z
         zDtype: z.enum(['float32', 'float16']).default('float32'),
         fillBatchSize: positiveInt.default(64),
         backboneModeDuringFill: z.enum(['train', 'eval']).default('train'),
+        /** encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units */
+        skipBlankCells: z.union([z.boolean(), z.object({ tolerance: z.number().min(0).max(1) }).strict()]).default(false),
       })
       .strict()
       .prefault({}),

@@ -84,6 +84,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         zDtype: patchgd.zDtype,
         fillBatchSize: patchgd.fillBatchSize,
         backboneModeDuringFill: patchgd.backboneModeDuringFill,
+        ...(patchgd.skipBlankCells !== false ? { skipBlankCells: patchgd.skipBlankCells } : {}),
         seed: config.train.seed,
         ...(data.sampler ? { sampler: data.sampler } : {}),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),

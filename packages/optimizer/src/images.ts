@@ -50,6 +50,16 @@ export async function readPatches(
   cells: readonly Int32Array[],
   options: PatchReadOptions,
 ): Promise<tf.Tensor4D> {
+  const { data, shape } = await readPatchData(sources, cells, options);
+  return tf.tensor4d(data, shape);
+}
+
+/** The patches of `readPatches` as one `[n, p, p, c]` array (normalised), before it becomes a tensor. */
+export async function readPatchData(
+  sources: readonly (Pixels | RegionReader)[],
+  cells: readonly Int32Array[],
+  options: PatchReadOptions,
+): Promise<{ data: Float32Array; shape: [number, number, number, number] }> {
   const batches = await Promise.all(
     sources.map((source, b) =>
       extractPatches(source, cells[b]!, {
@@ -67,7 +77,50 @@ export async function readPatches(
     data.set(batch.data, offset);
     offset += batch.data.length;
   }
-  return tf.tensor4d(data, [total, p, q, c]);
+  return { data, shape: [total, p, q, c] };
+}
+
+/**
+ * Groups blank patches (every channel constant within `tolerance`, in [0, 1] pixel units) so one
+ * representative per colour is encoded. Returns the patches to encode and, per patch, the index
+ * (into those) whose feature it takes.
+ */
+export function blankGroups(data: Float32Array, shape: readonly [number, number, number, number], std: readonly number[], tolerance: number): { encode: number[]; featureOf: Int32Array } {
+  const [n, p, q, c] = shape;
+  const per = p * q * c;
+  const encode: number[] = [];
+  const featureOf = new Int32Array(n);
+  const groups: { colour: number[]; at: number }[] = [];
+  const min = new Float64Array(c);
+  const max = new Float64Array(c);
+  for (let i = 0; i < n; i++) {
+    min.fill(Infinity);
+    max.fill(-Infinity);
+    const base = i * per;
+    let blank = true;
+    for (let k = 0; k < per && blank; k += c) {
+      for (let ch = 0; ch < c; ch++) {
+        const v = data[base + k + ch]!;
+        if (v < min[ch]!) min[ch] = v;
+        if (v > max[ch]!) max[ch] = v;
+        if ((max[ch]! - min[ch]!) * (std[ch] ?? std[0] ?? 1) > tolerance) blank = false;
+      }
+    }
+    if (!blank) {
+      featureOf[i] = encode.length;
+      encode.push(i);
+      continue;
+    }
+    // The colour of this blank patch, in [0, 1] units; it joins the first group within tolerance.
+    const colour = Array.from({ length: c }, (_, ch) => ((min[ch]! + max[ch]!) / 2) * (std[ch] ?? std[0] ?? 1));
+    let at = groups.find((g) => g.colour.every((v, ch) => Math.abs(v - colour[ch]!) <= tolerance + 1e-9))?.at;
+    if (at === undefined) {
+      groups.push({ colour, at: (at = encode.length) });
+      encode.push(i);
+    }
+    featureOf[i] = at;
+  }
+  return { encode, featureOf };
 }
 
 /** Adds `grads` into the running sums `into` (kept across tidy scopes; the caller disposes them). */

@@ -170,3 +170,53 @@ describe('PatchGDTrainer', () => {
     );
   });
 });
+
+describe('skipBlankCells', () => {
+  /** 32×32 grey images, 4×4 cells of 8²: two cells of noise, the rest constant 0.3 or 1.0 (two "colours"). */
+  function padded(noise = 0): { data: Float32Array; width: number; height: number; channels: number } {
+    const data = new Float32Array(32 * 32);
+    let state = 7;
+    const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let y = 0; y < 32; y++) {
+      for (let x = 0; x < 32; x++) {
+        const cell = Math.floor(y / 8) * 4 + Math.floor(x / 8);
+        data[y * 32 + x] = cell === 5 || cell === 10 ? rand() : (cell < 8 ? 0.3 : 1.0) + noise * (rand() - 0.5);
+      }
+    }
+    return { data, width: 32, height: 32, channels: 1 };
+  }
+  function trainer(skip?: boolean | { tolerance: number }) {
+    const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4, 6], featureDim: 4 });
+    const head = createHead('poolHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0, gridSize: [4, 4] });
+    return new PatchGDTrainer({ backbone, head, patchSize: 8, optimizer: tf.train.sgd(0.1), normalize: { mean: 0.5, std: 0.25 }, ...(skip !== undefined ? { skipBlankCells: skip } : {}) });
+  }
+
+  it('encodes one patch per blank colour and gives the others its feature: Z is the same, exactly, in eval mode', async () => {
+    const full = trainer();
+    const skipping = trainer(true);
+    await skipping.loadStateDict(await full.stateDict());
+    const image = padded();
+    const a = await full.fillZ([image], 'eval');
+    const b = await skipping.fillZ([image], 'eval');
+    expect(full.fillEncoded).toBe(16);
+    expect(skipping.fillEncoded).toBe(4); // 2 noise cells + one of each colour
+    const [za, zb] = [a.z.toTensor(), b.z.toTensor()];
+    expect(tf.max(tf.abs(tf.sub(za, zb))).dataSync()[0]).toBeLessThan(1e-6);
+    tf.dispose([za, zb]);
+    a.z.dispose();
+    b.z.dispose();
+  });
+
+  it('counts nearly-constant cells as blank only within the tolerance', async () => {
+    const image = padded(0.02);
+    const exact = trainer(true);
+    await exact.fillZ([image], 'eval').then(({ z }) => z.dispose());
+    expect(exact.fillEncoded).toBe(16);
+    const loose = trainer({ tolerance: 0.05 });
+    await loose.fillZ([image], 'eval').then(({ z }) => z.dispose());
+    expect(loose.fillEncoded).toBe(4);
+    // and training still runs on it
+    const { loss } = await loose.trainBatch([image], [1]);
+    expect(Number.isFinite(loss)).toBe(true);
+  });
+});

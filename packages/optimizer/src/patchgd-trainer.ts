@@ -9,7 +9,7 @@ import type { StateDict } from './checkpoint.js';
 import { BudgetExceededError, measureStep } from './planner.js';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { loadModelTensors, modelTensors } from './model-state.js';
-import { accumulate, imagesOf, labelsOf, readPatches, type ImageBatch, type Pixels, type RegionSource } from './images.js';
+import { accumulate, blankGroups, imagesOf, labelsOf, readPatchData, readPatches, type ImageBatch, type Pixels, type RegionSource } from './images.js';
 import { OptimizerGroups, type OptimizerOption } from './optimizer-groups.js';
 import { constantSchedule, type Schedule } from './schedule.js';
 
@@ -49,6 +49,14 @@ export interface PatchGDTrainerOptions {
   fill?: number;
   /** refuse (BudgetExceededError) if the first measured step's tensors peak above this many bytes */
   budgetBytes?: number;
+  /**
+   * While filling Z, encode one patch per colour of blank (constant) patches and give the others its
+   * feature — white padding and empty glass of a slide cost nothing. `tolerance` is the largest
+   * per-channel range, in [0, 1] pixel units, that still counts as constant (`true` = 0: exactly
+   * constant). With the backbone in training mode during the fill, batch-norm statistics then see
+   * fewer blank patches than exist; in eval mode the features are exact for constant patches.
+   */
+  skipBlankCells?: boolean | { tolerance: number };
   /** called as Z fills (patches encoded) and as inner iterations finish, for progress bars */
   onProgress?: (event: PatchGDProgress) => void;
 }
@@ -93,6 +101,8 @@ export class PatchGDTrainer {
   readonly seed: number;
   private batches = 0;
   private optimizerSteps = 0;
+  /** patches the last fill actually ran through the backbone (fewer than the cells with `skipBlankCells`) */
+  fillEncoded = 0;
 
   constructor(options: PatchGDTrainerOptions) {
     const { backbone, head, patchSize } = options;
@@ -137,13 +147,35 @@ export class PatchGDTrainer {
     const { grid } = this.plan(width, height);
     const z = new ZBlock({ images: sources.length, rows: grid.rows, cols: grid.cols, latentSize: this.backbone.featureDim, dtype: this.options.zDtype ?? 'float32' });
     const chunk = this.options.fillBatchSize ?? 64;
+    const skip = this.options.skipBlankCells;
+    const tolerance = skip === undefined || skip === false ? undefined : skip === true ? 0 : skip.tolerance;
+    const std = this.options.normalize ? [this.options.normalize.std].flat() : [1];
+    this.fillEncoded = 0;
     for (let b = 0; b < sources.length; b++) {
       for (let start = 0; start < grid.size; start += chunk) {
         const cells = Int32Array.from({ length: Math.min(chunk, grid.size - start) }, (_, i) => start + i);
-        const patches = await readPatches([sources[b]!], [cells], this.patchOptions(grid));
-        const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
-        z.write(b, cells, features);
-        tf.dispose([patches, features]);
+        if (tolerance === undefined) {
+          const patches = await readPatches([sources[b]!], [cells], this.patchOptions(grid));
+          const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
+          z.write(b, cells, features);
+          tf.dispose([patches, features]);
+          this.fillEncoded += cells.length;
+        } else {
+          const { data, shape } = await readPatchData([sources[b]!], [cells], this.patchOptions(grid));
+          const { encode, featureOf } = blankGroups(data, shape, std, tolerance);
+          const per = shape[1] * shape[2] * shape[3];
+          const kept = new Float32Array(encode.length * per);
+          encode.forEach((i, j) => kept.set(data.subarray(i * per, (i + 1) * per), j * per));
+          const patches = tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]);
+          const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
+          const s = this.backbone.featureDim;
+          const encoded = features.dataSync() as Float32Array;
+          const out = new Float32Array(cells.length * s);
+          featureOf.forEach((from, i) => out.set(encoded.subarray(from * s, (from + 1) * s), i * s));
+          z.write(b, cells, out);
+          tf.dispose([patches, features]);
+          this.fillEncoded += encode.length;
+        }
         this.options.onProgress?.({ phase: 'fill', done: b * grid.size + start + cells.length, total: sources.length * grid.size });
       }
     }
