@@ -54,7 +54,7 @@ export function digitCombinations(min: number, max: number): number[][][] {
 }
 
 /** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -4,21 +4,11 @@
 import type { Backbone } from '@patchgd/backbones';
 import { tf } from '@patchgd/engine';
 import { GDTrainer, type Pixels } from '@patchgd/optimizer';
+import { rng } from './generator.js';
 import { loadMnist } from './mnist.js';
 
 const DIGIT = 28;
 export const PRETRAIN_CLASSES = 11;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface DigitPatchOptions {
   /** largest integer scale (default: the largest whose digit fits the patch) */

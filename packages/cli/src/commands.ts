@@ -9,7 +9,7 @@ import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
 import { RunFolder, writeAtomic } from './run-folder.js';
-import { batchOf, createSession } from './session.js';
+import { batchOf } from './session.js';
 import type { Task } from './task.js';
 import { prepare, validationFigures } from './train.js';
 
@@ -149,4 +149,3 @@ export async function bench(config: RunConfig, task: Task, progress: Progress, s
   };
 }
 
-export { createSession };
