@@ -1,6 +1,6 @@
 // The interface every sampler implements, and the helpers the built-in ones share.
 import { SamplerOptionError, SamplerStateError, checkInteger } from './errors.js';
-import { Rng, mixSeed } from './rng.js';
+import { Rng, mixSeed } from '@patchgd/core';
 
 /** A state dict: plain data, restorable with {@link Sampler.loadStateDict}. */
 export interface SamplerState {

@@ -1,7 +1,7 @@
 // WeightedSampler: k cells per step drawn without replacement with probability proportional to
 // a per-cell weight the trainer may update (e.g. from gradient magnitudes).
 import { SamplerOptionError, checkInteger, checkNumber } from './errors.js';
-import { Rng, mixSeed } from './rng.js';
+import { Rng, mixSeed } from '@patchgd/core';
 import { checkCall, checkGrid, checkState, type GridLike, type Sampler, type SamplerState } from './sampler.js';
 
 /** Options of {@link WeightedSampler}. */

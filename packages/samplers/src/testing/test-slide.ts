@@ -1,7 +1,7 @@
 // A generated "biopsy slide" for tests: near-white glass with a few pink tissue ellipses, at full
 // resolution and as a pyramid, plus an in-memory RegionReader over it.
 import type { Pixels, RegionReader, RegionRequest } from '../pixels.js';
-import { Rng } from '../rng.js';
+import { Rng } from '@patchgd/core';
 
 export interface TestSlide {
   full: Pixels & { data: Uint8Array };

@@ -1,6 +1,18 @@
 // A small seeded PRNG (xoshiro128**, seeded through splitmix32) whose whole state is four 32-bit
 // words, so it can be checkpointed and restored exactly.
-import { SamplerStateError, checkInteger } from './errors.js';
+import { PatchGDError, checkInteger, expectedMessage } from './errors.js';
+
+/** A saved RNG state could not be restored. */
+export class RngStateError extends PatchGDError {
+  override name = 'RngStateError';
+  constructor(
+    readonly field: string,
+    expected: string,
+    received: unknown,
+  ) {
+    super(expectedMessage(`state.${field}`, expected, received));
+  }
+}
 
 /** Checkpoint of an {@link Rng}: the algorithm and its four 32-bit state words. */
 export interface RngState {
@@ -114,6 +126,21 @@ export class Rng {
     return array;
   }
 
+  /** A standard normal draw (Box–Muller; two uniforms per draw, so the state stays four words). */
+  normal(mean = 0, std = 1): number {
+    const u = 1 - this.next(); // (0, 1]: log stays finite
+    const v = this.next();
+    return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** A uniformly random permutation of 0 … n−1. */
+  permutation(n: number): Int32Array {
+    checkInteger('n', n, 0);
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    return this.shuffle(order);
+  }
+
   /** A copy of the generator's state. */
   stateDict(): RngState {
     return { algorithm: 'xoshiro128**', state: [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!] };
@@ -121,12 +148,12 @@ export class Rng {
 
   /** Restores a state returned by {@link Rng.stateDict}. */
   loadStateDict(state: RngState): void {
-    if (state?.algorithm !== 'xoshiro128**') throw new SamplerStateError('algorithm', "'xoshiro128**'", state?.algorithm);
+    if (state?.algorithm !== 'xoshiro128**') throw new RngStateError('algorithm', "'xoshiro128**'", state?.algorithm);
     const words = state.state;
     if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
-      throw new SamplerStateError('state', 'four 32-bit unsigned integers', words);
+      throw new RngStateError('state', 'four 32-bit unsigned integers', words);
     }
-    if (words.every((w) => w === 0)) throw new SamplerStateError('state', 'a non-zero state', words);
+    if (words.every((w) => w === 0)) throw new RngStateError('state', 'a non-zero state', words);
     this.s.set(words);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SamplerOptionError, SamplerStateError } from './errors.js';
-import { Rng, mixSeed } from './rng.js';
+import { OptionError } from './errors.js';
+import { Rng, RngStateError, mixSeed } from './rng.js';
 
 describe('Rng', () => {
   it('is deterministic under a seed and differs between seeds', () => {
@@ -47,9 +47,9 @@ describe('Rng', () => {
   });
 
   it('rejects bad seeds and states with exact messages', () => {
-    expect(() => new Rng(-1)).toThrow(new SamplerOptionError('seed', 'a non-negative integer', -1));
+    expect(() => new Rng(-1)).toThrow(new OptionError('seed', 'a non-negative integer', -1));
     expect(() => new Rng(1.5)).toThrow('Expected a non-negative integer for seed but received 1.5');
-    expect(() => new Rng(0).loadStateDict({ algorithm: 'mt' } as never)).toThrow(SamplerStateError);
+    expect(() => new Rng(0).loadStateDict({ algorithm: 'mt' } as never)).toThrow(RngStateError);
     expect(() => new Rng(0).loadStateDict({ algorithm: 'mt' } as never)).toThrow("Expected 'xoshiro128**' for state.algorithm but received 'mt'");
     expect(() => new Rng(0).loadStateDict({ algorithm: 'xoshiro128**', state: [0, 0, 0, 0] })).toThrow(
       'Expected a non-zero state for state.state but received [0,0,0,0]',
@@ -61,5 +61,33 @@ describe('Rng', () => {
     for (let s = 0; s < 20; s++) for (let i = 0; i < 20; i++) for (let t = 0; t < 20; t++) seen.add(mixSeed(s, i, t));
     expect(seen.size).toBe(8000);
     expect(mixSeed(1, 2 ** 40)).not.toBe(mixSeed(1, 0));
+  });
+});
+
+describe('Rng.normal and Rng.permutation', () => {
+  it('draws standard normals with the right moments, reproducibly', () => {
+    const rng = new Rng(5);
+    const xs = Array.from({ length: 20000 }, () => rng.normal());
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
+    expect(Math.abs(mean)).toBeLessThan(0.03);
+    expect(Math.abs(variance - 1)).toBeLessThan(0.04);
+    expect(xs.every(Number.isFinite)).toBe(true);
+    const again = new Rng(5);
+    expect(again.normal()).toBe(xs[0]);
+    expect(new Rng(5).normal(3, 2)).toBeCloseTo(3 + 2 * xs[0]!, 12);
+  });
+
+  it('permutes 0…n−1 and resumes exactly from a saved state', () => {
+    const rng = new Rng(9);
+    const p = rng.permutation(100);
+    expect(Array.from(p).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(Array.from(p)).not.toEqual(Array.from({ length: 100 }, (_, i) => i));
+    const saved = rng.stateDict();
+    const next = rng.permutation(10);
+    const other = new Rng(1);
+    other.loadStateDict(saved);
+    expect(other.permutation(10)).toEqual(next);
+    expect(() => rng.permutation(-1)).toThrow('Expected a non-negative integer for n but received -1');
   });
 });
