@@ -1,15 +1,17 @@
 // A training step as a transaction: model variables (trainable or not: batch-norm statistics) and
 // optimizer slots are kept aside before it, put back if it fails or peaks above the memory budget,
 // and the step's peak of device memory is measured when a budget is set.
-import { measureMemory, tf } from '@patchgd/engine';
+import { measureMemory, type tf } from '@patchgd/engine';
 import { BudgetExceededError } from './errors.js';
-import { VariableSnapshot } from './model-state.js';
+import { VariableSnapshot, variableBytes } from './model-state.js';
 import type { OptimizerGroups } from './optimizer-groups.js';
 
 export interface BudgetOptions {
   /**
-   * Device memory a training step may use, in bytes: the peak of all tensor memory of the backend
-   * during a complete, applied step (weights, optimizer state, gradients, activations, Z). Every
+   * Device memory a training step may use, in bytes: the peak tensor memory of a complete, applied
+   * step — the model's variables (trainable and not) and optimizer slots held when it starts, plus
+   * the step's own high-water mark above that (activations, gradients, Z, patches, the update's
+   * temporaries, first-step optimizer slots, the copies kept to undo it). Every
    * step is measured; one that peaks above it is undone and raises BudgetExceededError. The first
    * batch is measured as a real step and undone before training on it (refuse before running).
    */
@@ -70,9 +72,9 @@ export async function guardStep<T>(options: GuardOptions, fn: () => Promise<T>):
       return { result };
     }
     measuring = true;
-    // all tensor bytes of the backend at the step's peak: what was alive before (weights, slots,
-    // the snapshot's shared buffers) plus the step's own high-water mark
-    const before = tf.memory().numBytes;
+    // the state the step works on (weights, slots), plus its own high-water mark above what was
+    // alive before; tensors the caller holds elsewhere are not the step's
+    const before = variableBytes(options.variables) + options.optimizers.slotBytes;
     let report;
     try {
       report = await measureMemory(fn);
