@@ -64,7 +64,6 @@ export const runConfigSchema = z
         sampleFraction: z.number().gt(0).lte(1).default(1 / 8),
         innerIterations: positiveInt.optional(),
         accumulationSteps: positiveInt.optional(),
-        zDtype: z.enum(['float32', 'float16']).default('float32'),
         fillBatchSize: positiveInt.default(64),
         backboneModeDuringFill: z.enum(['train', 'eval']).default('train'),
         /** encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units */

@@ -22,7 +22,8 @@ export interface Session {
   description: string;
 }
 
-function optimizer(config: RunConfig['optimizer'], lr: number): tf.Optimizer {
+/** A fresh tf.train optimizer as the config names it. */
+export function optimizer(config: RunConfig['optimizer'], lr: number): tf.Optimizer {
   switch (config.name) {
     case 'adam':
       return tf.train.adam(lr);
@@ -81,7 +82,6 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         ...(patchgd.patchesPerStep !== undefined ? { patchesPerStep: patchgd.patchesPerStep } : { sampleFraction: patchgd.sampleFraction }),
         ...(patchgd.innerIterations !== undefined ? { innerIterations: patchgd.innerIterations } : {}),
         ...(patchgd.accumulationSteps !== undefined ? { accumulationSteps: patchgd.accumulationSteps } : {}),
-        zDtype: patchgd.zDtype,
         fillBatchSize: patchgd.fillBatchSize,
         backboneModeDuringFill: patchgd.backboneModeDuringFill,
         ...(patchgd.skipBlankCells !== false ? { skipBlankCells: patchgd.skipBlankCells } : {}),
@@ -124,7 +124,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
     planned = result.measurements;
     if (result.batchSize === undefined) {
       const m = result.measurements[0]!;
-      throw new CliError(`Even batch size 1 needs ${formatBytes(m.peakTensorBytes)} of tensors, over the budget of ${formatBytes(config.train.budget)}; shrink the image, patch size or patchesPerStep, or raise train.budget`);
+      throw new CliError(`Even batch size 1 needs ${formatBytes(m.peakBytes)} of device memory in a real step, over the budget of ${formatBytes(config.train.budget)}; shrink the image, patch size or patchesPerStep, or raise train.budget`);
     }
     batchSize = result.batchSize;
   } else batchSize = config.train.batchSize;
