@@ -23,7 +23,14 @@ export interface MaskOptions extends ForegroundMaskOptions {
   cacheSize?: number;
 }
 
-export const MASK_OPTION_NAMES = ['channel', 'threshold', 'minThreshold', 'maskLevel', 'maskLongSide', 'cacheSize'] as const;
+export const MASK_OPTION_NAMES = [
+  'channel',
+  'threshold',
+  'minThreshold',
+  'maskLevel',
+  'maskLongSide',
+  'cacheSize',
+] as const;
 
 /**
  * Computes, per image key, `derive(fractions)` from the cell foreground fractions of each image's
@@ -39,7 +46,7 @@ export class ForegroundCache<V> {
     private readonly kind: string,
     private readonly grid: PatchGrid,
     options: MaskOptions,
-    private readonly derive: (fractions: Float32Array) => { value: V; bytes: number },
+    private readonly derive: (fractions: Float32Array) => { value: V; bytes: number }
   ) {
     const channel = options.channel;
     if (channel !== undefined && channel !== 'saturation' && channel !== 'grey') {
@@ -48,7 +55,9 @@ export class ForegroundCache<V> {
     this.maskOptions = {
       ...(channel !== undefined ? { channel: channel as ForegroundChannel } : {}),
       ...(options.threshold !== undefined ? { threshold: number('threshold', options.threshold, 0, 255) } : {}),
-      ...(options.minThreshold !== undefined ? { minThreshold: number('minThreshold', options.minThreshold, 0, 255) } : {}),
+      ...(options.minThreshold !== undefined
+        ? { minThreshold: number('minThreshold', options.minThreshold, 0, 255) }
+        : {}),
     };
     this.maskLevel = options.maskLevel === undefined ? undefined : integer('maskLevel', options.maskLevel, 0);
     this.maskLongSide = integer('maskLongSide', options.maskLongSide ?? 2048, 1);
@@ -59,7 +68,11 @@ export class ForegroundCache<V> {
   async prepare(images: readonly SamplerImage[]): Promise<void> {
     checkImages(images);
     if (images.length > this.cache.capacity) {
-      throw new SamplerOptionError('options.cacheSize', `at least the batch size ${images.length}`, this.cache.capacity);
+      throw new SamplerOptionError(
+        'options.cacheSize',
+        `at least the batch size ${images.length}`,
+        this.cache.capacity
+      );
     }
     const missing = new Map<string, SamplerImage>();
     for (const image of images) if (this.cache.get(image.key) === undefined) missing.set(image.key, image);
@@ -67,7 +80,7 @@ export class ForegroundCache<V> {
       [...missing.values()].map(async (image) => {
         const pixels = await this.view(image);
         return { key: image.key, ...this.derive(cellForeground(this.grid, foregroundMask(pixels, this.maskOptions))) };
-      }),
+      })
     );
     // the batch's cached images were touched above, so they and the new ones are the newest entries
     for (const { key, value, bytes } of computed) this.cache.set(key, value, bytes, images.length);
@@ -85,7 +98,11 @@ export class ForegroundCache<V> {
     const source = image.source;
     const name = `image '${image.key}'.source`;
     if (source === undefined) {
-      throw new SamplerOptionError(name, `pixels or an image source (the '${this.kind}' sampler reads each image)`, source);
+      throw new SamplerOptionError(
+        name,
+        `pixels or an image source (the '${this.kind}' sampler reads each image)`,
+        source
+      );
     }
     if (!isRegionReader(source)) return subsample(checkPixels(name, source), this.maskLongSide);
     const levels = source.levels;
@@ -104,7 +121,7 @@ export class ForegroundCache<V> {
     throw new SamplerOptionError(
       name,
       `an image source with readResized() or a level at most maskLongSide = ${this.maskLongSide} pixels a side`,
-      `${coarsest.width}×${coarsest.height} (its coarsest level)`,
+      `${coarsest.width}×${coarsest.height} (its coarsest level)`
     );
   }
 }

@@ -86,7 +86,12 @@ class ForegroundSampler implements Sampler {
   }
 
   private fixed() {
-    return { cells: this.cells, patchesPerStep: this.patchesPerStep, lastChunk: this.lastChunk, minForeground: this.minForeground };
+    return {
+      cells: this.cells,
+      patchesPerStep: this.patchesPerStep,
+      lastChunk: this.lastChunk,
+      minForeground: this.minForeground,
+    };
   }
 }
 
@@ -122,5 +127,10 @@ function eligibleCells(fractions: Float32Array, min: number, minCells: number): 
 export const foregroundSampler: SamplerFactory<ForegroundOptions> = (context, options) =>
   new ForegroundSampler(
     context,
-    checkOptions<ForegroundOptions>('foreground', options, ['minForeground', 'minCells', 'lastChunk', ...MASK_OPTION_NAMES]),
+    checkOptions<ForegroundOptions>('foreground', options, [
+      'minForeground',
+      'minCells',
+      'lastChunk',
+      ...MASK_OPTION_NAMES,
+    ])
   );

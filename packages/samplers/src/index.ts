@@ -7,7 +7,15 @@ export { PatchGrid } from './patch-grid.js';
 export type { PatchGridOptions, CellBox, PixelRect, EdgePolicy, LevelLike } from './patch-grid.js';
 export { registerSampler, createSampler, listSamplers, samplerInfo } from './registry.js';
 export type { SamplerInfo } from './registry.js';
-export type { Sampler, SamplerImage, SampleCall, SamplerState, SamplerContext, SamplerFactory, LastChunk } from './sampler.js';
+export type {
+  Sampler,
+  SamplerImage,
+  SampleCall,
+  SamplerState,
+  SamplerContext,
+  SamplerFactory,
+  LastChunk,
+} from './sampler.js';
 export type { RandomCoverOptions, SequentialOptions } from './random-cover-sampler.js';
 export type { ForegroundOptions } from './foreground-sampler.js';
 export type { WeightedOptions, WeightedSampler } from './weighted-sampler.js';

@@ -42,7 +42,11 @@ const registry = new Map<string, Entry>([
     'sequential',
     {
       factory: sequentialSampler,
-      info: { description: 'raster order, k at a time, the same for every image', defaults: { lastChunk: 'short' }, coversOnce: true },
+      info: {
+        description: 'raster order, k at a time, the same for every image',
+        defaults: { lastChunk: 'short' },
+        coversOnce: true,
+      },
     },
   ],
   [
@@ -50,7 +54,8 @@ const registry = new Map<string, Entry>([
     {
       factory: foregroundSampler,
       info: {
-        description: 'random cover of the cells whose foreground fraction reaches minForeground; ζ = ⌈cells / k⌉ per image',
+        description:
+          'random cover of the cells whose foreground fraction reaches minForeground; ζ = ⌈cells / k⌉ per image',
         defaults: FOREGROUND_DEFAULTS,
         coversOnce: true,
       },
@@ -60,7 +65,10 @@ const registry = new Map<string, Entry>([
     'weighted',
     {
       factory: weightedSampler,
-      info: { description: 'k distinct cells per call with probability ∝ a per-cell weight you update', defaults: { minWeight: 0 } },
+      info: {
+        description: 'k distinct cells per call with probability ∝ a per-cell weight you update',
+        defaults: { minWeight: 0 },
+      },
     },
   ],
   [
@@ -68,7 +76,8 @@ const registry = new Map<string, Entry>([
     {
       factory: tissueWeightedSampler,
       info: {
-        description: 'tissue cells in a random order where tissue-rich cells come first more often; no repeats in a step',
+        description:
+          'tissue cells in a random order where tissue-rich cells come first more often; no repeats in a step',
         defaults: { coverage: 1, maskLongSide: 2048 },
         coversOnce: true,
       },
@@ -92,8 +101,10 @@ export function registerSampler<O extends object>(name: string, factory: Sampler
     throw new SamplerOptionError('name', 'a kebab-case sampler name', name);
   }
   if (registry.has(name)) throw new SamplerOptionError('name', 'a sampler name not registered yet', name);
-  if (typeof factory !== 'function') throw new SamplerOptionError('factory', 'a function (context, options) => Sampler', factory);
-  if (typeof info?.description !== 'string') throw new SamplerOptionError('info.description', 'a string', info?.description);
+  if (typeof factory !== 'function')
+    throw new SamplerOptionError('factory', 'a function (context, options) => Sampler', factory);
+  if (typeof info?.description !== 'string')
+    throw new SamplerOptionError('info.description', 'a string', info?.description);
   registry.set(name, { factory: factory as SamplerFactory<never>, info: { ...info } });
 }
 

@@ -61,7 +61,10 @@ export interface SamplerContext {
 }
 
 /** Builds a sampler from the run's context and the sampler's own options. */
-export type SamplerFactory<O extends object = Record<string, unknown>> = (context: SamplerContext, options: O) => Sampler;
+export type SamplerFactory<O extends object = Record<string, unknown>> = (
+  context: SamplerContext,
+  options: O
+) => Sampler;
 
 /** How the last, short chunk of a cover is handled. */
 export type LastChunk = 'short' | 'wrap';
@@ -82,7 +85,11 @@ export function checkContext(context: SamplerContext): SamplerContext {
  * Throws SamplerOptionError unless `options` is undefined or a plain object whose keys are all in
  * `known` (a misspelt option is an error, not a silently used default).
  */
-export function checkOptions<O extends object>(sampler: string, options: unknown, known: readonly (keyof O & string)[]): Partial<O> {
+export function checkOptions<O extends object>(
+  sampler: string,
+  options: unknown,
+  known: readonly (keyof O & string)[]
+): Partial<O> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new SamplerOptionError('options', `an object of '${sampler}' options`, options);
@@ -98,7 +105,8 @@ export function checkOptions<O extends object>(sampler: string, options: unknown
 
 /** Validates a {@link SampleCall}; returns the image's key hash (an integer for {@link mixSeed}). */
 export function checkCall(call: SampleCall): number {
-  if (call === null || typeof call !== 'object') throw new SamplerOptionError('call', 'an object { image, outerStep, inner }', call);
+  if (call === null || typeof call !== 'object')
+    throw new SamplerOptionError('call', 'an object { image, outerStep, inner }', call);
   const key = call.image?.key;
   if (typeof key !== 'string') throw new SamplerOptionError('image.key', 'a string', key);
   checkInteger('outerStep', call.outerStep, 0, undefined, SamplerOptionError);
@@ -150,10 +158,7 @@ export class LruCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();
   private bytes = 0;
 
-  constructor(
-    readonly capacity: number,
-    readonly maxBytes: number,
-  ) {}
+  constructor(readonly capacity: number, readonly maxBytes: number) {}
 
   get(key: string): V | undefined {
     const hit = this.entries.get(key);
@@ -201,10 +206,7 @@ export class CoverOrder {
   private readonly permutations = new LruCache<Int32Array>(16, 64 * 1024 * 1024);
   private readonly rng = new Rng(0);
 
-  constructor(
-    private readonly k: number,
-    private readonly lastChunk: LastChunk,
-  ) {}
+  constructor(private readonly k: number, private readonly lastChunk: LastChunk) {}
 
   /** The cells of inner iteration `inner`: `cells` (the eligible cells, ascending) in a seeded random order. */
   chunk(seed: number, keyHash: number, outerStep: number, inner: number, cells: Int32Array, id: string): Int32Array {
@@ -237,7 +239,8 @@ export function checkState(state: SamplerState, kind: string, fixed: Record<stri
 /** The seed of a state dict: a non-negative integer. */
 export function stateSeed(state: SamplerState): number {
   const seed = state.seed;
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) throw new SamplerStateError('seed', 'a non-negative integer', seed);
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0)
+    throw new SamplerStateError('seed', 'a non-negative integer', seed);
   return seed;
 }
 
@@ -249,5 +252,7 @@ export function identityOrder(size: number): Int32Array {
 
 /** The error `sample` / `innerIterations` throw for an image `prepare` has not seen (or has evicted). */
 export function unpreparedError(kind: string, key: string): SamplerError {
-  return new SamplerError(expectedMessage('image.key', `an image prepared by the '${kind}' sampler (call prepare(images) first)`, key));
+  return new SamplerError(
+    expectedMessage('image.key', `an image prepared by the '${kind}' sampler (call prepare(images) first)`, key)
+  );
 }

@@ -1,7 +1,7 @@
 // `tissue-weighted`: the example plug-in of docs/contributing.md. Each outer step visits an image's
 // tissue cells in a random order where a cell's chance to come early is proportional to its tissue
 // fraction — no repeats within the step, seeded per (seed, image, outer step).
-import { checkNumber, mixSeed, Rng } from '@patchgd/core';
+import { mixSeed, Rng } from '@patchgd/core';
 import { SamplerOptionError } from './errors.js';
 import { ForegroundCache, MASK_OPTION_NAMES, type MaskOptions } from './foreground-cache.js';
 import {
@@ -46,11 +46,16 @@ class TissueWeightedSampler implements Sampler {
     this.patchesPerStep = context.patchesPerStep;
     this.seed = context.seed;
     this.cells = context.grid.size;
-    this.coverage = checkNumber('options.coverage', options.coverage ?? 1, Number.MIN_VALUE, 1, SamplerOptionError);
+    const coverage = options.coverage ?? 1;
+    if (typeof coverage !== 'number' || !(coverage > 0 && coverage <= 1)) {
+      throw new SamplerOptionError('options.coverage', 'a number in (0, 1]', coverage);
+    }
+    this.coverage = coverage;
     // prepare() reads a low-resolution view of each image once; the fractions are cached by key
     this.tissue = new ForegroundCache(this.kind, context.grid, options, (fractions) => {
       const cells = Int32Array.from(fractions.keys()).filter((cell) => fractions[cell]! > 0);
-      const tissue = cells.length > 0 ? { cells, weights: Float32Array.from(cells, (c) => fractions[c]!) } : blank(fractions.length);
+      const tissue =
+        cells.length > 0 ? { cells, weights: Float32Array.from(cells, (c) => fractions[c]!) } : blank(fractions.length);
       return { value: tissue, bytes: tissue.cells.byteLength + tissue.weights.byteLength };
     });
   }
@@ -82,7 +87,13 @@ class TissueWeightedSampler implements Sampler {
   }
 
   stateDict(): SamplerState {
-    return { kind: this.kind, seed: this.seed, cells: this.cells, patchesPerStep: this.patchesPerStep, coverage: this.coverage };
+    return {
+      kind: this.kind,
+      seed: this.seed,
+      cells: this.cells,
+      patchesPerStep: this.patchesPerStep,
+      coverage: this.coverage,
+    };
   }
 
   loadStateDict(state: SamplerState): void {
@@ -117,4 +128,7 @@ function blank(size: number): Tissue {
  * ```
  */
 export const tissueWeightedSampler: SamplerFactory<TissueWeightedOptions> = (context, options) =>
-  new TissueWeightedSampler(context, checkOptions<TissueWeightedOptions>('tissue-weighted', options, ['coverage', ...MASK_OPTION_NAMES]));
+  new TissueWeightedSampler(
+    context,
+    checkOptions<TissueWeightedOptions>('tissue-weighted', options, ['coverage', ...MASK_OPTION_NAMES])
+  );

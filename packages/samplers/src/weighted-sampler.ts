@@ -66,7 +66,8 @@ export class WeightedSampler implements Sampler {
    */
   setWeights(key: string, weights: ArrayLike<number>): void {
     checkKey(key);
-    if (weights?.length !== this.cells) throw new SamplerOptionError('weights.length', `the grid size ${this.cells}`, weights?.length);
+    if (weights?.length !== this.cells)
+      throw new SamplerOptionError('weights.length', `the grid size ${this.cells}`, weights?.length);
     const copy = new Float64Array(this.cells);
     for (let i = 0; i < this.cells; i++) copy[i] = checkWeight(`weights[${i}]`, weights[i]);
     this.weights.set(key, copy);
@@ -83,7 +84,8 @@ export class WeightedSampler implements Sampler {
    */
   updateWeights(key: string, cells: ArrayLike<number>, values: ArrayLike<number>, momentum = 0): void {
     checkNumber('momentum', momentum, 0, 1, SamplerOptionError);
-    if (values?.length !== cells?.length) throw new SamplerOptionError('values.length', `cells.length = ${cells?.length}`, values?.length);
+    if (values?.length !== cells?.length)
+      throw new SamplerOptionError('values.length', `cells.length = ${cells?.length}`, values?.length);
     const w = this.weightsOf(key);
     for (let i = 0; i < cells.length; i++) {
       const cell = cells[i]!;
@@ -141,7 +143,9 @@ export class WeightedSampler implements Sampler {
       }
     }
     // order by key: most likely first
-    const order = Array.from({ length: size }, (_, i) => i).sort((a, b) => heapKeys[a]! - heapKeys[b]! || heapCells[a]! - heapCells[b]!);
+    const order = Array.from({ length: size }, (_, i) => i).sort(
+      (a, b) => heapKeys[a]! - heapKeys[b]! || heapCells[a]! - heapCells[b]!
+    );
     return Int32Array.from(order, (i) => heapCells[i]!);
   }
 
@@ -154,7 +158,8 @@ export class WeightedSampler implements Sampler {
     checkState(state, this.kind, this.fixed());
     const seed = stateSeed(state);
     const entries = state.weights;
-    if (!Array.isArray(entries)) throw new SamplerOptionError('state.weights', 'an array of [key, weights] pairs', entries);
+    if (!Array.isArray(entries))
+      throw new SamplerOptionError('state.weights', 'an array of [key, weights] pairs', entries);
     const before = new Map(this.weights);
     this.weights.clear();
     try {
@@ -186,7 +191,8 @@ function checkKey(key: unknown): void {
 }
 
 function checkWeight(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw new SamplerOptionError(name, 'a finite non-negative number', value);
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
+    throw new SamplerOptionError(name, 'a finite non-negative number', value);
   return value;
 }
 

@@ -54,7 +54,9 @@ export function runSamplerConformance(name: string, config: SamplerConformanceOp
   };
   const zeta = (sampler: Sampler, image: SamplerImage) => sampler.innerIterations?.(image) ?? Math.ceil(grid.size / k);
   const calls = (sampler: Sampler) =>
-    images.flatMap((image) => OUTER_STEPS.flatMap((outerStep) => range(zeta(sampler, image) + 1).map((inner) => ({ image, outerStep, inner }))));
+    images.flatMap((image) =>
+      OUTER_STEPS.flatMap((outerStep) => range(zeta(sampler, image) + 1).map((inner) => ({ image, outerStep, inner })))
+    );
   const draw = (sampler: Sampler, call: { image: SamplerImage; outerStep: number; inner: number }) =>
     [...sampler.sample({ image: { key: call.image.key }, outerStep: call.outerStep, inner: call.inner })].join(',');
 
@@ -101,7 +103,9 @@ export function runSamplerConformance(name: string, config: SamplerConformanceOp
       const sampler = await prepared();
       for (const image of images) {
         const z = zeta(sampler, image);
-        const covers = OUTER_STEPS.map((outerStep) => range(z).flatMap((inner) => [...sampler.sample({ image, outerStep, inner })]));
+        const covers = OUTER_STEPS.map((outerStep) =>
+          range(z).flatMap((inner) => [...sampler.sample({ image, outerStep, inner })])
+        );
         for (const cover of covers) {
           expect(new Set(cover).size).toBe(cover.length); // no cell twice in an outer step
           expect([...cover].sort((x, y) => x - y)).toEqual([...covers[0]!].sort((x, y) => x - y)); // the same set each step
