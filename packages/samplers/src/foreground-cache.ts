@@ -46,7 +46,7 @@ export class ForegroundCache<V> {
     private readonly kind: string,
     private readonly grid: PatchGrid,
     options: MaskOptions,
-    private readonly derive: (fractions: Float32Array) => { value: V; bytes: number }
+    private readonly derive: (fractions: Float32Array) => { value: V; bytes: number },
   ) {
     const channel = options.channel;
     if (channel !== undefined && channel !== 'saturation' && channel !== 'grey') {
@@ -71,7 +71,7 @@ export class ForegroundCache<V> {
       throw new SamplerOptionError(
         'options.cacheSize',
         `at least the batch size ${images.length}`,
-        this.cache.capacity
+        this.cache.capacity,
       );
     }
     const missing = new Map<string, SamplerImage>();
@@ -80,7 +80,7 @@ export class ForegroundCache<V> {
       [...missing.values()].map(async (image) => {
         const pixels = await this.view(image);
         return { key: image.key, ...this.derive(cellForeground(this.grid, foregroundMask(pixels, this.maskOptions))) };
-      })
+      }),
     );
     // the batch's cached images were touched above, so they and the new ones are the newest entries
     for (const { key, value, bytes } of computed) this.cache.set(key, value, bytes, images.length);
@@ -101,7 +101,7 @@ export class ForegroundCache<V> {
       throw new SamplerOptionError(
         name,
         `pixels or an image source (the '${this.kind}' sampler reads each image)`,
-        source
+        source,
       );
     }
     if (!isRegionReader(source)) return subsample(checkPixels(name, source), this.maskLongSide);
@@ -121,7 +121,7 @@ export class ForegroundCache<V> {
     throw new SamplerOptionError(
       name,
       `an image source with readResized() or a level at most maskLongSide = ${this.maskLongSide} pixels a side`,
-      `${coarsest.width}×${coarsest.height} (its coarsest level)`
+      `${coarsest.width}×${coarsest.height} (its coarsest level)`,
     );
   }
 }

@@ -132,5 +132,5 @@ export const foregroundSampler: SamplerFactory<ForegroundOptions> = (context, op
       'minCells',
       'lastChunk',
       ...MASK_OPTION_NAMES,
-    ])
+    ]),
   );

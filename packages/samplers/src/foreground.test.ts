@@ -50,10 +50,10 @@ describe('otsuThreshold / foregroundMask / cellForeground', () => {
     expect(foregroundMask(grey).channel).toBe('grey');
     expect([...foregroundMask(grey).mask]).toEqual([1, 0]);
     expect(() => foregroundMask(grey, { channel: 'saturation' })).toThrow(
-      "Expected at least 3 with channel 'saturation' for channels but received 1"
+      "Expected at least 3 with channel 'saturation' for channels but received 1",
     );
     expect(() => foregroundMask({ ...grey, width: 3 })).toThrow(
-      'Expected width × height × channels = 3 for pixels.data.length but received 2'
+      'Expected width × height × channels = 3 for pixels.data.length but received 2',
     );
   });
 
@@ -129,10 +129,10 @@ describe("'foreground'", () => {
       expect(truth[c]).toBeGreaterThan(0);
     await expect(sampler.prepare!([{ key: 'b', source: reader }])).rejects.toThrow(
       "Expected an image source with readResized() or a level at most maskLongSide = 128 pixels a side for image 'b'.source " +
-        "but received '1024×768 (its coarsest level)'"
+        "but received '1024×768 (its coarsest level)'",
     );
     await expect(sampler.prepare!([{ key: 'c' }])).rejects.toThrow(
-      "Expected pixels or an image source (the 'foreground' sampler reads each image) for image 'c'.source but received undefined"
+      "Expected pixels or an image source (the 'foreground' sampler reads each image) for image 'c'.source but received undefined",
     );
     // pixel arrays larger than maskLongSide are subsampled: the mask still finds only tissue
     await sampler.prepare!([{ key: 'full', source: slide.full }]);
@@ -152,11 +152,11 @@ describe("'foreground'", () => {
     await sampler.prepare!([one('c')]); // evicts 'b', the least recently used
     expect(() => sampler.sample({ image: { key: 'b' }, outerStep: 0, inner: 0 })).toThrow(SamplerError);
     expect(() => sampler.innerIterations!({ key: 'b' })).toThrow(
-      "Expected an image prepared by the 'foreground' sampler (call prepare(images) first) for image.key but received 'b'"
+      "Expected an image prepared by the 'foreground' sampler (call prepare(images) first) for image.key but received 'b'",
     );
     expect(sampler.sample({ image: { key: 'a' }, outerStep: 0, inner: 0 }).length).toBe(16);
     await expect(sampler.prepare!([one('a'), one('b'), one('c')])).rejects.toThrow(
-      'Expected at least the batch size 3 for options.cacheSize but received 2'
+      'Expected at least the batch size 3 for options.cacheSize but received 2',
     );
   });
 
@@ -192,13 +192,13 @@ describe("'foreground'", () => {
     const c = createSampler('foreground', context(0, 5));
     expect(() => c.loadStateDict(a.stateDict())).toThrow(new SamplerStateError('minForeground', '0.5', 0.3));
     expect(() => createSampler('foreground', context(0), { minForeground: 2 })).toThrow(
-      'Expected a number in [0, 1] for options.minForeground but received 2'
+      'Expected a number in [0, 1] for options.minForeground but received 2',
     );
     expect(() => createSampler('foreground', context(0), { channel: 'red' })).toThrow(
-      "Expected 'saturation' or 'grey' for options.channel but received 'red'"
+      "Expected 'saturation' or 'grey' for options.channel but received 'red'",
     );
     expect(() => createSampler('foreground', context(0), { minCells: 0 })).toThrow(
-      `Expected an integer in [1, ${grid.size}] for options.minCells but received 0`
+      `Expected an integer in [1, ${grid.size}] for options.minCells but received 0`,
     );
   });
 });

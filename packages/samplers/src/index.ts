@@ -22,7 +22,7 @@ export type { WeightedOptions, WeightedSampler } from './weighted-sampler.js';
 export type { TissueWeightedOptions } from './tissue-weighted-sampler.js';
 // helpers for writing a sampler (docs/contributing.md)
 export { checkContext, checkCall, checkOptions, checkState, stateSeed, LruCache } from './sampler.js';
-export { ForegroundCache } from './foreground-cache.js';
+export { ForegroundCache, MASK_OPTION_NAMES } from './foreground-cache.js';
 export type { MaskOptions } from './foreground-cache.js';
 export { otsuThreshold, foregroundMask, cellForeground } from './foreground.js';
 export type { ForegroundChannel, ForegroundMask, ForegroundMaskOptions } from './foreground.js';

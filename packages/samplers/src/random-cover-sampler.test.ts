@@ -83,39 +83,39 @@ describe("'random-cover'", () => {
     const other = createSampler('random-cover', { grid, patchesPerStep: 6, seed: 0 });
     expect(() => other.loadStateDict(state)).toThrow(new SamplerStateError('patchesPerStep', '6', 5));
     expect(() => other.loadStateDict({ kind: 'weighted' })).toThrow(
-      "Expected 'random-cover' for state.kind but received 'weighted'"
+      "Expected 'random-cover' for state.kind but received 'weighted'",
     );
     expect(() => b.loadStateDict({ ...state, seed: -1 })).toThrow(
-      'Expected a non-negative integer for state.seed but received -1'
+      'Expected a non-negative integer for state.seed but received -1',
     );
   });
 
   it('validates its context, options and calls with exact messages', () => {
     const grid = new PatchGrid({ width: 4, height: 1, patchSize: 1 });
     expect(() => createSampler('random-cover', { grid: { size: 0 } as PatchGrid, patchesPerStep: 1, seed: 0 })).toThrow(
-      'Expected a PatchGrid for context.grid but received an object'
+      'Expected a PatchGrid for context.grid but received an object',
     );
     expect(() => createSampler('random-cover', { grid, patchesPerStep: 0, seed: 0 })).toThrow(
-      new SamplerOptionError('context.patchesPerStep', 'a positive integer', 0)
+      new SamplerOptionError('context.patchesPerStep', 'a positive integer', 0),
     );
     expect(() => createSampler('random-cover', { grid, patchesPerStep: 1, seed: -3 })).toThrow(
-      'Expected a non-negative integer for context.seed but received -3'
+      'Expected a non-negative integer for context.seed but received -3',
     );
     expect(() => createSampler('random-cover', { grid, patchesPerStep: 1, seed: 0 }, { lastChunk: 'x' })).toThrow(
-      "Expected 'short' or 'wrap' for options.lastChunk but received 'x'"
+      "Expected 'short' or 'wrap' for options.lastChunk but received 'x'",
     );
     expect(() => createSampler('random-cover', { grid, patchesPerStep: 1, seed: 0 }, { lastchunk: 'wrap' })).toThrow(
-      "Expected an option of sampler 'random-cover' (lastChunk) for options.lastchunk but received 'wrap'"
+      "Expected an option of sampler 'random-cover' (lastChunk) for options.lastchunk but received 'wrap'",
     );
     const s = createSampler('random-cover', { grid, patchesPerStep: 1, seed: 0 });
     expect(() => s.sample({ image: image(0), outerStep: -1, inner: 0 })).toThrow(
-      'Expected a non-negative integer for outerStep but received -1'
+      'Expected a non-negative integer for outerStep but received -1',
     );
     expect(() => s.sample({ image: image(0), outerStep: 0, inner: 0.5 })).toThrow(
-      'Expected a non-negative integer for inner but received 0.5'
+      'Expected a non-negative integer for inner but received 0.5',
     );
     expect(() => s.sample({ image: { key: 3 as unknown as string }, outerStep: 0, inner: 0 })).toThrow(
-      'Expected a string for image.key but received 3'
+      'Expected a string for image.key but received 3',
     );
   });
 });
@@ -135,7 +135,7 @@ describe("'sequential'", () => {
     const wrap = createSampler('sequential', { grid, patchesPerStep: 4, seed: 0 }, { lastChunk: 'wrap' });
     expect([...wrap.sample({ image: image(0), outerStep: 0, inner: 3 })]).toEqual([12, 13, 14, 0]);
     expect(() => wrap.loadStateDict(sampler.stateDict())).toThrow(
-      "Expected wrap for state.lastChunk but received 'short'"
+      "Expected wrap for state.lastChunk but received 'short'",
     );
   });
 });

@@ -30,7 +30,7 @@ describe('the sampler registry', () => {
     expect(error).toBeInstanceOf(SamplerOptionError);
     expect(error!.message).toBe(
       "Expected a registered sampler ('random-cover', 'sequential', 'foreground', 'weighted', 'tissue-weighted') " +
-        "for sampler but received 'tissue'"
+        "for sampler but received 'tissue'",
     );
     expect(error!.known).toEqual(listSamplers());
     expect(() => samplerInfo('nope')).toThrow(UnknownSamplerError);
@@ -54,13 +54,13 @@ describe('the sampler registry', () => {
       ...createSampler('every-nth', context, { stride: 3 }).sample({ image: { key: '0' }, outerStep: 0, inner: 1 }),
     ]).toEqual([6, 9]);
     expect(() => registerSampler('every-nth', every, { description: 'again' })).toThrow(
-      "Expected a sampler name not registered yet for name but received 'every-nth'"
+      "Expected a sampler name not registered yet for name but received 'every-nth'",
     );
     expect(() => registerSampler('Every Nth', every, { description: 'x' })).toThrow(
-      "Expected a kebab-case sampler name for name but received 'Every Nth'"
+      "Expected a kebab-case sampler name for name but received 'Every Nth'",
     );
     expect(() => registerSampler('x', 42 as never, { description: 'x' })).toThrow(
-      'Expected a function (context, options) => Sampler for factory but received 42'
+      'Expected a function (context, options) => Sampler for factory but received 42',
     );
   });
 });

@@ -63,7 +63,7 @@ export interface SamplerContext {
 /** Builds a sampler from the run's context and the sampler's own options. */
 export type SamplerFactory<O extends object = Record<string, unknown>> = (
   context: SamplerContext,
-  options: O
+  options: O,
 ) => Sampler;
 
 /** How the last, short chunk of a cover is handled. */
@@ -88,7 +88,7 @@ export function checkContext(context: SamplerContext): SamplerContext {
 export function checkOptions<O extends object>(
   sampler: string,
   options: unknown,
-  known: readonly (keyof O & string)[]
+  known: readonly (keyof O & string)[],
 ): Partial<O> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -253,6 +253,6 @@ export function identityOrder(size: number): Int32Array {
 /** The error `sample` / `innerIterations` throw for an image `prepare` has not seen (or has evicted). */
 export function unpreparedError(kind: string, key: string): SamplerError {
   return new SamplerError(
-    expectedMessage('image.key', `an image prepared by the '${kind}' sampler (call prepare(images) first)`, key)
+    expectedMessage('image.key', `an image prepared by the '${kind}' sampler (call prepare(images) first)`, key),
   );
 }

@@ -32,7 +32,7 @@ describe('with @patchgd/tiled-io', () => {
     await io.writeTiledTiff(
       path,
       { data, width, height, channels: 3 },
-      { tileSize: 128, compression: 'none', pyramid: false }
+      { tileSize: 128, compression: 'none', pyramid: false },
     );
     const image = await io.openImage(path);
     try {
@@ -59,7 +59,7 @@ describe('with @patchgd/tiled-io', () => {
     await io.writeTiledTiff(
       path,
       { width: 100_000, height: 100_000, channels: 3, background: [242, 242, 242], rects: tissue },
-      { tileSize: 256, compression: 'deflate', bigtiff: true }
+      { tileSize: 256, compression: 'deflate', bigtiff: true },
     );
     const image = await io.openImage(path);
     try {

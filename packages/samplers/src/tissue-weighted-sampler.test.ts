@@ -48,7 +48,7 @@ describe("'tissue-weighted'", () => {
       seen.add(half.sample({ image: blank, outerStep, inner: 0 })[0]!);
     expect(seen.size).toBe(8);
     expect(() => createSampler('tissue-weighted', { grid, patchesPerStep: 1, seed: 1 }, { coverage: 0 })).toThrow(
-      'Expected a number in (0, 1] for options.coverage but received 0'
+      'Expected a number in (0, 1] for options.coverage but received 0',
     );
   });
 });

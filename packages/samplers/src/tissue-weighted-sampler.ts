@@ -130,5 +130,5 @@ function blank(size: number): Tissue {
 export const tissueWeightedSampler: SamplerFactory<TissueWeightedOptions> = (context, options) =>
   new TissueWeightedSampler(
     context,
-    checkOptions<TissueWeightedOptions>('tissue-weighted', options, ['coverage', ...MASK_OPTION_NAMES])
+    checkOptions<TissueWeightedOptions>('tissue-weighted', options, ['coverage', ...MASK_OPTION_NAMES]),
   );

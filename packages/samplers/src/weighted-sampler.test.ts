@@ -50,14 +50,14 @@ describe("'weighted'", () => {
     for (let s = 0; s < 20; s++)
       expect([...restored.sample(call(s, 1, 'b'))]).toEqual([...sampler.sample(call(s, 1, 'b'))]);
     expect(() => sampler.updateWeights('b', [8], [1])).toThrow(
-      'Expected an integer cell index in [0, 7] for cells[0] but received 8'
+      'Expected an integer cell index in [0, 7] for cells[0] but received 8',
     );
     expect(() => sampler.updateWeights('b', [0], [-1])).toThrow(
-      new SamplerOptionError('values[0]', 'a finite non-negative number', -1)
+      new SamplerOptionError('values[0]', 'a finite non-negative number', -1),
     );
     expect(() => sampler.setWeights('b', [1])).toThrow('Expected the grid size 8 for weights.length but received 1');
     expect(() => weighted(8, 3, 0, { weights: [[1]] })).toThrow(
-      'Expected an object of weight vectors by image key for options.weights but received [[1]]'
+      'Expected an object of weight vectors by image key for options.weights but received [[1]]',
     );
   });
 

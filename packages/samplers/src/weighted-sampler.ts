@@ -144,7 +144,7 @@ export class WeightedSampler implements Sampler {
     }
     // order by key: most likely first
     const order = Array.from({ length: size }, (_, i) => i).sort(
-      (a, b) => heapKeys[a]! - heapKeys[b]! || heapCells[a]! - heapCells[b]!
+      (a, b) => heapKeys[a]! - heapKeys[b]! || heapCells[a]! - heapCells[b]!,
     );
     return Int32Array.from(order, (i) => heapCells[i]!);
   }

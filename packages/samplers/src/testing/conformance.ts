@@ -55,7 +55,7 @@ export function runSamplerConformance(name: string, config: SamplerConformanceOp
   const zeta = (sampler: Sampler, image: SamplerImage) => sampler.innerIterations?.(image) ?? Math.ceil(grid.size / k);
   const calls = (sampler: Sampler) =>
     images.flatMap((image) =>
-      OUTER_STEPS.flatMap((outerStep) => range(zeta(sampler, image) + 1).map((inner) => ({ image, outerStep, inner })))
+      OUTER_STEPS.flatMap((outerStep) => range(zeta(sampler, image) + 1).map((inner) => ({ image, outerStep, inner }))),
     );
   const draw = (sampler: Sampler, call: { image: SamplerImage; outerStep: number; inner: number }) =>
     [...sampler.sample({ image: { key: call.image.key }, outerStep: call.outerStep, inner: call.inner })].join(',');
@@ -104,7 +104,7 @@ export function runSamplerConformance(name: string, config: SamplerConformanceOp
       for (const image of images) {
         const z = zeta(sampler, image);
         const covers = OUTER_STEPS.map((outerStep) =>
-          range(z).flatMap((inner) => [...sampler.sample({ image, outerStep, inner })])
+          range(z).flatMap((inner) => [...sampler.sample({ image, outerStep, inner })]),
         );
         for (const cover of covers) {
           expect(new Set(cover).size).toBe(cover.length); // no cell twice in an outer step
