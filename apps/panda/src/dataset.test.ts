@@ -44,7 +44,8 @@ describe("PandaDataset, mode 'resized'", () => {
   it("the registered 'foreground' sampler never picks the white padding or glass of a resized square", async () => {
     const data = new PandaDataset({ slides, imageSize: 256, cacheDir: tmp.path('cache') });
     const grid = new PatchGrid({ width: 256, height: 256, patchSize: 32 });
-    const sampler = createSampler('foreground', { grid, patchesPerStep: 2, seed: 5 }, { minForeground: 0.25, minThreshold: 20 });
+    const options = { minForeground: 0.25, minThreshold: 20 };
+    const sampler = createSampler('foreground', { grid, patchesPerStep: 2, seed: 5 }, options);
     const examples = await Promise.all([0, 2].map((i) => data.get(i)));
     const images: SamplerImage[] = examples.map((e) => ({ key: e.key, source: e.image }));
     await sampler.prepare!(images);
@@ -52,7 +53,8 @@ describe("PandaDataset, mode 'resized'", () => {
       const fractions = cellForeground(grid, foregroundMask(examples[b]!.image as Pixels, { minThreshold: 20 }));
       expect(fractions.filter((f) => f === 0).length).toBeGreaterThan(grid.size / 2); // mostly glass and padding
       for (let inner = 0; inner < (sampler.innerIterations?.(image) ?? 0); inner++) {
-        for (const c of sampler.sample({ image, outerStep: 0, inner })) expect(fractions[c]).toBeGreaterThanOrEqual(0.25);
+        const cells = sampler.sample({ image, outerStep: 0, inner });
+        for (const c of cells) expect(fractions[c]).toBeGreaterThanOrEqual(0.25);
       }
     }
     await data.close();
@@ -91,9 +93,14 @@ describe("PandaDataset, mode 'slide'", () => {
       const whole = await window.readRegion({ x: 0, y: 0, width: 256, height: 256 });
       const mask = foregroundMask(whole, { minThreshold: 20 });
       expect(mask.mask.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-      const coarse = foregroundMask(await window.readRegion({ level: 1, x: 0, y: 0, width: 64, height: 64 }), { minThreshold: 20 });
+      const level1 = await window.readRegion({ level: 1, x: 0, y: 0, width: 64, height: 64 });
+      const coarse = foregroundMask(level1, { minThreshold: 20 });
       let agree = 0;
-      for (let cy = 0; cy < 64; cy++) for (let cx = 0; cx < 64; cx++) agree += Number(coarse.mask[cy * 64 + cx] === mask.mask[(cy * 4 + 2) * 256 + cx * 4 + 2]);
+      for (let cy = 0; cy < 64; cy++) {
+        for (let cx = 0; cx < 64; cx++) {
+          agree += Number(coarse.mask[cy * 64 + cx] === mask.mask[(cy * 4 + 2) * 256 + cx * 4 + 2]);
+        }
+      }
       expect(agree / 64 ** 2).toBeGreaterThan(0.9);
     }
     const far = new PandaDataset({ slides, imageSize: 256, mode: 'slide', level: 2 });
@@ -116,7 +123,7 @@ describe("PandaDataset, mode 'slide'", () => {
     expect(fitLevel(levels, 32768)).toBe(0);
   });
 
-  it("the 'foreground' sampler reads a window's coarse level and gives only its tissue cells, k at a time", async () => {
+  it("the 'foreground' sampler reads a window's coarse level and gives only tissue cells, k at a time", async () => {
     const data = new PandaDataset({ slides, imageSize: 256, mode: 'slide', level: 0 });
     const grid = new PatchGrid({ width: 256, height: 256, patchSize: 32 });
     const options = { minForeground: 0.2, minThreshold: 20, maskLongSide: 64 };
@@ -131,7 +138,8 @@ describe("PandaDataset, mode 'slide'", () => {
     expect(reads).toEqual([1, 1]); // the 64² level of each window, once
     for (const [b, image] of images.entries()) {
       const window = examples[b]!.image as SlideWindowSource;
-      const fractions = cellForeground(grid, foregroundMask(await window.readRegion({ x: 0, y: 0, width: 256, height: 256 }), { minThreshold: 20 }));
+      const whole = await window.readRegion({ x: 0, y: 0, width: 256, height: 256 });
+      const fractions = cellForeground(grid, foregroundMask(whole, { minThreshold: 20 }));
       const zeta = sampler.innerIterations?.(image) ?? 0;
       expect(zeta).toBeGreaterThan(0);
       expect(zeta).toBeLessThan(grid.size / 4); // fewer inner iterations than a cover of the whole grid

@@ -258,7 +258,8 @@ export class PandaDataset implements Dataset {
     const base = below[0]!.downsample;
     const levels = below.map((l) => {
       const downsample = l.downsample / base;
-      return { width: Math.max(1, Math.round(size / downsample)), height: Math.max(1, Math.round(size / downsample)), downsample };
+      const side = Math.max(1, Math.round(size / downsample));
+      return { width: side, height: side, downsample };
     });
     return {
       path: slide.path,

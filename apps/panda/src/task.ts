@@ -110,7 +110,9 @@ export const pandaTask: PandaTask = {
       val,
       skipped,
       // slide windows are mostly glass: re-encode only tissue cells, with the dataset's tissue threshold
-      ...(data.mode === 'slide' ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } } : {}),
+      ...(data.mode === 'slide'
+        ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } }
+        : {}),
       classes: ISUP_GRADES,
       channels: 3,
       imageSize: data.imageSize,

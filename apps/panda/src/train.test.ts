@@ -65,7 +65,7 @@ describe('training on synthetic PANDA', () => {
     await data.train.close();
   });
 
-  it("'slide' mode trains from slide windows with the task's foreground sampler, which only ever picks tissue cells", async () => {
+  it("'slide' mode trains from slide windows with the task's foreground sampler: only tissue cells", async () => {
     const data = await load({ mode: 'slide', level: 0, minForeground: 0.1 });
     expect(data.sampler).toEqual({ name: 'foreground', options: { minForeground: 0.1, minThreshold: 20 } });
     const picked: { key: string; cells: Int32Array }[] = [];

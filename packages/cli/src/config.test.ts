@@ -65,7 +65,7 @@ describe('resolveConfig', () => {
     expect(problems({ task: 'cifar' })).toEqual([{ field: 'task', message: 'unknown task "cifar"; known tasks: toy' }]);
   });
 
-  it('selects a registered sampler by name, from YAML or a JSON flag, and lists the known ones for an unknown name', () => {
+  it('selects a registered sampler by name (YAML or a JSON flag); an unknown name lists the known ones', () => {
     const { overrides } = parseArgs(['--patchgd.sampler', '{"name":"tissue-weighted","options":{"coverage":0.5}}']);
     const { config } = resolveConfig({ task: 'toy', ...overrides }, tasks, 'flags');
     expect(config.patchgd.sampler).toEqual({ name: 'tissue-weighted', options: { coverage: 0.5 } });
@@ -73,7 +73,8 @@ describe('resolveConfig', () => {
     expect(problems({ task: 'toy', patchgd: { sampler: { name: 'tissue' } } })).toEqual([
       {
         field: 'patchgd.sampler.name',
-        message: 'unknown sampler "tissue"; known samplers: random-cover, sequential, foreground, weighted, tissue-weighted',
+        message:
+          'unknown sampler "tissue"; known samplers: random-cover, sequential, foreground, weighted, tissue-weighted',
       },
     ]);
     expect(problems({ task: 'toy', patchgd: { sampler: { name: 'foreground', minForeground: 0.2 } } })).toEqual([

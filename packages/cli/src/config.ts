@@ -70,7 +70,7 @@ export const runConfigSchema = z
         backboneModeDuringFill: z.enum(['train', 'eval']).default('train'),
         /** encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units */
         skipBlankCells: z.union([z.boolean(), z.object({ tolerance: z.number().min(0).max(1) }).strict()]).default(false),
-        /** a registered sampler and its options, e.g. { name: 'tissue-weighted' } (default: the task's, else random-cover) */
+        /** a registered sampler and options, e.g. { name: 'tissue-weighted' }; default: the task's or random-cover */
         sampler: z.object({ name: z.string().min(1), options: options.optional() }).strict().optional(),
       })
       .strict()
@@ -191,7 +191,8 @@ export function resolveConfig(raw: Record<string, unknown>, tasks: Record<string
   }
   const samplerName = result.success ? result.data.patchgd.sampler?.name : undefined;
   if (samplerName !== undefined && !listSamplers().includes(samplerName)) {
-    problems.push({ field: 'patchgd.sampler.name', message: `unknown sampler "${samplerName}"; known samplers: ${listSamplers().join(', ')}` });
+    const message = `unknown sampler "${samplerName}"; known samplers: ${listSamplers().join(', ')}`;
+    problems.push({ field: 'patchgd.sampler.name', message });
   }
   let data: unknown;
   if (task) {

@@ -120,9 +120,10 @@ describe('patchgd train', () => {
     expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')).train.epochs).toBe(2);
   });
 
-  it('trains with any registered sampler chosen by name; an unknown name or a bad option is a config error', async () => {
+  it('trains with any registered sampler chosen by name; an unknown name or bad option is a config error', async () => {
+    const train = (...flags: string[]) => cli(['train', '--config', configFile, '--run.root', root, ...flags]);
     const sampler = '{"name":"tissue-weighted","options":{"coverage":0.5}}';
-    const run = await cli(['train', '--config', configFile, '--patchgd.sampler', sampler, '--run.root', root, '--run.name', 'tw']);
+    const run = await train('--patchgd.sampler', sampler, '--run.name', 'tw');
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
     const dir = path.join(root, 'tw');
@@ -131,12 +132,13 @@ describe('patchgd train', () => {
     const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     for (const s of rows.filter((r) => r.kind === 'step')) expect(Number.isFinite(s.loss)).toBe(true);
 
-    const unknown = await cli(['train', '--config', configFile, '--patchgd.sampler.name', 'tissue', '--run.root', root]);
+    const unknown = await train('--patchgd.sampler.name', 'tissue');
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain(
-      'patchgd.sampler.name: unknown sampler "tissue"; known samplers: random-cover, sequential, foreground, weighted, tissue-weighted',
+      'patchgd.sampler.name: unknown sampler "tissue"; ' +
+        'known samplers: random-cover, sequential, foreground, weighted, tissue-weighted',
     );
-    const bad = await cli(['train', '--config', configFile, '--patchgd.sampler', '{"name":"foreground","options":{"minForground":0.3}}', '--run.root', root]);
+    const bad = await train('--patchgd.sampler', '{"name":"foreground","options":{"minForground":0.3}}');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("patchgd.sampler: Expected an option of sampler 'foreground' (");
     expect(bad.err).toContain('for options.minForground but received 0.3');

@@ -105,7 +105,10 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       });
       const plan = pg.plan(data.imageSize, data.imageSize);
-      if (sampler) checkSampler(sampler, { grid: plan.grid, patchesPerStep: plan.patchesPerStep }, patchgd.sampler ? 'patchgd.sampler' : `task ${config.task}: sampler`);
+      if (sampler) {
+        const field = patchgd.sampler ? 'patchgd.sampler' : `task ${config.task}: sampler`;
+        checkSampler(sampler, { grid: plan.grid, patchesPerStep: plan.patchesPerStep }, field);
+      }
       stepsPerBatch = Math.ceil(plan.innerIterations / plan.accumulationSteps);
       trainer = pg;
       description = `PatchGD: ${model.backbone} on ${patchgd.patchSize}² patches (${side}×${side} grid, Z ${side}×${side}×${backbone.featureDim}), k = ${plan.patchesPerStep}, ζ = ${plan.innerIterations}, ε = ${plan.accumulationSteps}; head ${model.head}`;

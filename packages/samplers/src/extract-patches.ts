@@ -161,7 +161,10 @@ function planExtraction(
   const perChannel = (name: string, value: number | readonly number[], positive: boolean): Float32Array => {
     const values = typeof value === 'number' ? new Array<number>(channels).fill(value) : value;
     if (!Array.isArray(values) || values.length < channels) throw new SamplerOptionError(name, `a number or an array of ${channels} numbers`, value);
-    return Float32Array.from(values.slice(0, channels), (v, c) => checkNumber(`${name}[${c}]`, v, positive ? Number.MIN_VALUE : -Infinity, undefined, SamplerOptionError));
+    const min = positive ? Number.MIN_VALUE : -Infinity;
+    return Float32Array.from(values.slice(0, channels), (v, c) =>
+      checkNumber(`${name}[${c}]`, v, min, undefined, SamplerOptionError),
+    );
   };
   const mean = options.normalize ? perChannel('normalize.mean', options.normalize.mean, false) : new Float32Array(channels);
   const std = options.normalize ? perChannel('normalize.std', options.normalize.std, true) : new Float32Array(channels).fill(1);

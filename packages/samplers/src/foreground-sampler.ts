@@ -22,7 +22,7 @@ import {
 
 /** Options of the `foreground` sampler. */
 export interface ForegroundOptions extends MaskOptions {
-  /** minimum foreground fraction (0–1) of a cell to be sampled (default 0.5); cells without any foreground never are */
+  /** least foreground fraction (0–1) of a sampled cell (default 0.5); cells without any foreground never are */
   minForeground?: number;
   /** an image with fewer eligible cells gets its `minCells` most-foreground cells instead (default 1) */
   minCells?: number;

@@ -111,9 +111,12 @@ export function foregroundMask(pixels: Pixels, options: ForegroundMaskOptions = 
     if (isOpaque) hist[q]! += 1;
   }
   let threshold: number;
-  if (options.threshold !== undefined) threshold = checkNumber('threshold', options.threshold, 0, 255, SamplerOptionError);
-  else threshold = otsuThreshold(hist);
-  if (options.minThreshold !== undefined) threshold = Math.max(threshold, checkNumber('minThreshold', options.minThreshold, 0, 255, SamplerOptionError));
+  if (options.threshold !== undefined) {
+    threshold = checkNumber('threshold', options.threshold, 0, 255, SamplerOptionError);
+  } else threshold = otsuThreshold(hist);
+  if (options.minThreshold !== undefined) {
+    threshold = Math.max(threshold, checkNumber('minThreshold', options.minThreshold, 0, 255, SamplerOptionError));
+  }
   const mask = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     if (!opaque[i]) continue;

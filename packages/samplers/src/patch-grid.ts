@@ -101,7 +101,8 @@ export class PatchGrid {
     this.policy = policy;
     this.fill = checkFill('fill', options.fill ?? 0);
     this.level = checkInteger('level', options.level ?? 0, 0, undefined, SamplerOptionError);
-    this.downsample = checkNumber('downsample', options.downsample ?? 1, Number.MIN_VALUE, undefined, SamplerOptionError);
+    const downsample = options.downsample ?? 1;
+    this.downsample = checkNumber('downsample', downsample, Number.MIN_VALUE, undefined, SamplerOptionError);
     const p = this.patchSize;
     if (policy === 'pad') {
       this.rows = Math.ceil(this.height / p);

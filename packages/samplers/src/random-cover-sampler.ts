@@ -19,7 +19,10 @@ import {
 
 /** Options of the `random-cover` sampler. */
 export interface RandomCoverOptions {
-  /** `'short'` (default): the last chunk of a cover may hold fewer than k cells; `'wrap'`: it is completed from the start of the permutation */
+  /**
+   * `'short'` (default): the last chunk of a cover may hold fewer than k cells; `'wrap'`: it is
+   * completed from the start of the permutation
+   */
   lastChunk?: LastChunk;
 }
 
@@ -110,7 +113,8 @@ class SequentialSampler implements Sampler {
  * ```ts
  * const grid = new PatchGrid({ width: 2048, height: 2048, patchSize: 256 }); // 8 × 8
  * const sampler = createSampler('random-cover', { grid, patchesPerStep: 10, seed: 42 });
- * for (let inner = 0; inner < 7; inner++) sampler.sample({ image: { key: 'slide-1' }, outerStep: 0, inner }); // 64 cells once
+ * const image = { key: 'slide-1' };
+ * for (let inner = 0; inner < 7; inner++) sampler.sample({ image, outerStep: 0, inner }); // all 64 cells, once
  * ```
  */
 export const randomCoverSampler: SamplerFactory<RandomCoverOptions> = (context, options) =>

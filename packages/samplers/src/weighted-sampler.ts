@@ -201,7 +201,8 @@ function checkWeight(name: string, value: unknown): number {
  *
  * @example
  * ```ts
- * const sampler = createSampler('weighted', { grid, patchesPerStep: 16, seed: 5 }, { minWeight: 1e-3 }) as WeightedSampler;
+ * const context = { grid, patchesPerStep: 16, seed: 5 };
+ * const sampler = createSampler('weighted', context, { minWeight: 1e-3 }) as WeightedSampler;
  * const cells = sampler.sample({ image: { key: 'slide-7' }, outerStep: 0, inner: 0 });
  * sampler.updateWeights('slide-7', cells, gradientNorms, 0.9);
  * ```

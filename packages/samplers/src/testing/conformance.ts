@@ -10,7 +10,7 @@ import type { Sampler, SamplerImage, SamplerState } from '../sampler.js';
 export interface SamplerConformanceOptions {
   /** the sampler's options (default `{}`: its defaults) */
   options?: Record<string, unknown>;
-  /** the images sampled (default {@link conformanceImages}: tissue-and-glass pixels, a two-level source, a blank image) */
+  /** the images (default {@link conformanceImages}: tissue-and-glass pixels, a two-level source, a blank image) */
   images?: readonly SamplerImage[];
   /** the grid (default 5 × 6 cells of 8 px, matching the default images) */
   grid?: PatchGrid;
@@ -18,7 +18,7 @@ export interface SamplerConformanceOptions {
   patchesPerStep?: number;
   /** seed (default 7) */
   seed?: number;
-  /** whether the ζ inner iterations of an outer step cover the eligible cells once (default: the registered `coversOnce`) */
+  /** whether ζ inner iterations cover the eligible cells once (default: the registered `coversOnce`) */
   coversOnce?: boolean;
 }
 
@@ -108,7 +108,8 @@ export function runSamplerConformance(name: string, config: SamplerConformanceOp
         );
         for (const cover of covers) {
           expect(new Set(cover).size).toBe(cover.length); // no cell twice in an outer step
-          expect([...cover].sort((x, y) => x - y)).toEqual([...covers[0]!].sort((x, y) => x - y)); // the same set each step
+          // the same set each outer step
+          expect([...cover].sort((x, y) => x - y)).toEqual([...covers[0]!].sort((x, y) => x - y));
         }
         if (sampler.innerIterations === undefined) expect(covers[0]!.length).toBe(grid.size);
         else expect(Math.ceil(covers[0]!.length / k)).toBe(z);
