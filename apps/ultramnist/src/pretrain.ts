@@ -66,7 +66,7 @@ export interface PretrainOptions extends DigitPatchOptions {
  */
 export async function pretrainBackbone(backbone: Backbone, options: PretrainOptions): Promise<{ accuracy: number; loss: number }> {
   const { steps, batchSize = 32, lr = 2e-3, seed = 0 } = options;
-  const patch = backbone.options.inputSize;
+  const patch = backbone.inputSize;
   const trainer = new GDTrainer({ backbone, numClasses: PRETRAIN_CLASSES, optimizer: tf.train.adam(lr), normalize: { mean: 0.1307, std: 0.3081 } });
   let loss = Number.NaN;
   for (let step = 0; step < steps; step++) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '@patchgd/engine';
-import { createBackbone, listBackbones } from '@patchgd/backbones';
+import { countParams, createBackbone, listBackbones } from '@patchgd/backbones';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,6 +58,7 @@ interface Row {
 async function measure(name: string, size: number, batch: number): Promise<Row> {
   await initEngine({ backend: 'wasm' });
   const backbone = createBackbone(name, { inputSize: size, featureDim });
+  const trainable = backbone.variables.filter((v) => v.trainable).map((v) => v.variable);
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const forward = time(() => tf.tidy(() => void backbone.forwardFeatures(x).dataSync()), reps);
   // A tiny learning rate: the update costs the same, and the weights stay sane across repetitions.
@@ -67,7 +68,7 @@ async function measure(name: string, size: number, batch: number): Promise<Row> 
       const loss = optimizer.minimize(
         () => tf.mean(tf.square(backbone.forwardFeatures(x, { training: true }))) as tf.Scalar,
         true,
-        backbone.trainableWeights,
+        trainable,
       )!;
       loss.dataSync();
     });
@@ -78,7 +79,7 @@ async function measure(name: string, size: number, batch: number): Promise<Row> 
     name,
     size,
     batch,
-    params: backbone.countParams({ trainableOnly: true }),
+    params: countParams(backbone.variables, { trainableOnly: true }),
     forward: perSecond(forward),
     train: perSecond(train),
     note: slow ? `timed once (warm-up over ${args['slow-step-s']} s)` : '',

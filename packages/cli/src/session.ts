@@ -1,6 +1,8 @@
 // From a validated config and a task's data to a ready trainer: backbone, head, optimizer,
 // schedule, batch size (planned under the budget when 'auto').
 import { createBackbone, createHead, type Backbone } from '@patchgd/backbones';
+import { asLayersBackbone } from '@patchgd/backbones/layers';
+import { mixSeed } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
 import {
   GDTrainer,
@@ -82,12 +84,20 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         inputSize: patchgd.patchSize,
         inputChannels: data.channels,
         ...(model.featureDim !== undefined ? { featureDim: model.featureDim } : {}),
+        seed: config.train.seed,
       });
       backboneRef = backbone;
       const side = gridSide(data.imageSize, patchgd.patchSize);
       // the config's sampler wins over the task's default (e.g. panda's slide mode: foreground)
       const sampler = patchgd.sampler ?? data.sampler;
-      const head = createHead(model.head, { ...model.headOptions, latentDim: backbone.featureDim, numClasses: data.classes, gridSize: [side, side] });
+      const head = createHead(model.head, {
+        ...model.headOptions,
+        featureDim: backbone.featureDim,
+        numClasses: data.classes,
+        gridSize: [side, side],
+        // Another stream than the backbone's: a head layer named like a backbone layer starts elsewhere.
+        seed: mixSeed(config.train.seed, 1),
+      });
       const pg = new PatchGDTrainer({
         ...common,
         backbone,
@@ -114,7 +124,12 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
       description = `PatchGD: ${model.backbone} on ${patchgd.patchSize}² patches (${side}×${side} grid, Z ${side}×${side}×${backbone.featureDim}), k = ${plan.patchesPerStep}, ζ = ${plan.innerIterations}, ε = ${plan.accumulationSteps}; head ${model.head}`;
       if (sampler) description += `; sampler ${sampler.name}`;
     } else {
-      const backbone = createBackbone(model.backbone, { ...model.backboneOptions, inputSize: data.imageSize, inputChannels: data.channels });
+      const backbone = createBackbone(model.backbone, {
+        ...model.backboneOptions,
+        inputSize: data.imageSize,
+        inputChannels: data.channels,
+        seed: config.train.seed,
+      });
       backboneRef = backbone;
       trainer = new GDTrainer({ ...common, backbone, numClasses: data.classes, accumulationSteps: config.gd.accumulationSteps });
       description = `GD: ${model.backbone} on the whole ${data.imageSize}² image, ε = ${config.gd.accumulationSteps}`;
@@ -127,7 +142,8 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
 
   if (model.weights) {
     try {
-      await backboneRef!.loadWeights(model.weights, { backboneOnly: true });
+      // Pre-trained weights come in the TensorFlow.js layers format: tfjs-layers backbones only.
+      await asLayersBackbone(backboneRef!, 'model.backbone').loadWeights(model.weights, { backboneOnly: true });
     } catch (error) {
       throw new ConfigError('config', [{ field: 'model.weights', message: `could not load backbone weights from ${model.weights}: ${(error as Error).message}` }]);
     }

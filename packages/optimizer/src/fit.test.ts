@@ -30,7 +30,7 @@ function dataset(count: number, seed: number): Dataset {
 
 function trainer(options: { budgetBytes?: number } = {}) {
   const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4], featureDim: 4 });
-  const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
+  const head = createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
   return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 2, optimizer: tf.train.adam(0.01), seed: 3, ...options });
 }
 
@@ -135,7 +135,7 @@ describe('memory budget', () => {
   it('planPatchesPerStep picks the largest k whose step fits, and memory grows with k', async () => {
     const make = (k: number) => {
       const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [8], featureDim: 4 });
-      const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
+      const head = createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
       return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: k, optimizer: tf.train.sgd(0.1) });
     };
     const all = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: 2 ** 40, candidates: [1, 4] });

@@ -5,7 +5,6 @@ import type { Backbone, BackboneClassifier } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import { mixSeed } from '@patchgd/core';
 import type { StateDict } from './checkpoint.js';
-import { numberOf, variablesOf } from './contract-shim.js';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { loadVariableTensors, variableTensors, type NamedVariable } from './model-state.js';
 import { accumulate, imagesOf, labelsOf, readPatches, type ImageBatch } from './images.js';
@@ -57,8 +56,8 @@ export class GDTrainer {
     }
     this.options = options;
     this.classifier = backbone.classifier(numClasses);
-    this.variables = variablesOf(this.classifier);
-    const trunk = new Set(variablesOf(backbone).map((v) => v.variable));
+    this.variables = this.classifier.variables;
+    const trunk = new Set(backbone.variables.map((v) => v.variable));
     this.optimizers = new OptimizerGroups(options.optimizer, {
       backbone: this.variables.filter((v) => trunk.has(v.variable)),
       head: this.variables.filter((v) => !trunk.has(v.variable)),
@@ -74,7 +73,7 @@ export class GDTrainer {
   /** Whole images as one normalised `[B, H, W, C]` tensor, through the same pipeline as patches. */
   async toTensor(images: ImageBatch): Promise<tf.Tensor4D> {
     const sources = imagesOf(images);
-    const size = numberOf(this.options.backbone, 'inputSize')!;
+    const size = this.options.backbone.inputSize;
     const grid = new PatchGrid({ width: size, height: size, patchSize: size });
     return readPatches(sources, sources.map(() => Int32Array.of(0)), {
       grid,
@@ -130,7 +129,7 @@ export class GDTrainer {
         const { value, grads: g } = tf.variableGrads(() => {
           const micro = tf.slice(x, [start, 0, 0, 0], [end - start, -1, -1, -1]);
           const oneHot = tf.oneHot(tf.tensor1d(labels.subarray(start, end), 'int32'), this.options.numClasses);
-          const logits = this.classifier.predict(micro, { training, seed } as { training: boolean });
+          const logits = this.classifier.predict(micro, { training, seed });
           // Each micro-batch loss is weighted by its share of the batch, so the sum is the batch mean.
           return tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), (end - start) / batch) as tf.Scalar;
         }, this.optimizers.variables);

@@ -1,7 +1,6 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { variablesOf } from './contract-shim.js';
 import { NonFiniteLossError } from './errors.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 import type { SamplerOption } from './sampler-option.js';
@@ -26,7 +25,7 @@ function images(count: number, seed: number): Image[] {
 
 function model(): { backbone: Backbone; head: Head } {
   const backbone = createBackbone('convnet', { inputSize: P, inputChannels: 1, widths: [4, 6], featureDim: S });
-  const head = createHead('convHead', { latentDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
+  const head = createHead('convHead', { featureDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
   return { backbone, head };
 }
 
@@ -59,7 +58,7 @@ function patchOf(batch: Image[], c: number): tf.Tensor4D {
  * the size of its accumulation group, and the summed gradient is applied at the group's end.
  */
 function referenceTrain(backbone: Backbone, head: Head, batch: Image[], labels: number[], schedule: number[][], zeta: number, epsilon: number, lr: number): number[] {
-  const variables = [...variablesOf(backbone), ...variablesOf(head)].filter((v) => v.trainable).map((v) => v.variable);
+  const variables = [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable);
   const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES);
   const cells = Array.from({ length: GRID * GRID }, (_, c) => tf.tidy(() => backbone.forwardFeatures(patchOf(batch, c), { training: false })));
   const losses: number[] = [];
@@ -141,17 +140,17 @@ describe('PatchGDLoop through PatchGDTrainer: Algorithm 1 exactly', () => {
       });
       const reference = new PatchGDTrainer({ ...b, patchSize: P, optimizer: tf.train.sgd(0.05) });
       await reference.loadStateDict(await trainer.stateDict());
-      const initial = variablesOf(a.backbone).map((v) => v.variable.clone());
+      const initial = a.backbone.variables.map((v) => v.variable.clone());
       const result = await trainer.trainBatch(batch, labels);
       const expected = referenceTrain(b.backbone, b.head, batch, labels, schedule, zeta, epsilon, 0.05);
       expect(result.innerIterations).toBe(zeta);
       expect(result.optimizerSteps).toBe(Math.ceil(zeta / epsilon));
       expect(result.loss).toBeCloseTo(expected.reduce((s, l) => s + l, 0) / zeta, 5);
-      const mine = [...variablesOf(a.backbone), ...variablesOf(a.head)];
-      const theirs = [...variablesOf(b.backbone), ...variablesOf(b.head)];
+      const mine = [...a.backbone.variables, ...a.head.variables];
+      const theirs = [...b.backbone.variables, ...b.head.variables];
       mine.forEach((v, i) => expect(maxRelativeDifference(v.variable, theirs[i]!.variable), v.name).toBeLessThan(1e-5));
       // the backbone moved, so the comparison is not vacuous
-      expect(Math.max(...initial.map((w, i) => maxRelativeDifference(w, variablesOf(a.backbone)[i]!.variable)))).toBeGreaterThan(1e-4);
+      expect(Math.max(...initial.map((w, i) => maxRelativeDifference(w, a.backbone.variables[i]!.variable)))).toBeGreaterThan(1e-4);
       tf.dispose(initial);
     });
   }
@@ -242,7 +241,7 @@ describe('a bad batch changes nothing', () => {
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01), backboneModeDuringFill: 'train' });
     const good = images(2, 1);
     await trainer.trainBatch(good, [0, 1]); // slots exist now
-    const variables = [...variablesOf(backbone), ...variablesOf(head)];
+    const variables = [...backbone.variables, ...head.variables];
     expect(variables.some((v) => !v.trainable)).toBe(true); // batch-norm moving statistics are covered
     const before = variables.map((v) => v.variable.dataSync().slice());
     const stateBefore = await trainer.stateDict();
