@@ -33,23 +33,26 @@ export type TileDecoder = 'auto' | 'per-tile';
 export type DamagedLevelPolicy = 'error' | 'skip';
 
 /**
- * What a directory after the first is meant to be: 'level' (a tiled reduced-resolution image
- * of a tiled pyramid: it must fit), 'maybe' (tiled, but not marked reduced-resolution: e.g.
- * another page; unparseable is still damage), 'other' (stripped thumbnail, label, macro).
+ * What a directory after the first is meant to be: 'level' (a SubIFD, or a tiled directory of
+ * a tiled pyramid that is marked reduced-resolution or sits in an SVS: it must fit), 'maybe'
+ * (a tiled page not marked reduced-resolution), 'other' (stripped: a thumbnail or an overview),
+ * 'associated' (an Aperio thumbnail, label or macro). 'damaged' when its tags cannot be read.
  */
 async function levelRole(
   file: TiffFile, ifd: Ifd, format: ImageFormat, subIfd: boolean, tiledBase: boolean,
-): Promise<'level' | 'maybe' | 'other' | 'damaged'> {
+): Promise<'level' | 'maybe' | 'other' | 'associated' | 'damaged'> {
   const tiled = ifd.entries.has(Tag.TileWidth) || ifd.entries.has(Tag.TileOffsets);
-  if (!tiledBase || !tiled) return 'other';
+  if (subIfd && tiledBase) return 'level';
   try {
     if (format === 'svs') {
-      // Aperio associated images: "Aperio Image Library v…\r\nlabel 387x463", "…macro 1280x431"
+      // Aperio associated images are stripped; a tiled one named "label" or "macro" is associated too
+      if (!tiled) return 'associated';
       const text = (await file.ascii(ifd, Tag.ImageDescription, 256)) ?? '';
-      return /(^|[\r\n])\s*(label|macro)\b/i.test(text) ? 'other' : 'level';
+      return /(^|[\r\n])\s*(label|macro)\b/i.test(text) ? 'associated' : 'level';
     }
+    if (!tiledBase || !tiled) return 'other';
     const subfile = (await file.scalar(ifd, Tag.NewSubfileType, 0)) ?? 0;
-    return subIfd || (subfile & 1) === 1 ? 'level' : 'maybe';
+    return (subfile & 1) === 1 ? 'level' : 'maybe';
   } catch (error) {
     if (error instanceof TiledIoError) return 'damaged';
     throw error;
@@ -188,8 +191,10 @@ export class TiffImageSource extends BaseImageSource {
         dir = useSub ? await readDirectory(file, ifd, limits, 0, i) : await readDirectory(file, ifd, limits, i + 1, undefined);
       } catch (error) {
         if (!(error instanceof TiledIoError)) throw error;
-        // a label, macro or thumbnail in a codec or layout we cannot read is not a level; a tiled level is
-        if (role !== 'other') damage(directory, ifd.offset, (error as CorruptImageError).detail ?? error.message);
+        // mangled tags are damage wherever they are (except in an Aperio slide's label or macro);
+        // a codec or layout we cannot read is damage only in a directory that must be a level
+        const corrupt = error instanceof CorruptImageError && role !== 'associated';
+        if (corrupt || role === 'level') damage(directory, ifd.offset, (error as CorruptImageError).detail ?? error.message);
         continue;
       }
       const prev = dirs[dirs.length - 1]!;
