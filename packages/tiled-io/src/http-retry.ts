@@ -82,6 +82,7 @@ export function parseRetryAfter(header: string | null | undefined, now = Date.no
   const text = header?.trim();
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/^[A-Za-z]{3},? /.test(text)) return undefined; // HTTP-dates start with a day name: "Wed, 21 Oct …"
   const at = Date.parse(text);
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
