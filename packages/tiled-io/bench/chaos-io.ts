@@ -44,9 +44,19 @@ async function wholeSlide(image: ImageSource): Promise<Uint8Array[]> {
   return out;
 }
 
-const same = (a: Uint8Array[], b: Uint8Array[]) => a.length === b.length && a.every((p, i) => Buffer.compare(p, b[i]!) === 0);
+const same = (a: Uint8Array[], b: Uint8Array[]) =>
+  a.length === b.length && a.every((p, i) => Buffer.compare(p, b[i]!) === 0);
 
-interface Row { campaign: string; what: string; tried: number; passed: number; identical: number; typed: number; failed: number; note: string }
+interface Row {
+  campaign: string;
+  what: string;
+  tried: number;
+  passed: number;
+  identical: number;
+  typed: number;
+  failed: number;
+  note: string;
+}
 const rows: Row[] = [];
 const started = Date.now();
 
@@ -55,7 +65,11 @@ const tmp = await tempDir();
 const slides: Array<{ name: string; path: string; reference: Uint8Array[] }> = [];
 for (const compression of ['deflate', 'jpeg'] as const) {
   const path = tmp.path(`slide-${compression}.tif`);
-  await writeTiledTiff(path, { data: pattern(3072, 2048, 3), width: 3072, height: 2048, channels: 3 }, { compression, tileSize: 256 });
+  await writeTiledTiff(
+    path,
+    { data: pattern(3072, 2048, 3), width: 3072, height: 2048, channels: 3 },
+    { compression, tileSize: 256 }
+  );
   // the remote reader decodes tile by tile: compare with the same decoder locally
   const local = await openImage(path, { tileDecoder: 'per-tile' });
   slides.push({ name: `slide-${compression}.tif`, path, reference: await wholeSlide(local) });
@@ -70,7 +84,16 @@ const kinds: Array<[string, readonly Fault[]]> = [...FAULTS.map((f) => [f, [f]] 
 const failures: string[] = [];
 for (const [r, rate] of rates.entries()) {
   for (const [k, [label, faults]] of kinds.entries()) {
-    const row: Row = { campaign: 'flaky HTTP', what: `${label} ${Math.round(rate * 100)} %`, tried: 0, passed: 0, identical: 0, typed: 0, failed: 0, note: '' };
+    const row: Row = {
+      campaign: 'flaky HTTP',
+      what: `${label} ${Math.round(rate * 100)} %`,
+      tried: 0,
+      passed: 0,
+      identical: 0,
+      typed: 0,
+      failed: 0,
+      note: '',
+    };
     let retries = 0;
     let requests = 0;
     for (let i = 0; i < reads; i++) {
@@ -80,7 +103,9 @@ for (const [r, rate] of rates.entries()) {
       let watchdog: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         (async () => {
-          const image = await openImage(server.url(slide.name), { http: { ...http, jitterSeed: mixSeed(seed, r, k, i, 1) } });
+          const image = await openImage(server.url(slide.name), {
+            http: { ...http, jitterSeed: mixSeed(seed, r, k, i, 1) },
+          });
           try {
             const pixels = await wholeSlide(image);
             retries += image.stats.retries;
@@ -89,7 +114,9 @@ for (const [r, rate] of rates.entries()) {
           } finally {
             await image.close();
           }
-        })().catch((error: unknown) => (error instanceof TiledIoError ? `typed: ${(error as Error).message}` : `untyped: ${String(error)}`)),
+        })().catch((error: unknown) =>
+          error instanceof TiledIoError ? `typed: ${(error as Error).message}` : `untyped: ${String(error)}`
+        ),
         new Promise<string>((resolve) => (watchdog = setTimeout(() => resolve('hang'), WATCHDOG_MS))),
       ]);
       clearTimeout(watchdog);
@@ -113,9 +140,15 @@ await tmp.remove();
 // 2. mutated images
 const fixtures = await fuzzFixtures();
 const pyramids = await tempDir();
-for (const [name, subIfds] of [['pyramid-chain.tif', false], ['pyramid-subifd.tif', true]] as const) {
-  await writeTiledTiff(pyramids.path(name), { data: pattern(600, 500, 3), width: 600, height: 500, channels: 3 },
-    { compression: 'deflate', tileSize: 64, subIfds });
+for (const [name, subIfds] of [
+  ['pyramid-chain.tif', false],
+  ['pyramid-subifd.tif', true],
+] as const) {
+  await writeTiledTiff(
+    pyramids.path(name),
+    { data: pattern(600, 500, 3), width: 600, height: 500, channels: 3 },
+    { compression: 'deflate', tileSize: 64, subIfds }
+  );
   fixtures.push({ name, bytes: new Uint8Array(await readFile(pyramids.path(name))) });
 }
 await pyramids.remove();
@@ -124,19 +157,48 @@ for (const [kind, counts] of Object.entries(report.byKind).sort()) {
   const tried = Object.values(counts).reduce((a, b) => a + b, 0);
   const failed = BAD_OUTCOMES.reduce((sum, o) => sum + (counts[o] ?? 0), 0);
   rows.push({
-    campaign: 'mutated image', what: kind, tried, passed: (counts.read ?? 0) + (counts['typed-error'] ?? 0),
-    identical: counts.read ?? 0, typed: counts['typed-error'] ?? 0, failed,
-    note: BAD_OUTCOMES.filter((o) => counts[o]).map((o) => `${counts[o]} ${o}`).join(', '),
+    campaign: 'mutated image',
+    what: kind,
+    tried,
+    passed: (counts.read ?? 0) + (counts['typed-error'] ?? 0),
+    identical: counts.read ?? 0,
+    typed: counts['typed-error'] ?? 0,
+    failed,
+    note: BAD_OUTCOMES.filter((o) => counts[o])
+      .map((o) => `${counts[o]} ${o}`)
+      .join(', '),
   });
 }
 for (const f of report.failures) failures.push(`mutant ${f.index} (${f.fixture}, ${f.kind}): ${f.outcome} ${f.detail}`);
 
-const total = rows.reduce((t, r) => ({ tried: t.tried + r.tried, passed: t.passed + r.passed, failed: t.failed + r.failed }), { tried: 0, passed: 0, failed: 0 });
-console.log(`| campaign | faults / mutation | tried | passed | pixels identical / read with all levels | typed error | failed | notes |`);
+const total = rows.reduce(
+  (t, r) => ({ tried: t.tried + r.tried, passed: t.passed + r.passed, failed: t.failed + r.failed }),
+  { tried: 0, passed: 0, failed: 0 }
+);
+console.log(
+  `| campaign | faults / mutation | tried | passed | pixels identical / read with all levels | typed error | failed | notes |`
+);
 console.log('|---|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.campaign} | ${r.what} | ${r.tried} | ${r.passed} | ${r.identical} | ${r.typed} | ${r.failed} | ${r.note} |`);
-console.log(`| **total** | | ${total.tried} | ${total.passed} | | | ${total.failed} | ${((Date.now() - started) / 1000).toFixed(0)} s |`);
+for (const r of rows)
+  console.log(
+    `| ${r.campaign} | ${r.what} | ${r.tried} | ${r.passed} | ${r.identical} | ${r.typed} | ${r.failed} | ${r.note} |`
+  );
+console.log(
+  `| **total** | | ${total.tried} | ${total.passed} | | | ${total.failed} | ${((Date.now() - started) / 1000).toFixed(
+    0
+  )} s |`
+);
 console.log('');
-console.log(`Mutated-image errors by class: ${Object.entries(report.errors).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-if (failures.length > 0) console.log(`\n${failures.slice(0, 30).map((f) => `- ${f}`).join('\n')}`);
+console.log(
+  `Mutated-image errors by class: ${Object.entries(report.errors)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`
+);
+if (failures.length > 0)
+  console.log(
+    `\n${failures
+      .slice(0, 30)
+      .map((f) => `- ${f}`)
+      .join('\n')}`
+  );
 process.exitCode = total.failed === 0 ? 0 : 1;

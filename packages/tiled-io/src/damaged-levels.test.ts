@@ -54,25 +54,30 @@ describe('damaged pyramid levels are an error by default, and reported with skip
     }
   });
 
-  it('a file truncated inside the last level\'s IFD names level 3 (IFD 3)', async () => {
+  it("a file truncated inside the last level's IFD names level 3 (IFD 3)", async () => {
     const { levels } = await levelIfds(chain);
     const cut = chain.subarray(0, levels[3]!.offset + 100);
     const err = await damagedError(cut);
     expect(err.message).toBe(
-      `Corrupt image <buffer>: level 3 (IFD 3) is damaged: IFD at offset ${levels[3]!.offset} with 18 entries runs past the end ` +
-        "of the file (the IFDs after it are lost too); pass { onDamagedLevel: 'skip' } to open the other levels",
+      `Corrupt image <buffer>: level 3 (IFD 3) is damaged: IFD at offset ${
+        levels[3]!.offset
+      } with 18 entries runs past the end ` +
+        "of the file (the IFDs after it are lost too); pass { onDamagedLevel: 'skip' } to open the other levels"
     );
     expect([err.level, err.directory]).toEqual([3, 'IFD 3']);
     const image = await openImage(cut, { onDamagedLevel: 'skip' });
     expect(image.levels.map((l) => l.width)).toEqual([333, 166, 83]);
-    expect(image.damagedLevels).toEqual([{ index: 3, directory: 'IFD 3', offset: levels[3]!.offset, reason: expect.stringMatching(/runs past the end/) }]);
+    expect(image.damagedLevels).toEqual([
+      { index: 3, directory: 'IFD 3', offset: levels[3]!.offset, reason: expect.stringMatching(/runs past the end/) },
+    ]);
     const whole = await openImage(chain);
-    for (let level = 0; level < 3; level++) expect(maxDiff(await wholeLevel(image, level), await wholeLevel(whole, level))).toBe(0);
+    for (let level = 0; level < 3; level++)
+      expect(maxDiff(await wholeLevel(image, level), await wholeLevel(whole, level))).toBe(0);
     await image.close();
     await whole.close();
   });
 
-  it('a file truncated inside level 2\'s tile offsets names level 2, and with skip also the lost IFD 3', async () => {
+  it("a file truncated inside level 2's tile offsets names level 2, and with skip also the lost IFD 3", async () => {
     const { levels } = await levelIfds(chain);
     const offsets = levels[2]!.entries.get(Tag.TileOffsets)!;
     expect(offsets.inline).toBeUndefined(); // 2 tiles: the offsets live after the IFD
@@ -82,7 +87,10 @@ describe('damaged pyramid levels are an error by default, and reported with skip
     expect(err.reason).toMatch(/but the file ends at byte \d+ \(truncated\?\)$|past the end of the file$/);
     const image = await openImage(cut, { onDamagedLevel: 'skip' });
     expect(image.levels.length).toBe(2);
-    expect(image.damagedLevels.map((d) => [d.index, d.directory])).toEqual([[2, 'IFD 2'], [3, 'IFD 3']]);
+    expect(image.damagedLevels.map((d) => [d.index, d.directory])).toEqual([
+      [2, 'IFD 2'],
+      [3, 'IFD 3'],
+    ]);
     await image.close();
   });
 
@@ -90,7 +98,7 @@ describe('damaged pyramid levels are an error by default, and reported with skip
     const cut = chain.subarray(0, chain.length - 16);
     const result = await openImage(cut).then(
       (image) => ({ levels: image.levels.length }),
-      (e: unknown) => ({ error: e }),
+      (e: unknown) => ({ error: e })
     );
     if ('error' in result) expect(result.error).toBeInstanceOf(DamagedLevelError);
     else expect(result.levels).toBe(4);
@@ -128,7 +136,11 @@ describe('damaged pyramid levels are an error by default, and reported with skip
     if (width.type === 3) view.setUint16(width.valueOffset, 180, file.littleEndian);
     else view.setUint32(width.valueOffset, 180, file.littleEndian);
     const err = await damagedError(mutated);
-    expect([err.level, err.directory, err.reason]).toEqual([1, 'IFD 1', '180x125 pixels is not one downsample of level 0 (333x250)']);
+    expect([err.level, err.directory, err.reason]).toEqual([
+      1,
+      'IFD 1',
+      '180x125 pixels is not one downsample of level 0 (333x250)',
+    ]);
     const image = await openImage(mutated, { onDamagedLevel: 'skip' });
     expect(image.levels.map((l) => l.width)).toEqual([333, 83, 41]);
     expect(image.damagedLevels[0]).toMatchObject({ index: 1, directory: 'IFD 1' });
@@ -141,7 +153,10 @@ describe('damaged pyramid levels are an error by default, and reported with skip
     const view = new DataView(mutated.buffer);
     view.setUint16(levels[2]!.entries.get(Tag.Compression)!.valueOffset, 52479, file.littleEndian);
     const err = await damagedError(mutated);
-    expect([err.level, err.reason]).toEqual([2, 'compression 52479 (supported: none, LZW, Deflate, PackBits, JPEG, WebP, ZSTD)']);
+    expect([err.level, err.reason]).toEqual([
+      2,
+      'compression 52479 (supported: none, LZW, Deflate, PackBits, JPEG, WebP, ZSTD)',
+    ]);
   });
 });
 

@@ -111,7 +111,8 @@ export class DamagedLevelError extends CorruptImageError {
     readonly directory: string,
     readonly reason: string,
   ) {
-    super(source, `level ${level} (${directory}) is damaged: ${reason}; pass { onDamagedLevel: 'skip' } to open the other levels`);
+    const hint = "pass { onDamagedLevel: 'skip' } to open the other levels";
+    super(source, `level ${level} (${directory}) is damaged: ${reason}; ${hint}`);
   }
 }
 

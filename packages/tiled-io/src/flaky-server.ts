@@ -47,7 +47,10 @@ export interface FlakyServer {
  * await server.close();
  * ```
  */
-export async function startFlakyServer(files: Record<string, Uint8Array>, options: FlakyServerOptions = {}): Promise<FlakyServer> {
+export async function startFlakyServer(
+  files: Record<string, Uint8Array>,
+  options: FlakyServerOptions = {}
+): Promise<FlakyServer> {
   let settings = options;
   let rng = new Rng(options.seed ?? 0);
   const counts = { requests: 0, cut: 0, reset: 0, http500: 0, http503: 0, http429: 0, stall: 0 };
@@ -62,10 +65,11 @@ export async function startFlakyServer(files: Record<string, Uint8Array>, option
       return;
     }
     const faults = settings.faults ?? [];
-    const fault = faults.length > 0 && rng.next() < (settings.rate ?? 0) ? faults[rng.nextInt(faults.length)]! : undefined;
+    const fault =
+      faults.length > 0 && rng.next() < (settings.rate ?? 0) ? faults[rng.nextInt(faults.length)]! : undefined;
     if (fault) counts[fault]++;
     log.push({ range: req.headers.range ?? '', fault });
-    const retryAfter = typeof settings.retryAfter === 'function' ? settings.retryAfter() : (settings.retryAfter ?? '0');
+    const retryAfter = typeof settings.retryAfter === 'function' ? settings.retryAfter() : settings.retryAfter ?? '0';
     switch (fault) {
       case 'reset':
         // a TCP reset before any byte of the answer

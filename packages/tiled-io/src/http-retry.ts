@@ -36,7 +36,16 @@ export interface HttpPolicy {
   maxDownloadBytes: number;
 }
 
-const HTTP_KEYS = ['timeoutMs', 'deadlineMs', 'retries', 'baseDelayMs', 'maxDelayMs', 'jitterSeed', 'headers', 'maxDownloadBytes'];
+const HTTP_KEYS = [
+  'timeoutMs',
+  'deadlineMs',
+  'retries',
+  'baseDelayMs',
+  'maxDelayMs',
+  'jitterSeed',
+  'headers',
+  'maxDownloadBytes',
+];
 
 /** Validates `options.http` and fills in the defaults. */
 export function resolveHttpOptions(value: unknown): HttpPolicy {
@@ -46,13 +55,15 @@ export function resolveHttpOptions(value: unknown): HttpPolicy {
   }
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!HTTP_KEYS.includes(key)) throw new InvalidArgumentError(`options.http.${key}`, `one of the options ${HTTP_KEYS.join(', ')}`, key);
+    if (!HTTP_KEYS.includes(key))
+      throw new InvalidArgumentError(`options.http.${key}`, `one of the options ${HTTP_KEYS.join(', ')}`, key);
   }
   const E = InvalidArgumentError;
   const opt = <T>(key: string, fallback: T, check: (name: string, v: unknown) => T): T =>
     o[key] === undefined ? fallback : check(`options.http.${key}`, o[key]);
   const headers = opt('headers', {}, (name, v) => {
-    const ok = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((h) => typeof h === 'string');
+    const ok =
+      v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((h) => typeof h === 'string');
     if (!ok) throw new InvalidArgumentError(name, 'an object of header strings', v);
     return { ...(v as Record<string, string>) };
   });
@@ -64,7 +75,9 @@ export function resolveHttpOptions(value: unknown): HttpPolicy {
     maxDelayMs: opt('maxDelayMs', 10_000, (n, v) => checkNumber(n, v, 0, 2 ** 31, E)),
     jitterSeed: opt('jitterSeed', Math.floor(Math.random() * 2 ** 32), (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1, E)),
     headers,
-    maxDownloadBytes: opt('maxDownloadBytes', 256 * 1024 * 1024, (n, v) => checkInteger(n, v, 1, Number.MAX_SAFE_INTEGER, E)),
+    maxDownloadBytes: opt('maxDownloadBytes', 256 * 1024 * 1024, (n, v) =>
+      checkInteger(n, v, 1, Number.MAX_SAFE_INTEGER, E)
+    ),
   };
 }
 
@@ -119,7 +132,7 @@ export class RetryLoop {
     readonly url: string,
     readonly policy: HttpPolicy,
     private readonly classify: FailureClassifier,
-    private readonly onAttempt: () => void,
+    private readonly onAttempt: () => void
   ) {
     this.rng = new Rng(policy.jitterSeed);
   }
@@ -130,7 +143,10 @@ export class RetryLoop {
     return this.rng.next() * cap;
   }
 
-  async run<T>(range: { start: number; end: number }, attempt: (signal: AbortSignal) => Promise<AttemptResult<T>>): Promise<T> {
+  async run<T>(
+    range: { start: number; end: number },
+    attempt: (signal: AbortSignal) => Promise<AttemptResult<T>>
+  ): Promise<T> {
     const { policy } = this;
     const started = Date.now();
     const deadline = started + policy.deadlineMs;
@@ -159,14 +175,17 @@ export class RetryLoop {
       const last = result.failure;
       const giveUp = (why: string) => {
         const tried = { range, attempts, elapsedMs: Date.now() - started };
-        const detail = `bytes ${range.start}-${range.end}: ${why} after ${attempts} attempt${attempts === 1 ? '' : 's'} ` +
+        const detail =
+          `bytes ${range.start}-${range.end}: ${why} after ${attempts} attempt${attempts === 1 ? '' : 's'} ` +
           `in ${tried.elapsedMs} ms (last: ${last.detail})`;
         return new RemoteReadError(this.url, detail, last.status, last.cause, tried);
       };
       if (!last.retryable) {
         // a definite answer (404, 401, a protocol violation): say it as the server said it
         throw new RemoteReadError(this.url, last.detail, last.status, last.cause, {
-          range, attempts, elapsedMs: Date.now() - started,
+          range,
+          attempts,
+          elapsedMs: Date.now() - started,
         });
       }
       failures++;

@@ -38,7 +38,11 @@ describe('remote reads over a flaky loopback server', () => {
   beforeAll(async () => {
     tmp = await tempDir();
     file = tmp.path('remote.tif');
-    await writeTiledTiff(file, { data: pattern(1024, 768, 3), width: 1024, height: 768, channels: 3 }, { compression: 'deflate', tileSize: 128 });
+    await writeTiledTiff(
+      file,
+      { data: pattern(1024, 768, 3), width: 1024, height: 768, channels: 3 },
+      { compression: 'deflate', tileSize: 128 }
+    );
     bytes = await readFile(file);
     server = await startFlakyServer({ 'remote.tif': bytes });
     const local = await openImage(file);
@@ -99,7 +103,9 @@ describe('remote reads over a flaky loopback server', () => {
     const start = server.log.length;
     const image = await openImage(server.url('remote.tif'), { http: FAST });
     await readWholeSlide(image);
-    const log = server.log.slice(start).map((r) => ({ fault: r.fault, range: /bytes=(\d+)-(\d+)/.exec(r.range)!.slice(1).map(Number) }));
+    const log = server.log
+      .slice(start)
+      .map((r) => ({ fault: r.fault, range: /bytes=(\d+)-(\d+)/.exec(r.range)!.slice(1).map(Number) }));
     const cuts = log.filter((r) => r.fault === 'cut');
     expect(cuts.length).toBeGreaterThan(5);
     // after a cut of a-b, some later request asks for c-b with a < c: the bytes received are not asked for again
@@ -117,7 +123,10 @@ describe('remote reads over a flaky loopback server', () => {
 
   it('honours Retry-After in seconds and as an HTTP-date', async () => {
     // an HTTP-date has 1 s resolution: a date 1.5 s ahead asks for 0.5 to 1.5 s
-    const cases: Array<[() => string, number]> = [[() => '1', 990], [() => new Date(Date.now() + 1500).toUTCString(), 490]];
+    const cases: Array<[() => string, number]> = [
+      [() => '1', 990],
+      [() => new Date(Date.now() + 1500).toUTCString(), 490],
+    ];
     for (const [header, least] of cases) {
       server.configure({ faults: ['http503'], rate: 1, retryAfter: header });
       const started = Date.now();
@@ -135,14 +144,17 @@ describe('remote reads over a flaky loopback server', () => {
   it('a server that always fails gives a typed error naming URL, range, attempts and cause within the deadline', async () => {
     server.configure({ faults: ['http500'], rate: 1 });
     const started = Date.now();
-    const err = await openImage(server.url('remote.tif'), { http: { baseDelayMs: 50, maxDelayMs: 200, retries: 1000, deadlineMs: 600 } })
-      .catch((e: unknown) => e);
+    const err = await openImage(server.url('remote.tif'), {
+      http: { baseDelayMs: 50, maxDelayMs: 200, retries: 1000, deadlineMs: 600 },
+    }).catch((e: unknown) => e);
     const elapsed = Date.now() - started;
     expect(err).toBeInstanceOf(RemoteReadError);
     const e = err as RemoteReadError;
     expect(e.message).toMatch(
-      new RegExp(`^Remote read failed for ${server.url('remote.tif')}: bytes 0-65535: stopped at the 600 ms deadline ` +
-        'after \\d+ attempts in \\d+ ms \\(last: HTTP 500\\)$'),
+      new RegExp(
+        `^Remote read failed for ${server.url('remote.tif')}: bytes 0-65535: stopped at the 600 ms deadline ` +
+          'after \\d+ attempts in \\d+ ms \\(last: HTTP 500\\)$'
+      )
     );
     expect(e.status).toBe(500);
     expect(e.tried!.range).toEqual({ start: 0, end: 65535 });
@@ -160,14 +172,16 @@ describe('remote reads over a flaky loopback server', () => {
     const missing = await openImage(server.url('nope.tif'), { http: FAST }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(RemoteReadError);
     expect((missing as RemoteReadError).status).toBe(404);
-    expect((missing as Error).message).toBe(`Remote read failed for ${server.url('nope.tif')}: expected HTTP 206 but received HTTP 404`);
+    expect((missing as Error).message).toBe(
+      `Remote read failed for ${server.url('nope.tif')}: expected HTTP 206 but received HTTP 404`
+    );
     expect(server.counts.requests - before).toBe(1);
   });
 
   it('accepts a small file from a server that ignores ranges, even when its body is cut', async () => {
     // a seed whose first request is cut and whose second is not
     let seed = 0;
-    for (;; seed++) {
+    for (; ; seed++) {
       const rng = new Rng(seed);
       if (rng.next() < 0.5 && (rng.nextInt(1), rng.next(), rng.next() >= 0.5)) break;
     }
@@ -179,10 +193,14 @@ describe('remote reads over a flaky loopback server', () => {
     expect(remote.stats.retries).toBe(1);
     await remote.close();
     server.configure({ ignoreRange: true });
-    const refused = await openImage(server.url('remote.tif'), { http: { maxDownloadBytes: 1000 } }).catch((e: unknown) => e);
+    const refused = await openImage(server.url('remote.tif'), { http: { maxDownloadBytes: 1000 } }).catch(
+      (e: unknown) => e
+    );
     expect(refused).toBeInstanceOf(RemoteReadError);
     expect((refused as Error).message).toBe(
-      `Remote read failed for ${server.url('remote.tif')}: response of ${bytes.length} bytes is larger than the 1000 bytes expected`,
+      `Remote read failed for ${server.url('remote.tif')}: response of ${
+        bytes.length
+      } bytes is larger than the 1000 bytes expected`
     );
     server.configure({});
   });
@@ -196,7 +214,9 @@ describe('remote reads: timeouts, refused connections, options', () => {
     const started = Date.now();
     const err = await openImage(url, { http: { timeoutMs: 150, retries: 1, baseDelayMs: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteReadError);
-    expect((err as Error).message).toMatch(/: bytes 0-65535: gave up after 2 attempts in \d+ ms \(last: no response within 150 ms\)$/);
+    expect((err as Error).message).toMatch(
+      /: bytes 0-65535: gave up after 2 attempts in \d+ ms \(last: no response within 150 ms\)$/
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     silent.closeAllConnections();
     await new Promise((resolve) => silent.close(resolve));
@@ -211,22 +231,40 @@ describe('remote reads: timeouts, refused connections, options', () => {
     const err = await openImage(url, { http: { retries: 1, baseDelayMs: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteReadError);
     expect((err as Error).message).toMatch(
-      new RegExp(`^Remote read failed for ${url}: bytes 0-65535: gave up after 2 attempts in \\d+ ms \\(last: connection failed \\(ECONNREFUSED\\)\\)`),
+      new RegExp(
+        `^Remote read failed for ${url}: bytes 0-65535: gave up after 2 attempts in \\d+ ms \\(last: connection failed \\(ECONNREFUSED\\)\\)`
+      )
     );
     // fetch refuses some ports outright: no use retrying
-    const bad = await openImage('http://127.0.0.1:9/slide.tif', { http: { retries: 5, baseDelayMs: 1 } }).catch((e: unknown) => e);
-    expect((bad as Error).message).toBe('Remote read failed for http://127.0.0.1:9/slide.tif: connection failed (bad port)');
+    const bad = await openImage('http://127.0.0.1:9/slide.tif', { http: { retries: 5, baseDelayMs: 1 } }).catch(
+      (e: unknown) => e
+    );
+    expect((bad as Error).message).toBe(
+      'Remote read failed for http://127.0.0.1:9/slide.tif: connection failed (bad port)'
+    );
   });
 
   it('validates the http options with exact messages', async () => {
     const cases: Array<[unknown, string]> = [
       [{ http: { retries: -1 } }, 'Expected an integer in [0, 1000] for options.http.retries but received -1'],
       [{ http: { timeoutMs: 0 } }, 'Expected a number in [1, 2147483648] for options.http.timeoutMs but received 0'],
-      [{ http: { baseDelayMs: 'fast' } }, "Expected a number in [0, 2147483648] for options.http.baseDelayMs but received 'fast'"],
-      [{ http: { headers: { a: 1 } } }, 'Expected an object of header strings for options.http.headers but received an object'],
-      [{ http: { retry: 3 } }, "Expected one of the options timeoutMs, deadlineMs, retries, baseDelayMs, maxDelayMs, jitterSeed, headers, maxDownloadBytes for options.http.retry but received 'retry'"],
+      [
+        { http: { baseDelayMs: 'fast' } },
+        "Expected a number in [0, 2147483648] for options.http.baseDelayMs but received 'fast'",
+      ],
+      [
+        { http: { headers: { a: 1 } } },
+        'Expected an object of header strings for options.http.headers but received an object',
+      ],
+      [
+        { http: { retry: 3 } },
+        "Expected one of the options timeoutMs, deadlineMs, retries, baseDelayMs, maxDelayMs, jitterSeed, headers, maxDownloadBytes for options.http.retry but received 'retry'",
+      ],
       [{ http: 5 }, 'Expected an object for options.http but received 5'],
-      [{ timeoutMs: 5 }, "Expected one of the options cacheBytes, maxPixels, maxRegionPixels, maxTileBytes, cache, tileDecoder, http, onDamagedLevel for options.timeoutMs but received 'timeoutMs'"],
+      [
+        { timeoutMs: 5 },
+        "Expected one of the options cacheBytes, maxPixels, maxRegionPixels, maxTileBytes, cache, tileDecoder, http, onDamagedLevel for options.timeoutMs but received 'timeoutMs'",
+      ],
     ];
     for (const [options, message] of cases) {
       const err = await openImage('http://127.0.0.1:9/a.tif', options as never).catch((e: unknown) => e);

@@ -17,21 +17,30 @@ const FINAL_CODES = new Set(['ENOTFOUND', 'ERR_INVALID_URL', 'ERR_TLS_CERT_ALTNA
 
 /** A status worth retrying: 408, 425, 429 and the 5xx that mean "not now" (not 501 / 505). */
 function retryableStatus(status: number): boolean {
-  return status === 408 || status === 425 || status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
+  return (
+    status === 408 ||
+    status === 425 ||
+    status === 429 ||
+    (status >= 500 && status <= 599 && status !== 501 && status !== 505)
+  );
 }
 
 function classifyThrown(error: unknown, timedOut: boolean, timeoutMs: number): AttemptFailure {
   if (timedOut) return { detail: `no response within ${Math.round(timeoutMs)} ms`, retryable: true };
   const cause = (error as { cause?: unknown })?.cause ?? error;
   const code = (cause as { code?: unknown })?.code;
-  if (typeof code === 'string') return { detail: `connection failed (${code})`, retryable: !FINAL_CODES.has(code), cause };
+  if (typeof code === 'string')
+    return { detail: `connection failed (${code})`, retryable: !FINAL_CODES.has(code), cause };
   // fetch's own refusals (a blocked port, a bad URL) carry no code and will not change on retry
   const message = (cause as Error)?.message ?? String(cause);
-  if (message === 'bad port' || /invalid url/i.test(message)) return { detail: `connection failed (${message})`, retryable: false };
+  if (message === 'bad port' || /invalid url/i.test(message))
+    return { detail: `connection failed (${message})`, retryable: false };
   return { detail: 'connection failed', retryable: true, cause };
 }
 
-function parseContentRange(header: string | null): { start: number; end: number; total: number | undefined } | undefined {
+function parseContentRange(
+  header: string | null
+): { start: number; end: number; total: number | undefined } | undefined {
   const match = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec((header ?? '').trim());
   if (!match) return undefined;
   return { start: Number(match[1]), end: Number(match[2]), total: match[3] === '*' ? undefined : Number(match[3]) };
@@ -48,7 +57,9 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
   Object.defineProperty(stats, 'retries', { get: () => loop.retried, enumerable: true });
   const get = (from: number, to: number, signal: AbortSignal) =>
     fetch(url, { headers: { ...policy.headers, Range: `bytes=${from}-${to}` }, signal });
-  const final = (detail: string, status?: number): { failure: AttemptFailure } => ({ failure: { detail, retryable: false, status } });
+  const final = (detail: string, status?: number): { failure: AttemptFailure } => ({
+    failure: { detail, retryable: false, status },
+  });
 
   /** A failure for a retryable status (the body is discarded), or undefined. */
   const statusFailure = async (response: Response): Promise<{ failure: AttemptFailure } | undefined> => {
@@ -81,7 +92,12 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
     }
   };
 
-  const cut = (error: unknown, signal: AbortSignal, received: number, expected: number | undefined): { failure: AttemptFailure } => {
+  const cut = (
+    error: unknown,
+    signal: AbortSignal,
+    received: number,
+    expected: number | undefined
+  ): { failure: AttemptFailure } => {
     const of = expected === undefined ? '' : ` of ${expected}`;
     const detail = signal.aborted
       ? `no complete response within ${Math.round(policy.timeoutMs)} ms (${received}${of} bytes)`
@@ -89,7 +105,8 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
     return { failure: { detail, retryable: true, cause: signal.aborted ? undefined : error, status: 206 } };
   };
 
-  const tooLarge = (bytes: number, limit: number) => final(`response of ${bytes} bytes is larger than the ${limit} bytes expected`);
+  const tooLarge = (bytes: number, limit: number) =>
+    final(`response of ${bytes} bytes is larger than the ${limit} bytes expected`);
 
   type Probe = { whole: Uint8Array } | { size: number; head: Uint8Array; got: number } | { empty: true };
   const probe = await loop.run<Probe>({ start: 0, end: BLOCK - 1 }, async (signal): Promise<AttemptResult<Probe>> => {
@@ -185,9 +202,10 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
     });
   };
 
-  const firstBytes = probe.got === probe.head.length
-    ? probe.head
-    : Buffer.concat([probe.head.subarray(0, probe.got), await fetchRange(probe.got, probe.head.length - probe.got)]);
+  const firstBytes =
+    probe.got === probe.head.length
+      ? probe.head
+      : Buffer.concat([probe.head.subarray(0, probe.got), await fetchRange(probe.got, probe.head.length - probe.got)]);
   const blocks = new Map<number, Uint8Array>();
   blocks.set(0, firstBytes);
 
@@ -217,7 +235,8 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
       let end = batch[i]!.offset + batch[i]!.length;
       let j = i + 1;
       while (
-        j < batch.length && batch[j]!.offset <= end + MERGE_GAP &&
+        j < batch.length &&
+        batch[j]!.offset <= end + MERGE_GAP &&
         Math.max(end, batch[j]!.offset + batch[j]!.length) - batch[i]!.offset <= MAX_MERGED
       ) {
         end = Math.max(end, batch[j]!.offset + batch[j]!.length);
@@ -227,7 +246,7 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
       const start = group[0]!.offset;
       fetchRange(start, end - start).then(
         (bytes) => group.forEach((r) => r.resolve(bytes.subarray(r.offset - start, r.offset - start + r.length))),
-        (error: unknown) => group.forEach((r) => r.reject(error)),
+        (error: unknown) => group.forEach((r) => r.reject(error))
       );
       i = j;
     }

@@ -80,7 +80,8 @@ export async function openImage(source: string | Uint8Array, options: OpenImageO
     throw new InvalidArgumentError('options.cache', 'a TileCache', options.cache);
   }
   const http = resolveHttpOptions(options.http);
-  const onDamagedLevel = checkOneOf('options.onDamagedLevel', options.onDamagedLevel ?? 'error', ['error', 'skip'] as const, InvalidArgumentError);
+  const damagedPolicies = ['error', 'skip'] as const;
+  const onDamagedLevel = checkOneOf('options.onDamagedLevel', options.onDamagedLevel ?? 'error', damagedPolicies, InvalidArgumentError);
   const maxPixels = options.maxPixels ?? 2 ** 36;
   const limits = {
     maxPixels,
@@ -112,7 +113,9 @@ export async function openImage(source: string | Uint8Array, options: OpenImageO
     if (bytes.size === 0) throw new UnsupportedFormatError(bytes.name, 'the file is empty');
     const head = await bytes.readMeta(0, Math.min(16, bytes.size));
     const format = sniff(head);
-    if (format === 'tiff') return await TiffImageSource.open(bytes, cache, limits, { path, decoder: options.tileDecoder, onDamagedLevel });
+    if (format === 'tiff') {
+      return await TiffImageSource.open(bytes, cache, limits, { path, decoder: options.tileDecoder, onDamagedLevel });
+    }
     if (format) return await SharpImageSource.open(bytes, path, format, cache, maxPixels, limits);
     const hex = Buffer.from(head.subarray(0, 8)).toString('hex');
     throw new UnsupportedFormatError(bytes.name, `unrecognised file signature ${hex} (expected TIFF, BigTIFF, SVS, PNG, JPEG or WebP)`);

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!existsSync(OPENSLIDE_DIR))('microns per pixel of the openslide fixtures', () => {
-  it('small.svs reports Aperio\'s MPP = 0.4990', async () => {
+  it("small.svs reports Aperio's MPP = 0.4990", async () => {
     const image = await openImage(`${OPENSLIDE_DIR}small.svs`);
     expect(image.levels[0]!.mpp).toEqual({ x: 0.499, y: 0.499 });
     await image.close();
@@ -40,7 +40,7 @@ describe.skipIf(!existsSync(OPENSLIDE_DIR))('microns per pixel of the openslide 
     expect(() => levelForMpp(image, 0.5)).toThrow(NoPhysicalScaleError);
     expect(() => levelForMpp(image, 0.5)).toThrow(
       `Image ${OPENSLIDE_DIR}boxes.png does not record its physical pixel size (no Aperio MPP, no TIFF resolution tags in ` +
-        'inches or centimetres); choose a level instead of microns per pixel',
+        'inches or centimetres); choose a level instead of microns per pixel'
     );
     await image.close();
   });
@@ -63,14 +63,23 @@ describe('resolution tags written and read back', () => {
 
   it('a ConstantImage, and a StreamingTiffWriter slide with PANDA-like downsamples 1, 4, 16', async () => {
     const constant = tmp.path('constant.tif');
-    await writeTiledTiff(constant, { width: 4096, height: 4096, channels: 3, background: [240, 240, 240] },
-      { compression: 'deflate', mpp: 0.5 });
+    await writeTiledTiff(
+      constant,
+      { width: 4096, height: 4096, channels: 3, background: [240, 240, 240] },
+      { compression: 'deflate', mpp: 0.5 }
+    );
     const a = await openImage(constant);
     expect(a.levels.map((l) => l.mpp!.x)).toEqual([0.5, 1, 2, 4, 8]);
     await a.close();
     const streamed = tmp.path('streamed.tif');
     const writer = await StreamingTiffWriter.create(streamed, {
-      levels: [{ width: 1024, height: 512 }, { width: 256, height: 128 }, { width: 64, height: 32 }], tileSize: 256, mpp: 0.4,
+      levels: [
+        { width: 1024, height: 512 },
+        { width: 256, height: 128 },
+        { width: 64, height: 32 },
+      ],
+      tileSize: 256,
+      mpp: 0.4,
     });
     const tile = new Uint8Array(256 * 256 * 3).fill(200);
     for (let level = 0; level < 3; level++) {
@@ -79,7 +88,11 @@ describe('resolution tags written and read back', () => {
     }
     await writer.finish();
     const b = await openImage(streamed);
-    expect(b.levels.map((l) => [l.width, l.mpp!.x, l.mpp!.y])).toEqual([[1024, 0.4, 0.4], [256, 1.6, 1.6], [64, 6.4, 6.4]]);
+    expect(b.levels.map((l) => [l.width, l.mpp!.x, l.mpp!.y])).toEqual([
+      [1024, 0.4, 0.4],
+      [256, 1.6, 1.6],
+      [64, 6.4, 6.4],
+    ]);
     // the pixels still read (the directory layout grew by three tags)
     const px = await b.readRegion({ level: 1, x: 0, y: 0, width: 256, height: 128 });
     expect(meanDiff(px.data, new Uint8Array(px.data.length).fill(200))).toBeLessThan(1);
@@ -96,11 +109,16 @@ describe('resolution tags written and read back', () => {
 
   it('validates mpp options with exact messages', async () => {
     await expect(writeTiledTiff(tmp.path('bad.tif'), raw, { mpp: -1 })).rejects.toThrow(
-      new InvalidArgumentError('options.mpp', 'a positive number of microns per pixel or { x, y } of them', -1),
+      new InvalidArgumentError('options.mpp', 'a positive number of microns per pixel or { x, y } of them', -1)
     );
-    const image = await openImage(await sharp(pattern(32, 32, 3) as Uint8Array, { raw: { width: 32, height: 32, channels: 3 } })
-      .tiff({ xres: 4, yres: 4, resolutionUnit: 'cm' }).toBuffer());
-    expect(() => levelForMpp(image, 0)).toThrow('Expected a positive number of microns per pixel or { x, y } of them for targetMpp but received 0');
+    const image = await openImage(
+      await sharp(pattern(32, 32, 3) as Uint8Array, { raw: { width: 32, height: 32, channels: 3 } })
+        .tiff({ xres: 4, yres: 4, resolutionUnit: 'cm' })
+        .toBuffer()
+    );
+    expect(() => levelForMpp(image, 0)).toThrow(
+      'Expected a positive number of microns per pixel or { x, y } of them for targetMpp but received 0'
+    );
     await image.close();
   });
 });
@@ -141,12 +159,14 @@ describe('levelForMpp and readRegionAtMpp', () => {
     expect([between.width, between.height, between.channels]).toEqual([120, 90, 3]);
     const ref = await sharp(raw.data as Uint8Array, { raw: { width: 1024, height: 768, channels: 3 } })
       .extract({ left: 150, top: 90, width: 180, height: 135 })
-      .resize(120, 90, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+      .resize(120, 90, { fit: 'fill', kernel: 'lanczos3' })
+      .raw()
+      .toBuffer();
     expect(meanDiff(between.data, new Uint8Array(ref))).toBeLessThan(1);
     const edge = await readRegionAtMpp(image, { mpp: 1, x: 240, y: 180, width: 32, height: 32, fill: 0 });
     expect(edge.data[edge.data.length - 1]).toBe(0);
     await expect(readRegionAtMpp(image, { mpp: 1, x: 0, y: 0, width: 0, height: 4 })).rejects.toThrow(
-      'Expected a positive integer for region.width but received 0',
+      'Expected a positive integer for region.width but received 0'
     );
     await image.close();
   });

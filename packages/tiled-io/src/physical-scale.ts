@@ -17,7 +17,7 @@ export class NoPhysicalScaleError extends TiledIoError {
     super(
       source,
       `Image ${source} does not record its physical pixel size (no Aperio MPP, no TIFF resolution tags in inches or ` +
-        'centimetres); choose a level instead of microns per pixel',
+        'centimetres); choose a level instead of microns per pixel'
     );
   }
 }
@@ -88,11 +88,13 @@ export async function readRegionAtMpp(image: ImageSource, region: MppRegion): Pr
     throw new InvalidArgumentError('region', 'an object { mpp, x, y, width, height }', region, image.source);
   }
   for (const key of ['x', 'y'] as const) {
-    if (!Number.isSafeInteger(region[key])) throw new InvalidArgumentError(`region.${key}`, 'an integer', region[key], image.source);
+    if (!Number.isSafeInteger(region[key]))
+      throw new InvalidArgumentError(`region.${key}`, 'an integer', region[key], image.source);
   }
   for (const key of ['width', 'height'] as const) {
     const v = region[key];
-    if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidArgumentError(`region.${key}`, 'a positive integer', v, image.source);
+    if (!Number.isSafeInteger(v) || v <= 0)
+      throw new InvalidArgumentError(`region.${key}`, 'a positive integer', v, image.source);
   }
   const { level, factor } = levelForMpp(image, region.mpp);
   const x0 = Math.floor(region.x * factor.x);
@@ -104,7 +106,9 @@ export async function readRegionAtMpp(image: ImageSource, region: MppRegion): Pr
   const pixels = await image.readRegion(read);
   if (pixels.width === region.width && pixels.height === region.height) return pixels;
   const c = pixels.channels as 1 | 2 | 3 | 4;
-  const pipeline = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: c }, limitInputPixels: false })
-    .resize(region.width, region.height, { fit: 'fill', kernel: 'lanczos3' });
+  const pipeline = sharp(pixels.data, {
+    raw: { width: pixels.width, height: pixels.height, channels: c },
+    limitInputPixels: false,
+  }).resize(region.width, region.height, { fit: 'fill', kernel: 'lanczos3' });
   return toRaw(pipeline, c);
 }

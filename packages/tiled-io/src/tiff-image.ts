@@ -64,7 +64,9 @@ async function levelRole(
  * axes), else XResolution / YResolution (pixels per ResolutionUnit: 2 inch, the default, or
  * 3 centimetre). Undefined when neither is there or the values are not positive and finite.
  */
-async function physicalScale(file: TiffFile, ifd: Ifd, description: string): Promise<{ x: number; y: number } | undefined> {
+async function physicalScale(
+  file: TiffFile, ifd: Ifd, description: string,
+): Promise<{ x: number; y: number } | undefined> {
   const aperio = description.startsWith('Aperio') ? /\|\s*MPP\s*=\s*([0-9.eE+-]+)/.exec(description) : null;
   const mpp = aperio ? Number(aperio[1]) : NaN;
   if (Number.isFinite(mpp) && mpp > 0) return { x: mpp, y: mpp };
@@ -175,8 +177,9 @@ export class TiffImageSource extends BaseImageSource {
     const dirs = [base];
     const damaged: DamagedLevel[] = [];
     const damage = (directory: string, offset: number, reason: string) => {
-      if (options.onDamagedLevel !== 'skip') throw new DamagedLevelError(bytes.name, dirs.length + damaged.length, directory, reason);
-      damaged.push({ index: dirs.length + damaged.length, directory, offset, reason });
+      const index = dirs.length + damaged.length;
+      if (options.onDamagedLevel !== 'skip') throw new DamagedLevelError(bytes.name, index, directory, reason);
+      damaged.push({ index, directory, offset, reason });
     };
     for (const [i, ifd] of candidates.entries()) {
       const directory = useSub ? `SubIFD ${i}` : `IFD ${i + 1}`;
@@ -188,13 +191,14 @@ export class TiffImageSource extends BaseImageSource {
       let dir: LevelDirectory;
       try {
         if (role === 'damaged') throw new CorruptImageError(bytes.name, 'its NewSubfileType / ImageDescription cannot be read');
-        dir = useSub ? await readDirectory(file, ifd, limits, 0, i) : await readDirectory(file, ifd, limits, i + 1, undefined);
+        dir = await readDirectory(file, ifd, limits, useSub ? 0 : i + 1, useSub ? i : undefined);
       } catch (error) {
         if (!(error instanceof TiledIoError)) throw error;
         // mangled tags are damage wherever they are (except in an Aperio slide's label or macro);
         // a codec or layout we cannot read is damage only in a directory that must be a level
         const corrupt = error instanceof CorruptImageError && role !== 'associated';
-        if (corrupt || role === 'level') damage(directory, ifd.offset, (error as CorruptImageError).detail ?? error.message);
+        const reason = (error as CorruptImageError).detail ?? error.message;
+        if (corrupt || role === 'level') damage(directory, ifd.offset, reason);
         continue;
       }
       const prev = dirs[dirs.length - 1]!;

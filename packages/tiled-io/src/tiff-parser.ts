@@ -147,7 +147,9 @@ export class TiffFile {
             if (subOffset === 0 || (seen.has(subOffset) && !limits.keepGoing)) continue;
             if (seen.size >= maxIfds) throw new CorruptImageError(name, `more than ${maxIfds} IFDs`);
             const sub = await attempt(false, subOffset, async () => {
-              if (seen.has(subOffset)) throw new CorruptImageError(name, `SubIFD offset ${subOffset} points at another IFD`);
+              if (seen.has(subOffset)) {
+                throw new CorruptImageError(name, `SubIFD offset ${subOffset} points at another IFD`);
+              }
               seen.add(subOffset);
               return (await file.readIfd(subOffset, maxEntries)).ifd;
             });
