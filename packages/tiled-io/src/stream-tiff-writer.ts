@@ -5,6 +5,8 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { InvalidArgumentError, TiledIoError } from './errors.js';
+import { rational } from './tiff-writer.js';
+import { checkMpp } from './write-tiled-tiff.js';
 
 /** Writing a streamed TIFF went wrong (finished twice, a tile missing, over 4 GiB). */
 export class TiffWriteError extends TiledIoError {
@@ -28,6 +30,8 @@ export interface StreamingTiffOptions {
   tileSize?: number;
   /** JPEG quality 1–100 (default 85) */
   quality?: number;
+  /** microns per pixel of level 0 (one number or { x, y }): written as resolution tags on every level */
+  mpp?: number | { x: number; y: number };
 }
 
 interface LevelState extends TiffLevelSize {
@@ -60,6 +64,7 @@ export class StreamingTiffWriter {
     private readonly levels: LevelState[],
     readonly tileSize: number,
     readonly quality: number,
+    private readonly mpp: { x: number; y: number } | undefined,
   ) {}
 
   static async create(path: string, options: StreamingTiffOptions): Promise<StreamingTiffWriter> {
@@ -74,10 +79,11 @@ export class StreamingTiffWriter {
       const down = Math.ceil(height / tileSize);
       return { width, height, across, down, offsets: new Float64Array(across * down).fill(-1), counts: new Float64Array(across * down) };
     });
+    const mpp = options.mpp === undefined ? undefined : checkMpp('mpp', options.mpp);
     const file = await open(path, 'w');
     // header: little-endian, magic 42, first IFD offset patched by finish()
     await file.write(Uint8Array.of(0x49, 0x49, 42, 0, 0, 0, 0, 0), 0, 8, 0);
-    return new StreamingTiffWriter(path, file, levels, tileSize, quality);
+    return new StreamingTiffWriter(path, file, levels, tileSize, quality, mpp);
   }
 
   /** Tiles across and down of a level. */
@@ -111,7 +117,7 @@ export class StreamingTiffWriter {
       });
       let first = 0;
       // Directories are laid out finest first; each one's "next" field points at the following.
-      const sizes = this.levels.map((level) => directoryBytes(level.across * level.down));
+      const sizes = this.levels.map((level) => directoryBytes(level.across * level.down, this.mpp !== undefined));
       let offset = this.position + (this.position % 2);
       const starts = sizes.map((size) => {
         const start = offset;
@@ -165,7 +171,7 @@ export class StreamingTiffWriter {
 
   private directory(level: LevelState, index: number, start: number, next: number): Buffer {
     const n = level.across * level.down;
-    const entries: [tag: number, type: 3 | 4, values: ArrayLike<number>][] = [
+    const entries: [tag: number, type: 3 | 4 | 5, values: ArrayLike<number>][] = [
       [254, 4, [index === 0 ? 0 : 1]], // NewSubfileType: reduced-resolution image
       [256, 4, [level.width]],
       [257, 4, [level.height]],
@@ -180,7 +186,15 @@ export class StreamingTiffWriter {
       [325, 4, level.counts],
       [530, 3, [2, 2]], // YCbCrSubSampling 4:2:0
     ];
-    const out = Buffer.alloc(directoryBytes(n));
+    if (this.mpp) {
+      // pixels per centimetre of this level, tags 282 / 283 (RATIONAL) and ResolutionUnit 3 (cm), in tag order
+      const base = this.levels[0]!;
+      const x = 10_000 / ((this.mpp.x * base.width) / level.width);
+      const y = 10_000 / ((this.mpp.y * base.height) / level.height);
+      entries.push([282, 5, [x]], [283, 5, [y]], [296, 3, [3]]);
+      entries.sort((a, b) => a[0] - b[0]);
+    }
+    const out = Buffer.alloc(directoryBytes(n, this.mpp !== undefined));
     out.writeUInt16LE(entries.length, 0);
     let extra = 2 + entries.length * 12 + 4;
     entries.forEach(([tag, type, values], i) => {
@@ -188,7 +202,7 @@ export class StreamingTiffWriter {
       out.writeUInt16LE(tag, at);
       out.writeUInt16LE(type, at + 2);
       out.writeUInt32LE(values.length, at + 4);
-      const size = type === 3 ? 2 : 4;
+      const size = type === 3 ? 2 : type === 4 ? 4 : 8;
       const inline = values.length * size <= 4;
       let cursor = inline ? at + 8 : extra;
       if (!inline) {
@@ -197,7 +211,11 @@ export class StreamingTiffWriter {
       }
       for (let v = 0; v < values.length; v++) {
         if (type === 3) out.writeUInt16LE(values[v]!, cursor);
-        else out.writeUInt32LE(values[v]!, cursor);
+        else if (type === 5) {
+          const [num, den] = rational(values[v]!);
+          out.writeUInt32LE(num, cursor);
+          out.writeUInt32LE(den, cursor + 4);
+        } else out.writeUInt32LE(values[v]!, cursor);
         cursor += size;
       }
     });
@@ -206,8 +224,9 @@ export class StreamingTiffWriter {
   }
 }
 
-/** Bytes of one directory with `tiles` tiles: entries, next pointer, BitsPerSample, offsets and counts. */
-function directoryBytes(tiles: number): number {
-  const bytes = 2 + 13 * 12 + 4 + 6 + (tiles > 1 ? 8 * tiles : 0);
+/** Bytes of one directory: entries, next pointer, BitsPerSample, offsets and counts (and two rationals). */
+function directoryBytes(tiles: number, resolution: boolean): number {
+  const entries = resolution ? 16 : 13;
+  const bytes = 2 + entries * 12 + 4 + 6 + (tiles > 1 ? 8 * tiles : 0) + (resolution ? 16 : 0);
   return bytes + (bytes % 2);
 }
