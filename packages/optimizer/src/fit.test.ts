@@ -6,6 +6,7 @@ import { initEngine, tf } from '@patchgd/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { fit, permutation, type Dataset, type Example } from './fit.js';
+import { GDTrainer } from './gd-trainer.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 import {  planBatch, planPatchesPerStep } from './planner.js';
 import { BudgetExceededError } from './errors.js';
@@ -70,6 +71,46 @@ describe('fit', () => {
     expect(resumed.epochs.map((e) => e.val!.loss)).toEqual(full.epochs.map((e) => e.val!.loss));
     expect(readFileSync(path.join(runDir, 'best.ckpt')).length).toBeGreaterThan(100);
   });
+
+  for (const method of ['patchgd', 'gd'] as const) {
+    it(`${method}: with dropout on and Adam (the quickstart's defaults), a resumed run is bit-identical to the uninterrupted one`, async () => {
+      const train = dataset(12, 7);
+      const build = () => {
+        // built with one seed each time: initial weights are equal without copying them
+        if (method === 'gd') {
+          const backbone = createBackbone('convnet', { inputSize: 16, inputChannels: 1, widths: [4, 6], seed: 5 });
+          return new GDTrainer({ backbone, numClasses: 2, optimizer: tf.train.adam(0.01), seed: 3 });
+        }
+        const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4], featureDim: 6, seed: 5 });
+        const head = createHead('poolHead', { featureDim: 6, numClasses: 2, hiddenDim: 8, contextBlocks: 1, dropout: 0.1, gridSize: [2, 2], seed: 6 });
+        return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 2, optimizer: { backbone: tf.train.adam(3e-3), head: tf.train.adam(1e-2) }, seed: 3 });
+      };
+      const record = (into: number[]) => ({ onTrainBatchEnd: ({ loss }: { loss: number }) => void into.push(loss) });
+      const uninterrupted: number[] = [];
+      await fit(build(), { train, epochs: 2, batchSize: 3, callbacks: [record(uninterrupted)] });
+      const again: number[] = [];
+      await fit(build(), { train, epochs: 2, batchSize: 3, callbacks: [record(again)] });
+      expect(again).toEqual(uninterrupted); // same seed, same run
+
+      const runDir = path.join(dir, `resume-defaults-${method}`);
+      const first: number[] = [];
+      const kill = { onTrainBatchEnd: ({ epoch, batch }: { epoch: number; batch: number }) => {
+        if (epoch === 0 && batch === 2) throw new Error('killed');
+      } };
+      await expect(fit(build(), { train, epochs: 2, batchSize: 3, checkpointDir: runDir, checkpointEvery: 2, callbacks: [record(first), kill] })).rejects.toThrow('killed');
+      const rest: number[] = [];
+      await fit(build(), { train, epochs: 2, batchSize: 3, checkpointDir: runDir, resumeFrom: path.join(runDir, 'last.ckpt'), callbacks: [record(rest)] });
+      expect([...first.slice(0, 2), ...rest]).toEqual(uninterrupted);
+      // dropout really draws: a different run seed gives different losses
+      if (method === 'patchgd') {
+        const other: number[] = [];
+        const t = build() as PatchGDTrainer;
+        const reseeded = new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: 8, patchesPerStep: 2, optimizer: tf.train.adam(3e-3), seed: 4 });
+        await fit(reseeded, { train, epochs: 1, batchSize: 3, callbacks: [record(other)] });
+        expect(other[0]).not.toBe(uninterrupted[0]);
+      }
+    });
+  }
 
   it('stops early when validation stops improving', async () => {
     const result = await fit(trainer(), {
