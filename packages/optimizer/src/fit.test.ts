@@ -9,7 +9,7 @@ import { fit, permutation, type Dataset, type Example } from './fit.js';
 import { GDTrainer } from './gd-trainer.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 import {  planBatch, planPatchesPerStep } from './planner.js';
-import { BudgetExceededError } from './errors.js';
+import { BudgetExceededError, NonFiniteStateError } from './errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'patchgd-fit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -111,6 +111,33 @@ describe('fit', () => {
       }
     });
   }
+
+  it('does not write a checkpoint holding NaN or Infinity over the last finite one', async () => {
+    const runDir = path.join(dir, 'non-finite');
+    let poisoned = false;
+    const inner = trainer();
+    const wrapped = {
+      trainBatch: (images: Parameters<typeof inner.trainBatch>[0], labels: number[]) => inner.trainBatch(images, labels),
+      predict: (images: Parameters<typeof inner.predict>[0]) => inner.predict(images),
+      loadStateDict: (d: Parameters<typeof inner.loadStateDict>[0]) => inner.loadStateDict(d),
+      stateDict: async () => {
+        const d = await inner.stateDict();
+        if (!poisoned) return d;
+        const key = Object.keys(d.tensors)[0]!;
+        d.tensors[key]!.dispose();
+        d.tensors[key] = tf.tensor1d([Number.POSITIVE_INFINITY]);
+        return d;
+      },
+    };
+    const poison = { onTrainBatchEnd: ({ batch }: { batch: number }) => void (poisoned = batch === 1) };
+    const error = await fit(wrapped, { train: dataset(8, 1), epochs: 1, batchSize: 4, checkpointDir: runDir, checkpointEvery: 1, callbacks: [poison] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteStateError);
+    expect((error as Error).message).toContain(`of ${path.join(runDir, 'last.ckpt')} holds NaN or infinite values`);
+    // the checkpoint of batch 0 is what is on disk
+    const kept = await loadCheckpoint(path.join(runDir, 'last.ckpt'));
+    expect((kept.state['fit'] as { batch: number }).batch).toBe(1);
+    tf.dispose(Object.values(kept.tensors));
+  });
 
   it('stops early when validation stops improving', async () => {
     const result = await fit(trainer(), {

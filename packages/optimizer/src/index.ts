@@ -14,7 +14,7 @@ export { constantSchedule, warmupDecay } from './schedule.js';
 export type { Schedule, WarmupDecayOptions } from './schedule.js';
 export type { ImageBatch, Pixels, RegionSource } from './images.js';
 export type { OptimizerOption } from './optimizer-groups.js';
-export { OptimizerError, TrainerOptionError, NonFiniteLossError, BudgetExceededError } from './errors.js';
+export { OptimizerError, TrainerOptionError, NonFiniteLossError, NonFiniteInputError, NonFiniteOutputError, NonFiniteStateError, BudgetExceededError } from './errors.js';
 export type { StepLocation } from './errors.js';
 export { fit, evaluate, permutation } from './fit.js';
 export type { Dataset, Example, Trainable, Callbacks, FitOptions, FitResult, BatchEnd, EpochEnd, Evaluation, Monitor, CustomMonitor } from './fit.js';

@@ -1,7 +1,7 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NonFiniteLossError } from './errors.js';
+import { NonFiniteInputError, NonFiniteLossError, NonFiniteOutputError, NonFiniteStateError } from './errors.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 import type { SamplerOption } from './sampler-option.js';
 
@@ -247,7 +247,8 @@ describe('a bad batch changes nothing', () => {
     const stateBefore = await trainer.stateDict();
     const predictedBefore = (await trainer.predict(good)).dataSync().slice();
     const side = GRID * P;
-    const bad = [good[0]!, { data: new Float32Array(side * side).fill(Number.NaN), width: side, height: side, channels: 1 }];
+    // finite pixels that overflow the convolutions: batch-norm statistics become NaN while Z fills
+    const bad = [good[0]!, { data: new Float32Array(side * side).fill(3e38), width: side, height: side, channels: 1 }];
     const error = await trainer.trainBatch(bad, [0, 1], { keys: ['slide-a', 'slide-b'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
     expect((error as Error).message).toContain('images ["slide-a","slide-b"]');
@@ -271,8 +272,42 @@ describe('a bad batch changes nothing', () => {
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01) });
     const side = GRID * P;
     const tensorsBefore = tf.memory().numTensors;
-    await expect(trainer.trainBatch([{ data: new Float32Array(side * side).fill(Number.NaN), width: side, height: side, channels: 1 }], [0])).rejects.toBeInstanceOf(NonFiniteLossError);
+    await expect(trainer.trainBatch([{ data: new Float32Array(side * side).fill(3e38), width: side, height: side, channels: 1 }], [0])).rejects.toBeInstanceOf(NonFiniteLossError);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('an image that is not finite after normalisation is an error naming it, and changes nothing', async () => {
+    const { backbone, head } = model();
+    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01) });
+    const before = backbone.variables.map((v) => v.variable.dataSync().slice());
+    const broken = images(2, 4);
+    broken[1]!.data[7] = Number.NaN;
+    const error = await trainer.trainBatch(broken, [0, 1], { keys: ['a.png', 'b.png'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteInputError);
+    expect((error as Error).message).toMatch(/^Image b\.png has 1 non-finite value \(NaN or ±Infinity\) after normalisation: check the file/);
+    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
+  });
+
+  it('a normalisation that overflows the batch-norm statistics (std 1e-30) stops training instead of going on silently', async () => {
+    const { backbone, head } = model();
+    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01), normalize: { mean: 0.5, std: 1e-30 } });
+    const before = backbone.variables.map((v) => v.variable.dataSync().slice());
+    const error = await trainer.trainBatch(images(2, 4), [0, 1]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!)));
+  });
+
+  it('predictions that are not finite, and checkpoints with non-finite tensors, are errors naming what', async () => {
+    const { backbone, head } = model();
+    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.sgd(0.01) });
+    const dict = await trainer.stateDict();
+    const key = Object.keys(dict.tensors).find((k) => k.startsWith('backbone/'))!;
+    const broken = { ...dict, tensors: { ...dict.tensors, [key]: tf.fill(dict.tensors[key]!.shape, Number.NaN) } };
+    await expect(trainer.loadStateDict(broken, 'runs/x/last.ckpt')).rejects.toThrow(new NonFiniteStateError(key, 'runs/x/last.ckpt'));
+    const v = backbone.variables.find((w) => w.trainable)!;
+    v.variable.assign(tf.fill(v.variable.shape, Number.NaN));
+    await expect(trainer.predict(images(1, 1))).rejects.toBeInstanceOf(NonFiniteOutputError);
+    tf.dispose([...Object.values(dict.tensors), broken.tensors[key]!]);
   });
 });
 

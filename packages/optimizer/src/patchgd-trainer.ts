@@ -4,6 +4,7 @@ import { tf } from '@patchgd/engine';
 import type { Backbone, Head } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import type { StateDict } from './checkpoint.js';
+import { checkFiniteOutput } from './model-state.js';
 import { TrainerOptionError } from './errors.js';
 import { blankGroups, imagesOf, labelsOf, readPatchData, type ImageBatch, type Pixels, type RegionSource } from './images.js';
 import type { BudgetOptions, StepMemory } from './step-guard.js';
@@ -157,11 +158,13 @@ export class PatchGDTrainer {
   /** Algorithm 2 then the head: logits `[B, classes]` with every layer in inference mode. */
   async predict(images: ImageBatch): Promise<tf.Tensor2D> {
     const z = await this.fillZ(images, 'eval');
+    let logits: tf.Tensor2D;
     try {
-      return tf.tidy(() => this.head.forward(z, { training: false }));
+      logits = tf.tidy(() => this.head.forward(z, { training: false }));
     } finally {
       z.dispose();
     }
+    return checkFiniteOutput(logits);
   }
 
   /** Optimizer steps taken so far. */
@@ -238,7 +241,7 @@ export class PatchGDTrainer {
       featureDim: backbone.featureDim,
       variables: backbone.variables,
       read: async (items, cells, options: EncodeOptions): Promise<PatchInput> => {
-        const { data, shape } = await readPatchData(items, cells, read);
+        const { data, shape } = await readPatchData(items, cells, { ...read, keys: options.keys });
         if (options.phase !== 'fill' || tolerance === undefined) {
           if (options.phase === 'fill') this.fillEncoded += shape[0];
           return { patches: tf.tensor4d(data, shape) };
