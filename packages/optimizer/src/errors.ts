@@ -1,5 +1,7 @@
+import { PatchGDError, expectedMessage } from '@patchgd/core';
+
 /** Base class of the errors this package throws. */
-export class OptimizerError extends Error {
+export class OptimizerError extends PatchGDError {
   override name = 'OptimizerError';
 }
 
@@ -11,7 +13,7 @@ export class TrainerOptionError extends OptimizerError {
     expected: string,
     received: unknown,
   ) {
-    super(`Expected ${expected} for ${parameter} but received ${describe(received)}`);
+    super(expectedMessage(parameter, expected, received));
   }
 }
 
@@ -24,12 +26,4 @@ export class NonFiniteLossError extends OptimizerError {
   ) {
     super(`Training stopped at step ${step}: ${what} is not finite (the weights were not updated from this step)`);
   }
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value);
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
-  if (value !== null && typeof value === 'object') return value.constructor?.name ?? 'object';
-  return String(value);
 }

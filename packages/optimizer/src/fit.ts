@@ -3,6 +3,7 @@
 // the same losses as the run that was not interrupted (same backend and seed).
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Rng } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
 import { loadCheckpoint, saveCheckpoint, type StateDict } from './checkpoint.js';
 import { TrainerOptionError } from './errors.js';
@@ -211,20 +212,7 @@ export async function evaluate(trainer: Pick<Trainable, 'predict'>, data: Datase
   return { loss: lossSum / data.length, accuracy: correct / data.length, predictions, labels };
 }
 
-/** A seeded permutation of 0..n−1 (Fisher–Yates with mulberry32). */
+/** A seeded permutation of 0..n−1 (the shared {@link Rng}; same seed, same order). */
 export function permutation(n: number, seed: number): Int32Array {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
+  return new Rng(seed >>> 0).permutation(n);
 }

@@ -1,9 +1,10 @@
 // Typed errors of @patchgd/tiled-io. Every error names the file, URL or parameter it is about,
 // and decoder failures are wrapped (the original is kept as `cause`) so that callers never see
 // a raw decoder stack.
+import { PatchGDError, expectedMessage } from '@patchgd/core';
 
 /** Base class of every error this package throws, so callers can catch them as one family. */
-export class TiledIoError extends Error {
+export class TiledIoError extends PatchGDError {
   override name = 'TiledIoError';
   constructor(
     /** The file path, URL or `<buffer>` the error is about (`undefined` for pure argument errors). */
@@ -24,7 +25,7 @@ export class InvalidArgumentError extends TiledIoError {
     received: unknown,
     source?: string,
   ) {
-    super(source, `Expected ${expected} for ${parameter} but received ${describe(received)}`);
+    super(source, expectedMessage(parameter, expected, received));
   }
 }
 
@@ -88,21 +89,6 @@ export class SourceClosedError extends TiledIoError {
   constructor(source: string) {
     super(source, `Image ${source} is closed`);
   }
-}
-
-/** Renders a received value for an `Expected … but received …` message. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value);
-  if (value instanceof Uint8Array) return `${value.constructor.name}(${value.length})`;
-  if (value !== null && typeof value === 'object') {
-    try {
-      return JSON.stringify(value);
-    } catch {
-      return String(value);
-    }
-  }
-  return String(value);
 }
 
 function causeSuffix(cause: unknown): string {

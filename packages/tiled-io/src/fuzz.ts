@@ -4,17 +4,12 @@
 // an untyped error, a crash or a hang is a bug.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Rng } from '@patchgd/core';
 
-/** A deterministic pseudo-random generator (mulberry32). */
+/** A deterministic uniform [0, 1) stream from the shared seeded {@link Rng}. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Rng(seed >>> 0);
+  return () => generator.next();
 }
 
 /** Kinds of mutation applied by {@link mutate}. */

@@ -1,7 +1,8 @@
 // ZBlock: the latent grid Z of PatchGD for B images, [B, m, n, s], stored as float32 or float16,
 // in memory or in a file paged in and out one grid row at a time.
 import { tf } from '@patchgd/engine';
-import { ZBlockDisposedError, ZBlockOptionError, checkInteger, describe } from './errors.js';
+import { describe } from '@patchgd/core';
+import { ZBlockDisposedError, ZBlockOptionError, checkInteger } from './errors.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { insertCells, type InsertOptions } from './insert.js';
 import { DiskPageStore, MemoryPageStore, type PageStats, type PageStore } from './page-store.js';
