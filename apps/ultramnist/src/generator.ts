@@ -3,6 +3,7 @@
 // description in docs/patchgd-method.md: class-balanced digit combinations, integer scale factors
 // with a V-shaped distribution scaled to the image size, non-overlapping placement, optional
 // XOR-combined background noise, deterministic under a seed.
+import { Rng, mixSeed } from '@patchgd/core';
 import { loadMnist, type Split } from './mnist.js';
 
 export const CLASSES = 28;
@@ -53,18 +54,6 @@ export function digitCombinations(min: number, max: number): number[][][] {
   return bySum;
 }
 
-/** mulberry32: a small seeded generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The V-shaped scale distribution: weight grows with the distance from the middle of [1, max]. */
 export function scaleWeights(maxScale: number): number[] {
   const middle = (1 + maxScale) / 2;
@@ -84,13 +73,7 @@ function pick(weights: number[], r: number): number {
 /** The label of sample `index`: each run of 28 consecutive indices holds every class once. */
 export function labelOf(index: number, seed: number): number {
   const block = Math.floor(index / CLASSES);
-  const random = rng(seed * 7919 + block * 104729 + 17);
-  const order = Array.from({ length: CLASSES }, (_, i) => i);
-  for (let i = CLASSES - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order[index % CLASSES]!;
+  return new Rng(mixSeed(seed, block, 17)).permutation(CLASSES)[index % CLASSES]!;
 }
 
 /**
@@ -109,7 +92,8 @@ export function ultraMnistSample(index: number, options: UltraMnistOptions): Ult
   const maxScale = options.maxScale ?? Math.max(1, Math.round((75 * size) / 4000));
   const seed = options.seed ?? 0;
   const mnist = loadMnist(options.split);
-  const random = rng(seed * 1_000_003 + index * 9973 + (options.split === 'train' ? 1 : 2));
+  const generator = new Rng(mixSeed(seed, index, options.split === 'train' ? 1 : 2));
+  const random = () => generator.next();
   const label = labelOf(index, seed);
   const all = combinationsFor(minDigits, maxDigits);
   const missing = all.findIndex((c) => c.length === 0);

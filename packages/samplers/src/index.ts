@@ -4,8 +4,6 @@
  */
 export { PatchGrid } from './patch-grid.js';
 export type { PatchGridOptions, CellBox, PixelRect, EdgePolicy, LevelLike } from './patch-grid.js';
-export { Rng, mixSeed } from '@patchgd/core';
-export type { RngState } from '@patchgd/core';
 export type { Sampler, SamplerState, GridLike, LastChunk } from './sampler.js';
 export { RandomCoverSampler, SequentialSampler } from './random-cover-sampler.js';
 export type { RandomCoverSamplerOptions, SequentialSamplerOptions } from './random-cover-sampler.js';
