@@ -2,8 +2,9 @@
 // node:fs: tfjs has no file-system IO handler in Node without tfjs-node. Writes are atomic
 // (temporary file, then rename), and loading matches weights by `layer/weight` name, reporting
 // every layer that differs instead of stopping at the first.
-import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import { BackboneOptionError, WeightsMismatchError, type WeightMismatch } from './errors.js';
 import type { SavedWeights } from './types.js';
@@ -31,17 +32,6 @@ function namedWeights(model: tf.LayersModel): NamedWeight[] {
     for (const variable of layer.weights) out.push({ layer: layer.name, name: variable.originalName, variable });
   }
   return out;
-}
-
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
 }
 
 /**

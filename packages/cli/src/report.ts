@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { writeAtomic } from './run-folder.js';
+import { writeAtomic } from '@patchgd/core/node';
 
 export interface ReportSeries {
   name: string;
