@@ -40,8 +40,6 @@ group('errors', () => {
       'RocAucAccumulator',
       'CalibrationAccumulator',
       'ThroughputMeter',
-      'MemoryMeter',
-      'trackMemory',
       'MetricsOptionError',
     ]) {
       expect(typeof (metrics as Record<string, unknown>)[name], name).toBe('function');
