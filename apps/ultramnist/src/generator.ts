@@ -3,7 +3,8 @@
 // description in docs/patchgd-method.md: class-balanced digit combinations, integer scale factors
 // with a V-shaped distribution scaled to the image size, non-overlapping placement, optional
 // XOR-combined background noise, deterministic under a seed.
-import { Rng, mixSeed } from '@patchgd/core';
+import { Rng, checkInteger, mixSeed } from '@patchgd/core';
+import { UltraMnistOptionError } from './errors.js';
 import { loadMnist, type Split } from './mnist.js';
 
 export const CLASSES = 28;
@@ -87,7 +88,7 @@ export function labelOf(index: number, seed: number): number {
  */
 export function ultraMnistSample(index: number, options: UltraMnistOptions): UltraMnistSample {
   const size = options.size ?? 512;
-  if (!Number.isInteger(size) || size < DIGIT * 2) throw new RangeError(`Expected an integer ≥ ${DIGIT * 2} for size but received ${size}`);
+  checkInteger('size', size, DIGIT * 2, undefined, UltraMnistOptionError);
   const [minDigits, maxDigits] = options.digits ?? [3, 5];
   const maxScale = options.maxScale ?? Math.max(1, Math.round((75 * size) / 4000));
   const seed = options.seed ?? 0;
@@ -98,7 +99,8 @@ export function ultraMnistSample(index: number, options: UltraMnistOptions): Ult
   const all = combinationsFor(minDigits, maxDigits);
   const missing = all.findIndex((c) => c.length === 0);
   if (missing >= 0) {
-    throw new RangeError(`Expected digits [min, max] whose sums reach every class 0–${CLASSES - 1}, but [${minDigits}, ${maxDigits}] cannot sum to ${missing}`);
+    const expected = `a [min, max] whose sums reach every class 0–${CLASSES - 1} ([${minDigits}, ${maxDigits}] cannot sum to ${missing})`;
+    throw new UltraMnistOptionError('digits', expected, [minDigits, maxDigits]);
   }
   const combos = all[label]!;
   const chosen = [...combos[Math.floor(random() * combos.length)]!];
@@ -114,7 +116,7 @@ export function ultraMnistSample(index: number, options: UltraMnistOptions): Ult
   // cannot fit even then is redrawn with a smaller largest scale.
   let placed: PlacedDigit[] | undefined;
   for (let limit = Math.min(maxScale, Math.floor(size / DIGIT)); !placed; limit--) {
-    if (limit < 1) throw new Error(`Could not place ${chosen.length} digits without overlap in a ${size}×${size} image`);
+    if (limit < 1) throw new UltraMnistOptionError('size', `room for ${chosen.length} digits without overlap`, size);
     placed = layout(chosen, mnistIndices, scaleWeights(limit), size, random);
   }
   const pixels = new Float32Array(size * size);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { MnistFileError } from './errors.js';
 
 export type Split = 'train' | 'test';
 
@@ -30,7 +31,7 @@ export function loadMnist(split: Split): MnistSplit {
   const imageBytes = readFileSync(path.join(dir, imageFile));
   const labelBytes = readFileSync(path.join(dir, labelFile));
   if (imageBytes.readUInt32BE(0) !== 2051 || labelBytes.readUInt32BE(0) !== 2049) {
-    throw new Error(`Expected MNIST IDX files in ${dir} but the magic numbers do not match`);
+    throw new MnistFileError(path.join(dir, imageFile), `Expected MNIST IDX files in ${dir} but the magic numbers do not match`);
   }
   const count = imageBytes.readUInt32BE(4);
   const images = new Uint8Array(imageBytes.buffer, imageBytes.byteOffset + 16, count * 784);
