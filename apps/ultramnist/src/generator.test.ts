@@ -22,7 +22,7 @@ describe('UltraMNIST generator', () => {
     for (const s of samples) {
       s.digits.forEach((a, i) => {
         expect(a.x >= 0 && a.y >= 0 && a.x + a.side <= 256 && a.y + a.side <= 256).toBe(true);
-        s.digits.slice(i + 1).forEach((b) => expect(overlaps(a, b)).toBe(false));
+        for (const b of s.digits.slice(i + 1)) expect(overlaps(a, b)).toBe(false);
       });
     }
   });

@@ -82,7 +82,9 @@ export async function pretrainBackbone(backbone: Backbone, options: PretrainOpti
     const logits = await trainer.predict(chunk.map((b) => b.image));
     const predicted = tf.tidy(() => tf.argMax(logits, 1).dataSync());
     logits.dispose();
-    chunk.forEach((b, i) => (correct += predicted[i] === b.label ? 1 : 0));
+    chunk.forEach((b, i) => {
+      if (predicted[i] === b.label) correct++;
+    });
   }
   return { accuracy: correct / held.length, loss };
 }

@@ -37,7 +37,7 @@ export interface Report {
   images?: ReportImage[];
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON safe inside a <script> element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v);
@@ -49,17 +49,17 @@ export async function renderReport(report: Report): Promise<string> {
     const numbers = t.rows.flat().filter((v): v is number => typeof v === 'number');
     const max = Math.max(1e-12, ...numbers);
     const td = (v: string | number) =>
-      t.heat && typeof v === 'number' ? `<td style="background:rgba(37,99,235,${(0.85 * v) / max})">${cell(v)}</td>` : `<td>${escape(String(cell(v)))}</td>`;
-    return `<section><h2>${escape(t.title)}</h2><table><thead><tr>${t.columns.map((c) => `<th>${escape(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
+      t.heat && typeof v === 'number' ? `<td style="background:rgba(37,99,235,${(0.85 * v) / max})">${cell(v)}</td>` : `<td>${escapeHtml(String(cell(v)))}</td>`;
+    return `<section><h2>${escapeHtml(t.title)}</h2><table><thead><tr>${t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
       .map((r) => `<tr>${r.map(td).join('')}</tr>`)
       .join('')}</tbody></table></section>`;
   });
   const images = (report.images ?? []).map(
     (im) =>
-      `<figure class="${im.correct === undefined ? '' : im.correct ? 'ok' : 'bad'}"><img src="data:image/png;base64,${Buffer.from(im.png).toString('base64')}" alt="${escape(im.caption)}"><figcaption>${escape(im.caption)}</figcaption></figure>`,
+      `<figure class="${im.correct === undefined ? '' : im.correct ? 'ok' : 'bad'}"><img src="data:image/png;base64,${Buffer.from(im.png).toString('base64')}" alt="${escapeHtml(im.caption)}"><figcaption>${escapeHtml(im.caption)}</figcaption></figure>`,
   );
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(report.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#111;padding:0 1rem}
@@ -72,7 +72,7 @@ td:first-child,th:first-child{text-align:left}
 figure.ok{border-color:#16a34a}figure.bad{border-color:#dc2626}figure img{display:block;width:192px;height:auto;image-rendering:pixelated}
 figcaption{font-size:13px;max-width:192px}figure.chart{border:0;padding:0}
 </style></head><body>
-<h1>${escape(report.title)}</h1>${report.subtitle ? `<p class="sub">${escape(report.subtitle)}</p>` : ''}
+<h1>${escapeHtml(report.title)}</h1>${report.subtitle ? `<p class="sub">${escapeHtml(report.subtitle)}</p>` : ''}
 <div class="charts">${charts.map((svg) => `<figure class="chart">${svg}</figure>`).join('')}</div>
 ${tables.join('\n')}
 ${images.length ? `<section><h2>Validation images</h2><div class="images">${images.join('')}</div></section>` : ''}

@@ -43,7 +43,9 @@ describe('ZBlock', () => {
     const expected = fp16 ? roundToFloat16(f.slice()) : f;
     expect(z.readCells(1, cells)).toEqual(expected);
     const all = z.read(1);
-    cells.forEach((cell, j) => expect(all.subarray(cell * 6, cell * 6 + 6)).toEqual(expected.subarray(j * 6, j * 6 + 6)));
+    cells.forEach((cell, j) => {
+      expect(all.subarray(cell * 6, cell * 6 + 6)).toEqual(expected.subarray(j * 6, j * 6 + 6));
+    });
     let nonzero = 0;
     all.forEach((v, i) => { if (v !== 0 && !cells.includes(Math.floor(i / 6))) nonzero++; });
     expect(nonzero).toBe(0);
@@ -69,7 +71,9 @@ describe('ZBlock', () => {
     const ra = a.read(0);
     const rb = b.read(0);
     let worst = 0;
-    ra.forEach((v, i) => (worst = Math.max(worst, Math.abs(rb[i]! - v) / Math.max(Math.abs(v), 2 ** -14))));
+    ra.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(rb[i]! - v) / Math.max(Math.abs(v), 2 ** -14));
+    });
     expect(worst).toBeLessThanOrEqual(2 ** -11);
     a.dispose();
     b.dispose();

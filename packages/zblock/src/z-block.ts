@@ -239,10 +239,10 @@ export class ZBlock {
   toTensor(images?: ArrayLike<number>): tf.Tensor4D {
     this.checkLive();
     const list = images === undefined ? Array.from({ length: this.images }, (_, i) => i) : Array.from(images);
-    list.forEach((image, i) => this.checkImage(image, `images[${i}]`));
+    for (const [i, image] of list.entries()) this.checkImage(image, `images[${i}]`);
     const size = this.cells * this.latentSize;
     const data = new Float32Array(list.length * size);
-    list.forEach((image, i) => data.set(this.read(image), i * size));
+    for (const [i, image] of list.entries()) data.set(this.read(image), i * size);
     return tf.tensor4d(data, [list.length, this.rows, this.cols, this.latentSize], 'float32');
   }
 
