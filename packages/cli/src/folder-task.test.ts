@@ -16,7 +16,12 @@ afterAll(async () => {
 async function load(train: string, val = 'image_id,label\nv,0\n', extra: Record<string, unknown> = {}) {
   await writeFile(path.join(dir, 'train.csv'), train);
   await writeFile(path.join(dir, 'val.csv'), val);
-  const data = folderTask.schema.parse({ train: path.join(dir, 'train.csv'), val: path.join(dir, 'val.csv'), imageSize: 8, ...extra });
+  const data = folderTask.schema.parse({
+    train: path.join(dir, 'train.csv'),
+    val: path.join(dir, 'val.csv'),
+    imageSize: 8,
+    ...extra,
+  });
   return folderTask.load(data, { seed: 0, log: () => undefined, cacheDir: dir });
 }
 
@@ -35,19 +40,26 @@ describe('folder task CSVs (csv-parse)', () => {
     const bad = await load('image_id,label\na,1\nb,x\n').catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(DataFileError);
     expect(bad).toMatchObject({ file: path.join(dir, 'train.csv'), row: 3 });
-    expect((bad as Error).message).toBe(`${path.join(dir, 'train.csv')} row 3: expected a non-negative integer in "label", found "x"`);
+    expect((bad as Error).message).toBe(
+      `${path.join(dir, 'train.csv')} row 3: expected a non-negative integer in "label", found "x"`,
+    );
     const ragged = await load('image_id,label\na,1,9\n').catch((e: unknown) => e);
     expect(ragged).toBeInstanceOf(DataFileError);
     expect((ragged as DataFileError).row).toBe(2);
     expect((ragged as Error).message).toMatch(/^Cannot parse .*train\.csv at row 2: /);
     const columns = await load('name,grade\na,1\n', undefined, { labelColumn: 'label' }).catch((e: unknown) => e);
-    expect((columns as Error).message).toBe(`${path.join(dir, 'train.csv')}: expected a header with columns "image_id" and "label", found "name,grade"`);
+    expect((columns as Error).message).toBe(
+      `${path.join(dir, 'train.csv')}: expected a header with columns "image_id" and "label", found "name,grade"`,
+    );
     const missing = await folderTask
-      .load(folderTask.schema.parse({ train: path.join(dir, 'none.csv'), val: path.join(dir, 'none.csv'), imageSize: 8 }), {
-        seed: 0,
-        log: () => undefined,
-        cacheDir: dir,
-      })
+      .load(
+        folderTask.schema.parse({ train: path.join(dir, 'none.csv'), val: path.join(dir, 'none.csv'), imageSize: 8 }),
+        {
+          seed: 0,
+          log: () => undefined,
+          cacheDir: dir,
+        },
+      )
       .catch((e: unknown) => e);
     expect((missing as Error).message).toBe(`data: cannot read ${path.join(dir, 'none.csv')} (ENOENT)`);
   });

@@ -8,7 +8,13 @@ const loss: ReportChart = {
   y: 'loss',
   series: [
     { name: 'train', points: Array.from({ length: 100 }, (_, i): [number, number] => [i + 1, 3 / (i + 1)]) },
-    { name: 'val', points: [[50, 1.5], [100, 1.2]] },
+    {
+      name: 'val',
+      points: [
+        [50, 1.5],
+        [100, 1.2],
+      ],
+    },
   ],
 };
 
@@ -25,7 +31,19 @@ describe('svgChart', () => {
   });
 
   it('uses a log y axis when asked (ticks as powers of ten)', async () => {
-    const svg = await svgChart({ ...loss, logY: true, series: [{ name: 'a', points: [[1, 0.001], [2, 10]] }] });
+    const svg = await svgChart({
+      ...loss,
+      logY: true,
+      series: [
+        {
+          name: 'a',
+          points: [
+            [1, 0.001],
+            [2, 10],
+          ],
+        },
+      ],
+    });
     expect(svg).toContain('>0.001<');
     expect(svg).toContain('>10<');
   });

@@ -33,7 +33,11 @@ export async function svgChart(
     title: { text: chart.title, fontSize: 15 },
     data: [
       { name: 'points', values },
-      { name: 'marked', source: 'points', transform: [{ type: 'filter', expr: `indexof(${JSON.stringify(marked)}, datum.series) >= 0` }] },
+      {
+        name: 'marked',
+        source: 'points',
+        transform: [{ type: 'filter', expr: `indexof(${JSON.stringify(marked)}, datum.series) >= 0` }],
+      },
     ],
     scales: [
       { name: 'x', type: 'linear', domain: { data: 'points', field: 'x' }, range: 'width', nice: true, zero: false },

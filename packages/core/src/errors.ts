@@ -91,7 +91,9 @@ export function checkOneOf<T extends string | number | boolean>(
   choices: readonly T[],
   ErrorClass: OptionErrorClass = OptionError,
 ): T {
-  if (!choices.includes(value as T)) throw new ErrorClass(name, `one of ${choices.map((c) => describe(c)).join(', ')}`, value);
+  if (!choices.includes(value as T)) {
+    throw new ErrorClass(name, `one of ${choices.map((c) => describe(c)).join(', ')}`, value);
+  }
   return value as T;
 }
 

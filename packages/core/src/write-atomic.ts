@@ -50,12 +50,16 @@ export async function writeAtomic(
   data: string | Uint8Array | readonly Uint8Array[],
   options?: WriteAtomicOptions,
 ): Promise<void>;
-export async function writeAtomic<T>(file: string, produce: AtomicProducer<T>, options?: WriteAtomicOptions): Promise<T>;
+export async function writeAtomic<T>(
+  file: string,
+  produce: AtomicProducer<T>,
+  options?: WriteAtomicOptions,
+): Promise<T>;
 export async function writeAtomic<T>(
   file: string,
   data: string | Uint8Array | readonly Uint8Array[] | AtomicProducer<T>,
   options: WriteAtomicOptions = {},
-): Promise<T | void> {
+): Promise<T | undefined> {
   const temporary = path.join(
     path.dirname(file),
     `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`,
