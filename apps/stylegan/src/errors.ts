@@ -1,8 +1,9 @@
 // One error vocabulary for the app: `Expected <what> for <name> but received <value>`, carried by
 // typed classes that name the parameter or file they are about.
+import { PatchGDError, expectedMessage } from '@patchgd/core';
 
 /** Base class of every error this app throws. */
-export class StyleGanError extends Error {
+export class StyleGanError extends PatchGDError {
   override name = 'StyleGanError';
 }
 
@@ -14,7 +15,7 @@ export class StyleGanOptionError extends StyleGanError {
     readonly expected: string,
     readonly received: unknown,
   ) {
-    super(`Expected ${expected} for ${parameter} but received ${describe(received)}`);
+    super(expectedMessage(parameter, expected, received));
   }
 }
 
@@ -52,12 +53,4 @@ export class NonFiniteLossError extends StyleGanError {
   ) {
     super(`Training stopped at step ${step}: ${what} is not finite (no update was applied from this step)`);
   }
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value);
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
-  if (value !== null && typeof value === 'object') return value.constructor?.name ?? 'object';
-  return String(value);
 }

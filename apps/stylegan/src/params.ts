@@ -1,7 +1,7 @@
 // A named set of trainable tf.Variables: the generator's and the discriminator's weights, their
 // EMA copy, checkpointing by key (not by the globally unique tfjs variable name).
 import { tf } from '@patchgd/engine';
-import { CheckpointMismatchError } from './errors.js';
+import { CheckpointMismatchError, StyleGanOptionError } from './errors.js';
 import type { Rng } from './rng.js';
 
 let instances = 0;
@@ -31,7 +31,7 @@ export class ParamSet {
 
   get(key: string): tf.Variable {
     const v = this.vars.get(key);
-    if (!v) throw new Error(`no parameter ${key} in ${this.prefix}`);
+    if (!v) throw new StyleGanOptionError('key', `one of the parameters of ${this.prefix}`, key);
     return v;
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UltraMnistOptionError } from './errors.js';
 import { UltraMnistDataset } from './dataset.js';
 import { CLASSES, digitCombinations, labelOf, scaleWeights, ultraMnistSample } from './generator.js';
 import { loadMnist } from './mnist.js';
@@ -21,7 +22,7 @@ describe('UltraMNIST generator', () => {
     for (const s of samples) {
       s.digits.forEach((a, i) => {
         expect(a.x >= 0 && a.y >= 0 && a.x + a.side <= 256 && a.y + a.side <= 256).toBe(true);
-        s.digits.slice(i + 1).forEach((b) => expect(overlaps(a, b)).toBe(false));
+        for (const b of s.digits.slice(i + 1)) expect(overlaps(a, b)).toBe(false);
       });
     }
   });
@@ -85,7 +86,8 @@ describe('UltraMNIST generator', () => {
     const { image, label } = data.get(2);
     expect(label).toBe(samples[2]!.label);
     expect(image).toMatchObject({ width: 256, height: 256, channels: 1 });
-    expect(() => data.get(10)).toThrow('Expected an integer in [0, 10) for index but received 10');
+    expect(() => data.get(10)).toThrow(new UltraMnistOptionError('index', 'an integer in [0, 9]', 10));
+    expect(() => data.get(10)).toThrow('Expected an integer in [0, 9] for index but received 10');
   });
 });
 
@@ -106,6 +108,10 @@ describe('UltraMnistDataset', () => {
   });
 
   it('refuses digit counts whose sums cannot reach every class', () => {
-    expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(/\[1, 2\] cannot sum to/);
+    expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(UltraMnistOptionError);
+    expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(
+      'Expected a [min, max] whose sums reach every class 0–27 ([1, 2] cannot sum to 19) for digits but received [1,2]',
+    );
+    expect(() => ultraMnistSample(0, { split: 'train', size: 40 })).toThrow('Expected an integer >= 56 for size but received 40');
   });
 });

@@ -1,8 +1,10 @@
 // The UltraMNIST benchmark (Gupta et al.): large black images holding 3–5 MNIST digits of very
 // different sizes; the label is the sum of the digits (28 classes, 0–27). Written from the
-// description in docs/patchgd-method.md: class-balanced digit combinations, integer scale factors
+// description in docs/method.md: class-balanced digit combinations, integer scale factors
 // with a V-shaped distribution scaled to the image size, non-overlapping placement, optional
 // XOR-combined background noise, deterministic under a seed.
+import { Rng, checkInteger, mixSeed } from '@patchgd/core';
+import { UltraMnistOptionError } from './errors.js';
 import { loadMnist, type Split } from './mnist.js';
 
 export const CLASSES = 28;
@@ -53,18 +55,6 @@ export function digitCombinations(min: number, max: number): number[][][] {
   return bySum;
 }
 
-/** mulberry32: a small seeded generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The V-shaped scale distribution: weight grows with the distance from the middle of [1, max]. */
 export function scaleWeights(maxScale: number): number[] {
   const middle = (1 + maxScale) / 2;
@@ -84,13 +74,7 @@ function pick(weights: number[], r: number): number {
 /** The label of sample `index`: each run of 28 consecutive indices holds every class once. */
 export function labelOf(index: number, seed: number): number {
   const block = Math.floor(index / CLASSES);
-  const random = rng(seed * 7919 + block * 104729 + 17);
-  const order = Array.from({ length: CLASSES }, (_, i) => i);
-  for (let i = CLASSES - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order[index % CLASSES]!;
+  return new Rng(mixSeed(seed, block, 17)).permutation(CLASSES)[index % CLASSES]!;
 }
 
 /**
@@ -104,17 +88,19 @@ export function labelOf(index: number, seed: number): number {
  */
 export function ultraMnistSample(index: number, options: UltraMnistOptions): UltraMnistSample {
   const size = options.size ?? 512;
-  if (!Number.isInteger(size) || size < DIGIT * 2) throw new RangeError(`Expected an integer ≥ ${DIGIT * 2} for size but received ${size}`);
+  checkInteger('size', size, DIGIT * 2, undefined, UltraMnistOptionError);
   const [minDigits, maxDigits] = options.digits ?? [3, 5];
   const maxScale = options.maxScale ?? Math.max(1, Math.round((75 * size) / 4000));
   const seed = options.seed ?? 0;
   const mnist = loadMnist(options.split);
-  const random = rng(seed * 1_000_003 + index * 9973 + (options.split === 'train' ? 1 : 2));
+  const generator = new Rng(mixSeed(seed, index, options.split === 'train' ? 1 : 2));
+  const random = () => generator.next();
   const label = labelOf(index, seed);
   const all = combinationsFor(minDigits, maxDigits);
   const missing = all.findIndex((c) => c.length === 0);
   if (missing >= 0) {
-    throw new RangeError(`Expected digits [min, max] whose sums reach every class 0–${CLASSES - 1}, but [${minDigits}, ${maxDigits}] cannot sum to ${missing}`);
+    const expected = `a [min, max] whose sums reach every class 0–${CLASSES - 1} ([${minDigits}, ${maxDigits}] cannot sum to ${missing})`;
+    throw new UltraMnistOptionError('digits', expected, [minDigits, maxDigits]);
   }
   const combos = all[label]!;
   const chosen = [...combos[Math.floor(random() * combos.length)]!];
@@ -130,7 +116,7 @@ export function ultraMnistSample(index: number, options: UltraMnistOptions): Ult
   // cannot fit even then is redrawn with a smaller largest scale.
   let placed: PlacedDigit[] | undefined;
   for (let limit = Math.min(maxScale, Math.floor(size / DIGIT)); !placed; limit--) {
-    if (limit < 1) throw new Error(`Could not place ${chosen.length} digits without overlap in a ${size}×${size} image`);
+    if (limit < 1) throw new UltraMnistOptionError('size', `room for ${chosen.length} digits without overlap`, size);
     placed = layout(chosen, mnistIndices, scaleWeights(limit), size, random);
   }
   const pixels = new Float32Array(size * size);
@@ -171,7 +157,10 @@ const comboCache = new Map<string, number[][][]>();
 function combinationsFor(min: number, max: number): number[][][] {
   const key = `${min}-${max}`;
   let combos = comboCache.get(key);
-  if (!combos) comboCache.set(key, (combos = digitCombinations(min, max)));
+  if (!combos) {
+    combos = digitCombinations(min, max);
+    comboCache.set(key, combos);
+  }
   return combos;
 }
 

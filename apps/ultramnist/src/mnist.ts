@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { MnistFileError } from './errors.js';
 
 export type Split = 'train' | 'test';
 
@@ -30,13 +31,15 @@ export function loadMnist(split: Split): MnistSplit {
   const imageBytes = readFileSync(path.join(dir, imageFile));
   const labelBytes = readFileSync(path.join(dir, labelFile));
   if (imageBytes.readUInt32BE(0) !== 2051 || labelBytes.readUInt32BE(0) !== 2049) {
-    throw new Error(`Expected MNIST IDX files in ${dir} but the magic numbers do not match`);
+    throw new MnistFileError(path.join(dir, imageFile), `Expected MNIST IDX files in ${dir} but the magic numbers do not match`);
   }
   const count = imageBytes.readUInt32BE(4);
   const images = new Uint8Array(imageBytes.buffer, imageBytes.byteOffset + 16, count * 784);
   const labels = new Uint8Array(labelBytes.buffer, labelBytes.byteOffset + 8, count);
   const lists: number[][] = Array.from({ length: 10 }, () => []);
-  labels.forEach((label, i) => lists[label]!.push(i));
+  labels.forEach((label, i) => {
+    lists[label]!.push(i);
+  });
   const result = { images, labels, count, byDigit: lists.map((l) => Int32Array.from(l)) };
   cache.set(split, result);
   return result;

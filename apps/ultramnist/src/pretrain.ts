@@ -1,10 +1,10 @@
 // Backbone pre-training on single MNIST digits in p×p patches (classes 0–9, and 10 for an empty
 // patch). The paper's backbones start from ImageNet weights; none are available offline, so the
 // quickstart starts from a backbone that already knows digit strokes, trained here in a minute.
+import { Rng, mixSeed } from '@patchgd/core';
 import type { Backbone } from '@patchgd/backbones';
 import { tf } from '@patchgd/engine';
 import { GDTrainer, type Pixels } from '@patchgd/optimizer';
-import { rng } from './generator.js';
 import { loadMnist } from './mnist.js';
 
 const DIGIT = 28;
@@ -25,7 +25,8 @@ export interface DigitPatchOptions {
  * the digit), or nothing (label 10). Deterministic in (index, seed).
  */
 export function digitPatch(index: number, patchSize: number, seed = 0, options: DigitPatchOptions = {}): { image: Pixels; label: number } {
-  const random = rng(seed * 2_654_435_761 + index * 40_503 + 11);
+  const generator = new Rng(mixSeed(seed, index, 11));
+  const random = () => generator.next();
   const data = new Float32Array(patchSize * patchSize);
   if (random() < 1 / PRETRAIN_CLASSES || patchSize < DIGIT) return { image: { data, width: patchSize, height: patchSize, channels: 1 }, label: PRETRAIN_CLASSES - 1 };
   const mnist = loadMnist('train');
@@ -81,7 +82,9 @@ export async function pretrainBackbone(backbone: Backbone, options: PretrainOpti
     const logits = await trainer.predict(chunk.map((b) => b.image));
     const predicted = tf.tidy(() => tf.argMax(logits, 1).dataSync());
     logits.dispose();
-    chunk.forEach((b, i) => (correct += predicted[i] === b.label ? 1 : 0));
+    chunk.forEach((b, i) => {
+      if (predicted[i] === b.label) correct++;
+    });
   }
   return { accuracy: correct / held.length, loss };
 }

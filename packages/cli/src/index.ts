@@ -7,7 +7,7 @@ export type { CliOptions, Command, CommandContext } from './cli.js';
 export { runConfigSchema, resolveConfig, readConfigFile, deepMerge, parseBytes, formatBytes } from './config.js';
 export type { RunConfig, RunConfigInput } from './config.js';
 export { CliError, ConfigError, RunFolderError } from './errors.js';
-export { RunFolder, writeAtomic } from './run-folder.js';
+export { RunFolder } from './run-folder.js';
 export type { MetricsRow } from './run-folder.js';
 export { writeReport, renderReport } from './report.js';
 export { svgChart } from './svg-chart.js';

@@ -1,8 +1,9 @@
 // One-file checkpoints: a JSON header (state and tensor directory) followed by the raw float32
 // tensor data. Written to a temporary file in the same directory and renamed over the target,
 // so a crash mid-write leaves the previous checkpoint intact.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import { OptimizerError } from './errors.js';
 
@@ -55,22 +56,7 @@ export async function saveCheckpoint(file: string, dict: StateDict): Promise<voi
   const prefix = Buffer.alloc(MAGIC.length + 4);
   prefix.write(MAGIC, 0, 'ascii');
   prefix.writeUInt32LE(json.length, MAGIC.length);
-  const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.write(prefix);
-    await handle.write(json);
-    for (const chunk of chunks) await handle.write(chunk);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeAtomic(file, [prefix, json, ...chunks]);
 }
 
 /** Reads a checkpoint written by {@link saveCheckpoint}; the caller owns (and disposes) the tensors. */

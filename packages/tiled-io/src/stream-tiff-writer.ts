@@ -3,6 +3,7 @@
 // this writer takes any level sizes (e.g. PANDA's downsample 1, 4 and 16) and tiles in any order,
 // in the layout of the Kaggle slides: one IFD per level, level 0 first, YCbCr JPEG tiles.
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { checkInteger } from '@patchgd/core';
 import sharp from 'sharp';
 import { InvalidArgumentError, TiledIoError } from './errors.js';
 import { rational } from './tiff-writer.js';
@@ -11,11 +12,6 @@ import { checkMpp } from './write-tiled-tiff.js';
 /** Writing a streamed TIFF went wrong (finished twice, a tile missing, over 4 GiB). */
 export class TiffWriteError extends TiledIoError {
   override name = 'TiffWriteError';
-}
-
-function checkInteger(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(name, `an integer in [${min}, ${max}]`, value);
-  return value;
 }
 
 export interface TiffLevelSize {
@@ -68,13 +64,13 @@ export class StreamingTiffWriter {
   ) {}
 
   static async create(path: string, options: StreamingTiffOptions): Promise<StreamingTiffWriter> {
-    const tileSize = checkInteger('tileSize', options.tileSize ?? 512, 16, 4096);
+    const tileSize = checkInteger('tileSize', options.tileSize ?? 512, 16, 4096, InvalidArgumentError);
     if (tileSize % 16 !== 0) throw new InvalidArgumentError('tileSize', 'a multiple of 16 from 16 to 4096', tileSize);
-    const quality = checkInteger('quality', options.quality ?? 85, 1, 100);
+    const quality = checkInteger('quality', options.quality ?? 85, 1, 100, InvalidArgumentError);
     if (!Array.isArray(options.levels) || options.levels.length === 0) throw new InvalidArgumentError('levels', 'a non-empty array of { width, height }', options.levels);
     const levels = options.levels.map((level, i) => {
-      const width = checkInteger(`levels[${i}].width`, level?.width, 1, 2 ** 31);
-      const height = checkInteger(`levels[${i}].height`, level?.height, 1, 2 ** 31);
+      const width = checkInteger(`levels[${i}].width`, level?.width, 1, 2 ** 31, InvalidArgumentError);
+      const height = checkInteger(`levels[${i}].height`, level?.height, 1, 2 ** 31, InvalidArgumentError);
       const across = Math.ceil(width / tileSize);
       const down = Math.ceil(height / tileSize);
       return { width, height, across, down, offsets: new Float64Array(across * down).fill(-1), counts: new Float64Array(across * down) };
@@ -158,8 +154,8 @@ export class StreamingTiffWriter {
   private async appendTile(level: number, tx: number, ty: number, bytes: Buffer): Promise<void> {
     if (this.finished) throw new TiffWriteError(this.path, `${this.path} is already finished`);
     const { across, down } = this.tilesOf(level);
-    checkInteger('tx', tx, 0, across - 1);
-    checkInteger('ty', ty, 0, down - 1);
+    checkInteger('tx', tx, 0, across - 1, InvalidArgumentError);
+    checkInteger('ty', ty, 0, down - 1, InvalidArgumentError);
     const state = this.levels[level]!;
     const offset = this.position + (this.position % 2); // word-aligned, as the TIFF spec asks
     if (offset + bytes.length > MAX_CLASSIC_TIFF) throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);

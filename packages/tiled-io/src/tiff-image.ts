@@ -340,7 +340,7 @@ export class TiffImageSource extends BaseImageSource {
     const dir = this.dirs[level]!;
     const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
     const px = await toRaw(sharp(this.path!, options).extract({ left: x, top: y, width, height }), this.channels);
-    if (px.width !== width || px.height !== height || px.channels !== this.channels) throw new Error('libvips returned an unexpected size');
+    if (px.width !== width || px.height !== height || px.channels !== this.channels) throw new CorruptImageError(this.source, `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`);
     return px.data;
   }
 
@@ -394,7 +394,7 @@ export class TiffImageSource extends BaseImageSource {
     const height = Math.min(dir.height, (ty1 + 1) * bh) - top;
     const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
     const px = await toRaw(sharp(this.path!, options).extract({ left, top, width, height }), c);
-    if (px.width !== width || px.height !== height || px.channels !== c) throw new Error('libvips returned an unexpected size');
+    if (px.width !== width || px.height !== height || px.channels !== c) throw new CorruptImageError(this.source, `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`);
     // every tile is a view into the one decoded rectangle: no copies
     const tiles = new Map<number, CachedTile>();
     const stride = width * c;

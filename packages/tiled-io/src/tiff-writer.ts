@@ -2,6 +2,7 @@
 // without pushing every pixel through libvips, and to rewrite a pyramid's IFD chain as SubIFDs.
 import { readFile, writeFile } from 'node:fs/promises';
 import { bufferSource } from './byte-source.js';
+import { InvalidArgumentError } from './errors.js';
 import { Tag, TiffFile } from './tiff-parser.js';
 
 /** A tag to write: numbers of one TIFF field type, or raw bytes (`type` 7 / 2). */
@@ -36,7 +37,7 @@ export class TiffBuilder {
     if (this.pos % 2 === 1) this.push(new Uint8Array(1));
     const at = this.pos;
     this.push(bytes);
-    if (!this.bigTiff && this.pos > 0xffffffff) throw new RangeError('classic TIFF cannot exceed 4 GiB; use bigtiff');
+    if (!this.bigTiff && this.pos > 0xffffffff) throw new InvalidArgumentError('options.bigtiff', 'true for a TIFF over 4 GiB', false);
     return at;
   }
 
