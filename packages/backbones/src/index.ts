@@ -36,3 +36,25 @@ export {
 } from './errors.js';
 export type { WeightMismatch } from './errors.js';
 export type * from './types.js';
+export {
+  TORCHVISION_ARCHS,
+  TorchWeightsError,
+  stateDictTable,
+  detectNaming,
+  convertStateDict,
+  applyConvertedWeights,
+  loadTorchvisionWeights,
+  exportStateDict,
+  transposeLayout,
+  convertedShape,
+} from './torchvision-weights.js';
+export type {
+  TorchvisionArch,
+  StateDictNaming,
+  StateDictEntry,
+  TensorLayout,
+  ConvertStateDictOptions,
+  ConvertedWeight,
+  ApplyWeightsOptions,
+  LoadTorchvisionWeightsOptions,
+} from './torchvision-weights.js';

@@ -18,13 +18,27 @@ export function call(layer: tf.layers.Layer, x: Sym | Sym[]): Sym {
 /** He (fan-out, normal) initialisation for convolutions, as torchvision's ResNet and MobileNetV2. */
 export const heNormalFanOut = () => tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal' });
 
+/**
+ * `same` is TensorFlow's: with stride 2 on an even size it pads one extra row and column at the
+ * bottom and right only. `symmetric` is PyTorch's `padding=(k-1)/2`: an explicit
+ * zero-padding layer `<name>_pad` before a `valid` convolution when strided (stride 1 'same' is
+ * already symmetric for odd kernels), so torchvision weights give torchvision's outputs.
+ */
+export type ConvPadding = 'same' | 'valid' | 'symmetric';
+
 export interface ConvArgs {
   filters: number;
   kernel: number;
   stride?: number;
-  padding?: 'same' | 'valid';
+  padding?: ConvPadding;
   name: string;
   useBias?: boolean;
+}
+
+function padFor(x: Sym, padding: ConvPadding, kernel: number, stride: number, name: string): [Sym, 'same' | 'valid'] {
+  if (padding !== 'symmetric') return [x, padding];
+  if (stride === 1 || kernel === 1) return [x, kernel === 1 ? 'valid' : 'same'];
+  return [call(tf.layers.zeroPadding2d({ padding: (kernel - 1) / 2, name: `${name}_pad` }), x), 'valid'];
 }
 
 /**
@@ -36,17 +50,18 @@ export interface ConvArgs {
  * ```
  */
 export function conv(x: Sym, a: ConvArgs): Sym {
+  const [input, padding] = padFor(x, a.padding ?? 'same', a.kernel, a.stride ?? 1, a.name);
   return call(
     tf.layers.conv2d({
       filters: a.filters,
       kernelSize: a.kernel,
       strides: a.stride ?? 1,
-      padding: a.padding ?? 'same',
+      padding,
       useBias: a.useBias ?? false,
       kernelInitializer: heNormalFanOut(),
       name: a.name,
     }),
-    x,
+    input,
   );
 }
 
@@ -58,18 +73,19 @@ export function conv(x: Sym, a: ConvArgs): Sym {
  * const y = depthwise(x, { kernel: 3, stride: 1, name: 'dw1' });
  * ```
  */
-export function depthwise(x: Sym, a: { kernel: number; stride: number; name: string }): Sym {
+export function depthwise(x: Sym, a: { kernel: number; stride: number; name: string; padding?: 'same' | 'symmetric' }): Sym {
+  const [input, padding] = padFor(x, a.padding ?? 'same', a.kernel, a.stride, a.name);
   return call(
     tf.layers.depthwiseConv2d({
       kernelSize: a.kernel,
       strides: a.stride,
-      padding: 'same',
+      padding,
       depthMultiplier: 1,
       useBias: false,
       depthwiseInitializer: heNormalFanOut(),
       name: a.name,
     }),
-    x,
+    input,
   );
 }
 

@@ -35,7 +35,7 @@ describe('backbone registry', () => {
   });
 
   it('merges options over the registered defaults', () => {
-    expect(backboneDefaults('mobilenetv2')).toEqual({ inputChannels: 3, inputSize: 224, widthMultiplier: 1.0 });
+    expect(backboneDefaults('mobilenetv2')).toEqual({ inputChannels: 3, inputSize: 224, widthMultiplier: 1.0, layout: 'torchvision' });
     const b = createBackbone('convnet', { inputSize: 16, widths: [4, 8] });
     expect(b.options).toEqual({ inputChannels: 3, inputSize: 16, widths: [4, 8] });
     expect(b.featureDim).toBe(8);
