@@ -3,6 +3,7 @@ import yargsParser from 'yargs-parser';
 import { bench, evaluateRun, plan, predictFiles } from './commands.js';
 import path from 'node:path';
 import { compare, writeComparison } from './compare.js';
+import { convertWeights } from './convert.js';
 import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { createProgress, type Progress } from './progress.js';
@@ -82,7 +83,7 @@ export function parseArgs(argv: string[], shorthands: Record<string, string> = {
   const parsed = yargsParser(argv, {
     configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
     boolean: ['quiet', 'help', 'json'],
-    string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root'],
+    string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root', 'backbone', 'naming'],
     alias: { help: ['h'] },
   });
   const short = { ...SHORTHANDS, ...shorthands };
@@ -164,6 +165,29 @@ const builtin: Record<string, Command> = {
       );
       const { report } = await writeComparison(out, optionalString(ctx.args['title']) ?? runs.map((r) => r.name).join(' vs '), runs);
       ctx.out(`report: ${report}`);
+    },
+  },
+  convert: {
+    summary: 'torchvision / timm weights (.safetensors) into a backbone weight folder for model.weights',
+    usage: 'convert <weights.safetensors> --backbone resnet50 --out <folder> [--widthMultiplier 1] [--naming timm]',
+    async run(ctx) {
+      const file = ctx.args._[1];
+      const backbone = optionalString(ctx.args['backbone']);
+      const out = optionalString(ctx.args['out']);
+      if (!file || !backbone || !out) throw new CliError(`convert needs a file, --backbone and --out: ${this.usage}`);
+      const naming = optionalString(ctx.args['naming']);
+      if (naming !== undefined && naming !== 'torchvision' && naming !== 'timm') {
+        throw new CliError(`--naming: expected 'torchvision' or 'timm', received '${naming}'`);
+      }
+      const widthMultiplier = ctx.args['widthMultiplier'];
+      const result = await convertWeights({
+        file,
+        backbone,
+        out,
+        ...(naming ? { naming } : {}),
+        ...(widthMultiplier !== undefined ? { backboneOptions: { widthMultiplier: Number(widthMultiplier) } } : {}),
+      });
+      ctx.out(`${result.tensors} tensors: ${result.out} (use it as model.weights)`);
     },
   },
   bench: {

@@ -23,6 +23,8 @@ export type { TrainOptions, TrainResult } from './train.js';
 export { evaluateRun, predictFiles, plan, bench, restore } from './commands.js';
 export { thumbnail } from './thumbnails.js';
 export { compare, writeComparison } from './compare.js';
+export { convertWeights, resolveWeights } from './convert.js';
+export type { ConvertOptions } from './convert.js';
 export type { CompareResult } from './compare.js';
 export { folderTask } from './folder-task.js';
 export type { Task, TaskData, TaskContext } from './task.js';

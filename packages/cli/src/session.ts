@@ -3,7 +3,9 @@
 import { createBackbone, createHead, type Backbone } from '@patchgd/backbones';
 import { tf } from '@patchgd/engine';
 import { GDTrainer, PatchGDTrainer, constantSchedule, planBatch, warmupDecay, type Dataset, type Measurement, type PatchGDProgress, type Schedule } from '@patchgd/optimizer';
+import path from 'node:path';
 import type { RunConfig } from './config.js';
+import { resolveWeights } from './convert.js';
 import { formatBytes } from './config.js';
 import { CliError, ConfigError } from './errors.js';
 import type { TaskData } from './task.js';
@@ -107,7 +109,9 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
 
   if (model.weights) {
     try {
-      await backboneRef!.loadWeights(model.weights, { backboneOnly: true });
+      const cacheDir = path.join(config.run.root, '.cache', 'weights');
+      const { dir } = await resolveWeights(model.weights, { backbone: model.backbone, backboneOptions: model.backboneOptions, cacheDir });
+      await backboneRef!.loadWeights(dir, { backboneOnly: true });
     } catch (error) {
       throw new ConfigError('config', [{ field: 'model.weights', message: `could not load backbone weights from ${model.weights}: ${(error as Error).message}` }]);
     }
