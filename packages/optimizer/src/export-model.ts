@@ -1,0 +1,65 @@
+// Writes what a trained PatchGD model needs to run anywhere: the backbone and the head as standard
+// tfjs LayersModels (model.json + weights.bin, `tf.loadLayersModel` reads them), patchgd.json, and
+// for torchvision-layout backbones the trunk under torchvision's names in safetensors.
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { TORCHVISION_ARCHS, exportStateDict, saveModelWeights, type Backbone, type Head, type TorchvisionArch } from '@patchgd/backbones';
+import { encodeSafetensors } from '@patchgd/core';
+import { writeAtomic } from '@patchgd/core/node';
+import { tf } from '@patchgd/engine';
+import type { PatchGDManifest } from './patchgd-model.js';
+
+/** What {@link exportPatchGDModel} writes, besides the models: the run's input and training facts. */
+export type ExportInfo = Omit<PatchGDManifest, 'format' | 'version' | 'files' | 'versions' | 'featureDim' | 'backbone' | 'head'>;
+
+const require = createRequire(import.meta.url);
+
+function versions(): Record<string, string> {
+  const out: Record<string, string> = { '@tensorflow/tfjs': tf.version.tfjs };
+  for (const name of ['@patchgd/optimizer', '@patchgd/backbones', '@patchgd/core', '@patchgd/engine', '@patchgd/samplers']) {
+    try {
+      out[name] = (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      // a package without a package.json export is left out rather than guessed
+    }
+  }
+  return out;
+}
+
+/**
+ * Exports a trained backbone and head to `dir`: `backbone/model.json`, `head/model.json` (tfjs
+ * LayersModels with their weights), `patchgd.json` (the manifest `loadPatchGDModel` reads) and,
+ * for ResNet / MobileNetV2 in the torchvision layout, `backbone.safetensors` with torchvision's
+ * names (the trunk; a `featureDim` projection has no torchvision counterpart and stays out).
+ *
+ * @example
+ * ```ts
+ * await exportPatchGDModel(trainer.backbone, trainer.head, 'exports/run', {
+ *   patchSize: 128, gridSize: [4, 4], imageSize: 512, channels: 3, fill: 0, classNames: ['a', 'b'],
+ *   training: { patchesPerStep: 2, innerIterations: 8, accumulationSteps: 8, zDtype: 'float32' },
+ * });
+ * ```
+ */
+export async function exportPatchGDModel(backbone: Backbone, head: Head, dir: string, info: ExportInfo): Promise<PatchGDManifest> {
+  await mkdir(dir, { recursive: true });
+  await saveModelWeights(backbone.model, path.join(dir, 'backbone'));
+  await saveModelWeights(head.model, path.join(dir, 'head'));
+  const torchvision = (TORCHVISION_ARCHS as readonly string[]).includes(backbone.name) && backbone.options.layout !== 'keras';
+  if (torchvision) {
+    const tensors = exportStateDict(backbone.model, backbone.name as TorchvisionArch, { backboneOnly: true });
+    await writeAtomic(path.join(dir, 'backbone.safetensors'), encodeSafetensors(tensors, { format: 'pt', arch: backbone.name }));
+  }
+  const manifest: PatchGDManifest = {
+    format: 'patchgd-model',
+    version: 1,
+    ...info,
+    featureDim: backbone.featureDim,
+    backbone: { name: backbone.name, options: { ...backbone.options } },
+    head: { name: head.name, options: { ...head.options } },
+    files: { backbone: 'backbone/model.json', head: 'head/model.json', ...(torchvision ? { torchvision: 'backbone.safetensors' } : {}) },
+    versions: versions(),
+  };
+  await writeAtomic(path.join(dir, 'patchgd.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
