@@ -4,6 +4,7 @@ import { bench, evaluateRun, plan, predictFiles } from './commands.js';
 import path from 'node:path';
 import { compare, writeComparison } from './compare.js';
 import { convertWeights } from './convert.js';
+import { exportRun } from './export.js';
 import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { createProgress, type Progress } from './progress.js';
@@ -190,6 +191,18 @@ const builtin: Record<string, Command> = {
       ctx.out(`${result.tensors} tensors: ${result.out} (use it as model.weights)`);
     },
   },
+  export: {
+    summary: 'a PatchGD run as a folder that predicts on its own: tfjs LayersModels, patchgd.json, torchvision safetensors',
+    usage: 'export <run folder> --out <folder> [--checkpoint file.ckpt]',
+    async run(ctx) {
+      const folder = await runFolderArg(ctx);
+      const out = optionalString(ctx.args['out']);
+      if (!out) throw new CliError(`export needs --out: ${this.usage}`);
+      const { config, task } = await ctx.config();
+      const { manifest, checkpoint } = await exportRun(folder, config, task, ctx.progress(config.quiet), out, optionalString(ctx.args['checkpoint']));
+      ctx.out(`exported ${checkpoint}: ${out} (${Object.values(manifest.files).join(', ')}, patchgd.json)`);
+    },
+  },
   bench: {
     summary: 'training-step time, images/s and peak step memory of the configured model',
     usage: 'bench [--config run.yaml] [--steps 3]',
@@ -255,7 +268,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
     progress: (quiet) => createProgress({ quiet: quiet ?? false }),
     async config() {
       // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
-      const runDir = optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' ? args._[1] : undefined);
+      const runDir = optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' || name === 'export' ? args._[1] : undefined);
       let base: Record<string, unknown> = options.defaults ?? {};
       let source = 'defaults';
       if (runDir) {

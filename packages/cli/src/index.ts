@@ -25,6 +25,7 @@ export { thumbnail } from './thumbnails.js';
 export { compare, writeComparison } from './compare.js';
 export { convertWeights, resolveWeights } from './convert.js';
 export type { ConvertOptions } from './convert.js';
+export { exportRun } from './export.js';
 export type { CompareResult } from './compare.js';
 export { folderTask } from './folder-task.js';
 export type { Task, TaskData, TaskContext } from './task.js';
