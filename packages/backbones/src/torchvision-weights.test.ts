@@ -3,7 +3,13 @@
 // transpose or batch-norm parameter must break that.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Rng, decodeSafetensors, encodeSafetensorsBytes, safetensorsToFloat32, type SafetensorsFile } from '@patchgd/core';
+import {
+  Rng,
+  decodeSafetensors,
+  encodeSafetensorsBytes,
+  safetensorsToFloat32,
+  type SafetensorsFile,
+} from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASSIFIER_LAYER } from './layers-backbone.js';
@@ -75,7 +81,11 @@ describe.each(['cpu', 'wasm'] as const)('torchvision weights reproduce PyTorch o
     const backbone = createBackbone(arch, { inputSize: 96, numClasses: 10 });
     loadTorchvisionWeights(backbone, fixture(file).weights, { source: `${file}.safetensors` });
     const errors = errorsAgainstPyTorch(backbone, file);
-    console.log(`${backend} ${file}: max relative error pooled ${errors.pooled.toExponential(2)}, logits ${errors.logits.toExponential(2)}`);
+    console.log(
+      `${backend} ${file}: max relative error pooled ${errors.pooled.toExponential(
+        2,
+      )}, logits ${errors.logits.toExponential(2)}`,
+    );
     expect(errors.pooled).toBeLessThan(1e-4);
     expect(errors.logits).toBeLessThan(1e-4);
     backbone.dispose();
@@ -91,21 +101,38 @@ describe('a single wrong transpose or batch-norm parameter breaks the match', ()
   const swapSpatial = (w: ConvertedWeight): ConvertedWeight => {
     const [h, k, i, o] = w.shape as [number, number, number, number];
     const values = new Float32Array(w.values.length);
-    for (let y = 0; y < h; y++) for (let x = 0; x < k; x++) values.set(w.values.subarray((y * k + x) * i * o, (y * k + x + 1) * i * o), (x * h + y) * i * o);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < k; x++)
+        values.set(w.values.subarray((y * k + x) * i * o, (y * k + x + 1) * i * o), (x * h + y) * i * o);
     return { shape: w.shape, values };
   };
   const from = (other: string) => (_: ConvertedWeight, all: Map<string, ConvertedWeight>) => all.get(other)!;
 
-  const mutations: [string, TorchvisionArch, string, (w: ConvertedWeight, all: Map<string, ConvertedWeight>) => ConvertedWeight][] = [
+  const mutations: [
+    string,
+    TorchvisionArch,
+    string,
+    (w: ConvertedWeight, all: Map<string, ConvertedWeight>) => ConvertedWeight,
+  ][] = [
     ['resnet18', 'resnet18', 'conv3_block1_1_conv/kernel', swapSpatial],
     ['resnet18', 'resnet18', 'conv4_block2_2_bn/moving_variance', from('conv4_block2_2_bn/moving_mean')],
     // This fixture's randomised batch norms leave MobileNetV2's first dozen blocks almost without
     // influence on the output (a 50 % change to Conv1 moves it by 2e-7), so mutate deep layers.
     ['mobilenet_v2', 'mobilenetv2', 'block_16_depthwise/depthwise_kernel', swapSpatial],
     ['mobilenet_v2', 'mobilenetv2', 'block_14_project_BN/gamma', from('block_14_project_BN/beta')],
-    ['mobilenet_v2', 'mobilenetv2', 'Conv_1_bn/moving_mean', (w) => ({ shape: w.shape, values: new Float32Array(w.values.length) })],
+    [
+      'mobilenet_v2',
+      'mobilenetv2',
+      'Conv_1_bn/moving_mean',
+      (w) => ({ shape: w.shape, values: new Float32Array(w.values.length) }),
+    ],
     // the classifier in PyTorch's [out, in] order read as [in, out]: only the logits move
-    ['mobilenet_v2', 'mobilenetv2', `${CLASSIFIER_LAYER}/kernel`, (w) => ({ shape: w.shape, values: transposeLayout('linear', w.values, w.shape) })],
+    [
+      'mobilenet_v2',
+      'mobilenetv2',
+      `${CLASSIFIER_LAYER}/kernel`,
+      (w) => ({ shape: w.shape, values: transposeLayout('linear', w.values, w.shape) }),
+    ],
   ];
 
   it.each(mutations)('%s with %s… wrong: %s', (file, arch, weight, mutate) => {
@@ -122,7 +149,10 @@ describe('a single wrong transpose or batch-norm parameter breaks the match', ()
 
   it("TensorFlow's 'same' padding and ε 1e-3 (MobileNetV2 layout 'keras') do not reproduce torchvision", () => {
     const backbone = createBackbone('mobilenetv2', { inputSize: 96, numClasses: 10, layout: 'keras' });
-    applyConvertedWeights(backbone.classifier!(10).model, convertStateDict(fixture('mobilenet_v2').weights, 'mobilenetv2'));
+    applyConvertedWeights(
+      backbone.classifier!(10).model,
+      convertStateDict(fixture('mobilenet_v2').weights, 'mobilenetv2'),
+    );
     expect(errorsAgainstPyTorch(backbone, 'mobilenet_v2').pooled).toBeGreaterThan(1e-3);
     expect(() => loadTorchvisionWeights(backbone, fixture('mobilenet_v2').weights)).toThrow(
       "Expected a 'mobilenetv2' built with layout 'torchvision' for 'layout' of state dict but received 'keras'",
@@ -144,7 +174,11 @@ function torchvisionResNet50(numClasses: number, seed: number): StateDict {
   };
   const bn = (prefix: string, c: number) => {
     for (const p of ['weight', 'bias', 'running_mean']) put(`${prefix}.${p}`, [c]);
-    out[`${prefix}.running_var`] = { dtype: 'F32', shape: [c], data: Float32Array.from({ length: c }, () => 0.5 + rng.next()) };
+    out[`${prefix}.running_var`] = {
+      dtype: 'F32',
+      shape: [c],
+      data: Float32Array.from({ length: c }, () => 0.5 + rng.next()),
+    };
     out[`${prefix}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: new BigInt64Array([7n]) };
   };
   put('conv1.weight', [64, 3, 7, 7]);
@@ -175,7 +209,9 @@ function torchvisionResNet50(numClasses: number, seed: number): StateDict {
 /** The state dict as a decoded file, without encoding it (the codec has its own tests). */
 function asFile(dict: StateDict): SafetensorsFile {
   const tensors = new Map(
-    Object.entries(dict).map(([key, t]) => [key, { dtype: t.dtype, shape: t.shape, data: new Uint8Array(t.data.buffer) }] as const),
+    Object.entries(dict).map(
+      ([key, t]) => [key, { dtype: t.dtype, shape: t.shape, data: new Uint8Array(t.data.buffer) }] as const,
+    ),
   );
   return { tensors, metadata: {} };
 }
@@ -192,7 +228,11 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     backbone.dispose();
     files.clear();
   });
-  const value = (name: string) => backbone.classifier!(5).model.weights.find((w) => w.originalName === name)!.read().dataSync();
+  const value = (name: string) =>
+    backbone.classifier!(5)
+      .model.weights.find((w) => w.originalName === name)!
+      .read()
+      .dataSync();
 
   it('loads from a safetensors file, OIHW → HWIO, [out, in] → [in, out] and BN statistics in place', () => {
     const bytes = encodeSafetensorsBytes(dict, { format: 'pt' });
@@ -202,7 +242,9 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     const torch = (key: string) => dict[key]!.data as Float32Array;
     // conv2_block1_2_conv ← layer1.0.conv2 [64, 64, 3, 3]: ours[y][x][i][o] = torch[o][i][y][x]
     const [y, x, i, o] = [2, 1, 5, 9];
-    expect(value('conv2_block1_2_conv/kernel')[((y * 3 + x) * 64 + i) * 64 + o]).toBe(torch('layer1.0.conv2.weight')[((o * 64 + i) * 3 + y) * 3 + x]);
+    expect(value('conv2_block1_2_conv/kernel')[((y * 3 + x) * 64 + i) * 64 + o]).toBe(
+      torch('layer1.0.conv2.weight')[((o * 64 + i) * 3 + y) * 3 + x],
+    );
     expect(value(`${CLASSIFIER_LAYER}/kernel`)[7 * 5 + 3]).toBe(torch('fc.weight')[3 * 2048 + 7]);
     expect([...value('conv5_block1_0_bn/moving_variance')]).toEqual([...torch('layer4.0.downsample.1.running_var')]);
     const logits = backbone.classifier!(5).predict(tf.ones([1, 32, 32, 3]));
@@ -212,8 +254,14 @@ describe('a torchvision-layout ResNet50 state dict', () => {
   });
 
   it('has a table row for every weight of our ResNet50', () => {
-    const ours = backbone.classifier!(5).model.weights.map((w) => w.originalName).sort();
-    expect(stateDictTable('resnet50').map((e) => e.weight).sort()).toEqual(ours);
+    const ours = backbone.classifier!(5)
+      .model.weights.map((w) => w.originalName)
+      .sort();
+    expect(
+      stateDictTable('resnet50')
+        .map((e) => e.weight)
+        .sort(),
+    ).toEqual(ours);
   });
 
   it('round-trips: ours → torchvision names and layout gives back the same tensors', () => {
@@ -222,7 +270,8 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     expect(Object.keys(back).sort()).toEqual(Object.keys(dict).sort());
     for (const [key, t] of Object.entries(dict)) {
       expect(back[key]!.shape, key).toEqual(t.shape);
-      if (t.dtype === 'F32') expect(Buffer.compare(new Uint8Array(back[key]!.data.buffer), new Uint8Array(t.data.buffer)), key).toBe(0);
+      if (t.dtype === 'F32')
+        expect(Buffer.compare(new Uint8Array(back[key]!.data.buffer), new Uint8Array(t.data.buffer)), key).toBe(0);
     }
   });
 
@@ -245,7 +294,8 @@ describe('a torchvision-layout ResNet50 state dict', () => {
   it('refuses unknown, missing, mis-shaped and non-float keys and a classifier without a place, naming the key', () => {
     const load = (changed: StateDict, options: { backboneOnly?: boolean; model?: 'trunk' } = {}) => {
       const file = asFile(changed);
-      if (options.model === 'trunk') applyConvertedWeights(backbone.model, convertStateDict(file, 'resnet50'), { source: 'x.safetensors' });
+      if (options.model === 'trunk')
+        applyConvertedWeights(backbone.model, convertStateDict(file, 'resnet50'), { source: 'x.safetensors' });
       else loadTorchvisionWeights(backbone, file, { source: 'x.safetensors', backboneOnly: options.backboneOnly });
     };
     const without = (key: string) => Object.fromEntries(Object.entries(dict).filter(([k]) => k !== key));
@@ -257,7 +307,14 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     expect(() => load(without('layer3.2.bn2.running_mean'))).toThrow(
       "Expected the tensor for conv4_block3_2_bn/moving_mean for 'layer3.2.bn2.running_mean' of x.safetensors but received 'no such key'",
     );
-    const shaped = { ...dict, 'layer2.1.conv2.weight': { dtype: 'F32' as const, shape: [128, 128, 3, 1], data: new Float32Array(128 * 128 * 3) } };
+    const shaped = {
+      ...dict,
+      'layer2.1.conv2.weight': {
+        dtype: 'F32' as const,
+        shape: [128, 128, 3, 1],
+        data: new Float32Array(128 * 128 * 3),
+      },
+    };
     expect(() => load(shaped)).toThrow(
       "Expected shape [3, 3, 128, 128] for conv3_block2_2_conv/kernel for 'layer2.1.conv2.weight' of x.safetensors but received [3,1,128,128]",
     );
@@ -284,9 +341,21 @@ describe('the tables', () => {
     // resnet50's table is checked with the ResNet50 above; resnet34 is resnet18's code with more blocks
     for (const arch of ['resnet18', 'mobilenetv2'] as const) {
       const backbone = createBackbone(arch, { inputSize: 32, numClasses: 4 });
-      const ours = backbone.classifier!(4).model.weights.map((w) => w.originalName).sort();
-      expect(stateDictTable(arch).map((e) => e.weight).sort(), arch).toEqual(ours);
-      if (arch === 'mobilenetv2') expect(stateDictTable(arch, 'timm').map((e) => e.weight).sort()).toEqual(ours);
+      const ours = backbone.classifier!(4)
+        .model.weights.map((w) => w.originalName)
+        .sort();
+      expect(
+        stateDictTable(arch)
+          .map((e) => e.weight)
+          .sort(),
+        arch,
+      ).toEqual(ours);
+      if (arch === 'mobilenetv2')
+        expect(
+          stateDictTable(arch, 'timm')
+            .map((e) => e.weight)
+            .sort(),
+        ).toEqual(ours);
       backbone.dispose();
     }
   });

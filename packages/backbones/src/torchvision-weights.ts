@@ -42,12 +42,7 @@ export interface StateDictEntry {
 /** A PyTorch state dict does not fit the backbone; `key` is the state-dict key (or our weight name) at fault. */
 export class TorchWeightsError extends BackbonesError {
   override name = 'TorchWeightsError';
-  constructor(
-    readonly key: string,
-    readonly source: string,
-    expected: string,
-    received: unknown,
-  ) {
+  constructor(readonly key: string, readonly source: string, expected: string, received: unknown) {
     super(expectedMessage(`'${key}' of ${source}`, expected, received));
   }
 }
@@ -59,9 +54,22 @@ const BN = [
   ['running_var', 'moving_variance'],
 ] as const;
 
-function convAndBn(rows: StateDictEntry[], conv: string, bn: string, layer: string, bnLayer: string, layout: TensorLayout = 'conv') {
-  rows.push({ key: `${conv}.weight`, weight: `${layer}/${layout === 'depthwise' ? 'depthwise_kernel' : 'kernel'}`, layout, classifier: false });
-  for (const [torch, ours] of BN) rows.push({ key: `${bn}.${torch}`, weight: `${bnLayer}/${ours}`, layout: 'vector', classifier: false });
+function convAndBn(
+  rows: StateDictEntry[],
+  conv: string,
+  bn: string,
+  layer: string,
+  bnLayer: string,
+  layout: TensorLayout = 'conv',
+) {
+  rows.push({
+    key: `${conv}.weight`,
+    weight: `${layer}/${layout === 'depthwise' ? 'depthwise_kernel' : 'kernel'}`,
+    layout,
+    classifier: false,
+  });
+  for (const [torch, ours] of BN)
+    rows.push({ key: `${bn}.${torch}`, weight: `${bnLayer}/${ours}`, layout: 'vector', classifier: false });
 }
 
 function classifierRows(rows: StateDictEntry[], prefix: string) {
@@ -78,7 +86,8 @@ function resnetTable(depth: ResNetDepth): StateDictEntry[] {
     for (let i = 0; i < count; i++) {
       const torch = `layer${stage + 1}.${i}`;
       const ours = `conv${stage + 2}_block${i + 1}`;
-      for (let j = 1; j <= convs; j++) convAndBn(rows, `${torch}.conv${j}`, `${torch}.bn${j}`, `${ours}_${j}_conv`, `${ours}_${j}_bn`);
+      for (let j = 1; j <= convs; j++)
+        convAndBn(rows, `${torch}.conv${j}`, `${torch}.bn${j}`, `${ours}_${j}_conv`, `${ours}_${j}_bn`);
       // torchvision projects the shortcut exactly where our builder does: the first block of a
       // stage that downsamples or changes width (every bottleneck stage, basic stages 2–4).
       if (i === 0 && (stage > 0 || bottleneck)) {
@@ -173,7 +182,12 @@ export function convertedShape(layout: TensorLayout, shape: readonly number[]): 
  * transposeLayout('linear', new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]); // [1, 4, 2, 5, 3, 6]
  * ```
  */
-export function transposeLayout(layout: TensorLayout, values: Float32Array, torchShape: readonly number[], inverse = false): Float32Array {
+export function transposeLayout(
+  layout: TensorLayout,
+  values: Float32Array,
+  torchShape: readonly number[],
+  inverse = false,
+): Float32Array {
   if (layout === 'vector') return values;
   const out = new Float32Array(values.length);
   if (layout === 'linear') {
@@ -263,9 +277,18 @@ export function convertStateDict(
   return out;
 }
 
-function convertTensor(entry: StateDictEntry, tensor: SafetensorsTensor, source: string): ConvertedWeight & { key: string } {
+function convertTensor(
+  entry: StateDictEntry,
+  tensor: SafetensorsTensor,
+  source: string,
+): ConvertedWeight & { key: string } {
   if (!FLOAT_DTYPES.includes(tensor.dtype)) {
-    throw new TorchWeightsError(entry.key, source, `a floating-point tensor (${FLOAT_DTYPES.join(', ')})`, tensor.dtype);
+    throw new TorchWeightsError(
+      entry.key,
+      source,
+      `a floating-point tensor (${FLOAT_DTYPES.join(', ')})`,
+      tensor.dtype,
+    );
   }
   const rank = { conv: 4, depthwise: 4, linear: 2, vector: 1 }[entry.layout];
   if (tensor.shape.length !== rank || (entry.layout === 'depthwise' && tensor.shape[1] !== 1)) {
@@ -316,7 +339,9 @@ export function applyConvertedWeights(
   }
   for (const [name, w] of weights) {
     if (targets.has(name)) continue;
-    const hint = name.startsWith(`${CLASSIFIER_LAYER}/`) ? ' (a classifier: set numClasses, or load with backboneOnly)' : '';
+    const hint = name.startsWith(`${CLASSIFIER_LAYER}/`)
+      ? ' (a classifier: set numClasses, or load with backboneOnly)'
+      : '';
     throw new TorchWeightsError(w.key ?? name, source, `a weight of ${model.name}${hint}`, name);
   }
   // in model order, so the first error is the shallowest layer's
@@ -357,21 +382,26 @@ export function exportStateDict(
   for (const entry of stateDictTable(arch, options.naming ?? 'torchvision')) {
     if (entry.classifier && options.backboneOnly) continue;
     const variable = variables.get(entry.weight);
-    if (variable === undefined) throw new TorchWeightsError(entry.weight, model.name, `a weight for '${entry.key}'`, 'none');
+    if (variable === undefined)
+      throw new TorchWeightsError(entry.weight, model.name, `a weight for '${entry.key}'`, 'none');
     const ours = variable.read().dataSync() as Float32Array;
     const shape = variable.shape as number[];
     const torchShape =
       entry.layout === 'conv'
         ? [shape[3]!, shape[2]!, shape[0]!, shape[1]!]
         : entry.layout === 'depthwise'
-          ? [shape[2]!, 1, shape[0]!, shape[1]!]
-          : entry.layout === 'linear'
-            ? [shape[1]!, shape[0]!]
-            : shape;
+        ? [shape[2]!, 1, shape[0]!, shape[1]!]
+        : entry.layout === 'linear'
+        ? [shape[1]!, shape[0]!]
+        : shape;
     out[entry.key] = { dtype: 'F32', shape: torchShape, data: transposeLayout(entry.layout, ours, torchShape, true) };
     // PyTorch fills in a missing counter only in recent versions: write it, so a strict load works everywhere.
     if (entry.key.endsWith('.running_var')) {
-      out[entry.key.replace(/running_var$/, 'num_batches_tracked')] = { dtype: 'I64', shape: [], data: new BigInt64Array(1) };
+      out[entry.key.replace(/running_var$/, 'num_batches_tracked')] = {
+        dtype: 'I64',
+        shape: [],
+        data: new BigInt64Array(1),
+      };
     }
   }
   return out;
@@ -386,7 +416,9 @@ export interface LoadTorchvisionWeightsOptions extends ConvertStateDictOptions {
 /** The tfjs-layers model a backbone's checkpoints hold: with its classifier when `numClasses` is set. */
 function checkpointModelOf(backbone: Backbone): tf.LayersModel {
   const numClasses = backbone.options.numClasses as number | undefined;
-  return numClasses === undefined || backbone.classifier === undefined ? backbone.model : backbone.classifier(numClasses).model;
+  return numClasses === undefined || backbone.classifier === undefined
+    ? backbone.model
+    : backbone.classifier(numClasses).model;
 }
 
 /**
@@ -402,7 +434,11 @@ function checkpointModelOf(backbone: Backbone): tf.LayersModel {
  * loadTorchvisionWeights(backbone, file);
  * ```
  */
-export function loadTorchvisionWeights(backbone: Backbone, file: SafetensorsFile, options: LoadTorchvisionWeightsOptions = {}): void {
+export function loadTorchvisionWeights(
+  backbone: Backbone,
+  file: SafetensorsFile,
+  options: LoadTorchvisionWeightsOptions = {},
+): void {
   const source = options.source ?? 'state dict';
   const arch = options.arch ?? (backbone.name as TorchvisionArch);
   if (!TORCHVISION_ARCHS.includes(arch)) {

@@ -23,7 +23,7 @@ function halves(count: number, seed: number): Dataset {
   const examples: Example[] = Array.from({ length: count }, (_, i) => {
     const label = (i + seed) % 2;
     const data = new Uint8Array(64 * 64 * 3);
-    for (let p = 0; p < 64 * 64; p++) data.fill((p % 64 < 32) === (label === 1) ? 200 : 40, p * 3, p * 3 + 3);
+    for (let p = 0; p < 64 * 64; p++) data.fill(p % 64 < 32 === (label === 1) ? 200 : 40, p * 3, p * 3 + 3);
     return { image: { data, width: 64, height: 64, channels: 3 }, label };
   });
   return { length: count, get: (i) => examples[i]! };
@@ -34,14 +34,27 @@ const halvesTask: Task = {
   description: 'the brighter half',
   schema: z.object({}).strict(),
   async load() {
-    return { train: halves(2, 0), val: halves(2, 1), classes: 2, channels: 3, imageSize: 64, metrics: [], description: '2 + 2 images' };
+    return {
+      train: halves(2, 0),
+      val: halves(2, 1),
+      classes: 2,
+      channels: 3,
+      imageSize: 64,
+      metrics: [],
+      description: '2 + 2 images',
+    };
   },
 };
 
 async function cli(argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { name: 'patchgd', tasks: { halves: halvesTask }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, {
+    name: 'patchgd',
+    tasks: { halves: halvesTask },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -64,22 +77,35 @@ describe('patchgd convert', () => {
     // conv1_conv/kernel [7, 7, 3, 64][y][x][i][o] = conv1.weight [64, 3, 7, 7][o][i][y][x]
     const [y, x, i, o] = [4, 2, 1, 17];
     const ours = weights['conv1_conv/kernel']!.dataSync();
-    expect(ours[((y * 7 + x) * 3 + i) * 64 + o]).toBe(safetensorsToFloat32(torch.get('conv1.weight')!)[((o * 3 + i) * 7 + y) * 7 + x]);
+    expect(ours[((y * 7 + x) * 3 + i) * 64 + o]).toBe(
+      safetensorsToFloat32(torch.get('conv1.weight')!)[((o * 3 + i) * 7 + y) * 7 + x],
+    );
     tf.dispose(Object.values(weights));
   });
 
   it('refuses a .pth (never unpickled), a missing --backbone and an architecture without a torchvision layout', async () => {
-    const pth = await cli(['convert', path.join(root, 'x.pth'), '--backbone', 'resnet18', '--out', path.join(root, 'o')]);
+    const pth = await cli([
+      'convert',
+      path.join(root, 'x.pth'),
+      '--backbone',
+      'resnet18',
+      '--out',
+      path.join(root, 'o'),
+    ]);
     expect(pth.code).toBe(2);
     expect(pth.err).toContain('x.pth: expected a .safetensors file. A .pth is a Python pickle');
     expect(pth.err).toContain('weights_only=True');
-    expect((await cli(['convert', FIXTURE, '--out', path.join(root, 'o')])).err).toContain('convert needs a file, --backbone and --out');
+    expect((await cli(['convert', FIXTURE, '--out', path.join(root, 'o')])).err).toContain(
+      'convert needs a file, --backbone and --out',
+    );
     expect((await cli(['convert', FIXTURE, '--backbone', 'convnet', '--out', path.join(root, 'o')])).err).toBe(
       "--backbone: expected one of resnet18, resnet34, resnet50, mobilenetv2 (torchvision layouts), received 'convnet'",
     );
     const wrongArch = await cli(['convert', FIXTURE, '--backbone', 'mobilenetv2', '--out', path.join(root, 'o')]);
     expect(wrongArch.code).toBe(1);
-    expect(wrongArch.err).toContain("TorchWeightsError: Expected a key of torchvision's mobilenetv2 (e.g. 'features.0.0.weight') for 'conv1.weight' of resnet18.safetensors");
+    expect(wrongArch.err).toContain(
+      "TorchWeightsError: Expected a key of torchvision's mobilenetv2 (e.g. 'features.0.0.weight') for 'conv1.weight' of resnet18.safetensors",
+    );
     expect(existsSync(path.join(root, 'o'))).toBe(false);
   });
 });
@@ -90,7 +116,10 @@ describe('model.weights: a torchvision ResNet50 .safetensors', () => {
     // against a state dict written from torchvision's own shape rules)
     const source = createBackbone('resnet50', { inputSize: 32, numClasses: 1000 });
     const file = path.join(root, 'resnet50.safetensors');
-    await writeAtomic(file, encodeSafetensors(exportStateDict(source.classifier!(1000).model, 'resnet50'), { format: 'pt' }));
+    await writeAtomic(
+      file,
+      encodeSafetensors(exportStateDict(source.classifier!(1000).model, 'resnet50'), { format: 'pt' }),
+    );
     const stem = [...source.model.getLayer('conv1_conv').getWeights()[0]!.dataSync().slice(0, 4)];
     source.dispose();
     const config = path.join(root, 'run.yaml');
@@ -99,7 +128,9 @@ describe('model.weights: a torchvision ResNet50 .safetensors', () => {
       [
         'task: halves',
         'engine: { backend: wasm }',
-        `model: { backbone: resnet50, featureDim: 8, head: convHead, headOptions: { width: 8, stride1Blocks: 1, stride2Blocks: 0 }, weights: ${JSON.stringify(file)} }`,
+        `model: { backbone: resnet50, featureDim: 8, head: convHead, headOptions: { width: 8, stride1Blocks: 1, stride2Blocks: 0 }, weights: ${JSON.stringify(
+          file,
+        )} }`,
         'patchgd: { patchSize: 32, patchesPerStep: 2 }',
         'optimizer: { name: sgd, lr: 0.001, schedule: constant }',
         'train: { epochs: 1, batchSize: 2, seed: 1 }',
@@ -117,9 +148,15 @@ describe('model.weights: a torchvision ResNet50 .safetensors', () => {
     const cached = await readCheckpoint(path.join(cache, entry!));
     expect([...cached['conv1_conv/kernel']!.dataSync().slice(0, 4)]).toEqual(stem);
     tf.dispose(Object.values(cached));
-    const run = JSON.parse(await readFile(path.join(root, 'from-torchvision', 'run.json'), 'utf8')) as { model: string };
+    const run = JSON.parse(await readFile(path.join(root, 'from-torchvision', 'run.json'), 'utf8')) as {
+      model: string;
+    };
     expect(run.model).toContain(`backbone weights from ${file}`);
     expect(existsSync(path.join(root, 'from-torchvision', 'checkpoints', 'last.ckpt'))).toBe(true);
-    expect(await resolveWeights(file, { backbone: 'resnet50', cacheDir: cache })).toEqual({ dir: path.join(cache, entry!), converted: true, cached: true });
+    expect(await resolveWeights(file, { backbone: 'resnet50', cacheDir: cache })).toEqual({
+      dir: path.join(cache, entry!),
+      converted: true,
+      cached: true,
+    });
   });
 });

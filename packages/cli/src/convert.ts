@@ -6,7 +6,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { TORCHVISION_ARCHS, createBackbone, loadTorchvisionWeights, type TorchvisionArch, type StateDictNaming } from '@patchgd/backbones';
+import {
+  TORCHVISION_ARCHS,
+  createBackbone,
+  loadTorchvisionWeights,
+  type TorchvisionArch,
+  type StateDictNaming,
+} from '@patchgd/backbones';
 import { decodeSafetensors } from '@patchgd/core';
 import { CliError } from './errors.js';
 
@@ -41,7 +47,11 @@ function weightOptions(options: Record<string, unknown> = {}): Record<string, un
  */
 export async function convertWeights(options: ConvertOptions): Promise<{ out: string; tensors: number }> {
   if (!(TORCHVISION_ARCHS as readonly string[]).includes(options.backbone)) {
-    throw new CliError(`--backbone: expected one of ${TORCHVISION_ARCHS.join(', ')} (torchvision layouts), received '${options.backbone}'`);
+    throw new CliError(
+      `--backbone: expected one of ${TORCHVISION_ARCHS.join(', ')} (torchvision layouts), received '${
+        options.backbone
+      }'`,
+    );
   }
   if (!options.file.endsWith('.safetensors')) {
     throw new CliError(
@@ -53,15 +63,26 @@ export async function convertWeights(options: ConvertOptions): Promise<{ out: st
   try {
     bytes = new Uint8Array(await readFile(options.file));
   } catch (error) {
-    throw new CliError(`${options.file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new CliError(
+      `${options.file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   const source = path.basename(options.file);
   const file = decodeSafetensors(bytes, { source });
   // The smallest input every torchvision backbone accepts: weights do not depend on it.
-  const backbone = createBackbone(options.backbone, { ...weightOptions(options.backboneOptions), inputSize: 32, inputChannels: 3 });
+  const backbone = createBackbone(options.backbone, {
+    ...weightOptions(options.backboneOptions),
+    inputSize: 32,
+    inputChannels: 3,
+  });
   const temporary = `${options.out}.${process.pid}.tmp`;
   try {
-    loadTorchvisionWeights(backbone, file, { arch: options.backbone as TorchvisionArch, backboneOnly: true, source, naming: options.naming });
+    loadTorchvisionWeights(backbone, file, {
+      arch: options.backbone as TorchvisionArch,
+      backboneOnly: true,
+      source,
+      naming: options.naming,
+    });
     await rm(temporary, { recursive: true, force: true });
     const saved = await backbone.saveWeights(temporary);
     await rm(options.out, { recursive: true, force: true });
@@ -99,8 +120,16 @@ export async function resolveWeights(
   if (!weights.endsWith('.safetensors')) return { dir: weights, converted: false, cached: false };
   if (!existsSync(weights)) throw new CliError(`model.weights: ${weights} does not exist`);
   const extra = Object.entries(weightOptions(options.backboneOptions)).map(([k, v]) => `-${k}${String(v)}`);
-  const dir = path.join(options.cacheDir, `${(await contentHash(weights)).slice(0, 16)}-${options.backbone}${extra.join('')}`);
+  const dir = path.join(
+    options.cacheDir,
+    `${(await contentHash(weights)).slice(0, 16)}-${options.backbone}${extra.join('')}`,
+  );
   if (existsSync(path.join(dir, 'model.json'))) return { dir, converted: true, cached: true };
-  await convertWeights({ file: weights, backbone: options.backbone, out: dir, backboneOptions: options.backboneOptions });
+  await convertWeights({
+    file: weights,
+    backbone: options.backbone,
+    out: dir,
+    backboneOptions: options.backboneOptions,
+  });
   return { dir, converted: true, cached: false };
 }

@@ -34,14 +34,27 @@ const task: Task = {
   description: 'bright square left or right',
   schema: z.object({}).strict(),
   async load() {
-    return { train: squares(4, 0), val: squares(4, 1), classes: 2, channels: 1, imageSize: 32, labelName: (l) => (l ? 'left' : 'right'), description: 'squares' };
+    return {
+      train: squares(4, 0),
+      val: squares(4, 1),
+      classes: 2,
+      channels: 1,
+      imageSize: 32,
+      labelName: (l) => (l ? 'left' : 'right'),
+      description: 'squares',
+    };
   },
 };
 
 async function cli(argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { name: 'patchgd', tasks: { squares: task }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, {
+    name: 'patchgd',
+    tasks: { squares: task },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -72,8 +85,19 @@ describe('patchgd export', () => {
     expect(existsSync(path.join(out, 'backbone.safetensors'))).toBe(false);
 
     const model = await loadPatchGDModel(out);
-    expect(model.manifest).toMatchObject({ patchSize: 16, gridSize: [2, 2], imageSize: 32, channels: 1, classNames: ['right', 'left'] });
-    expect(model.manifest.training).toEqual({ patchesPerStep: 2, innerIterations: 2, accumulationSteps: 2, zDtype: 'float32' });
+    expect(model.manifest).toMatchObject({
+      patchSize: 16,
+      gridSize: [2, 2],
+      imageSize: 32,
+      channels: 1,
+      classNames: ['right', 'left'],
+    });
+    expect(model.manifest.training).toEqual({
+      patchesPerStep: 2,
+      innerIterations: 2,
+      accumulationSteps: 2,
+      zDtype: 'float32',
+    });
     const folder = await RunFolder.open(run);
     const { config: saved } = resolveConfig(await folder.readConfig(), { squares: task }, 'config.json');
     const { session } = await restore(folder, saved, task, createProgress({ quiet: true }));

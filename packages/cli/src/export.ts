@@ -25,7 +25,8 @@ export async function exportRun(
   out: string,
   checkpoint?: string,
 ): Promise<{ manifest: PatchGDManifest; checkpoint: string }> {
-  if (config.method !== 'patchgd') throw new CliError(`export: only PatchGD runs can be exported; ${folder.dir} used method '${config.method}'`);
+  if (config.method !== 'patchgd')
+    throw new CliError(`export: only PatchGD runs can be exported; ${folder.dir} used method '${config.method}'`);
   const { data, session, checkpoint: file } = await restore(folder, config, task, progress, checkpoint);
   const trainer = session.trainer;
   if (!(trainer instanceof PatchGDTrainer)) throw new CliError(`export: ${folder.dir} did not train a PatchGD model`);

@@ -25,7 +25,9 @@ const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer
 
 suite('encodeSafetensors', () => {
   it('writes the reference layout byte for byte (the Rust crate test_serialization case)', () => {
-    const bytes = encodeSafetensorsBytes({ 'attn.0': { dtype: 'F32', shape: [1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) } });
+    const bytes = encodeSafetensorsBytes({
+      'attn.0': { dtype: 'F32', shape: [1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) },
+    });
     const header = '{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}';
     // the reference writer pads the header with spaces to a multiple of 8, so F32 data starts aligned
     const n = Math.ceil(header.length / 8) * 8;
@@ -69,8 +71,12 @@ suite('encodeSafetensors', () => {
     expect(() => encodeSafetensorsBytes({ w: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })).toThrow(
       "Expected 12 bytes of data (F32 × shape [3]) for 'w' of encodeSafetensors but received Float32Array(2)",
     );
-    expect(() => encodeSafetensorsBytes({ w: { dtype: 'F128' as 'F32', shape: [1], data: new Float32Array(1) } })).toThrow(SafetensorsError);
-    expect(() => encodeSafetensorsBytes({ __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } })).toThrow(/__metadata__/);
+    expect(() =>
+      encodeSafetensorsBytes({ w: { dtype: 'F128' as 'F32', shape: [1], data: new Float32Array(1) } }),
+    ).toThrow(SafetensorsError);
+    expect(() =>
+      encodeSafetensorsBytes({ __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } }),
+    ).toThrow(/__metadata__/);
     expect(() => encodeSafetensorsBytes({}, { n: 3 as unknown as string })).toThrow(
       "Expected a string for metadata key 'n' for '__metadata__' of encodeSafetensors but received 3",
     );
@@ -79,7 +85,11 @@ suite('encodeSafetensors', () => {
 
 suite('decodeSafetensors', () => {
   const data = f32([1, 2, 3, 4]);
-  const entry = (begin: number, end: number, shape = [(end - begin) / 4]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
+  const entry = (begin: number, end: number, shape = [(end - begin) / 4]) => ({
+    dtype: 'F32',
+    shape,
+    data_offsets: [begin, end],
+  });
 
   it('reads files whose header lists tensors out of offset order and is padded with spaces', () => {
     const file = decodeSafetensors(handMade({ b: entry(8, 16), a: entry(0, 8), __metadata__: { k: 'v' } }, data, 5));
@@ -89,7 +99,7 @@ suite('decodeSafetensors', () => {
 
   it('copies tensors that the file leaves misaligned, so typed views never throw', () => {
     const file = decodeSafetensors(handMade({ a: entry(0, 16) }, data, 1));
-    expect([...safetensorsValues(file.tensors.get('a')!) as Float32Array]).toEqual([1, 2, 3, 4]);
+    expect([...(safetensorsValues(file.tensors.get('a')!) as Float32Array)]).toEqual([1, 2, 3, 4]);
   });
 
   it('names the tensor whose offsets overlap, leave a hole, run past the buffer, or disagree with its shape', () => {
@@ -109,17 +119,19 @@ suite('decodeSafetensors', () => {
     expect(() => decodeSafetensors(handMade({ a: entry(0, 8) }, data), source)).toThrow(
       'Expected a data buffer of 8 bytes, no bytes after the last tensor for the header of m.safetensors but received 16',
     );
-    expect(() => decodeSafetensors(handMade({ a: { ...entry(8, 0), shape: [2] } }, data), source)).toThrow(/data_offsets/);
+    expect(() => decodeSafetensors(handMade({ a: { ...entry(8, 0), shape: [2] } }, data), source)).toThrow(
+      /data_offsets/,
+    );
   });
 
   it('refuses an unsupported dtype, a bad shape and non-string metadata, naming the key', () => {
     const source = { source: 'm.safetensors' };
-    expect(() => decodeSafetensors(handMade({ a: { dtype: 'C64', shape: [2], data_offsets: [0, 16] } }, data), source)).toThrow(
-      /^Expected a dtype among BOOL, U8, .* for 'a' of m.safetensors but received 'C64'$/,
-    );
-    expect(() => decodeSafetensors(handMade({ a: { dtype: 'F32', shape: [-4], data_offsets: [0, 16] } }, data), source)).toThrow(
-      "Expected a shape of non-negative integers for 'a' of m.safetensors but received [-4]",
-    );
+    expect(() =>
+      decodeSafetensors(handMade({ a: { dtype: 'C64', shape: [2], data_offsets: [0, 16] } }, data), source),
+    ).toThrow(/^Expected a dtype among BOOL, U8, .* for 'a' of m.safetensors but received 'C64'$/);
+    expect(() =>
+      decodeSafetensors(handMade({ a: { dtype: 'F32', shape: [-4], data_offsets: [0, 16] } }, data), source),
+    ).toThrow("Expected a shape of non-negative integers for 'a' of m.safetensors but received [-4]");
     expect(() => decodeSafetensors(handMade({ __metadata__: { n: 1 }, a: entry(0, 16) }, data), source)).toThrow(
       "Expected a string for metadata key 'n' for '__metadata__' of m.safetensors but received 1",
     );
@@ -133,15 +145,21 @@ suite('decodeSafetensors', () => {
     );
     const good = handMade({ a: entry(0, 16) }, data);
     expect(() => decodeSafetensors(good.subarray(0, 20))).toThrow(/the file is truncated/);
-    expect(() => decodeSafetensors(good.subarray(0, 5))).toThrow('Expected at least 8 bytes (the header length) for the header');
+    expect(() => decodeSafetensors(good.subarray(0, 5))).toThrow(
+      'Expected at least 8 bytes (the header length) for the header',
+    );
     const notJson = handMade({}, new Uint8Array(0));
     notJson.set(new TextEncoder().encode('{x'), 8);
     expect(() => decodeSafetensors(notJson)).toThrow('Expected a UTF-8 JSON object for the header');
-    expect(() => parseSafetensorsHeader(handMade([1] as unknown as object, new Uint8Array(0)))).toThrow(SafetensorsError);
+    expect(() => parseSafetensorsHeader(handMade([1] as unknown as object, new Uint8Array(0)))).toThrow(
+      SafetensorsError,
+    );
   });
 
   it('reads the torchvision fixture written by Python safetensors (I64 num_batches_tracked included)', () => {
-    const path = fileURLToPath(new URL('../../../../shared/testdata/torchvision/resnet18.io.safetensors', import.meta.url));
+    const path = fileURLToPath(
+      new URL('../../../../shared/testdata/torchvision/resnet18.io.safetensors', import.meta.url),
+    );
     const file = decodeSafetensors(new Uint8Array(readFileSync(path)), { source: 'resnet18.io.safetensors' });
     expect(file.tensors.get('input_nchw')!.shape).toEqual([2, 3, 96, 96]);
     expect(file.tensors.get('logits')!.shape).toEqual([2, 10]);

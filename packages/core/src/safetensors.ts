@@ -104,7 +104,8 @@ function elementCount(shape: readonly number[]): number {
  */
 export function safetensorsHeaderLength(prefix: Uint8Array, options: DecodeSafetensorsOptions = {}): number {
   const source = options.source ?? 'safetensors buffer';
-  if (prefix.byteLength < 8) throw new SafetensorsError('header', source, 'at least 8 bytes (the header length)', prefix.byteLength);
+  if (prefix.byteLength < 8)
+    throw new SafetensorsError('header', source, 'at least 8 bytes (the header length)', prefix.byteLength);
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const n = view.getBigUint64(0, true);
   if (n > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
@@ -126,7 +127,12 @@ export function parseSafetensorsHeader(bytes: Uint8Array, options: DecodeSafeten
   const source = options.source ?? 'safetensors buffer';
   const dataStart = safetensorsHeaderLength(bytes, options);
   if (bytes.byteLength < dataStart) {
-    throw new SafetensorsError('header', source, `${dataStart - 8} header bytes (the file is truncated)`, bytes.byteLength - 8);
+    throw new SafetensorsError(
+      'header',
+      source,
+      `${dataStart - 8} header bytes (the file is truncated)`,
+      bytes.byteLength - 8,
+    );
   }
   let json: unknown;
   try {
@@ -153,7 +159,10 @@ export function parseSafetensorsHeader(bytes: Uint8Array, options: DecodeSafeten
   let expectedBegin = 0;
   for (const entry of entries) {
     if (entry.begin !== expectedBegin) {
-      const what = entry.begin < expectedBegin ? 'offsets that do not overlap another tensor' : 'offsets without a hole before them';
+      const what =
+        entry.begin < expectedBegin
+          ? 'offsets that do not overlap another tensor'
+          : 'offsets without a hole before them';
       throw new SafetensorsError(entry.name, source, `${what} (begin ${expectedBegin})`, [entry.begin, entry.end]);
     }
     expectedBegin = entry.end;
@@ -166,7 +175,8 @@ function checkMetadata(value: unknown, source: string): Record<string, string> {
     throw new SafetensorsError(METADATA_KEY, source, 'a map of strings to strings', value);
   }
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new SafetensorsError(METADATA_KEY, source, `a string for metadata key '${key}'`, v);
+    if (typeof v !== 'string')
+      throw new SafetensorsError(METADATA_KEY, source, `a string for metadata key '${key}'`, v);
   }
   return { ...(value as Record<string, string>) };
 }
@@ -212,7 +222,10 @@ export function decodeSafetensors(bytes: Uint8Array, options: DecodeSafetensorsO
   if (available !== header.dataLength) {
     const last = header.entries.findLast((e) => e.end > available);
     const key = available < header.dataLength && last ? last.name : 'header';
-    const what = available < header.dataLength ? 'bytes the file does not have (it is truncated)' : 'no bytes after the last tensor';
+    const what =
+      available < header.dataLength
+        ? 'bytes the file does not have (it is truncated)'
+        : 'no bytes after the last tensor';
     throw new SafetensorsError(key, source, `a data buffer of ${header.dataLength} bytes, ${what}`, available);
   }
   const tensors = new Map<string, SafetensorsTensor>();
@@ -220,7 +233,11 @@ export function decodeSafetensors(bytes: Uint8Array, options: DecodeSafetensorsO
     const start = bytes.byteOffset + header.dataStart + entry.begin;
     const width = SAFETENSORS_DTYPES[entry.dtype];
     const view = new Uint8Array(bytes.buffer, start, entry.end - entry.begin);
-    tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: start % width === 0 ? view : view.slice() });
+    tensors.set(entry.name, {
+      dtype: entry.dtype,
+      shape: entry.shape,
+      data: start % width === 0 ? view : view.slice(),
+    });
   }
   return { tensors, metadata: header.metadata };
 }
@@ -245,7 +262,8 @@ export function encodeSafetensors(
 ): Uint8Array[] {
   const source = 'encodeSafetensors';
   const names = Object.keys(tensors);
-  if (names.includes(METADATA_KEY)) throw new SafetensorsError(METADATA_KEY, source, 'a tensor name other than __metadata__', METADATA_KEY);
+  if (names.includes(METADATA_KEY))
+    throw new SafetensorsError(METADATA_KEY, source, 'a tensor name other than __metadata__', METADATA_KEY);
   if (metadata !== undefined) checkMetadata(metadata, source);
   const rank = (d: SafetensorsDtype) => ALIGNMENT_ORDER.indexOf(d);
   for (const name of names) {
@@ -258,7 +276,12 @@ export function encodeSafetensors(
     }
     const bytes = elementCount(t.shape) * SAFETENSORS_DTYPES[t.dtype];
     if (!ArrayBuffer.isView(t.data) || t.data.byteLength !== bytes) {
-      throw new SafetensorsError(name, source, `${bytes} bytes of data (${t.dtype} × shape ${JSON.stringify(t.shape)})`, t.data);
+      throw new SafetensorsError(
+        name,
+        source,
+        `${bytes} bytes of data (${t.dtype} × shape ${JSON.stringify(t.shape)})`,
+        t.data,
+      );
     }
   }
   names.sort((a, b) => rank(tensors[b]!.dtype) - rank(tensors[a]!.dtype) || (a < b ? -1 : a > b ? 1 : 0));

@@ -16,7 +16,10 @@ beforeAll(async () => {
 const sample = (): StateDict => ({
   state: { step: 12, epoch: 1, rng: [1, 2, 3, 4], nested: { name: 'adam', lr: 0.001 } },
   tensors: {
-    'backbone/conv1_conv/kernel': tf.tensor4d(Float32Array.from({ length: 2 * 2 * 3 * 4 }, (_, i) => i / 7 - 1), [2, 2, 3, 4]),
+    'backbone/conv1_conv/kernel': tf.tensor4d(
+      Float32Array.from({ length: 2 * 2 * 3 * 4 }, (_, i) => i / 7 - 1),
+      [2, 2, 3, 4],
+    ),
     'head/dense/bias': tf.tensor1d([0.5, -2.25]),
     'optimizer/iterations': tf.scalar(42, 'int32'),
     'sampler/order': tf.tensor1d([3, 1, 2, 0], 'int32'),
@@ -29,10 +32,16 @@ const sample = (): StateDict => ({
  */
 function readSafetensors(bytes: Buffer) {
   const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.toString('utf8', 8, 8 + n)) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(bytes.toString('utf8', 8, 8 + n)) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const { __metadata__: metadata, ...entries } = header as unknown as Record<string, never>;
   const tensors: Record<string, { dtype: string; shape: number[]; values: number[] }> = {};
-  for (const [name, e] of Object.entries(entries) as [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][]) {
+  for (const [name, e] of Object.entries(entries) as [
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] },
+  ][]) {
     const data = bytes.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]);
     const values: number[] = [];
     for (let i = 0; i < data.length; i += 4) values.push(e.dtype === 'I32' ? data.readInt32LE(i) : data.readFloatLE(i));
@@ -69,7 +78,9 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     expect(JSON.parse(metadata['state']!)).toEqual(dict.state);
     expect(tensors['optimizer/iterations']).toEqual({ dtype: 'I32', shape: [], values: [42] });
     expect(tensors['head/dense/bias']).toEqual({ dtype: 'F32', shape: [2], values: [0.5, -2.25] });
-    expect(tensors['backbone/conv1_conv/kernel']!.values).toEqual([...dict.tensors['backbone/conv1_conv/kernel']!.dataSync()]);
+    expect(tensors['backbone/conv1_conv/kernel']!.values).toEqual([
+      ...dict.tensors['backbone/conv1_conv/kernel']!.dataSync(),
+    ]);
     expect(dataBytes).toBe((48 + 2 + 1 + 4) * 4);
     tf.dispose(Object.values(dict.tensors));
   });
@@ -82,9 +93,13 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     const bytes = await readFile(file);
     await writeFile(file, bytes.subarray(0, bytes.length - 6));
     // the reference order puts 4-byte tensors by name: the int32 'sampler/order' comes last
-    await expect(loadCheckpoint(file)).rejects.toThrow(`Cannot read checkpoint ${file}: tensor sampler/order is truncated`);
+    await expect(loadCheckpoint(file)).rejects.toThrow(
+      `Cannot read checkpoint ${file}: tensor sampler/order is truncated`,
+    );
     await writeFile(file, bytes.subarray(0, 20));
-    await expect(loadCheckpoint(file)).rejects.toThrow(`Cannot read checkpoint ${file}: the header is truncated or corrupt`);
+    await expect(loadCheckpoint(file)).rejects.toThrow(
+      `Cannot read checkpoint ${file}: the header is truncated or corrupt`,
+    );
     await writeFile(file, Buffer.concat([bytes, Buffer.from([0])]));
     await expect(loadCheckpoint(file)).rejects.toThrow(/no bytes after the last tensor/);
     const plain = Buffer.from(bytes);
@@ -109,7 +124,9 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     tf.dispose([...Object.values(dict.tensors), ...Object.values(back.tensors)]);
     const bytes = await readFile(file);
     await writeFile(file, bytes.subarray(0, bytes.length - 4));
-    await expect(loadCheckpoint(file)).rejects.toThrow(`Cannot read checkpoint ${file}: tensor sampler/order is truncated`);
+    await expect(loadCheckpoint(file)).rejects.toThrow(
+      `Cannot read checkpoint ${file}: tensor sampler/order is truncated`,
+    );
   });
 });
 

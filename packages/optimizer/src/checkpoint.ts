@@ -31,11 +31,7 @@ export interface StateDict {
 /** The checkpoint file is missing, truncated or not a checkpoint. */
 export class CheckpointError extends OptimizerError {
   override name = 'CheckpointError';
-  constructor(
-    readonly file: string,
-    what: string,
-    cause?: unknown,
-  ) {
+  constructor(readonly file: string, what: string, cause?: unknown) {
     super(`Cannot read checkpoint ${file}: ${what}`, cause === undefined ? undefined : { cause });
   }
 }
@@ -105,7 +101,10 @@ export async function loadCheckpoint(file: string): Promise<StateDict> {
     throw error;
   }
   if (decoded.metadata['format'] !== CHECKPOINT_FORMAT || decoded.metadata['state'] === undefined) {
-    throw new CheckpointError(file, `not a PatchGD.ts checkpoint (a safetensors file without __metadata__.format '${CHECKPOINT_FORMAT}')`);
+    throw new CheckpointError(
+      file,
+      `not a PatchGD.ts checkpoint (a safetensors file without __metadata__.format '${CHECKPOINT_FORMAT}')`,
+    );
   }
   let state: Record<string, unknown>;
   try {

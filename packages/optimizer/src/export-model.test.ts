@@ -30,9 +30,25 @@ describe('exportPatchGDModel → loadPatchGDModel', () => {
     const torch = decodeSafetensors(new Uint8Array(await readFile(FIXTURE)), { source: 'resnet18.safetensors' });
     const backbone = createBackbone('resnet18', { inputSize: 32, featureDim: 8 });
     loadTorchvisionWeights(backbone, torch, { backboneOnly: true });
-    const head = createHead('convHead', { latentDim: 8, numClasses: 3, gridSize: [2, 2], width: 4, stride1Blocks: 1, stride2Blocks: 0, dropout: 0 });
+    const head = createHead('convHead', {
+      latentDim: 8,
+      numClasses: 3,
+      gridSize: [2, 2],
+      width: 4,
+      stride1Blocks: 1,
+      stride2Blocks: 0,
+      dropout: 0,
+    });
     const normalize = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-    const trainer = new PatchGDTrainer({ backbone, head, patchSize: 32, patchesPerStep: 2, optimizer: tf.train.sgd(0.1), normalize, seed: 1 });
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: 32,
+      patchesPerStep: 2,
+      optimizer: tf.train.sgd(0.1),
+      normalize,
+      seed: 1,
+    });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'patchgd-export-'));
     const plan = trainer.plan(64, 64);
     const manifest = await exportPatchGDModel(backbone, head, dir, {
@@ -43,10 +59,24 @@ describe('exportPatchGDModel → loadPatchGDModel', () => {
       normalize,
       fill: 0,
       classNames: ['a', 'b', 'c'],
-      training: { patchesPerStep: plan.patchesPerStep, innerIterations: plan.innerIterations, accumulationSteps: plan.accumulationSteps, zDtype: 'float32' },
+      training: {
+        patchesPerStep: plan.patchesPerStep,
+        innerIterations: plan.innerIterations,
+        accumulationSteps: plan.accumulationSteps,
+        zDtype: 'float32',
+      },
     });
-    expect(manifest.files).toEqual({ backbone: 'backbone/model.json', head: 'head/model.json', torchvision: 'backbone.safetensors' });
-    expect(manifest.training).toEqual({ patchesPerStep: 2, innerIterations: 2, accumulationSteps: 2, zDtype: 'float32' });
+    expect(manifest.files).toEqual({
+      backbone: 'backbone/model.json',
+      head: 'head/model.json',
+      torchvision: 'backbone.safetensors',
+    });
+    expect(manifest.training).toEqual({
+      patchesPerStep: 2,
+      innerIterations: 2,
+      accumulationSteps: 2,
+      zDtype: 'float32',
+    });
     expect(JSON.parse(await readFile(path.join(dir, 'patchgd.json'), 'utf8'))).toEqual(manifest);
 
     const images = [picture(0), picture(1)];
@@ -64,7 +94,9 @@ describe('exportPatchGDModel → loadPatchGDModel', () => {
     expect([...back.tensors.keys()].sort()).toEqual(trunkKeys.sort());
     for (const key of trunkKeys) {
       if (key.endsWith('num_batches_tracked')) continue;
-      expect([...safetensorsToFloat32(back.tensors.get(key)!)], key).toEqual([...safetensorsToFloat32(torch.tensors.get(key)!)]);
+      expect([...safetensorsToFloat32(back.tensors.get(key)!)], key).toEqual([
+        ...safetensorsToFloat32(torch.tensors.get(key)!),
+      ]);
     }
     tf.dispose([expected, logits]);
     model.dispose();

@@ -4,20 +4,36 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { TORCHVISION_ARCHS, exportStateDict, saveModelWeights, type Backbone, type Head, type TorchvisionArch } from '@patchgd/backbones';
+import {
+  TORCHVISION_ARCHS,
+  exportStateDict,
+  saveModelWeights,
+  type Backbone,
+  type Head,
+  type TorchvisionArch,
+} from '@patchgd/backbones';
 import { encodeSafetensors } from '@patchgd/core';
 import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import type { PatchGDManifest } from './patchgd-model.js';
 
 /** What {@link exportPatchGDModel} writes, besides the models: the run's input and training facts. */
-export type ExportInfo = Omit<PatchGDManifest, 'format' | 'version' | 'files' | 'versions' | 'featureDim' | 'backbone' | 'head'>;
+export type ExportInfo = Omit<
+  PatchGDManifest,
+  'format' | 'version' | 'files' | 'versions' | 'featureDim' | 'backbone' | 'head'
+>;
 
 const require = createRequire(import.meta.url);
 
 function versions(): Record<string, string> {
   const out: Record<string, string> = { '@tensorflow/tfjs': tf.version.tfjs };
-  for (const name of ['@patchgd/optimizer', '@patchgd/backbones', '@patchgd/core', '@patchgd/engine', '@patchgd/samplers']) {
+  for (const name of [
+    '@patchgd/optimizer',
+    '@patchgd/backbones',
+    '@patchgd/core',
+    '@patchgd/engine',
+    '@patchgd/samplers',
+  ]) {
     try {
       out[name] = (require(`${name}/package.json`) as { version: string }).version;
     } catch {
@@ -41,14 +57,23 @@ function versions(): Record<string, string> {
  * });
  * ```
  */
-export async function exportPatchGDModel(backbone: Backbone, head: Head, dir: string, info: ExportInfo): Promise<PatchGDManifest> {
+export async function exportPatchGDModel(
+  backbone: Backbone,
+  head: Head,
+  dir: string,
+  info: ExportInfo,
+): Promise<PatchGDManifest> {
   await mkdir(dir, { recursive: true });
   await saveModelWeights(backbone.model, path.join(dir, 'backbone'));
   await saveModelWeights(head.model, path.join(dir, 'head'));
-  const torchvision = (TORCHVISION_ARCHS as readonly string[]).includes(backbone.name) && backbone.options.layout !== 'keras';
+  const torchvision =
+    (TORCHVISION_ARCHS as readonly string[]).includes(backbone.name) && backbone.options.layout !== 'keras';
   if (torchvision) {
     const tensors = exportStateDict(backbone.model, backbone.name as TorchvisionArch, { backboneOnly: true });
-    await writeAtomic(path.join(dir, 'backbone.safetensors'), encodeSafetensors(tensors, { format: 'pt', arch: backbone.name }));
+    await writeAtomic(
+      path.join(dir, 'backbone.safetensors'),
+      encodeSafetensors(tensors, { format: 'pt', arch: backbone.name }),
+    );
   }
   const manifest: PatchGDManifest = {
     format: 'patchgd-model',
@@ -57,7 +82,11 @@ export async function exportPatchGDModel(backbone: Backbone, head: Head, dir: st
     featureDim: backbone.featureDim,
     backbone: { name: backbone.name, options: { ...backbone.options } },
     head: { name: head.name, options: { ...head.options } },
-    files: { backbone: 'backbone/model.json', head: 'head/model.json', ...(torchvision ? { torchvision: 'backbone.safetensors' } : {}) },
+    files: {
+      backbone: 'backbone/model.json',
+      head: 'head/model.json',
+      ...(torchvision ? { torchvision: 'backbone.safetensors' } : {}),
+    },
     versions: versions(),
   };
   await writeAtomic(path.join(dir, 'patchgd.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -28,7 +28,12 @@ export interface PatchGDManifest {
   backbone: { name: string; options: Record<string, unknown> };
   head: { name: string; options: Record<string, unknown> };
   /** how it was trained: k, ζ and ε, Z's dtype */
-  training: { patchesPerStep: number; innerIterations: number; accumulationSteps: number; zDtype: 'float32' | 'float16' };
+  training: {
+    patchesPerStep: number;
+    innerIterations: number;
+    accumulationSteps: number;
+    zDtype: 'float32' | 'float16';
+  };
   /** paths relative to the folder */
   files: { backbone: string; head: string; torchvision?: string };
   versions: Record<string, string>;
@@ -37,10 +42,7 @@ export interface PatchGDManifest {
 /** The export folder is incomplete or not an export. */
 export class ExportFormatError extends OptimizerError {
   override name = 'ExportFormatError';
-  constructor(
-    readonly location: string,
-    what: string,
-  ) {
+  constructor(readonly location: string, what: string) {
     super(`Cannot load PatchGD model ${location}: ${what}`);
   }
 }
@@ -85,7 +87,10 @@ function defaultReader(location: string): ExportReader {
 async function loadLayers(location: string, read: ExportReader, modelJson: string): Promise<tf.LayersModel> {
   const json = JSON.parse(new TextDecoder().decode(await read(modelJson))) as tf.io.ModelJSON;
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new ExportFormatError(location, `${modelJson} is not a tfjs LayersModel (model.json with modelTopology and weightsManifest)`);
+    throw new ExportFormatError(
+      location,
+      `${modelJson} is not a tfjs LayersModel (model.json with modelTopology and weightsManifest)`,
+    );
   }
   const dir = modelJson.includes('/') ? modelJson.slice(0, modelJson.lastIndexOf('/') + 1) : '';
   const shards: Uint8Array[] = [];
@@ -100,7 +105,9 @@ async function loadLayers(location: string, read: ExportReader, modelJson: strin
     data.set(shard, offset);
     offset += shard.byteLength;
   }
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer }),
+  );
 }
 
 /**
@@ -124,7 +131,10 @@ export async function loadPatchGDModel(location: string, options: LoadPatchGDMod
     throw new ExportFormatError(location, `no readable patchgd.json (${(error as Error).message})`);
   }
   if (manifest.format !== 'patchgd-model' || manifest.version !== 1) {
-    throw new ExportFormatError(location, `patchgd.json is not a version 1 PatchGD model manifest (format ${String(manifest.format)})`);
+    throw new ExportFormatError(
+      location,
+      `patchgd.json is not a version 1 PatchGD model manifest (format ${String(manifest.format)})`,
+    );
   }
   const backbone = await loadLayers(location, read, manifest.files.backbone);
   const head = await loadLayers(location, read, manifest.files.head);
@@ -138,7 +148,10 @@ export async function loadPatchGDModel(location: string, options: LoadPatchGDMod
       const { width, height } = sizeOf(image, location);
       const grid = new PatchGrid({ width, height, patchSize: manifest.patchSize, policy: 'pad', fill: manifest.fill });
       if (grid.rows !== rows || grid.cols !== cols) {
-        throw new ExportFormatError(location, `images[${b}] is ${width}×${height}; the model reads a ${rows}×${cols} grid of ${manifest.patchSize}² patches`);
+        throw new ExportFormatError(
+          location,
+          `images[${b}] is ${width}×${height}; the model reads a ${rows}×${cols} grid of ${manifest.patchSize}² patches`,
+        );
       }
       for (let start = 0; start < grid.size; start += chunk) {
         const cells = Int32Array.from({ length: Math.min(chunk, grid.size - start) }, (_, i) => start + i);
