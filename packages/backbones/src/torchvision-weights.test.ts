@@ -329,6 +329,15 @@ describe('a torchvision-layout ResNet50 state dict', () => {
       "Expected the tensor for predictions/kernel (or load with backboneOnly) for 'fc.weight' of x.safetensors but received 'no such key'",
     );
     expect(() => load(without('fc.weight'), { backboneOnly: true })).not.toThrow();
+    const projected = createBackbone('resnet18', { inputSize: 32, featureDim: 4 });
+    const resnet18 = asFile(exportStateDict(projected.model, 'resnet18', { backboneOnly: true }) as StateDict);
+    expect(() =>
+      applyConvertedWeights(projected.model, convertStateDict(resnet18, 'resnet18', { backboneOnly: true })),
+    ).toThrow(
+      "Expected a value for this weight of resnet18 (torchvision has none: load with backboneOnly) for 'features_proj/kernel' of state dict but received 'none'",
+    );
+    expect(() => loadTorchvisionWeights(projected, resnet18, { backboneOnly: true })).not.toThrow();
+    projected.dispose();
   });
 });
 

@@ -347,7 +347,12 @@ export function applyConvertedWeights(
   // in model order, so the first error is the shallowest layer's
   for (const [name, target] of targets) {
     const w = weights.get(name);
-    if (w === undefined) throw new TorchWeightsError(name, source, `a value for this weight of ${model.name}`, 'none');
+    if (w === undefined) {
+      const hint = HEAD_LAYERS.has(name.slice(0, name.lastIndexOf('/')))
+        ? ' (torchvision has none: load with backboneOnly)'
+        : '';
+      throw new TorchWeightsError(name, source, `a value for this weight of ${model.name}${hint}`, 'none');
+    }
     if (!tf.util.arraysEqual(target.shape as number[], w.shape)) {
       throw new TorchWeightsError(w.key ?? name, source, `shape [${target.shape.join(', ')}] for ${name}`, w.shape);
     }
