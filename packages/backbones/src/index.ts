@@ -43,6 +43,7 @@ export {
   detectNaming,
   convertStateDict,
   applyConvertedWeights,
+  namedWeightsOf,
   loadTorchvisionWeights,
   exportStateDict,
   transposeLayout,
@@ -56,5 +57,6 @@ export type {
   ConvertStateDictOptions,
   ConvertedWeight,
   ApplyWeightsOptions,
+  WeightTarget,
   LoadTorchvisionWeightsOptions,
 } from './torchvision-weights.js';

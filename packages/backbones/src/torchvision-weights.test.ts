@@ -20,6 +20,7 @@ import {
   convertStateDict,
   exportStateDict,
   loadTorchvisionWeights,
+  namedWeightsOf,
   stateDictTable,
   transposeLayout,
   type ConvertedWeight,
@@ -63,8 +64,11 @@ function errorsAgainstPyTorch(backbone: Backbone, name: string): { pooled: numbe
     const nchw = tf.tensor(safetensorsToFloat32(io.tensors.get('input_nchw')!), [n!, c!, h!, w!]);
     const features = backbone.forwardFeatures(tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D);
     // the classifier's dense layer on the same features: one trunk pass for both outputs
-    const top = backbone.classifier!(10).model.getLayer(CLASSIFIER_LAYER);
-    const logits = top.apply(features) as tf.Tensor;
+    const weight = (name: string) => namedWeightsOf(backbone.classifier!(10)).find((v) => v.name === name)!.variable;
+    const logits = tf.add(
+      tf.matMul(features, weight(`${CLASSIFIER_LAYER}/kernel`)),
+      weight(`${CLASSIFIER_LAYER}/bias`),
+    );
     return {
       pooled: relativeError(features.dataSync(), safetensorsToFloat32(io.tensors.get('pooled_features')!)),
       logits: relativeError(logits.dataSync(), safetensorsToFloat32(io.tensors.get('logits')!)),
@@ -139,7 +143,7 @@ describe('a single wrong transpose or batch-norm parameter breaks the match', ()
     const backbone = createBackbone(arch, { inputSize: 96, numClasses: 10 });
     const weights = convertStateDict(fixture(file).weights, arch);
     weights.set(weight, { key: weights.get(weight)!.key, ...mutate(weights.get(weight)!, weights) });
-    applyConvertedWeights(backbone.classifier!(10).model, weights);
+    applyConvertedWeights(backbone.classifier!(10), weights);
     const errors = errorsAgainstPyTorch(backbone, file);
     // well outside the 1e-4 the correct weights stay within (the deepest layers move it least)
     expect(Math.max(errors.pooled, errors.logits)).toBeGreaterThan(3e-4);
@@ -149,10 +153,7 @@ describe('a single wrong transpose or batch-norm parameter breaks the match', ()
 
   it("TensorFlow's 'same' padding and ε 1e-3 (MobileNetV2 layout 'keras') do not reproduce torchvision", () => {
     const backbone = createBackbone('mobilenetv2', { inputSize: 96, numClasses: 10, layout: 'keras' });
-    applyConvertedWeights(
-      backbone.classifier!(10).model,
-      convertStateDict(fixture('mobilenet_v2').weights, 'mobilenetv2'),
-    );
+    applyConvertedWeights(backbone.classifier!(10), convertStateDict(fixture('mobilenet_v2').weights, 'mobilenetv2'));
     expect(errorsAgainstPyTorch(backbone, 'mobilenet_v2').pooled).toBeGreaterThan(1e-3);
     expect(() => loadTorchvisionWeights(backbone, fixture('mobilenet_v2').weights)).toThrow(
       "Expected a 'mobilenetv2' built with layout 'torchvision' for 'layout' of state dict but received 'keras'",
@@ -229,10 +230,9 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     files.clear();
   });
   const value = (name: string) =>
-    backbone.classifier!(5)
-      .model.weights.find((w) => w.originalName === name)!
-      .read()
-      .dataSync();
+    namedWeightsOf(backbone.classifier!(5))
+      .find((v) => v.name === name)!
+      .variable.dataSync();
 
   it('loads from a safetensors file, OIHW → HWIO, [out, in] → [in, out] and BN statistics in place', () => {
     const bytes = encodeSafetensorsBytes(dict, { format: 'pt' });
@@ -254,8 +254,8 @@ describe('a torchvision-layout ResNet50 state dict', () => {
   });
 
   it('has a table row for every weight of our ResNet50', () => {
-    const ours = backbone.classifier!(5)
-      .model.weights.map((w) => w.originalName)
+    const ours = namedWeightsOf(backbone.classifier!(5))
+      .map((v) => v.name)
       .sort();
     expect(
       stateDictTable('resnet50')
@@ -266,7 +266,7 @@ describe('a torchvision-layout ResNet50 state dict', () => {
 
   it('round-trips: ours → torchvision names and layout gives back the same tensors', () => {
     loadTorchvisionWeights(backbone, asFile(dict));
-    const back = exportStateDict(backbone.classifier!(5).model, 'resnet50');
+    const back = exportStateDict(backbone.classifier!(5), 'resnet50');
     expect(Object.keys(back).sort()).toEqual(Object.keys(dict).sort());
     for (const [key, t] of Object.entries(dict)) {
       expect(back[key]!.shape, key).toEqual(t.shape);
@@ -287,7 +287,7 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     expect([...value(`${CLASSIFIER_LAYER}/kernel`)]).toEqual(before);
     expect(value('conv1_bn/gamma')[0]).toBe((other['bn1.weight']!.data as Float32Array)[0]);
     expect(() => loadTorchvisionWeights(backbone, asFile(other))).toThrow(
-      "Expected shape [2048, 5] for predictions/kernel for 'fc.weight' of state dict but received [2048,3]",
+      "Expected a classifier of 5 classes (the backbone's numClasses), or backboneOnly for 'fc.weight' of state dict but received '3 classes'",
     );
   });
 
@@ -295,7 +295,7 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     const load = (changed: StateDict, options: { backboneOnly?: boolean; model?: 'trunk' } = {}) => {
       const file = asFile(changed);
       if (options.model === 'trunk')
-        applyConvertedWeights(backbone.model, convertStateDict(file, 'resnet50'), { source: 'x.safetensors' });
+        applyConvertedWeights(backbone, convertStateDict(file, 'resnet50'), { source: 'x.safetensors' });
       else loadTorchvisionWeights(backbone, file, { source: 'x.safetensors', backboneOnly: options.backboneOnly });
     };
     const without = (key: string) => Object.fromEntries(Object.entries(dict).filter(([k]) => k !== key));
@@ -323,16 +323,16 @@ describe('a torchvision-layout ResNet50 state dict', () => {
       "Expected a floating-point tensor (F32, F16, BF16, F64) for 'bn1.weight' of x.safetensors but received 'I64'",
     );
     expect(() => load(dict, { model: 'trunk' })).toThrow(
-      "Expected a weight of resnet50 (a classifier: set numClasses, or load with backboneOnly) for 'fc.weight' of x.safetensors but received 'predictions/kernel'",
+      "Expected a weight of resnet50 (a classifier: load into one, or with backboneOnly) for 'fc.weight' of x.safetensors but received 'predictions/kernel'",
     );
     expect(() => load(without('fc.weight'))).toThrow(
       "Expected the tensor for predictions/kernel (or load with backboneOnly) for 'fc.weight' of x.safetensors but received 'no such key'",
     );
     expect(() => load(without('fc.weight'), { backboneOnly: true })).not.toThrow();
     const projected = createBackbone('resnet18', { inputSize: 32, featureDim: 4 });
-    const resnet18 = asFile(exportStateDict(projected.model, 'resnet18', { backboneOnly: true }) as StateDict);
+    const resnet18 = asFile(exportStateDict(projected, 'resnet18', { backboneOnly: true }) as StateDict);
     expect(() =>
-      applyConvertedWeights(projected.model, convertStateDict(resnet18, 'resnet18', { backboneOnly: true })),
+      applyConvertedWeights(projected, convertStateDict(resnet18, 'resnet18', { backboneOnly: true })),
     ).toThrow(
       "Expected a value for this weight of resnet18 (torchvision has none: load with backboneOnly) for 'features_proj/kernel' of state dict but received 'none'",
     );
@@ -350,8 +350,8 @@ describe('the tables', () => {
     // resnet50's table is checked with the ResNet50 above; resnet34 is resnet18's code with more blocks
     for (const arch of ['resnet18', 'mobilenetv2'] as const) {
       const backbone = createBackbone(arch, { inputSize: 32, numClasses: 4 });
-      const ours = backbone.classifier!(4)
-        .model.weights.map((w) => w.originalName)
+      const ours = namedWeightsOf(backbone.classifier!(4))
+        .map((v) => v.name)
         .sort();
       expect(
         stateDictTable(arch)

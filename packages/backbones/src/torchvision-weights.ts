@@ -306,61 +306,93 @@ function convertTensor(
   };
 }
 
+/** A variable under its `layer/weight` name (the shape of contract B's `NamedVariable`). */
+export interface WeightTarget {
+  readonly name: string;
+  readonly variable: tf.Variable;
+}
+
+/**
+ * The named variables of a backbone, classifier, head or tfjs-layers model: its `variables`
+ * (contract B) when it has them, else its model's weights under their `layer/weight` names.
+ *
+ * @example
+ * ```ts
+ * namedWeightsOf(backbone).map((v) => v.name); // ['conv1_conv/kernel', 'conv1_bn/gamma', …]
+ * ```
+ */
+export function namedWeightsOf(source: object): WeightTarget[] {
+  const s = source as { variables?: unknown; model?: unknown };
+  if (Array.isArray(s.variables)) return [...(s.variables as WeightTarget[])];
+  const model = source instanceof tf.LayersModel ? source : s.model instanceof tf.LayersModel ? s.model : undefined;
+  if (model === undefined) {
+    throw new TorchWeightsError(
+      'target',
+      'namedWeightsOf',
+      'a backbone, classifier or LayersModel with variables',
+      source,
+    );
+  }
+  return model.layers.flatMap((layer) =>
+    layer.weights.map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable })),
+  );
+}
+
 /** Options of {@link applyConvertedWeights}. */
 export interface ApplyWeightsOptions {
-  /** only the trunk: the model's pooling, projection and classifier keep their values */
+  /** only the trunk: the target's pooling, projection and classifier keep their values */
   backboneOnly?: boolean;
   source?: string;
 }
 
 /** The layers a torchvision trunk never has weights for. */
 const HEAD_LAYERS = new Set([POOL_LAYER, PROJECTION_LAYER, CLASSIFIER_LAYER]);
+const layerOf = (name: string) => name.slice(0, name.lastIndexOf('/'));
+const nameOf = (x: object) =>
+  (x as { name?: string }).name ?? (x as { model?: { name?: string } }).model?.name ?? 'the model';
 
 /**
- * Writes converted weights into a tfjs-layers model, matching each `layer/weight` name. Nothing is
- * written unless every weight in scope is there with its shape, and every converted weight has a
- * place: a `TorchWeightsError` names the state-dict key (or our weight, when it is missing).
+ * Writes converted weights into a backbone, a classifier or a tfjs-layers model (anything
+ * {@link namedWeightsOf} reads), matching `layer/weight` names. Nothing is written unless every
+ * weight in scope is there with its shape, and every converted weight has a place: a
+ * `TorchWeightsError` names the state-dict key (or our weight, when it is missing).
  *
  * @example
  * ```ts
- * applyConvertedWeights(backbone.classifier(10).model, convertStateDict(file, 'resnet18'));
+ * applyConvertedWeights(backbone.classifier(10), convertStateDict(file, 'resnet18'));
  * ```
  */
 export function applyConvertedWeights(
-  model: tf.LayersModel,
+  target: object,
   weights: ReadonlyMap<string, ConvertedWeight & { key?: string }>,
   options: ApplyWeightsOptions = {},
 ): void {
   const source = options.source ?? 'state dict';
-  const targets = new Map<string, tf.LayerVariable>();
-  for (const layer of model.layers) {
-    if (options.backboneOnly && HEAD_LAYERS.has(layer.name)) continue;
-    for (const variable of layer.weights) targets.set(variable.originalName, variable);
+  const what = nameOf(target);
+  const targets = new Map<string, tf.Variable>();
+  for (const { name, variable } of namedWeightsOf(target)) {
+    if (!(options.backboneOnly && HEAD_LAYERS.has(layerOf(name)))) targets.set(name, variable);
   }
   for (const [name, w] of weights) {
     if (targets.has(name)) continue;
-    const hint = name.startsWith(`${CLASSIFIER_LAYER}/`)
-      ? ' (a classifier: set numClasses, or load with backboneOnly)'
-      : '';
-    throw new TorchWeightsError(w.key ?? name, source, `a weight of ${model.name}${hint}`, name);
+    const hint = name.startsWith(`${CLASSIFIER_LAYER}/`) ? ' (a classifier: load into one, or with backboneOnly)' : '';
+    throw new TorchWeightsError(w.key ?? name, source, `a weight of ${what}${hint}`, name);
   }
-  // in model order, so the first error is the shallowest layer's
-  for (const [name, target] of targets) {
+  // in the target's order, so the first error is the shallowest layer's
+  for (const [name, variable] of targets) {
     const w = weights.get(name);
     if (w === undefined) {
-      const hint = HEAD_LAYERS.has(name.slice(0, name.lastIndexOf('/')))
-        ? ' (torchvision has none: load with backboneOnly)'
-        : '';
-      throw new TorchWeightsError(name, source, `a value for this weight of ${model.name}${hint}`, 'none');
+      const hint = HEAD_LAYERS.has(layerOf(name)) ? ' (torchvision has none: load with backboneOnly)' : '';
+      throw new TorchWeightsError(name, source, `a value for this weight of ${what}${hint}`, 'none');
     }
-    if (!tf.util.arraysEqual(target.shape as number[], w.shape)) {
-      throw new TorchWeightsError(w.key ?? name, source, `shape [${target.shape.join(', ')}] for ${name}`, w.shape);
+    if (!tf.util.arraysEqual(variable.shape, w.shape)) {
+      throw new TorchWeightsError(w.key ?? name, source, `shape [${variable.shape.join(', ')}] for ${name}`, w.shape);
     }
   }
-  for (const [name, target] of targets) {
+  for (const [name, variable] of targets) {
     const w = weights.get(name)!;
     const value = tf.tensor(w.values, w.shape, 'float32');
-    target.write(value);
+    variable.assign(value);
     value.dispose();
   }
 }
@@ -368,29 +400,35 @@ export function applyConvertedWeights(
 /**
  * Our weights back in PyTorch's names and layout (F32), ready for `encodeSafetensors`: a backbone
  * fine-tuned here loads in torchvision with `model.load_state_dict(load_file(path), strict=False)`
- * (strict without `backboneOnly`, where the classifier is written too).
+ * (strict without `backboneOnly`, from a classifier, where `fc` is written too).
  *
  * @example
  * ```ts
- * const tensors = exportStateDict(backbone.model, 'resnet50', { backboneOnly: true });
+ * const tensors = exportStateDict(backbone, 'resnet50', { backboneOnly: true });
  * await writeAtomic('backbone.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
  * ```
  */
 export function exportStateDict(
-  model: tf.LayersModel,
+  source: object,
   arch: TorchvisionArch,
   options: { naming?: StateDictNaming; backboneOnly?: boolean } = {},
 ): Record<string, SafetensorsInput> {
-  const variables = new Map<string, tf.LayerVariable>();
-  for (const layer of model.layers) for (const v of layer.weights) variables.set(v.originalName, v);
+  const variables = new Map(namedWeightsOf(source).map((v) => [v.name, v.variable]));
+  const what = nameOf(source);
   const out: Record<string, SafetensorsInput> = {};
   for (const entry of stateDictTable(arch, options.naming ?? 'torchvision')) {
     if (entry.classifier && options.backboneOnly) continue;
     const variable = variables.get(entry.weight);
-    if (variable === undefined)
-      throw new TorchWeightsError(entry.weight, model.name, `a weight for '${entry.key}'`, 'none');
-    const ours = variable.read().dataSync() as Float32Array;
-    const shape = variable.shape as number[];
+    if (variable === undefined) {
+      throw new TorchWeightsError(
+        entry.weight,
+        what,
+        `a weight for '${entry.key}' (or export with backboneOnly)`,
+        'none',
+      );
+    }
+    const ours = variable.dataSync() as Float32Array;
+    const shape = variable.shape;
     const torchShape =
       entry.layout === 'conv'
         ? [shape[3]!, shape[2]!, shape[0]!, shape[1]!]
@@ -399,7 +437,8 @@ export function exportStateDict(
         : entry.layout === 'linear'
         ? [shape[1]!, shape[0]!]
         : shape;
-    out[entry.key] = { dtype: 'F32', shape: torchShape, data: transposeLayout(entry.layout, ours, torchShape, true) };
+    const data = transposeLayout(entry.layout, Float32Array.from(ours), torchShape, true);
+    out[entry.key] = { dtype: 'F32', shape: torchShape, data };
     // PyTorch fills in a missing counter only in recent versions: write it, so a strict load works everywhere.
     if (entry.key.endsWith('.running_var')) {
       out[entry.key.replace(/running_var$/, 'num_batches_tracked')] = {
@@ -416,14 +455,6 @@ export function exportStateDict(
 export interface LoadTorchvisionWeightsOptions extends ConvertStateDictOptions {
   /** the torchvision architecture; default: the backbone's registry name */
   arch?: TorchvisionArch;
-}
-
-/** The tfjs-layers model a backbone's checkpoints hold: with its classifier when `numClasses` is set. */
-function checkpointModelOf(backbone: Backbone): tf.LayersModel {
-  const numClasses = backbone.options.numClasses as number | undefined;
-  return numClasses === undefined || backbone.classifier === undefined
-    ? backbone.model
-    : backbone.classifier(numClasses).model;
 }
 
 /**
@@ -449,9 +480,27 @@ export function loadTorchvisionWeights(
   if (!TORCHVISION_ARCHS.includes(arch)) {
     throw new TorchWeightsError('arch', source, `one of ${TORCHVISION_ARCHS.join(', ')} (set options.arch)`, arch);
   }
-  if (backbone.options.layout === 'keras') {
+  // Where the backbone says how it was built (`options`), refuse the layout whose numerics differ.
+  const built = (backbone as { options?: { layout?: unknown; numClasses?: unknown } }).options;
+  if (built?.layout === 'keras') {
     throw new TorchWeightsError('layout', source, `a '${backbone.name}' built with layout 'torchvision'`, 'keras');
   }
   const weights = convertStateDict(file, arch, options);
-  applyConvertedWeights(checkpointModelOf(backbone), weights, { backboneOnly: options.backboneOnly, source });
+  if (options.backboneOnly) return applyConvertedWeights(backbone, weights, { backboneOnly: true, source });
+  // The file's classifier goes into the backbone's classifier of as many classes.
+  const fc = weights.get(`${CLASSIFIER_LAYER}/kernel`)!;
+  const classes = fc.shape[1]!;
+  if (typeof built?.numClasses === 'number' && built.numClasses !== classes) {
+    const expected = `a classifier of ${built.numClasses} classes (the backbone's numClasses), or backboneOnly`;
+    throw new TorchWeightsError(fc.key, source, expected, `${classes} classes`);
+  }
+  if (backbone.classifier === undefined) {
+    throw new TorchWeightsError(
+      fc.key,
+      source,
+      `a backbone with a classifier (or load with backboneOnly)`,
+      backbone.name,
+    );
+  }
+  applyConvertedWeights(backbone.classifier(classes), weights, { source });
 }

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBackbone, exportStateDict, readCheckpoint } from '@patchgd/backbones';
+import { createBackbone, exportStateDict, namedWeightsOf, readCheckpoint } from '@patchgd/backbones';
 import { decodeSafetensors, encodeSafetensors, safetensorsToFloat32 } from '@patchgd/core';
 import { writeAtomic } from '@patchgd/core/node';
 import { initEngine, tf } from '@patchgd/engine';
@@ -116,11 +116,13 @@ describe('model.weights: a torchvision ResNet50 .safetensors', () => {
     // against a state dict written from torchvision's own shape rules)
     const source = createBackbone('resnet50', { inputSize: 32, numClasses: 1000 });
     const file = path.join(root, 'resnet50.safetensors');
-    await writeAtomic(
-      file,
-      encodeSafetensors(exportStateDict(source.classifier!(1000).model, 'resnet50'), { format: 'pt' }),
-    );
-    const stem = [...source.model.getLayer('conv1_conv').getWeights()[0]!.dataSync().slice(0, 4)];
+    await writeAtomic(file, encodeSafetensors(exportStateDict(source.classifier!(1000), 'resnet50'), { format: 'pt' }));
+    const stem = [
+      ...namedWeightsOf(source)
+        .find((v) => v.name === 'conv1_conv/kernel')!
+        .variable.dataSync()
+        .slice(0, 4),
+    ];
     source.dispose();
     const config = path.join(root, 'run.yaml');
     await writeFile(

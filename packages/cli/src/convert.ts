@@ -84,7 +84,10 @@ export async function convertWeights(options: ConvertOptions): Promise<{ out: st
       naming: options.naming,
     });
     await rm(temporary, { recursive: true, force: true });
-    const saved = await backbone.saveWeights(temporary);
+    // every torchvision-layout backbone is a tfjs-layers one, which writes its weight folder
+    const saved = await (backbone as unknown as { saveWeights(dir: string): Promise<{ weights: number }> }).saveWeights(
+      temporary,
+    );
     await rm(options.out, { recursive: true, force: true });
     await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
     await rename(temporary, options.out);

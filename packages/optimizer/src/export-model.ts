@@ -15,6 +15,7 @@ import {
 import { encodeSafetensors } from '@patchgd/core';
 import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
+import { TrainerOptionError } from './errors.js';
 import type { PatchGDManifest } from './patchgd-model.js';
 
 /** What {@link exportPatchGDModel} writes, besides the models: the run's input and training facts. */
@@ -43,6 +44,21 @@ function versions(): Record<string, string> {
   return out;
 }
 
+/** The tfjs-layers model behind a built-in backbone or head (every built-in has one). */
+function layersModelOf(x: object, what: string): tf.LayersModel {
+  const model = (x as { model?: unknown }).model;
+  if (!(model instanceof tf.LayersModel)) {
+    throw new TrainerOptionError(what, 'a backbone or head built with tfjs-layers (with a LayersModel)', x);
+  }
+  return model;
+}
+
+const patchSizeOf = (b: object) => (b as { inputSize?: number }).inputSize;
+const headFacts = (h: object) => {
+  const { featureDim, numClasses, gridSize } = h as { featureDim?: number; numClasses?: number; gridSize?: unknown };
+  return { featureDim, numClasses, gridSize };
+};
+
 /**
  * Exports a trained backbone and head to `dir`: `backbone/model.json`, `head/model.json` (tfjs
  * LayersModels with their weights), `patchgd.json` (the manifest `loadPatchGDModel` reads) and,
@@ -64,12 +80,12 @@ export async function exportPatchGDModel(
   info: ExportInfo,
 ): Promise<PatchGDManifest> {
   await mkdir(dir, { recursive: true });
-  await saveModelWeights(backbone.model, path.join(dir, 'backbone'));
-  await saveModelWeights(head.model, path.join(dir, 'head'));
-  const torchvision =
-    (TORCHVISION_ARCHS as readonly string[]).includes(backbone.name) && backbone.options.layout !== 'keras';
+  await saveModelWeights(layersModelOf(backbone, 'backbone'), path.join(dir, 'backbone'));
+  await saveModelWeights(layersModelOf(head, 'head'), path.join(dir, 'head'));
+  const built = (backbone as { options?: Record<string, unknown> }).options;
+  const torchvision = (TORCHVISION_ARCHS as readonly string[]).includes(backbone.name) && built?.['layout'] !== 'keras';
   if (torchvision) {
-    const tensors = exportStateDict(backbone.model, backbone.name as TorchvisionArch, { backboneOnly: true });
+    const tensors = exportStateDict(backbone, backbone.name as TorchvisionArch, { backboneOnly: true });
     await writeAtomic(
       path.join(dir, 'backbone.safetensors'),
       encodeSafetensors(tensors, { format: 'pt', arch: backbone.name }),
@@ -80,8 +96,11 @@ export async function exportPatchGDModel(
     version: 1,
     ...info,
     featureDim: backbone.featureDim,
-    backbone: { name: backbone.name, options: { ...backbone.options } },
-    head: { name: head.name, options: { ...head.options } },
+    backbone: { name: backbone.name, options: { ...(built ?? { inputSize: patchSizeOf(backbone) }) } },
+    head: {
+      name: head.name,
+      options: { ...((head as { options?: Record<string, unknown> }).options ?? headFacts(head)) },
+    },
     files: {
       backbone: 'backbone/model.json',
       head: 'head/model.json',
