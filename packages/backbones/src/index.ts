@@ -26,3 +26,27 @@ export {
 } from './errors.js';
 export type { StateMismatch, WeightMismatch } from './errors.js';
 export type * from './types.js';
+export {
+  TORCHVISION_ARCHS,
+  TorchWeightsError,
+  stateDictTable,
+  detectNaming,
+  convertStateDict,
+  applyConvertedWeights,
+  namedWeightsOf,
+  loadTorchvisionWeights,
+  exportStateDict,
+  transposeLayout,
+  convertedShape,
+} from './torchvision-weights.js';
+export type {
+  TorchvisionArch,
+  StateDictNaming,
+  StateDictEntry,
+  TensorLayout,
+  ConvertStateDictOptions,
+  ConvertedWeight,
+  ApplyWeightsOptions,
+  WeightTarget,
+  LoadTorchvisionWeightsOptions,
+} from './torchvision-weights.js';

@@ -54,6 +54,8 @@ export interface LayersClassifier extends BackboneClassifier {
 
 /** A backbone built with tfjs-layers: the contract, plus the model and what comes with it. */
 export interface LayersBackbone extends Backbone {
+  /** the options it was built from (defaults merged in), e.g. `layout` */
+  readonly options: Readonly<Resolved<BackboneOptions>>;
   /** patches `[k, p, p, c]` → features `[k, featureDim]` */
   readonly model: tf.LayersModel;
   /** width of the globally pooled trunk output (before the projection) */
@@ -178,6 +180,7 @@ export function layersBackbone(name: string, options: Resolved<BackboneOptions>,
     inputChannels: options.inputChannels,
     featureDim: options.featureDim ?? pooledDim,
     variables: Object.freeze(variables),
+    options: Object.freeze({ ...options }),
     model,
     pooledDim,
     featureInfo: Object.freeze(trunk.featureInfo.map((f) => Object.freeze({ ...f }))),

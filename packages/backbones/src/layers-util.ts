@@ -62,15 +62,29 @@ export function dense(a: { units: number; name: string; seed: number; activation
   });
 }
 
+/**
+ * `same` is TensorFlow's: with stride 2 on an even size it pads one extra row and column at the
+ * bottom and right only. `symmetric` is PyTorch's `padding=(k-1)/2`: an explicit
+ * zero-padding layer `<name>_pad` before a `valid` convolution when strided (stride 1 'same' is
+ * already symmetric for odd kernels), so torchvision weights give torchvision's outputs.
+ */
+export type ConvPadding = 'same' | 'valid' | 'symmetric';
+
 export interface ConvArgs {
   filters: number;
   kernel: number;
   stride?: number;
-  padding?: 'same' | 'valid';
+  padding?: ConvPadding;
   name: string;
   useBias?: boolean;
   /** the model's seed; the layer's initialiser mixes in its name */
   seed: number;
+}
+
+function padFor(x: Sym, padding: ConvPadding, kernel: number, stride: number, name: string): [Sym, 'same' | 'valid'] {
+  if (padding !== 'symmetric') return [x, padding];
+  if (stride === 1 || kernel === 1) return [x, kernel === 1 ? 'valid' : 'same'];
+  return [call(tf.layers.zeroPadding2d({ padding: (kernel - 1) / 2, name: `${name}_pad` }), x), 'valid'];
 }
 
 /**
@@ -82,17 +96,18 @@ export interface ConvArgs {
  * ```
  */
 export function conv(x: Sym, a: ConvArgs): Sym {
+  const [input, padding] = padFor(x, a.padding ?? 'same', a.kernel, a.stride ?? 1, a.name);
   return call(
     tf.layers.conv2d({
       filters: a.filters,
       kernelSize: a.kernel,
       strides: a.stride ?? 1,
-      padding: a.padding ?? 'same',
+      padding,
       useBias: a.useBias ?? false,
       kernelInitializer: heNormalFanOut(layerSeed(a.seed, a.name)),
       name: a.name,
     }),
-    x,
+    input,
   );
 }
 
@@ -104,18 +119,19 @@ export function conv(x: Sym, a: ConvArgs): Sym {
  * const y = depthwise(x, { kernel: 3, stride: 1, name: 'dw1', seed: 0 });
  * ```
  */
-export function depthwise(x: Sym, a: { kernel: number; stride: number; name: string; seed: number }): Sym {
+export function depthwise(x: Sym, a: { kernel: number; stride: number; name: string; seed: number; padding?: 'same' | 'symmetric' }): Sym {
+  const [input, padding] = padFor(x, a.padding ?? 'same', a.kernel, a.stride, a.name);
   return call(
     tf.layers.depthwiseConv2d({
       kernelSize: a.kernel,
       strides: a.stride,
-      padding: 'same',
+      padding,
       depthMultiplier: 1,
       useBias: false,
       depthwiseInitializer: heNormalFanOut(layerSeed(a.seed, a.name)),
       name: a.name,
     }),
-    x,
+    input,
   );
 }
 

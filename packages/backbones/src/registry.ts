@@ -97,7 +97,7 @@ export function listBackbones(): string[] {
  *
  * @example
  * ```ts
- * backboneDefaults('mobilenetv2'); // { inputChannels: 3, inputSize: 224, seed: 0, widthMultiplier: 1 }
+ * backboneDefaults('mobilenetv2'); // { inputChannels: 3, inputSize: 224, seed: 0, widthMultiplier: 1, layout: 'torchvision' }
  * ```
  */
 export function backboneDefaults<N extends string>(name: N): Readonly<BackboneOptionsOf<N>> {
@@ -201,7 +201,7 @@ registerBackbone('convnet', (o, name) => convNet(o, name), { inputSize: 64, widt
 registerBackbone('resnet18', (o, name) => resnet('resnet18', o, name), { layout: 'torchvision' });
 registerBackbone('resnet34', (o, name) => resnet('resnet34', o, name), { layout: 'torchvision' });
 registerBackbone('resnet50', (o, name) => resnet('resnet50', o, name), { layout: 'torchvision' });
-registerBackbone('mobilenetv2', (o, name) => mobileNetV2(o, name), { widthMultiplier: 1 });
+registerBackbone('mobilenetv2', (o, name) => mobileNetV2(o, name), { widthMultiplier: 1, layout: 'torchvision' });
 registerBackbone('tiny-conv', (o, name) => tinyConv(o, name), { inputSize: 32, widths: [8, 16] });
 registerHead('convHead', (o, name) => convHead(o, name), CONV_HEAD_DEFAULTS);
 registerHead('attentionHead', (o, name) => attentionHead(o, name), ATTENTION_HEAD_DEFAULTS);

@@ -1,6 +1,7 @@
 // ResNet-18/34 (basic blocks) and ResNet-50 (bottleneck blocks). Two layouts:
 // - `torchvision` (default): v1.5, the stride sits on the 3×3 convolution of a bottleneck;
-//   convolutions without bias, batch norm (ε 1e-5) after each;
+//   convolutions without bias, batch norm (ε 1e-5) after each, strided 3×3 convolutions padded by
+//   one on every side as PyTorch does (TensorFlow's 'same' would shift them by a pixel);
 // - `keras`: the Keras applications ResNet50 — v1, the stride on the first 1×1 convolution,
 //   convolutions with bias, ε 1.001e-5 — so that its converted ImageNet weights fit.
 // Layer names are those of Keras applications (`conv1_conv`, `conv2_block1_1_conv`, …).
@@ -18,6 +19,8 @@ interface BlockStyle {
   keras: boolean;
   eps: number;
   seed: number;
+  /** torchvision pads strided 3×3 convolutions by one on every side; Keras uses TensorFlow's 'same' */
+  padding: 'same' | 'symmetric';
 }
 
 /** Blocks per stage of each depth. */
@@ -31,7 +34,8 @@ export type ResNetDepth = keyof typeof RESNET_STAGES;
 
 function basicBlock(x: Sym, width: number, stride: number, prefix: string, projectShortcut: boolean, style: BlockStyle): Sym {
   const useBias = style.keras;
-  let y = conv(x, { filters: width, kernel: 3, stride, name: `${prefix}_1_conv`, useBias, seed: style.seed });
+  const { padding } = style;
+  let y = conv(x, { filters: width, kernel: 3, stride, padding, name: `${prefix}_1_conv`, useBias, seed: style.seed });
   y = act(bn(y, `${prefix}_1_bn`, style.eps), 'relu', `${prefix}_1_relu`);
   y = bn(conv(y, { filters: width, kernel: 3, name: `${prefix}_2_conv`, useBias, seed: style.seed }), `${prefix}_2_bn`, style.eps);
   const shortcut = projectShortcut
@@ -44,7 +48,8 @@ function bottleneckBlock(x: Sym, width: number, stride: number, prefix: string, 
   const useBias = style.keras;
   let y = conv(x, { filters: width, kernel: 1, stride: style.keras ? stride : 1, name: `${prefix}_1_conv`, useBias, seed: style.seed });
   y = act(bn(y, `${prefix}_1_bn`, style.eps), 'relu', `${prefix}_1_relu`);
-  y = conv(y, { filters: width, kernel: 3, stride: style.keras ? 1 : stride, name: `${prefix}_2_conv`, useBias, seed: style.seed });
+  const stride2 = style.keras ? 1 : stride;
+  y = conv(y, { filters: width, kernel: 3, stride: stride2, padding: style.padding, name: `${prefix}_2_conv`, useBias, seed: style.seed });
   y = act(bn(y, `${prefix}_2_bn`, style.eps), 'relu', `${prefix}_2_relu`);
   y = bn(conv(y, { filters: width * 4, kernel: 1, name: `${prefix}_3_conv`, useBias, seed: style.seed }), `${prefix}_3_bn`, style.eps);
   const shortcut = projectShortcut
@@ -67,7 +72,7 @@ export function resnet(depth: ResNetDepth, options: Resolved<ResNetOptions>, nam
   checkMinInputSize(options, name, 32);
   const layout = checkOneOf(`layout of '${name}'`, options.layout ?? 'torchvision', RESNET_LAYOUTS);
   const keras = layout === 'keras';
-  const style: BlockStyle = { keras, eps: keras ? 1.001e-5 : 1e-5, seed: options.seed };
+  const style: BlockStyle = { keras, eps: keras ? 1.001e-5 : 1e-5, seed: options.seed, padding: keras ? 'same' : 'symmetric' };
   const { blocks, bottleneck } = RESNET_STAGES[depth];
   const expansion = bottleneck ? 4 : 1;
   const input = imageInput(options);

@@ -122,6 +122,8 @@ export interface ResNetOptions extends BackboneOptions {
 export interface MobileNetV2Options extends BackboneOptions {
   /** α: channel width multiplier of the published models; default 1 */
   widthMultiplier?: 0.35 | 0.5 | 0.75 | 1;
+  /** `'torchvision'` (default: batch-norm ε 1e-5, PyTorch's padding, so torchvision weights reproduce) or `'keras'` */
+  layout?: 'torchvision' | 'keras';
 }
 
 /** Options of the raw-variable example `tiny-conv`. */

@@ -53,7 +53,8 @@ export const runConfigSchema = z
         featureDim: positiveInt.optional(),
         head: z.string().default('convHead'),
         headOptions: options.prefault({}),
-        /** folder of pre-trained backbone weights (saveWeights format); only the trunk is loaded */
+        /** pre-trained backbone weights: a folder (saveWeights format) or a torchvision / timm .safetensors
+         *  (converted once, cached under run.root/.cache/weights); only the trunk is loaded */
         weights: z.string().optional(),
       })
       .strict()

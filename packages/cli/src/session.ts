@@ -17,7 +17,9 @@ import {
   type Schedule,
 } from '@patchgd/optimizer';
 import { createSampler, type SamplerContext } from '@patchgd/samplers';
+import path from 'node:path';
 import type { RunConfig, SamplerConfig } from './config.js';
+import { resolveWeights } from './convert.js';
 import { formatBytes } from './config.js';
 import { CliError, ConfigError } from './errors.js';
 import type { TaskData } from './task.js';
@@ -142,8 +144,10 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
 
   if (model.weights) {
     try {
+      const cacheDir = path.join(config.run.root, '.cache', 'weights');
+      const { dir } = await resolveWeights(model.weights, { backbone: model.backbone, backboneOptions: model.backboneOptions, cacheDir });
       // Pre-trained weights come in the TensorFlow.js layers format: tfjs-layers backbones only.
-      await asLayersBackbone(backboneRef!, 'model.backbone').loadWeights(model.weights, { backboneOnly: true });
+      await asLayersBackbone(backboneRef!, 'model.backbone').loadWeights(dir, { backboneOnly: true });
     } catch (error) {
       throw new ConfigError('config', [{ field: 'model.weights', message: `could not load backbone weights from ${model.weights}: ${(error as Error).message}` }]);
     }

@@ -14,3 +14,26 @@ export {
 export type { OptionErrorClass } from './errors.js';
 export { Rng, mixSeed, RngStateError } from './rng.js';
 export type { RngState } from './rng.js';
+export {
+  SafetensorsError,
+  SAFETENSORS_DTYPES,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  decodeSafetensors,
+  encodeSafetensors,
+  encodeSafetensorsBytes,
+  parseSafetensorsHeader,
+  safetensorsHeaderLength,
+  safetensorsValues,
+  safetensorsToFloat32,
+  float16ToNumber,
+} from './safetensors.js';
+export type {
+  SafetensorsDtype,
+  SafetensorsTensor,
+  SafetensorsFile,
+  SafetensorsEntry,
+  SafetensorsHeader,
+  SafetensorsInput,
+  SafetensorsValues,
+  DecodeSafetensorsOptions,
+} from './safetensors.js';

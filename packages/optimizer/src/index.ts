@@ -22,3 +22,7 @@ export { saveCheckpoint, loadCheckpoint, CheckpointError } from './checkpoint.js
 export type { StateDict } from './checkpoint.js';
 export { planBatch, planPatchesPerStep, measureStep } from './planner.js';
 export type { Measurable, Measurement, PlanBatchOptions, PlanPatchesOptions } from './planner.js';
+export { exportPatchGDModel } from './export-model.js';
+export type { ExportInfo } from './export-model.js';
+export { loadPatchGDModel, ExportFormatError } from './patchgd-model.js';
+export type { PatchGDManifest, PatchGDModel, LoadPatchGDModelOptions, ExportReader } from './patchgd-model.js';
