@@ -3,6 +3,7 @@
 // variables, and a dropout layer that takes its mask's seed from the forward pass.
 import { mixSeed, Rng } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
+import { FusedBatchNorm } from './fused-batch-norm.js';
 import { checkUniqueNames } from './state.js';
 import type { NamedVariable } from './types.js';
 
@@ -120,7 +121,8 @@ export function depthwise(x: Sym, a: { kernel: number; stride: number; name: str
 }
 
 /**
- * batch norm over channels; momentum 0.9 (PyTorch's 0.1 in Keras terms).
+ * batch norm over channels; momentum 0.9 (PyTorch's 0.1 in Keras terms). Trains through the
+ * engine's fused kernel (`FusedBatchNorm`), with tfjs-layers' weights, names and results.
  *
  * @example
  * ```ts
@@ -128,7 +130,7 @@ export function depthwise(x: Sym, a: { kernel: number; stride: number; name: str
  * ```
  */
 export function bn(x: Sym, name: string, epsilon = 1e-5): Sym {
-  return call(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon, name }), x);
+  return call(new FusedBatchNorm({ axis: -1, momentum: 0.9, epsilon, name }), x);
 }
 
 /**
