@@ -92,7 +92,11 @@ describe('convHead', () => {
     // Without a seed the masks come from the head's own generator, seeded at build: twins agree, repeats differ.
     const unseeded = values(run(head));
     expect(values(run(twin))).toEqual(unseeded);
-    expect(values(run(head))).not.toEqual(unseeded);
+    // an inference pass draws nothing, so it does not shift the masks of the passes after it
+    head.forward(z).dispose();
+    const next = values(run(head));
+    expect(values(run(twin))).toEqual(next);
+    expect(next).not.toEqual(unseeded);
     z.dispose();
     head.dispose();
     twin.dispose();

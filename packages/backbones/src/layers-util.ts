@@ -178,11 +178,13 @@ export function namedVariables(model: tf.LayersModel): NamedVariable[] {
 
 /**
  * Where the dropout layers of one model get their masks' seeds: from the seed of the forward pass
- * that is running (`run`), else from the model's own generator.
+ * that is running (`run`), else from the model's own generator — drawn once per pass, and only by
+ * a pass that has dropout to do, so inference passes do not shift the masks of later ones.
  */
 export class ForwardSeeds {
   private readonly rng: Rng;
   private current: number | undefined;
+  private running = false;
 
   constructor(seed: number) {
     this.rng = new Rng(seed);
@@ -190,18 +192,25 @@ export class ForwardSeeds {
 
   /** Runs `fn` (a synchronous forward pass) with `seed` as the pass's seed. */
   run<T>(seed: number | undefined, fn: () => T): T {
-    const outer = this.current;
-    this.current = seed ?? this.rng.nextUint32();
+    const outer = { current: this.current, running: this.running };
+    this.current = seed;
+    this.running = true;
     try {
       return fn();
     } finally {
-      this.current = outer;
+      this.current = outer.current;
+      this.running = outer.running;
     }
   }
 
   /** The seed of layer `name`'s mask in the running pass. */
   seedFor(name: string): number {
-    return layerSeed(this.current ?? this.rng.nextUint32(), name);
+    if (this.current === undefined) {
+      const drawn = this.rng.nextUint32();
+      if (!this.running) return layerSeed(drawn, name);
+      this.current = drawn;
+    }
+    return layerSeed(this.current, name);
   }
 }
 
