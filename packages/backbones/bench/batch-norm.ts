@@ -37,7 +37,12 @@ const ms = (fn: () => void) => {
 const engine = await initEngine({ backend: 'wasm' });
 const started = new Date();
 const lines: string[] = [];
-interface Row { name: string; mode: string; forwardMs: number; trainMs: number }
+interface Row {
+  name: string;
+  mode: string;
+  forwardMs: number;
+  trainMs: number;
+}
 const rows: Row[] = [];
 for (const name of args.backbones.split(',')) {
   const backbone = asLayersBackbone(createBackbone(name, { inputSize: size, featureDim: Number(args['feature-dim']) }));
@@ -47,7 +52,10 @@ for (const name of args.backbones.split(',')) {
   const forward = () => tf.tidy(() => void backbone.forwardFeatures(x).dataSync());
   const train = () =>
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(backbone.forwardFeatures(x, { training: true }))) as tf.Scalar, trainable);
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.square(backbone.forwardFeatures(x, { training: true }))) as tf.Scalar,
+        trainable
+      );
       value.dataSync();
       for (const g of Object.values(grads)) g.dataSync();
     });
@@ -71,7 +79,11 @@ for (const name of args.backbones.split(',')) {
   for (const mode of Object.keys(modes)) {
     const row = { name, mode, forwardMs, trainMs: median(times[mode]!.train) };
     rows.push(row);
-    console.log(`${name} ${mode}: forward ${row.forwardMs.toFixed(0)} ms, train pass ${row.trainMs.toFixed(0)} ms, ratio ${(row.trainMs / row.forwardMs).toFixed(2)}`);
+    console.log(
+      `${name} ${mode}: forward ${row.forwardMs.toFixed(0)} ms, train pass ${row.trainMs.toFixed(0)} ms, ratio ${(
+        row.trainMs / row.forwardMs
+      ).toFixed(2)}`
+    );
   }
   x.dispose();
   backbone.dispose();
@@ -82,20 +94,28 @@ lines.push(
   '',
   `Train pass ÷ forward of each backbone on ${k} patches of ${size}² (featureDim ${args['feature-dim']}), wasm backend.`,
   '**forward**: inference. **train pass**: forward in training mode plus the gradients of every trainable',
-  "variable. Both batch-norm paths run on the same model (`FusedBatchNorm.fused` toggled), alternating;",
+  'variable. Both batch-norm paths run on the same model (`FusedBatchNorm.fused` toggled), alternating;',
   `train pass: median of ${reps} runs after one warm-up; forward (the same code in both): median of all ${2 * reps}.`,
   '',
-  `- Command: \`npm run bench:bn -w @patchgd/backbones${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\``,
-  `- Date: ${started.toISOString()}; machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, tfjs ${tf.version.tfjs}, ${engine.backend} with ${engine.threads} thread(s); load average ${os.loadavg()[0]!.toFixed(2)} at the end`,
+  `- Command: \`npm run bench:bn -w @patchgd/backbones${
+    process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''
+  }\``,
+  `- Date: ${started.toISOString()}; machine: ${os.cpus().length} cores (${
+    os.cpus()[0]?.model ?? 'unknown CPU'
+  }), Node ${process.version}, tfjs ${tf.version.tfjs}, ${engine.backend} with ${
+    engine.threads
+  } thread(s); load average ${os.loadavg()[0]!.toFixed(2)} at the end`,
   '',
   '| backbone | batch norm | forward ms | train pass ms | train ÷ forward | train pass speed-up |',
   '|---|---|---:|---:|---:|---:|',
   ...rows.map((r) => {
     const base = rows.find((b) => b.name === r.name)!;
     const speedup = (base.trainMs / r.trainMs).toFixed(2);
-    return `| ${r.name} | ${r.mode} | ${r.forwardMs.toFixed(0)} | ${r.trainMs.toFixed(0)} | ${(r.trainMs / r.forwardMs).toFixed(2)} | ${speedup}× |`;
+    return `| ${r.name} | ${r.mode} | ${r.forwardMs.toFixed(0)} | ${r.trainMs.toFixed(0)} | ${(
+      r.trainMs / r.forwardMs
+    ).toFixed(2)} | ${speedup}× |`;
   }),
-  '',
+  ''
 );
 mkdirSync(path.dirname(args.out), { recursive: true });
 writeFileSync(args.out, lines.join('\n'));

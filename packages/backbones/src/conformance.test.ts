@@ -19,7 +19,9 @@ const HEAD_OPTIONS: Record<string, Record<string, unknown>> = {
 describe('conformance', () => {
   it.each(listBackbones())('backbone %s satisfies the Backbone contract', (name) => {
     const report = runBackboneConformance(name, { options: { inputSize: 32, featureDim: 8 } });
-    expect(report.checks).toEqual(expect.arrayContaining(['stable names', 'seeded initialisation', 'gradients', 'state round trip', 'dispose']));
+    expect(report.checks).toEqual(
+      expect.arrayContaining(['stable names', 'seeded initialisation', 'gradients', 'state round trip', 'dispose'])
+    );
   });
 
   it.each(listHeads())('head %s satisfies the Head contract', (name) => {

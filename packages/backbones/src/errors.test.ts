@@ -32,7 +32,9 @@ describe('errors', () => {
   it('say what was expected for which parameter and what was received', () => {
     const e = new BackboneOptionError('inputSize', 'a positive integer', -1);
     expect(e.message).toBe('Expected a positive integer for inputSize but received -1');
-    expect(new UnknownHeadError('mlp', ['a', 'b']).message).toBe("Expected one of 'a', 'b' for head but received 'mlp'");
+    expect(new UnknownHeadError('mlp', ['a', 'b']).message).toBe(
+      "Expected one of 'a', 'b' for head but received 'mlp'"
+    );
   });
 
   it('lists every key of a state that does not match its variables, one line each', () => {
@@ -48,13 +50,19 @@ describe('errors', () => {
         "  Expected a tensor [3,3,3,4] for key 'stem_conv/kernel' but received nothing (missing)\n" +
         "  Expected shape [4] for key 'stem_bn/gamma' but received [8]\n" +
         "  Expected dtype float32 for key 'stem_bn/beta' but received int32\n" +
-        "  Expected no tensor for key 'head/logits/bias' (no such variable) but received [2] (unexpected)",
+        "  Expected no tensor for key 'head/logits/bias' (no such variable) but received [2] (unexpected)"
     );
   });
 
   it('lists every mismatch of a checkpoint, one line each, grouped by layer', () => {
     const e = new WeightsMismatchError('/ckpt', 'resnet18', [
-      { layer: 'conv1_conv', kind: 'shape', weight: 'conv1_conv/kernel', expected: [7, 7, 3, 64], received: [7, 7, 1, 64] },
+      {
+        layer: 'conv1_conv',
+        kind: 'shape',
+        weight: 'conv1_conv/kernel',
+        expected: [7, 7, 3, 64],
+        received: [7, 7, 1, 64],
+      },
       { layer: 'predictions', kind: 'missing', weight: 'predictions/kernel', expected: [512, 10] },
       { layer: 'fc', kind: 'unexpected', weight: 'fc/bias', received: [1000] },
     ]);
@@ -63,7 +71,7 @@ describe('errors', () => {
       "Expected the weights of checkpoint /ckpt to match model 'resnet18' but 3 layers differ (conv1_conv, predictions, fc):\n" +
         "  Expected conv1_conv/kernel [7,7,3,64] for layer 'conv1_conv' but received [7,7,1,64]\n" +
         "  Expected predictions/kernel [512,10] for layer 'predictions' but received nothing (not in the checkpoint)\n" +
-        "  Expected no weight fc/bias for layer 'fc' (not in the model) but received [1000]",
+        "  Expected no weight fc/bias for layer 'fc' (not in the model) but received [1000]"
     );
   });
 });

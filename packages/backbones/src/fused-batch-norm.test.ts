@@ -14,7 +14,8 @@ const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.s
  * |a − b| relative to the size of b, or absolute where b is below 1: a beta whose channel shift
  * the next batch norm removes has a true gradient of 0, and both paths return rounding noise there.
  */
-const relDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => maxDiff(a, b) / Math.max(1, tf.max(tf.abs(b)).dataSync()[0]!));
+const relDiff = (a: tf.Tensor, b: tf.Tensor) =>
+  tf.tidy(() => maxDiff(a, b) / Math.max(1, tf.max(tf.abs(b)).dataSync()[0]!));
 
 /** Training-mode outputs, gradients of every trainable variable and of the input, and moving statistics. */
 function trainingPass(model: tf.LayersModel, x: tf.Tensor) {
@@ -41,7 +42,12 @@ describe('FusedBatchNorm', () => {
     const layer = new FusedBatchNorm({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: 'bn' });
     const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
     expect(layer.getClassName()).toBe('BatchNormalization');
-    expect(model.weights.map((w) => w.originalName)).toEqual(['bn/gamma', 'bn/beta', 'bn/moving_mean', 'bn/moving_variance']);
+    expect(model.weights.map((w) => w.originalName)).toEqual([
+      'bn/gamma',
+      'bn/beta',
+      'bn/moving_mean',
+      'bn/moving_variance',
+    ]);
     expect(model.nonTrainableWeights).toHaveLength(2);
     model.dispose();
   });
@@ -75,23 +81,26 @@ describe('FusedBatchNorm', () => {
   it.each([
     ['resnet18', { inputSize: 32, featureDim: 8 }, 1e-5],
     ['mobilenetv2', { inputSize: 64, featureDim: 8, widthMultiplier: 0.35 }, 1e-3],
-  ] as const)('gives %s the outputs, gradients and moving statistics of tfjs-layers batch norm', (name, options, gradTol) => {
-    const [a, b] = [0, 1].map(() => asLayersBackbone(createBackbone(name, { ...options, seed: 4 })));
-    expect(setFused(b!.model, false)).toBeGreaterThan(10);
-    const x = tf.randomNormal([4, options.inputSize, options.inputSize, 3], 0, 1, 'float32', 2);
-    const fused = trainingPass(a!.model, x);
-    const reference = trainingPass(b!.model, x);
-    expect(relDiff(fused.y, reference.y)).toBeLessThan(1e-5);
-    expect(relDiff(fused.dx, reference.dx)).toBeLessThan(1e-5);
-    fused.grads.forEach((g, i) => expect(relDiff(g, reference.grads[i]!)).toBeLessThan(gradTol));
-    fused.state.forEach((s, i) => expect(relDiff(s, reference.state[i]!)).toBeLessThan(1e-5));
-    // inference is tfjs's own path in both
-    const [ia, ib] = [a!.forwardFeatures(x as tf.Tensor4D), b!.forwardFeatures(x as tf.Tensor4D)];
-    expect(relDiff(ia, ib)).toBeLessThan(1e-5);
-    tf.dispose([x, ia, ib, ...Object.values(fused).flat(), ...Object.values(reference).flat()]);
-    a!.dispose();
-    b!.dispose();
-  });
+  ] as const)(
+    'gives %s the outputs, gradients and moving statistics of tfjs-layers batch norm',
+    (name, options, gradTol) => {
+      const [a, b] = [0, 1].map(() => asLayersBackbone(createBackbone(name, { ...options, seed: 4 })));
+      expect(setFused(b!.model, false)).toBeGreaterThan(10);
+      const x = tf.randomNormal([4, options.inputSize, options.inputSize, 3], 0, 1, 'float32', 2);
+      const fused = trainingPass(a!.model, x);
+      const reference = trainingPass(b!.model, x);
+      expect(relDiff(fused.y, reference.y)).toBeLessThan(1e-5);
+      expect(relDiff(fused.dx, reference.dx)).toBeLessThan(1e-5);
+      fused.grads.forEach((g, i) => expect(relDiff(g, reference.grads[i]!)).toBeLessThan(gradTol));
+      fused.state.forEach((s, i) => expect(relDiff(s, reference.state[i]!)).toBeLessThan(1e-5));
+      // inference is tfjs's own path in both
+      const [ia, ib] = [a!.forwardFeatures(x as tf.Tensor4D), b!.forwardFeatures(x as tf.Tensor4D)];
+      expect(relDiff(ia, ib)).toBeLessThan(1e-5);
+      tf.dispose([x, ia, ib, ...Object.values(fused).flat(), ...Object.values(reference).flat()]);
+      a!.dispose();
+      b!.dispose();
+    }
+  );
 
   it('is what convHead trains with', () => {
     const head = layersHeadOf(createHead('convHead', { featureDim: 4, numClasses: 2, gridSize: [4, 4], width: 4 }));

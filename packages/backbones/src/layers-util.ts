@@ -53,7 +53,13 @@ export const heNormalFanOut = (seed: number) =>
  * const logits = call(dense({ units: 10, name: 'logits', seed }), features);
  * ```
  */
-export function dense(a: { units: number; name: string; seed: number; activation?: 'relu' | 'tanh' | 'sigmoid'; useBias?: boolean }) {
+export function dense(a: {
+  units: number;
+  name: string;
+  seed: number;
+  activation?: 'relu' | 'tanh' | 'sigmoid';
+  useBias?: boolean;
+}) {
   return tf.layers.dense({
     units: a.units,
     name: a.name,
@@ -93,7 +99,7 @@ export function conv(x: Sym, a: ConvArgs): Sym {
       kernelInitializer: heNormalFanOut(layerSeed(a.seed, a.name)),
       name: a.name,
     }),
-    x,
+    x
   );
 }
 
@@ -116,7 +122,7 @@ export function depthwise(x: Sym, a: { kernel: number; stride: number; name: str
       depthwiseInitializer: heNormalFanOut(layerSeed(a.seed, a.name)),
       name: a.name,
     }),
-    x,
+    x
   );
 }
 

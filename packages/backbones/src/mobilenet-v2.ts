@@ -1,7 +1,13 @@
 // MobileNetV2 (Sandler et al. 2018) with a width multiplier, in the torchvision / Keras
 // applications layout (inverted residual blocks, ReLU6, no bias before batch norm) and Keras
 // layer names (`Conv1`, `block_1_expand`, …, `out_relu`).
-import { checkMinInputSize, imageInput, layersBackbone, type FeatureInfo, type LayersBackbone } from './layers-backbone.js';
+import {
+  checkMinInputSize,
+  imageInput,
+  layersBackbone,
+  type FeatureInfo,
+  type LayersBackbone,
+} from './layers-backbone.js';
 import { act, add, bn, conv, depthwise, type Sym } from './layers-util.js';
 import { checkOneOf } from './options.js';
 import type { MobileNetV2Options, Resolved } from './types.js';

@@ -45,10 +45,11 @@ export interface LoadStateOptions {
 export function loadStateTensors(
   variables: readonly NamedVariable[],
   tensors: Readonly<Record<string, tf.Tensor>>,
-  options: LoadStateOptions = {},
+  options: LoadStateOptions = {}
 ): void {
   checkUniqueNames(variables);
-  if (tensors === null || typeof tensors !== 'object') throw new BackboneOptionError('tensors', 'an object of tensors', tensors);
+  if (tensors === null || typeof tensors !== 'object')
+    throw new BackboneOptionError('tensors', 'an object of tensors', tensors);
   const mismatches: StateMismatch[] = [];
   for (const v of variables) {
     const t = tensors[v.name];

@@ -12,12 +12,7 @@ import type { Backbone, Head, NamedVariable } from '../types.js';
 /** A model broke a promise of its contract; `check` says which. */
 export class ConformanceError extends BackbonesError {
   override name = 'ConformanceError';
-  constructor(
-    readonly subject: string,
-    readonly check: string,
-    expected: string,
-    received: unknown,
-  ) {
+  constructor(readonly subject: string, readonly check: string, expected: string, received: unknown) {
     super(expectedMessage(`${check} of ${subject}`, expected, received));
   }
 }
@@ -93,15 +88,30 @@ function checkNames(c: Checker, a: readonly NamedVariable[], b: readonly NamedVa
   const names = a.map((v) => v.name);
   c.check('variables', names.length > 0, 'at least one variable', names.length);
   c.check('variables', new Set(names).size === names.length, 'unique variable names', names);
-  c.check('variables', a.every((v) => v.variable instanceof tf.Variable), 'a tf.Variable for every name', names);
-  c.check('variables', a.some((v) => v.trainable), 'at least one trainable variable', names);
+  c.check(
+    'variables',
+    a.every((v) => v.variable instanceof tf.Variable),
+    'a tf.Variable for every name',
+    names
+  );
+  c.check(
+    'variables',
+    a.some((v) => v.trainable),
+    'at least one trainable variable',
+    names
+  );
   const other = b.map((v) => v.name);
   const stable = JSON.stringify(names) === JSON.stringify(other);
   c.check('stable names', stable, 'the same names in a second instance', other);
   c.passed('stable names');
 }
 
-function checkSeededInit(c: Checker, a: readonly NamedVariable[], b: readonly NamedVariable[], other: readonly NamedVariable[]) {
+function checkSeededInit(
+  c: Checker,
+  a: readonly NamedVariable[],
+  b: readonly NamedVariable[],
+  other: readonly NamedVariable[]
+) {
   const first = values(a);
   const diff = changed(first, values(b));
   c.check('seeded initialisation', diff.length === 0, 'bit-identical variables from one seed', diff);
@@ -119,11 +129,14 @@ function checkFinite(c: Checker, check: string, t: tf.Tensor, shape: number[]): 
 /** Gradients of a random projection of the output reach every trainable variable (and are finite). */
 function checkGradients(c: Checker, variables: readonly NamedVariable[], f: () => tf.Tensor): void {
   const trainable = variables.filter((v) => v.trainable);
-  const { value, grads } = tf.variableGrads(() => {
-    const y = f();
-    const r = tf.randomNormal(y.shape, 0, 1, 'float32', 11);
-    return tf.sum(tf.mul(y, r)) as tf.Scalar;
-  }, trainable.map((v) => v.variable));
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const y = f();
+      const r = tf.randomNormal(y.shape, 0, 1, 'float32', 11);
+      return tf.sum(tf.mul(y, r)) as tf.Scalar;
+    },
+    trainable.map((v) => v.variable)
+  );
   try {
     const byId = new Map(trainable.map((v) => [v.variable.name, v.name]));
     const missing = trainable.filter((v) => grads[v.variable.name] === undefined).map((v) => v.name);
@@ -131,7 +144,12 @@ function checkGradients(c: Checker, variables: readonly NamedVariable[], f: () =
     for (const [id, g] of Object.entries(grads)) {
       const data = g.dataSync();
       c.check('gradients', data.every(Number.isFinite), 'finite gradients', byId.get(id));
-      c.check('gradients', data.some((x) => x !== 0), 'a gradient ≠ 0 for every trainable variable', byId.get(id));
+      c.check(
+        'gradients',
+        data.some((x) => x !== 0),
+        'a gradient ≠ 0 for every trainable variable',
+        byId.get(id)
+      );
     }
   } finally {
     tf.dispose([value, ...Object.values(grads)]);
@@ -144,7 +162,7 @@ function checkStateRoundTrip(
   c: Checker,
   source: readonly NamedVariable[],
   target: readonly NamedVariable[],
-  outputs: (which: 'source' | 'target', training: boolean) => tf.Tensor,
+  outputs: (which: 'source' | 'target', training: boolean) => tf.Tensor
 ): void {
   const saved = stateTensors(source);
   try {
@@ -171,12 +189,21 @@ function checkStateRoundTrip(
     const [a, b] = [outputs('source', training), outputs('target', training)];
     const ok = same(a.dataSync(), b.dataSync());
     tf.dispose([a, b]);
-    c.check('state round trip', ok, `bit-identical ${training ? 'training' : 'inference'} outputs after loading`, 'others');
+    c.check(
+      'state round trip',
+      ok,
+      `bit-identical ${training ? 'training' : 'inference'} outputs after loading`,
+      'others'
+    );
   }
   c.passed('state round trip');
 }
 
-function checkModes(c: Checker, variables: readonly NamedVariable[], forward: (training: boolean, seed?: number) => tf.Tensor) {
+function checkModes(
+  c: Checker,
+  variables: readonly NamedVariable[],
+  forward: (training: boolean, seed?: number) => tf.Tensor
+) {
   const before = values(variables);
   const [a, b] = [forward(false), forward(false)];
   const repeat = same(a.dataSync(), b.dataSync());
@@ -240,7 +267,12 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
     c.check('name', a.name === name, `the registered name '${name}'`, a.name);
     for (const key of ['inputSize', 'inputChannels', 'featureDim'] as const) {
       const expected = opts[key];
-      c.check(key, Number.isInteger(a[key]) && (expected === undefined || a[key] === expected), `${String(expected ?? 'an integer')}`, a[key]);
+      c.check(
+        key,
+        Number.isInteger(a[key]) && (expected === undefined || a[key] === expected),
+        `${String(expected ?? 'an integer')}`,
+        a[key]
+      );
     }
     checkNames(c, a.variables, b.variables);
     checkSeededInit(c, a.variables, b.variables, other.variables);
@@ -262,11 +294,11 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
       checkSeededForward(
         c,
         (seed) => a.forwardFeatures(x, { training: true, seed }),
-        (seed) => b.forwardFeatures(x, { training: true, seed }),
+        (seed) => b.forwardFeatures(x, { training: true, seed })
       );
       checkGradients(c, a.variables, () => a.forwardFeatures(x, { training: true, seed: 3 }));
       checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
-        (which === 'source' ? a : other).forwardFeatures(x, { training, seed: 9 }),
+        (which === 'source' ? a : other).forwardFeatures(x, { training, seed: 9 })
       );
 
       const wrong = tf.zeros([k, p, p, ch === 1 ? 3 : 1]) as tf.Tensor4D;
@@ -343,7 +375,12 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
     const z = tf.randomNormal([batch, rows, cols, s], 0, 1, 'float32', 5) as tf.Tensor4D;
     try {
       const { result: y, calls: forwardCalls } = countMathRandom(() => a.forward(z, { training: true, seed: 1 }));
-      c.check('seeded forward', forwardCalls === 0, 'no Math.random call in a seeded training pass', `${forwardCalls} calls`);
+      c.check(
+        'seeded forward',
+        forwardCalls === 0,
+        'no Math.random call in a seeded training pass',
+        `${forwardCalls} calls`
+      );
       checkFinite(c, 'output', y, [batch, a.numClasses]);
       y.dispose();
       const ye = a.forward(z);
@@ -353,14 +390,18 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
       b.forward(z, { training: true, seed: 1 }).dispose();
 
       checkModes(c, a.variables, (training) => a.forward(z, { training }));
-      checkSeededForward(c, (seed) => a.forward(z, { training: true, seed }), (seed) => b.forward(z, { training: true, seed }));
+      checkSeededForward(
+        c,
+        (seed) => a.forward(z, { training: true, seed }),
+        (seed) => b.forward(z, { training: true, seed })
+      );
       checkGradients(c, a.variables, () => a.forward(z, { training: true, seed: 3 }));
       const dz = tf.grad((input: tf.Tensor) => tf.sum(a.forward(input as tf.Tensor4D, { training: true, seed: 3 })))(z);
       const reaches = dz.dataSync().some((v) => v !== 0);
       dz.dispose();
       c.check('gradients', reaches, 'a gradient ≠ 0 for Z', 'zeros');
       checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
-        (which === 'source' ? a : other).forward(z, { training, seed: 9 }),
+        (which === 'source' ? a : other).forward(z, { training, seed: 9 })
       );
 
       const wrong = tf.zeros([batch, rows, cols, s + 1]) as tf.Tensor4D;
@@ -377,10 +418,20 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
 
       if (a.attention) {
         const weights = a.attention(z);
-        c.check('attention', same(weights.shape, [batch, rows, cols]), `shape [${batch}, ${rows}, ${cols}]`, weights.shape);
+        c.check(
+          'attention',
+          same(weights.shape, [batch, rows, cols]),
+          `shape [${batch}, ${rows}, ${cols}]`,
+          weights.shape
+        );
         const sums = tf.tidy(() => tf.sum(weights, [1, 2]).dataSync());
         weights.dispose();
-        c.check('attention', Array.from(sums).every((v) => Math.abs(v - 1) < 1e-5), 'weights summing to 1 per image', Array.from(sums));
+        c.check(
+          'attention',
+          Array.from(sums).every((v) => Math.abs(v - 1) < 1e-5),
+          'weights summing to 1 per image',
+          Array.from(sums)
+        );
         c.passed('attention');
       }
 
