@@ -68,7 +68,7 @@ async function measure(name: string, size: number, batch: number): Promise<Row> 
       const loss = optimizer.minimize(
         () => tf.mean(tf.square(backbone.forwardFeatures(x, { training: true }))) as tf.Scalar,
         true,
-        trainable
+        trainable,
       )!;
       loss.dataSync();
     });
@@ -101,7 +101,7 @@ function measureInChild(name: string, size: number): Row {
     const child = spawnSync(
       process.execPath,
       [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--child', `${name}:${size}:${b}`],
-      { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }
+      { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 },
     );
     const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (child.status === 0 && line) {
@@ -133,8 +133,8 @@ for (const name of names) {
     rows.push(row);
     console.log(
       `${name} ${size}px (batch ${row.batch}): forward ${row.forward.toFixed(2)} patches/s, train ${row.train.toFixed(
-        2
-      )} patches/s ${row.note}`
+        2,
+      )} patches/s ${row.note}`,
     );
   }
 }
@@ -157,7 +157,7 @@ const lines = [
   }\``,
   `- Date: ${started.toISOString()} (${minutes} min)`,
   `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(
-    os.totalmem() / 2 ** 30
+    os.totalmem() / 2 ** 30,
   )} GiB, no GPU; Node ${process.version}; tfjs ${tf.version.tfjs}; backend ${engine.backend}, ${
     engine.threads
   } thread(s)`,
@@ -174,8 +174,8 @@ const lines = [
   ...rows.map(
     (r) =>
       `| ${r.name} | ${(r.params / 1e6).toFixed(2)} M | ${r.size} | ${r.batch} | ${fmt(r.forward)} | ${fmt(
-        r.train
-      )} | ${r.note} |`
+        r.train,
+      )} | ${r.note} |`,
   ),
   '',
   'To choose a backbone for a budget: PatchGD runs the backbone forward on every patch of the image',

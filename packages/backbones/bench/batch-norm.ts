@@ -54,7 +54,7 @@ for (const name of args.backbones.split(',')) {
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
         () => tf.mean(tf.square(backbone.forwardFeatures(x, { training: true }))) as tf.Scalar,
-        trainable
+        trainable,
       );
       value.dataSync();
       for (const g of Object.values(grads)) g.dataSync();
@@ -82,7 +82,7 @@ for (const name of args.backbones.split(',')) {
     console.log(
       `${name} ${mode}: forward ${row.forwardMs.toFixed(0)} ms, train pass ${row.trainMs.toFixed(0)} ms, ratio ${(
         row.trainMs / row.forwardMs
-      ).toFixed(2)}`
+      ).toFixed(2)}`,
     );
   }
   x.dispose();
@@ -115,7 +115,7 @@ lines.push(
       r.trainMs / r.forwardMs
     ).toFixed(2)} | ${speedup}× |`;
   }),
-  ''
+  '',
 );
 mkdirSync(path.dirname(args.out), { recursive: true });
 writeFileSync(args.out, lines.join('\n'));

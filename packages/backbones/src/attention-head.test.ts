@@ -43,7 +43,7 @@ describe('attentionHead', () => {
       const [dk, db] = w('logits');
       const gate = tf.mul(
         tf.tanh(tf.add(tf.matMul(h.reshape([24, S]), vk!), vb!)),
-        tf.sigmoid(tf.add(tf.matMul(h.reshape([24, S]), uk!), ub!))
+        tf.sigmoid(tf.add(tf.matMul(h.reshape([24, S]), uk!), ub!)),
       );
       const scores = tf.matMul(gate, wk!).reshape([2, 12]);
       const a = tf.softmax(scores);

@@ -50,7 +50,7 @@ export function attentionHead(options: ResolvedHead<AttentionHeadOptions>, name 
       checkZ(z, s, grid);
       const [b, m, n] = z.shape;
       return tf.tidy(
-        () => (attentionModel.apply(z, { training: false }) as tf.Tensor).reshape([b, m, n]) as tf.Tensor3D
+        () => (attentionModel.apply(z, { training: false }) as tf.Tensor).reshape([b, m, n]) as tf.Tensor3D,
       );
     },
   });

@@ -37,7 +37,7 @@ describe('every backbone', () => {
     const wrong = tf.zeros([3, 32, 32, 3]) as tf.Tensor4D;
     expect(() => backbone.forwardFeatures(wrong)).toThrow(BackboneOptionError);
     expect(() => backbone.forwardFeatures(wrong)).toThrow(
-      'Expected a [k, 32, 32, 1] tensor for patches but received [3,32,32,3]'
+      'Expected a [k, 32, 32, 1] tensor for patches but received [3,32,32,3]',
     );
     tf.dispose([x, y, wrong]);
     backbone.dispose();

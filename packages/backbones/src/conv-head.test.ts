@@ -22,7 +22,7 @@ describe('convHead', () => {
         width: 8,
         stride1Blocks: 2,
         stride2Blocks: 2,
-      })
+      }),
     );
     const layers = head.model.layers.map((l) => `${l.getClassName()}:${l.name}`);
     expect(layers.slice(1, 5)).toEqual([
@@ -34,7 +34,7 @@ describe('convHead', () => {
     const convs = head.model.layers.filter((l) => l.getClassName() === 'Conv2D');
     expect(convs.map((l) => (l.getConfig().strides as number[])[0])).toEqual([1, 1, 2, 2]);
     expect(convs.every((l) => l.getConfig().filters === 8 && (l.getConfig().kernelSize as number[])[0] === 3)).toBe(
-      true
+      true,
     );
     expect(head.model.getLayer('block1_dropout').getConfig().rate).toBe(0.2);
     // 10×7 → 5×4 → 3×2 after two stride-2 blocks
@@ -64,7 +64,7 @@ describe('convHead', () => {
 
   it('has no dropout layers when dropout is 0, and no blocks at all when asked for none', () => {
     const plain = layersHeadOf(
-      createHead('convHead', { featureDim: S, numClasses: 2, gridSize: [4, 4], width: 8, dropout: 0 })
+      createHead('convHead', { featureDim: S, numClasses: 2, gridSize: [4, 4], width: 8, dropout: 0 }),
     );
     expect(plain.model.layers.some((l) => l.getClassName() === 'SeededDropout')).toBe(false);
     const flat = createHead('convHead', {

@@ -33,7 +33,7 @@ describe('errors', () => {
     const e = new BackboneOptionError('inputSize', 'a positive integer', -1);
     expect(e.message).toBe('Expected a positive integer for inputSize but received -1');
     expect(new UnknownHeadError('mlp', ['a', 'b']).message).toBe(
-      "Expected one of 'a', 'b' for head but received 'mlp'"
+      "Expected one of 'a', 'b' for head but received 'mlp'",
     );
   });
 
@@ -50,7 +50,7 @@ describe('errors', () => {
         "  Expected a tensor [3,3,3,4] for key 'stem_conv/kernel' but received nothing (missing)\n" +
         "  Expected shape [4] for key 'stem_bn/gamma' but received [8]\n" +
         "  Expected dtype float32 for key 'stem_bn/beta' but received int32\n" +
-        "  Expected no tensor for key 'head/logits/bias' (no such variable) but received [2] (unexpected)"
+        "  Expected no tensor for key 'head/logits/bias' (no such variable) but received [2] (unexpected)",
     );
   });
 
@@ -71,7 +71,7 @@ describe('errors', () => {
       "Expected the weights of checkpoint /ckpt to match model 'resnet18' but 3 layers differ (conv1_conv, predictions, fc):\n" +
         "  Expected conv1_conv/kernel [7,7,3,64] for layer 'conv1_conv' but received [7,7,1,64]\n" +
         "  Expected predictions/kernel [512,10] for layer 'predictions' but received nothing (not in the checkpoint)\n" +
-        "  Expected no weight fc/bias for layer 'fc' (not in the model) but received [1000]"
+        "  Expected no weight fc/bias for layer 'fc' (not in the model) but received [1000]",
     );
   });
 });

@@ -52,7 +52,7 @@ export class StateMismatchError extends BackbonesError {
     const keys = mismatches.map((m) => m.key);
     super(
       `Expected the state tensors of ${source} to match the variables but ${keys.length} ` +
-        `${keys.length === 1 ? 'key differs' : 'keys differ'}:\n  ${mismatches.map(stateLine).join('\n  ')}`
+        `${keys.length === 1 ? 'key differs' : 'keys differ'}:\n  ${mismatches.map(stateLine).join('\n  ')}`,
     );
     this.keys = keys;
   }
@@ -94,7 +94,7 @@ export class WeightsMismatchError extends BackbonesError {
     const lines = mismatches.map(mismatchLine);
     super(
       `Expected the weights of checkpoint ${checkpoint} to match model '${model}' but ${layers.length} ` +
-        `${layers.length === 1 ? 'layer differs' : 'layers differ'} (${layers.join(', ')}):\n  ${lines.join('\n  ')}`
+        `${layers.length === 1 ? 'layer differs' : 'layers differ'} (${layers.join(', ')}):\n  ${lines.join('\n  ')}`,
     );
     this.layers = layers;
   }
@@ -109,7 +109,7 @@ function mismatchLine(m: WeightMismatch): string {
       }' but received nothing (not in the checkpoint)`;
     case 'unexpected':
       return `Expected no weight ${m.weight} for layer '${m.layer}' (not in the model) but received ${shape(
-        m.received
+        m.received,
       )}`;
     case 'shape':
       return `Expected ${m.weight} ${shape(m.expected)} for layer '${m.layer}' but received ${shape(m.received)}`;

@@ -99,7 +99,7 @@ describe('FusedBatchNorm', () => {
       tf.dispose([x, ia, ib, ...Object.values(fused).flat(), ...Object.values(reference).flat()]);
       a!.dispose();
       b!.dispose();
-    }
+    },
   );
 
   it('is what convHead trains with', () => {

@@ -21,7 +21,7 @@ interface BatchNormInternals {
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 // tfjs-layers exports a factory, not the class: take the class from an instance.
 const BatchNormalization = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as new (
-  args?: BatchNormArgs
+  args?: BatchNormArgs,
 ) => tf.layers.Layer;
 
 /**

@@ -46,7 +46,7 @@ describe.each(listHeads())('head %s', (name) => {
     const z = tf.zeros([2, 4, 4, S + 1]) as tf.Tensor4D;
     expect(() => head.forward(z)).toThrow(BackboneOptionError);
     expect(() => head.forward(z)).toThrow(
-      /^Expected a \[B, (4, 4|rows, cols), 16\] tensor for z but received \[2,4,4,17\]$/
+      /^Expected a \[B, (4, 4|rows, cols), 16\] tensor for z but received \[2,4,4,17\]$/,
     );
     z.dispose();
     head.dispose();

@@ -102,7 +102,7 @@ export function asLayersBackbone(backbone: Backbone, parameter = 'backbone'): La
     throw new BackboneOptionError(
       parameter,
       'a tfjs-layers backbone (with model, featureInfo and weights on disk)',
-      backbone.name
+      backbone.name,
     );
   }
   return backbone;

@@ -50,7 +50,7 @@ export function layersHead(
   model: tf.LayersModel,
   grid: readonly [number, number] | undefined,
   seeds: ForwardSeeds,
-  extra: Partial<Pick<Head, 'attention'>> = {}
+  extra: Partial<Pick<Head, 'attention'>> = {},
 ): LayersHead {
   const variables = Object.freeze(namedVariables(model));
   return {

@@ -99,7 +99,7 @@ export function conv(x: Sym, a: ConvArgs): Sym {
       kernelInitializer: heNormalFanOut(layerSeed(a.seed, a.name)),
       name: a.name,
     }),
-    x
+    x,
   );
 }
 
@@ -122,7 +122,7 @@ export function depthwise(x: Sym, a: { kernel: number; stride: number; name: str
       depthwiseInitializer: heNormalFanOut(layerSeed(a.seed, a.name)),
       name: a.name,
     }),
-    x
+    x,
   );
 }
 

@@ -35,7 +35,7 @@ export function checkImageBatch(
   parameter: string,
   shape: readonly number[],
   size: readonly [number, number],
-  channels: number
+  channels: number,
 ): void {
   const ok =
     shape.length === 4 && shape[0]! >= 1 && shape[1] === size[0] && shape[2] === size[1] && shape[3] === channels;

@@ -48,7 +48,7 @@ describe('poolHead', () => {
     const z = randomBatch([2, 4, 4, 6], 3) as tf.Tensor4D;
     const { grads } = tf.variableGrads(
       () => tf.sum(tf.square(head.forward(z, { training: true }))) as tf.Scalar,
-      head.variables.filter((v) => v.trainable).map((v) => v.variable)
+      head.variables.filter((v) => v.trainable).map((v) => v.variable),
     );
     expect(Object.keys(grads)).toHaveLength(head.variables.filter((v) => v.trainable).map((v) => v.variable).length);
     for (const g of Object.values(grads)) expect(tf.sum(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);

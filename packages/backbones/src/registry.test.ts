@@ -24,7 +24,7 @@ afterEach(() => {
 describe('backbone registry', () => {
   it('lists the built-ins, sorted', () => {
     expect(listBackbones()).toEqual(
-      expect.arrayContaining(['convnet', 'mobilenetv2', 'resnet18', 'resnet34', 'resnet50', 'tiny-conv'])
+      expect.arrayContaining(['convnet', 'mobilenetv2', 'resnet18', 'resnet34', 'resnet50', 'tiny-conv']),
     );
     expect(listBackbones()).toEqual([...listBackbones()].sort());
   });
@@ -32,7 +32,7 @@ describe('backbone registry', () => {
   it('throws for an unknown name and lists the known ones', () => {
     expect(() => createBackbone('resnet51')).toThrow(UnknownBackboneError);
     expect(() => createBackbone('resnet51')).toThrow(
-      "Expected one of 'convnet', 'mobilenetv2', 'resnet18', 'resnet34', 'resnet50', 'tiny-conv' for backbone but received 'resnet51'"
+      "Expected one of 'convnet', 'mobilenetv2', 'resnet18', 'resnet34', 'resnet50', 'tiny-conv' for backbone but received 'resnet51'",
     );
   });
 
@@ -103,7 +103,7 @@ describe('backbone registry', () => {
     expect(listBackbones()).toContain('tiny-test');
     registerBackbone('tiny-test', tiny(6), { inputSize: 8 });
     expect(warn).toHaveBeenCalledWith(
-      "@patchgd/backbones: backbone 'tiny-test' is already registered; the new factory replaces it"
+      "@patchgd/backbones: backbone 'tiny-test' is already registered; the new factory replaces it",
     );
     const b = createBackbone('tiny-test');
     const y = b.forwardFeatures(tf.ones([1, 8, 8, 3]) as tf.Tensor4D);
@@ -114,7 +114,7 @@ describe('backbone registry', () => {
 
   it('rejects a bad name or factory', () => {
     expect(() => registerBackbone('9lives', () => createBackbone('convnet'))).toThrow(
-      "Expected a name of letters, digits, _, . or - starting with a letter for backbone name but received '9lives'"
+      "Expected a name of letters, digits, _, . or - starting with a letter for backbone name but received '9lives'",
     );
     expect(() => registerBackbone('x', 3 as never)).toThrow("Expected a function for factory of 'x' but received 3");
   });
@@ -134,7 +134,7 @@ describe('backbone registry', () => {
   it('builds a cached classifier on the trunk for the GD baseline, and checks its class count', () => {
     const b = createBackbone('convnet', { inputSize: 16 });
     expect(() => b.classifier!(0)).toThrow(
-      "Expected a positive integer for numClasses of 'convnet'.classifier but received 0"
+      "Expected a positive integer for numClasses of 'convnet'.classifier but received 0",
     );
     const c = b.classifier!(5);
     expect(b.classifier!(5)).toBe(c);
@@ -165,7 +165,7 @@ describe('head registry', () => {
     expect(listHeads()).toEqual(expect.arrayContaining(['attentionHead', 'convHead', 'poolHead']));
     expect(() => createHead('mlpHead', { numClasses: 2 })).toThrow(UnknownHeadError);
     expect(() => createHead('mlpHead', { numClasses: 2 })).toThrow(
-      "Expected one of 'attentionHead', 'convHead', 'poolHead' for head but received 'mlpHead'"
+      "Expected one of 'attentionHead', 'convHead', 'poolHead' for head but received 'mlpHead'",
     );
   });
 
@@ -221,7 +221,7 @@ describe('head registry', () => {
     registerHead('convHead-small-test', (o, name) => convHead({ ...o, width: 8, stride2Blocks: 1 }, name), small);
     registerHead('convHead-small-test', (o, name) => convHead({ ...o, width: 8, stride2Blocks: 1 }, name), small);
     expect(warn).toHaveBeenCalledWith(
-      "@patchgd/backbones: head 'convHead-small-test' is already registered; the new factory replaces it"
+      "@patchgd/backbones: head 'convHead-small-test' is already registered; the new factory replaces it",
     );
     const head = createHead('convHead-small-test', { featureDim: 4, numClasses: 3, gridSize: [4, 4] });
     const y = head.forward(tf.zeros([2, 4, 4, 4]) as tf.Tensor4D);

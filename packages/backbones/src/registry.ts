@@ -63,7 +63,7 @@ function merge(name: string, kind: string, options: unknown, common: string[], e
 export function registerBackbone<N extends string>(
   name: N,
   factory: BackboneFactory<BackboneOptionsOf<N>>,
-  defaults: Partial<BackboneOptionsOf<N>> = {}
+  defaults: Partial<BackboneOptionsOf<N>> = {},
 ): void {
   checkName(name, 'backbone');
   checkFactory(name, factory);
@@ -114,7 +114,7 @@ export function backboneDefaults<N extends string>(name: N): Readonly<BackboneOp
  */
 export function createBackbone<N extends string>(
   name: N,
-  options: BackboneOptionsOf<N> = {} as BackboneOptionsOf<N>
+  options: BackboneOptionsOf<N> = {} as BackboneOptionsOf<N>,
 ): Backbone {
   const entry = backbones.get(name);
   if (!entry) throw new UnknownBackboneError(name, listBackbones());
@@ -138,7 +138,7 @@ export function createBackbone<N extends string>(
 export function registerHead<N extends string>(
   name: N,
   factory: HeadFactory<HeadOptionsOf<N>>,
-  defaults: Partial<HeadOptionsOf<N>> = {}
+  defaults: Partial<HeadOptionsOf<N>> = {},
 ): void {
   checkName(name, 'head');
   checkFactory(name, factory);

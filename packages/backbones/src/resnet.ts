@@ -41,7 +41,7 @@ function basicBlock(
   stride: number,
   prefix: string,
   projectShortcut: boolean,
-  style: BlockStyle
+  style: BlockStyle,
 ): Sym {
   const useBias = style.keras;
   let y = conv(x, { filters: width, kernel: 3, stride, name: `${prefix}_1_conv`, useBias, seed: style.seed });
@@ -49,13 +49,13 @@ function basicBlock(
   y = bn(
     conv(y, { filters: width, kernel: 3, name: `${prefix}_2_conv`, useBias, seed: style.seed }),
     `${prefix}_2_bn`,
-    style.eps
+    style.eps,
   );
   const shortcut = projectShortcut
     ? bn(
         conv(x, { filters: width, kernel: 1, stride, name: `${prefix}_0_conv`, useBias, seed: style.seed }),
         `${prefix}_0_bn`,
-        style.eps
+        style.eps,
       )
     : x;
   return act(add([shortcut, y], `${prefix}_add`), 'relu', `${prefix}_out`);
@@ -67,7 +67,7 @@ function bottleneckBlock(
   stride: number,
   prefix: string,
   projectShortcut: boolean,
-  style: BlockStyle
+  style: BlockStyle,
 ): Sym {
   const useBias = style.keras;
   let y = conv(x, {
@@ -91,13 +91,13 @@ function bottleneckBlock(
   y = bn(
     conv(y, { filters: width * 4, kernel: 1, name: `${prefix}_3_conv`, useBias, seed: style.seed }),
     `${prefix}_3_bn`,
-    style.eps
+    style.eps,
   );
   const shortcut = projectShortcut
     ? bn(
         conv(x, { filters: width * 4, kernel: 1, stride, name: `${prefix}_0_conv`, useBias, seed: style.seed }),
         `${prefix}_0_bn`,
-        style.eps
+        style.eps,
       )
     : x;
   return act(add([shortcut, y], `${prefix}_add`), 'relu', `${prefix}_out`);

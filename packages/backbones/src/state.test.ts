@@ -48,7 +48,7 @@ describe('stateTensors / loadStateTensors', () => {
         "  Expected shape [2] for key 'a' but received [3]\n" +
         "  Expected a tensor [1] for key 'b' but received nothing (missing)\n" +
         "  Expected dtype float32 for key 'c' but received int32\n" +
-        "  Expected no tensor for key 'd' (no such variable) but received [1] (unexpected)"
+        "  Expected no tensor for key 'd' (no such variable) but received [1] (unexpected)",
     );
     expect(Array.from(vars[0]!.variable.dataSync())).toEqual([1, 2]);
     // allowUnexpected ignores keys no variable has (a checkpoint that also holds a head)

@@ -45,7 +45,7 @@ export interface LoadStateOptions {
 export function loadStateTensors(
   variables: readonly NamedVariable[],
   tensors: Readonly<Record<string, tf.Tensor>>,
-  options: LoadStateOptions = {}
+  options: LoadStateOptions = {},
 ): void {
   checkUniqueNames(variables);
   if (tensors === null || typeof tensors !== 'object')

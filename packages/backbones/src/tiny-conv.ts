@@ -55,7 +55,7 @@ export function tinyConv(options: Resolved<TinyConvOptions>, name = 'tiny-conv')
       : {
           kernel: variable(
             'proj/kernel',
-            tf.randomUniform([channels, s], -limit, limit, 'float32', seedOf(widths.length))
+            tf.randomUniform([channels, s], -limit, limit, 'float32', seedOf(widths.length)),
           ),
           bias: variable('proj/bias', tf.zeros([s])),
         };

@@ -89,7 +89,7 @@ export type Resolved<O> = O & { inputChannels: number; inputSize: number; seed: 
 /** A factory builds a backbone from checked options; `name` is the name it was created under. */
 export type BackboneFactory<O extends BackboneOptions = BackboneOptions> = (
   options: Resolved<O>,
-  name: string
+  name: string,
 ) => Backbone;
 
 /** Options every head accepts; each head adds its own (see `HeadOptionsByName`). */

@@ -54,7 +54,7 @@ describe('saveWeights / loadWeights', () => {
       `Expected the weights of checkpoint ${dir} to match model 'convnet' but 2 layers differ (stem_conv, features_proj):\n` +
         "  Expected stem_conv/kernel [3,3,1,4] for layer 'stem_conv' but received [3,3,3,4]\n" +
         "  Expected no weight features_proj/kernel for layer 'features_proj' (not in the model) but received [8,8]\n" +
-        "  Expected no weight features_proj/bias for layer 'features_proj' (not in the model) but received [8]"
+        "  Expected no weight features_proj/bias for layer 'features_proj' (not in the model) but received [8]",
     );
     const after = snapshot(target.model.weights.map((w) => w.read() as tf.Variable));
     expect(after.every((a, i) => sameValues(a, before[i]!))).toBe(true);
@@ -70,17 +70,17 @@ describe('saveWeights / loadWeights', () => {
     await expect(withTop.loadWeights(dir)).rejects.toThrow(
       `Expected the weights of checkpoint ${dir} to match model 'convnet' but 1 layer differs (features_proj):\n` +
         "  Expected features_proj/kernel [8,3] for layer 'features_proj' but received nothing (not in the checkpoint)\n" +
-        "  Expected features_proj/bias [3] for layer 'features_proj' but received nothing (not in the checkpoint)"
+        "  Expected features_proj/bias [3] for layer 'features_proj' but received nothing (not in the checkpoint)",
     );
     await withTop.loadWeights(dir, { backboneOnly: true });
     const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
     expect(sameValues(withTop.forwardStages(x).at(-1)!.dataSync(), trunk.forwardStages(x).at(-1)!.dataSync())).toBe(
-      true
+      true,
     );
     // …but still names trunk layers whose shapes differ.
     const wider = createBackbone('convnet', { ...small, widths: [4, 16] });
     await expect(wider.loadWeights(dir, { backboneOnly: true })).rejects.toThrow(
-      /2 layers differ \(stage1_conv, stage1_bn\)/
+      /2 layers differ \(stage1_conv, stage1_bn\)/,
     );
     tf.dispose(x);
     for (const b of [trunk, withTop, wider]) b.dispose();
@@ -115,7 +115,7 @@ describe('saveWeights / loadWeights', () => {
     const b = createBackbone('convnet', small);
     await expect(b.loadWeights(dir)).rejects.toThrow(BackboneOptionError);
     await expect(b.loadWeights(dir)).rejects.toThrow(
-      `Expected a directory holding model.json for checkpoint but received '${dir}'`
+      `Expected a directory holding model.json for checkpoint but received '${dir}'`,
     );
     await expect(saveModelWeights(b.model, '')).rejects.toThrow("Expected a directory path for dir but received ''");
     b.dispose();
@@ -129,7 +129,7 @@ describe('saveWeights / loadWeights', () => {
     await saveModelWeights(a, dir);
     await loadModelWeights(c, dir);
     expect(sameValues(c.getLayer('fc').getWeights()[0]!.dataSync(), a.getLayer('fc').getWeights()[0]!.dataSync())).toBe(
-      true
+      true,
     );
     a.dispose();
     c.dispose();

@@ -142,7 +142,7 @@ function layerOf(weightName: string): string {
 export async function loadModelWeights(
   model: tf.LayersModel,
   dir: string,
-  options: LoadModelWeightsOptions = {}
+  options: LoadModelWeightsOptions = {},
 ): Promise<void> {
   const include = options.include ?? (() => true);
   const checkpoint = await readCheckpoint(dir);

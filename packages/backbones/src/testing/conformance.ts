@@ -7,7 +7,7 @@ import { tf } from '@patchgd/engine';
 import { BackbonesError, StateMismatchError } from '../errors.js';
 import { createBackbone, createHead } from '../registry.js';
 import { loadStateTensors, stateTensors } from '../state.js';
-import type { Backbone, Head, NamedVariable } from '../types.js';
+import type { Backbone, ForwardOptions, Head, NamedVariable } from '../types.js';
 
 /** A model broke a promise of its contract; `check` says which. */
 export class ConformanceError extends BackbonesError {
@@ -92,13 +92,13 @@ function checkNames(c: Checker, a: readonly NamedVariable[], b: readonly NamedVa
     'variables',
     a.every((v) => v.variable instanceof tf.Variable),
     'a tf.Variable for every name',
-    names
+    names,
   );
   c.check(
     'variables',
     a.some((v) => v.trainable),
     'at least one trainable variable',
-    names
+    names,
   );
   const other = b.map((v) => v.name);
   const stable = JSON.stringify(names) === JSON.stringify(other);
@@ -110,7 +110,7 @@ function checkSeededInit(
   c: Checker,
   a: readonly NamedVariable[],
   b: readonly NamedVariable[],
-  other: readonly NamedVariable[]
+  other: readonly NamedVariable[],
 ) {
   const first = values(a);
   const diff = changed(first, values(b));
@@ -135,7 +135,7 @@ function checkGradients(c: Checker, variables: readonly NamedVariable[], f: () =
       const r = tf.randomNormal(y.shape, 0, 1, 'float32', 11);
       return tf.sum(tf.mul(y, r)) as tf.Scalar;
     },
-    trainable.map((v) => v.variable)
+    trainable.map((v) => v.variable),
   );
   try {
     const byId = new Map(trainable.map((v) => [v.variable.name, v.name]));
@@ -148,7 +148,7 @@ function checkGradients(c: Checker, variables: readonly NamedVariable[], f: () =
         'gradients',
         data.some((x) => x !== 0),
         'a gradient ≠ 0 for every trainable variable',
-        byId.get(id)
+        byId.get(id),
       );
     }
   } finally {
@@ -162,7 +162,7 @@ function checkStateRoundTrip(
   c: Checker,
   source: readonly NamedVariable[],
   target: readonly NamedVariable[],
-  outputs: (which: 'source' | 'target', training: boolean) => tf.Tensor
+  outputs: (which: 'source' | 'target', training: boolean) => tf.Tensor,
 ): void {
   const saved = stateTensors(source);
   try {
@@ -193,7 +193,7 @@ function checkStateRoundTrip(
       'state round trip',
       ok,
       `bit-identical ${training ? 'training' : 'inference'} outputs after loading`,
-      'others'
+      'others',
     );
   }
   c.passed('state round trip');
@@ -202,7 +202,7 @@ function checkStateRoundTrip(
 function checkModes(
   c: Checker,
   variables: readonly NamedVariable[],
-  forward: (training: boolean, seed?: number) => tf.Tensor
+  forward: (training: boolean, seed?: number) => tf.Tensor,
 ) {
   const before = values(variables);
   const [a, b] = [forward(false), forward(false)];
@@ -240,6 +240,76 @@ function checkDisposed(c: Checker, before: number, models: readonly { dispose():
 }
 
 /**
+ * The checks of a model's forward pass: output shape and finiteness in both modes (and no
+ * Math.random in a seeded pass), inference changing nothing, training outputs bit-identical per
+ * seed, gradients to every trainable variable, and a bit-exact state round trip into `other`.
+ */
+function checkForwards<M extends { readonly variables: readonly NamedVariable[] }>(
+  c: Checker,
+  [a, b, other]: [M, M, M],
+  shape: number[],
+  run: (m: M, options: ForwardOptions) => tf.Tensor,
+): void {
+  const { result: trained, calls } = countMathRandom(() => run(a, { training: true, seed: 1 }));
+  c.check('seeded forward', calls === 0, 'no Math.random call in a seeded training pass', `${calls} calls`);
+  checkFinite(c, 'output', trained, shape);
+  trained.dispose();
+  const inferred = run(a, {});
+  checkFinite(c, 'output', inferred, shape);
+  inferred.dispose();
+  c.passed('output');
+  // a and b are in the same state again after one training pass each
+  run(b, { training: true, seed: 1 }).dispose();
+  checkModes(c, a.variables, (training) => run(a, { training }));
+  checkSeededForward(
+    c,
+    (seed) => run(a, { training: true, seed }),
+    (seed) => run(b, { training: true, seed }),
+  );
+  checkGradients(c, a.variables, () => run(a, { training: true, seed: 3 }));
+  checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
+    run(which === 'source' ? a : other, { training, seed: 9 }),
+  );
+}
+
+/** `run(wrong)` must throw; `wrong` is disposed either way. */
+function checkRejects(c: Checker, expected: string, wrong: tf.Tensor4D, run: (x: tf.Tensor4D) => tf.Tensor): void {
+  let threw = false;
+  try {
+    run(wrong).dispose();
+  } catch {
+    threw = true;
+  } finally {
+    wrong.dispose();
+  }
+  c.check('input shape', threw, expected, 'none');
+  c.passed('input shape');
+}
+
+/**
+ * Builds three models (two from seed 1, one from seed 2) while counting Math.random calls, runs
+ * `body` on them, disposes them, and checks that every tensor they made is gone.
+ */
+function withThreeBuilds<M extends { dispose(): void }>(
+  c: Checker,
+  build: (seed: number) => M,
+  body: (a: M, b: M, other: M) => void,
+): ConformanceReport {
+  const built: M[] = [];
+  const tensorsBefore = tf.memory().numTensors;
+  const { calls } = countMathRandom(() => built.push(build(1), build(1), build(2)));
+  try {
+    c.check('seeded initialisation', calls === 0, 'no Math.random call while building', `${calls} calls`);
+    body(built[0]!, built[1]!, built[2]!);
+  } catch (error) {
+    for (const m of built) m.dispose();
+    throw error;
+  }
+  checkDisposed(c, tensorsBefore, built);
+  return { subject: c.subject, checks: c.checks };
+}
+
+/**
  * Checks the registered backbone `name` against the Backbone contract: stable variable names,
  * seeded initialisation (and no Math.random), output shape and finiteness, inference leaves every
  * variable alone, training outputs reproducible per `ForwardOptions.seed`, gradients reaching every
@@ -257,13 +327,8 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
   const c = new Checker(`backbone '${name}'`);
   const opts = conformance.options ?? { inputSize: 32, featureDim: 8 };
   const k = conformance.patches ?? 4;
-  const build = (seed: number) => createBackbone(name, { ...opts, seed });
-  const built: Backbone[] = [];
-  const tensorsBefore = tf.memory().numTensors;
-  const { calls } = countMathRandom(() => built.push(build(1), build(1), build(2)));
-  const [a, b, other] = built as [Backbone, Backbone, Backbone];
-  try {
-    c.check('seeded initialisation', calls === 0, 'no Math.random call while building', `${calls} calls`);
+  const build = (seed: number): Backbone => createBackbone(name, { ...opts, seed });
+  return withThreeBuilds(c, build, (a, b, other) => {
     c.check('name', a.name === name, `the registered name '${name}'`, a.name);
     for (const key of ['inputSize', 'inputChannels', 'featureDim'] as const) {
       const expected = opts[key];
@@ -271,7 +336,7 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
         key,
         Number.isInteger(a[key]) && (expected === undefined || a[key] === expected),
         `${String(expected ?? 'an integer')}`,
-        a[key]
+        a[key],
       );
     }
     checkNames(c, a.variables, b.variables);
@@ -280,38 +345,10 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
     const { inputSize: p, inputChannels: ch, featureDim: s } = a;
     const x = tf.randomNormal([k, p, p, ch], 0, 1, 'float32', 5) as tf.Tensor4D;
     try {
-      const y = a.forwardFeatures(x);
-      checkFinite(c, 'output', y, [k, s]);
-      y.dispose();
-      const yt = a.forwardFeatures(x, { training: true, seed: 1 });
-      checkFinite(c, 'output', yt, [k, s]);
-      yt.dispose();
-      c.passed('output');
-      // a and b are in the same state again after one training pass each
-      b.forwardFeatures(x, { training: true, seed: 1 }).dispose();
-
-      checkModes(c, a.variables, (training) => a.forwardFeatures(x, { training }));
-      checkSeededForward(
-        c,
-        (seed) => a.forwardFeatures(x, { training: true, seed }),
-        (seed) => b.forwardFeatures(x, { training: true, seed })
-      );
-      checkGradients(c, a.variables, () => a.forwardFeatures(x, { training: true, seed: 3 }));
-      checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
-        (which === 'source' ? a : other).forwardFeatures(x, { training, seed: 9 })
-      );
+      checkForwards(c, [a, b, other], [k, s], (m, options) => m.forwardFeatures(x, options));
 
       const wrong = tf.zeros([k, p, p, ch === 1 ? 3 : 1]) as tf.Tensor4D;
-      let threw = false;
-      try {
-        a.forwardFeatures(wrong).dispose();
-      } catch {
-        threw = true;
-      } finally {
-        wrong.dispose();
-      }
-      c.check('input shape', threw, 'an error for patches with another channel count', 'none');
-      c.passed('input shape');
+      checkRejects(c, 'an error for patches with another channel count', wrong, (w) => a.forwardFeatures(w));
 
       if (a.classifier) {
         const numClasses = conformance.numClasses ?? 3;
@@ -336,12 +373,7 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
     } finally {
       x.dispose();
     }
-  } catch (error) {
-    for (const m of built) m.dispose();
-    throw error;
-  }
-  checkDisposed(c, tensorsBefore, built);
-  return { subject: c.subject, checks: c.checks };
+  });
 }
 
 /**
@@ -360,13 +392,8 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
   const c = new Checker(`head '${name}'`);
   const opts = conformance.options ?? { featureDim: 8, numClasses: 3, gridSize: [4, 4] };
   const batch = conformance.batch ?? 2;
-  const build = (seed: number) => createHead(name, { ...opts, seed });
-  const built: Head[] = [];
-  const tensorsBefore = tf.memory().numTensors;
-  const { calls } = countMathRandom(() => built.push(build(1), build(1), build(2)));
-  const [a, b, other] = built as [Head, Head, Head];
-  try {
-    c.check('seeded initialisation', calls === 0, 'no Math.random call while building', `${calls} calls`);
+  const build = (seed: number): Head => createHead(name, { ...opts, seed });
+  return withThreeBuilds(c, build, (a, b, other) => {
     c.check('name', a.name === name, `the registered name '${name}'`, a.name);
     checkNames(c, a.variables, b.variables);
     checkSeededInit(c, a.variables, b.variables, other.variables);
@@ -374,47 +401,14 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
     const s = a.featureDim;
     const z = tf.randomNormal([batch, rows, cols, s], 0, 1, 'float32', 5) as tf.Tensor4D;
     try {
-      const { result: y, calls: forwardCalls } = countMathRandom(() => a.forward(z, { training: true, seed: 1 }));
-      c.check(
-        'seeded forward',
-        forwardCalls === 0,
-        'no Math.random call in a seeded training pass',
-        `${forwardCalls} calls`
-      );
-      checkFinite(c, 'output', y, [batch, a.numClasses]);
-      y.dispose();
-      const ye = a.forward(z);
-      checkFinite(c, 'output', ye, [batch, a.numClasses]);
-      ye.dispose();
-      c.passed('output');
-      b.forward(z, { training: true, seed: 1 }).dispose();
-
-      checkModes(c, a.variables, (training) => a.forward(z, { training }));
-      checkSeededForward(
-        c,
-        (seed) => a.forward(z, { training: true, seed }),
-        (seed) => b.forward(z, { training: true, seed })
-      );
-      checkGradients(c, a.variables, () => a.forward(z, { training: true, seed: 3 }));
+      checkForwards(c, [a, b, other], [batch, a.numClasses], (m, options) => m.forward(z, options));
       const dz = tf.grad((input: tf.Tensor) => tf.sum(a.forward(input as tf.Tensor4D, { training: true, seed: 3 })))(z);
       const reaches = dz.dataSync().some((v) => v !== 0);
       dz.dispose();
       c.check('gradients', reaches, 'a gradient ≠ 0 for Z', 'zeros');
-      checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
-        (which === 'source' ? a : other).forward(z, { training, seed: 9 })
-      );
 
       const wrong = tf.zeros([batch, rows, cols, s + 1]) as tf.Tensor4D;
-      let threw = false;
-      try {
-        a.forward(wrong).dispose();
-      } catch {
-        threw = true;
-      } finally {
-        wrong.dispose();
-      }
-      c.check('input shape', threw, 'an error for a Z of another featureDim', 'none');
-      c.passed('input shape');
+      checkRejects(c, 'an error for a Z of another featureDim', wrong, (w) => a.forward(w));
 
       if (a.attention) {
         const weights = a.attention(z);
@@ -422,7 +416,7 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
           'attention',
           same(weights.shape, [batch, rows, cols]),
           `shape [${batch}, ${rows}, ${cols}]`,
-          weights.shape
+          weights.shape,
         );
         const sums = tf.tidy(() => tf.sum(weights, [1, 2]).dataSync());
         weights.dispose();
@@ -430,7 +424,7 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
           'attention',
           Array.from(sums).every((v) => Math.abs(v - 1) < 1e-5),
           'weights summing to 1 per image',
-          Array.from(sums)
+          Array.from(sums),
         );
         c.passed('attention');
       }
@@ -440,10 +434,5 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
     } finally {
       z.dispose();
     }
-  } catch (error) {
-    for (const m of built) m.dispose();
-    throw error;
-  }
-  checkDisposed(c, tensorsBefore, built);
-  return { subject: c.subject, checks: c.checks };
+  });
 }
