@@ -41,7 +41,10 @@ describe('attentionHead', () => {
       const [uk, ub] = w('attention_u');
       const [wk] = w('attention_w');
       const [dk, db] = w('logits');
-      const gate = tf.mul(tf.tanh(tf.add(tf.matMul(h.reshape([24, S]), vk!), vb!)), tf.sigmoid(tf.add(tf.matMul(h.reshape([24, S]), uk!), ub!)));
+      const gate = tf.mul(
+        tf.tanh(tf.add(tf.matMul(h.reshape([24, S]), vk!), vb!)),
+        tf.sigmoid(tf.add(tf.matMul(h.reshape([24, S]), uk!), ub!)),
+      );
       const scores = tf.matMul(gate, wk!).reshape([2, 12]);
       const a = tf.softmax(scores);
       const pooled = tf.sum(tf.mul(h, a.expandDims(2)), 1);
@@ -62,7 +65,12 @@ describe('attentionHead', () => {
     const v = head.model.getLayer('attention_v');
     const u = head.model.getLayer('attention_u');
     const w = head.model.getLayer('attention_w');
-    const firstChannel = tf.tensor2d([[1, 1, 1], [0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+    const firstChannel = tf.tensor2d([
+      [1, 1, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     v.setWeights([firstChannel, tf.zeros([3])]);
     u.setWeights([tf.zeros([4, 3]), tf.zeros([3])]);
     w.setWeights([tf.ones([3, 1])]);

@@ -49,7 +49,9 @@ export function attentionHead(options: ResolvedHead<AttentionHeadOptions>, name 
     attention(z: tf.Tensor4D): tf.Tensor3D {
       checkZ(z, s, grid);
       const [b, m, n] = z.shape;
-      return tf.tidy(() => (attentionModel.apply(z, { training: false }) as tf.Tensor).reshape([b, m, n]) as tf.Tensor3D);
+      return tf.tidy(
+        () => (attentionModel.apply(z, { training: false }) as tf.Tensor).reshape([b, m, n]) as tf.Tensor3D,
+      );
     },
   });
 }

@@ -15,13 +15,27 @@ const S = 16;
 describe('convHead', () => {
   it('stacks conv3×3 → ReLU → BatchNorm → Dropout2d blocks, stride 1 first, then flatten → dense', () => {
     const head = layersHeadOf(
-      createHead('convHead', { featureDim: S, numClasses: 5, gridSize: [10, 7], width: 8, stride1Blocks: 2, stride2Blocks: 2 }),
+      createHead('convHead', {
+        featureDim: S,
+        numClasses: 5,
+        gridSize: [10, 7],
+        width: 8,
+        stride1Blocks: 2,
+        stride2Blocks: 2,
+      }),
     );
     const layers = head.model.layers.map((l) => `${l.getClassName()}:${l.name}`);
-    expect(layers.slice(1, 5)).toEqual(['Conv2D:block1_conv', 'Activation:block1_relu', 'BatchNormalization:block1_bn', 'SeededDropout:block1_dropout']);
+    expect(layers.slice(1, 5)).toEqual([
+      'Conv2D:block1_conv',
+      'Activation:block1_relu',
+      'BatchNormalization:block1_bn',
+      'SeededDropout:block1_dropout',
+    ]);
     const convs = head.model.layers.filter((l) => l.getClassName() === 'Conv2D');
     expect(convs.map((l) => (l.getConfig().strides as number[])[0])).toEqual([1, 1, 2, 2]);
-    expect(convs.every((l) => l.getConfig().filters === 8 && (l.getConfig().kernelSize as number[])[0] === 3)).toBe(true);
+    expect(convs.every((l) => l.getConfig().filters === 8 && (l.getConfig().kernelSize as number[])[0] === 3)).toBe(
+      true,
+    );
     expect(head.model.getLayer('block1_dropout').getConfig().rate).toBe(0.2);
     // 10×7 → 5×4 → 3×2 after two stride-2 blocks
     expect(head.model.getLayer('flatten').outputShape).toEqual([null, downsampled(10, 2) * downsampled(7, 2) * 8]);
@@ -34,7 +48,12 @@ describe('convHead', () => {
     expect(head.featureDim).toBe(256);
     expect(head.gridSize).toEqual([8, 8]);
     const convs = head.model.layers.filter((l) => l.getClassName() === 'Conv2D');
-    expect(convs.map((l) => [l.getConfig().filters, (l.getConfig().strides as number[])[0]])).toEqual([[256, 1], [256, 2], [256, 2], [256, 2]]);
+    expect(convs.map((l) => [l.getConfig().filters, (l.getConfig().strides as number[])[0]])).toEqual([
+      [256, 1],
+      [256, 2],
+      [256, 2],
+      [256, 2],
+    ]);
     expect(head.model.getLayer('block1_dropout').getConfig().rate).toBe(0.2);
     const conv = 3 * 3 * 256 * 256 + 256;
     const bn = 4 * 256;
@@ -44,9 +63,17 @@ describe('convHead', () => {
   });
 
   it('has no dropout layers when dropout is 0, and no blocks at all when asked for none', () => {
-    const plain = layersHeadOf(createHead('convHead', { featureDim: S, numClasses: 2, gridSize: [4, 4], width: 8, dropout: 0 }));
+    const plain = layersHeadOf(
+      createHead('convHead', { featureDim: S, numClasses: 2, gridSize: [4, 4], width: 8, dropout: 0 }),
+    );
     expect(plain.model.layers.some((l) => l.getClassName() === 'SeededDropout')).toBe(false);
-    const flat = createHead('convHead', { featureDim: S, numClasses: 2, gridSize: [4, 4], stride1Blocks: 0, stride2Blocks: 0 });
+    const flat = createHead('convHead', {
+      featureDim: S,
+      numClasses: 2,
+      gridSize: [4, 4],
+      stride1Blocks: 0,
+      stride2Blocks: 0,
+    });
     expect(countParams(flat.variables)).toBe(4 * 4 * S * 2 + 2);
     plain.dispose();
     flat.dispose();
@@ -78,7 +105,8 @@ describe('convHead', () => {
     const head = createHead('convHead', options);
     const twin = createHead('convHead', options);
     const z = randomBatch([2, 4, 4, S], 4) as tf.Tensor4D;
-    const run = (h: typeof head, seed?: number) => h.forward(z, { training: true, ...(seed === undefined ? {} : { seed }) });
+    const run = (h: typeof head, seed?: number) =>
+      h.forward(z, { training: true, ...(seed === undefined ? {} : { seed }) });
     const values = (t: tf.Tensor) => {
       const out = Array.from(t.dataSync());
       t.dispose();
@@ -92,7 +120,11 @@ describe('convHead', () => {
     // Without a seed the masks come from the head's own generator, seeded at build: twins agree, repeats differ.
     const unseeded = values(run(head));
     expect(values(run(twin))).toEqual(unseeded);
-    expect(values(run(head))).not.toEqual(unseeded);
+    // an inference pass draws nothing, so it does not shift the masks of the passes after it
+    head.forward(z).dispose();
+    const next = values(run(head));
+    expect(values(run(twin))).toEqual(next);
+    expect(next).not.toEqual(unseeded);
     z.dispose();
     head.dispose();
     twin.dispose();

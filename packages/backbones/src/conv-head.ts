@@ -2,7 +2,7 @@
 // stride-1 blocks then the stride-2 blocks, all at one width; flatten; dense to the classes.
 import { tf } from '@patchgd/engine';
 import { layersHead, type LayersHead } from './layers-head.js';
-import { call, dense, ForwardSeeds, heNormalFanOut, layerSeed, SeededDropout, type Sym } from './layers-util.js';
+import { bn, call, dense, ForwardSeeds, heNormalFanOut, layerSeed, SeededDropout, type Sym } from './layers-util.js';
 import { checkGridSize, checkInteger, checkRate } from './options.js';
 import type { ConvHeadOptions, ResolvedHead } from './types.js';
 
@@ -67,7 +67,7 @@ export function convHead(options: ResolvedHead<ConvHeadOptions>, name = 'convHea
     });
     x = call(conv, x);
     x = call(tf.layers.activation({ activation: 'relu', name: `${prefix}_relu` }), x);
-    x = call(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: `${prefix}_bn` }), x);
+    x = bn(x, `${prefix}_bn`);
     if (rate > 0) x = call(spatialDropout2d(rate, `${prefix}_dropout`, seeds), x);
   }
   x = call(tf.layers.flatten({ name: 'flatten' }), x);

@@ -1,5 +1,11 @@
 // A small plain CNN (three stride-2 conv → batch norm → ReLU stages) for fast tests and demos.
-import { checkMinInputSize, imageInput, layersBackbone, type FeatureInfo, type LayersBackbone } from './layers-backbone.js';
+import {
+  checkMinInputSize,
+  imageInput,
+  layersBackbone,
+  type FeatureInfo,
+  type LayersBackbone,
+} from './layers-backbone.js';
 import { act, bn, conv, type Sym } from './layers-util.js';
 import { checkWidths } from './options.js';
 import type { ConvNetOptions, Resolved } from './types.js';

@@ -32,7 +32,9 @@ describe('errors', () => {
   it('say what was expected for which parameter and what was received', () => {
     const e = new BackboneOptionError('inputSize', 'a positive integer', -1);
     expect(e.message).toBe('Expected a positive integer for inputSize but received -1');
-    expect(new UnknownHeadError('mlp', ['a', 'b']).message).toBe("Expected one of 'a', 'b' for head but received 'mlp'");
+    expect(new UnknownHeadError('mlp', ['a', 'b']).message).toBe(
+      "Expected one of 'a', 'b' for head but received 'mlp'",
+    );
   });
 
   it('lists every key of a state that does not match its variables, one line each', () => {
@@ -54,7 +56,13 @@ describe('errors', () => {
 
   it('lists every mismatch of a checkpoint, one line each, grouped by layer', () => {
     const e = new WeightsMismatchError('/ckpt', 'resnet18', [
-      { layer: 'conv1_conv', kind: 'shape', weight: 'conv1_conv/kernel', expected: [7, 7, 3, 64], received: [7, 7, 1, 64] },
+      {
+        layer: 'conv1_conv',
+        kind: 'shape',
+        weight: 'conv1_conv/kernel',
+        expected: [7, 7, 3, 64],
+        received: [7, 7, 1, 64],
+      },
       { layer: 'predictions', kind: 'missing', weight: 'predictions/kernel', expected: [512, 10] },
       { layer: 'fc', kind: 'unexpected', weight: 'fc/bias', received: [1000] },
     ]);

@@ -45,7 +45,9 @@ describe.each(listHeads())('head %s', (name) => {
     expect(head.featureDim).toBe(S);
     const z = tf.zeros([2, 4, 4, S + 1]) as tf.Tensor4D;
     expect(() => head.forward(z)).toThrow(BackboneOptionError);
-    expect(() => head.forward(z)).toThrow(/^Expected a \[B, (4, 4|rows, cols), 16\] tensor for z but received \[2,4,4,17\]$/);
+    expect(() => head.forward(z)).toThrow(
+      /^Expected a \[B, (4, 4|rows, cols), 16\] tensor for z but received \[2,4,4,17\]$/,
+    );
     z.dispose();
     head.dispose();
   });

@@ -6,7 +6,14 @@ import { tf } from '@patchgd/engine';
 import { BackboneOptionError } from './errors.js';
 import { call, dense, namedVariables, type Sym } from './layers-util.js';
 import { checkImageBatch, checkInteger } from './options.js';
-import type { Backbone, BackboneClassifier, BackboneOptions, ForwardOptions, NamedVariable, Resolved } from './types.js';
+import type {
+  Backbone,
+  BackboneClassifier,
+  BackboneOptions,
+  ForwardOptions,
+  NamedVariable,
+  Resolved,
+} from './types.js';
 import { loadModelWeights, saveModelWeights, type SavedWeights } from './weights-io.js';
 
 /** Layer names the adapter adds after the trunk. */
@@ -94,7 +101,11 @@ export function isLayersBackbone(backbone: Backbone): backbone is LayersBackbone
  */
 export function asLayersBackbone(backbone: Backbone, parameter = 'backbone'): LayersBackbone {
   if (!isLayersBackbone(backbone)) {
-    throw new BackboneOptionError(parameter, 'a tfjs-layers backbone (with model, featureInfo and weights on disk)', backbone.name);
+    throw new BackboneOptionError(
+      parameter,
+      'a tfjs-layers backbone (with model, featureInfo and weights on disk)',
+      backbone.name,
+    );
   }
   return backbone;
 }
@@ -201,7 +212,9 @@ export function layersBackbone(name: string, options: Resolved<BackboneOptions>,
     classifier,
     saveWeights: (dir: string) => saveModelWeights(model, dir),
     async loadWeights(dir: string, load: LoadWeightsOptions = {}) {
-      const include = load.backboneOnly ? { include: (l: string) => trunkLayers.has(l), ignoreUnknownLayers: true } : {};
+      const include = load.backboneOnly
+        ? { include: (l: string) => trunkLayers.has(l), ignoreUnknownLayers: true }
+        : {};
       await loadModelWeights(model, dir, { ...include, modelName: name });
     },
     dispose() {

@@ -16,7 +16,10 @@ describe('layer helpers', () => {
   it('name a model’s variables by layer and weight, the same in every instance', () => {
     const make = () => {
       const input = tf.input({ shape: [3] });
-      return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, name: 'fc' }).apply(input) as tf.SymbolicTensor });
+      return tf.model({
+        inputs: input,
+        outputs: tf.layers.dense({ units: 2, name: 'fc' }).apply(input) as tf.SymbolicTensor,
+      });
     };
     const [a, b] = [make(), make()];
     expect(namedVariables(a).map((v) => v.name)).toEqual(['fc/kernel', 'fc/bias']);
@@ -45,7 +48,8 @@ describe('layer helpers', () => {
     const seeds = new ForwardSeeds(0);
     const layer = new SeededDropout({ rate: 0.5, name: 'drop', seeds });
     const x = tf.ones([4, 64]);
-    const pass = (seed: number) => seeds.run(seed, () => Array.from((layer.apply(x, { training: true }) as tf.Tensor).dataSync()));
+    const pass = (seed: number) =>
+      seeds.run(seed, () => Array.from((layer.apply(x, { training: true }) as tf.Tensor).dataSync()));
     expect(pass(1)).toEqual(pass(1));
     expect(pass(1)).not.toEqual(pass(2));
     expect(new Set(pass(1))).toEqual(new Set([0, 2]));

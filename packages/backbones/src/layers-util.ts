@@ -3,6 +3,7 @@
 // variables, and a dropout layer that takes its mask's seed from the forward pass.
 import { mixSeed, Rng } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
+import { FusedBatchNorm } from './fused-batch-norm.js';
 import { checkUniqueNames } from './state.js';
 import type { NamedVariable } from './types.js';
 
@@ -52,7 +53,13 @@ export const heNormalFanOut = (seed: number) =>
  * const logits = call(dense({ units: 10, name: 'logits', seed }), features);
  * ```
  */
-export function dense(a: { units: number; name: string; seed: number; activation?: 'relu' | 'tanh' | 'sigmoid'; useBias?: boolean }) {
+export function dense(a: {
+  units: number;
+  name: string;
+  seed: number;
+  activation?: 'relu' | 'tanh' | 'sigmoid';
+  useBias?: boolean;
+}) {
   return tf.layers.dense({
     units: a.units,
     name: a.name,
@@ -136,7 +143,8 @@ export function depthwise(x: Sym, a: { kernel: number; stride: number; name: str
 }
 
 /**
- * batch norm over channels; momentum 0.9 (PyTorch's 0.1 in Keras terms).
+ * batch norm over channels; momentum 0.9 (PyTorch's 0.1 in Keras terms). Trains through the
+ * engine's fused kernel (`FusedBatchNorm`), with tfjs-layers' weights, names and results.
  *
  * @example
  * ```ts
@@ -144,7 +152,7 @@ export function depthwise(x: Sym, a: { kernel: number; stride: number; name: str
  * ```
  */
 export function bn(x: Sym, name: string, epsilon = 1e-5): Sym {
-  return call(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon, name }), x);
+  return call(new FusedBatchNorm({ axis: -1, momentum: 0.9, epsilon, name }), x);
 }
 
 /**
@@ -192,11 +200,13 @@ export function namedVariables(model: tf.LayersModel): NamedVariable[] {
 
 /**
  * Where the dropout layers of one model get their masks' seeds: from the seed of the forward pass
- * that is running (`run`), else from the model's own generator.
+ * that is running (`run`), else from the model's own generator — drawn once per pass, and only by
+ * a pass that has dropout to do, so inference passes do not shift the masks of later ones.
  */
 export class ForwardSeeds {
   private readonly rng: Rng;
   private current: number | undefined;
+  private running = false;
 
   constructor(seed: number) {
     this.rng = new Rng(seed);
@@ -204,18 +214,25 @@ export class ForwardSeeds {
 
   /** Runs `fn` (a synchronous forward pass) with `seed` as the pass's seed. */
   run<T>(seed: number | undefined, fn: () => T): T {
-    const outer = this.current;
-    this.current = seed ?? this.rng.nextUint32();
+    const outer = { current: this.current, running: this.running };
+    this.current = seed;
+    this.running = true;
     try {
       return fn();
     } finally {
-      this.current = outer;
+      this.current = outer.current;
+      this.running = outer.running;
     }
   }
 
   /** The seed of layer `name`'s mask in the running pass. */
   seedFor(name: string): number {
-    return layerSeed(this.current ?? this.rng.nextUint32(), name);
+    if (this.current === undefined) {
+      const drawn = this.rng.nextUint32();
+      if (!this.running) return layerSeed(drawn, name);
+      this.current = drawn;
+    }
+    return layerSeed(this.current, name);
   }
 }
 

@@ -31,6 +31,7 @@ export {
   SeededDropout,
 } from './layers-util.js';
 export type { ConvArgs, SeededDropoutArgs, Sym } from './layers-util.js';
+export { FusedBatchNorm } from './fused-batch-norm.js';
 export { resnet, RESNET_STAGES, RESNET_LAYOUTS } from './resnet.js';
 export type { ResNetDepth, ResNetLayout } from './resnet.js';
 export { mobileNetV2, makeDivisible, MOBILENETV2_WIDTHS } from './mobilenet-v2.js';

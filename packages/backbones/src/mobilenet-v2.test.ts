@@ -20,13 +20,19 @@ describe('MobileNetV2', () => {
   });
 
   it('rounds channel counts as the reference does', () => {
-    expect([32 * 0.35, 24 * 0.35, 16 * 0.35, 96 * 0.35, 16 * 0.75, 320].map((v) => makeDivisible(v))).toEqual([16, 8, 8, 32, 16, 320]);
+    expect([32 * 0.35, 24 * 0.35, 16 * 0.35, 96 * 0.35, 16 * 0.75, 320].map((v) => makeDivisible(v))).toEqual([
+      16, 8, 8, 32, 16, 320,
+    ]);
   });
 
   it('grows MobileNetV2 with its width multiplier and keeps the 1280-wide last layer', () => {
     const counts = ([0.35, 0.5, 0.75, 1.0] as const).map((widthMultiplier) => {
       const b = asLayersBackbone(createBackbone('mobilenetv2', { widthMultiplier, inputSize: 32 }));
-      const out = { params: countParams(b.variables, { trainableOnly: true }), dim: b.featureDim, first: b.featureInfo[0]!.channels };
+      const out = {
+        params: countParams(b.variables, { trainableOnly: true }),
+        dim: b.featureDim,
+        first: b.featureInfo[0]!.channels,
+      };
       b.dispose();
       return out;
     });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { BackboneOptionError } from './errors.js';
-import { checkGridSize, checkImageBatch, checkInteger, checkKnownKeys, checkOneOf, checkRate, checkWidths } from './options.js';
+import {
+  checkGridSize,
+  checkImageBatch,
+  checkInteger,
+  checkKnownKeys,
+  checkOneOf,
+  checkRate,
+  checkWidths,
+} from './options.js';
 
 describe('option checks', () => {
   it('pass valid values through', () => {
@@ -27,7 +35,10 @@ describe('option checks', () => {
     [() => checkGridSize('g', [4, 0]), 'Expected a positive integer for g but received 0'],
     [() => checkWidths('w', [4, 0.5]), 'Expected a non-empty array of positive integers for w but received [4,0.5]'],
     [() => checkImageBatch('x', [8, 8, 3], [8, 8], 3), 'Expected a [k, 8, 8, 3] tensor for x but received [8,8,3]'],
-    [() => checkImageBatch('x', [0, 8, 8, 3], [8, 8], 3), 'Expected a [k, 8, 8, 3] tensor for x but received [0,8,8,3]'],
+    [
+      () => checkImageBatch('x', [0, 8, 8, 3], [8, 8], 3),
+      'Expected a [k, 8, 8, 3] tensor for x but received [0,8,8,3]',
+    ],
   ] as const)('%#: throws BackboneOptionError', (fn, message) => {
     expect(fn).toThrow(BackboneOptionError);
     expect(fn).toThrow(message);

@@ -23,7 +23,9 @@ afterEach(() => {
 
 describe('backbone registry', () => {
   it('lists the built-ins, sorted', () => {
-    expect(listBackbones()).toEqual(expect.arrayContaining(['convnet', 'mobilenetv2', 'resnet18', 'resnet34', 'resnet50', 'tiny-conv']));
+    expect(listBackbones()).toEqual(
+      expect.arrayContaining(['convnet', 'mobilenetv2', 'resnet18', 'resnet34', 'resnet50', 'tiny-conv']),
+    );
     expect(listBackbones()).toEqual([...listBackbones()].sort());
   });
 
@@ -57,9 +59,21 @@ describe('backbone registry', () => {
       { numClasses: 3 },
       "Expected one of featureDim, inputChannels, inputSize, seed, widths for option of backbone 'tiny-conv' but received 'numClasses'",
     ],
-    ['resnet50', { layout: 'timm' }, "Expected one of 'torchvision', 'keras' for layout of 'resnet50' but received 'timm'"],
-    ['mobilenetv2', { widthMultiplier: 0.6 }, "Expected one of 0.35, 0.5, 0.75, 1 for widthMultiplier of 'mobilenetv2' but received 0.6"],
-    ['convnet', { widths: [] }, "Expected a non-empty array of positive integers for widths of 'convnet' but received []"],
+    [
+      'resnet50',
+      { layout: 'timm' },
+      "Expected one of 'torchvision', 'keras' for layout of 'resnet50' but received 'timm'",
+    ],
+    [
+      'mobilenetv2',
+      { widthMultiplier: 0.6 },
+      "Expected one of 0.35, 0.5, 0.75, 1 for widthMultiplier of 'mobilenetv2' but received 0.6",
+    ],
+    [
+      'convnet',
+      { widths: [] },
+      "Expected a non-empty array of positive integers for widths of 'convnet' but received []",
+    ],
     ['convnet', { inputSize: 4 }, "Expected an integer >= 8 for inputSize of 'convnet' but received 4"],
     ['tiny-conv', { inputSize: 2 }, "Expected an integer >= 4 for inputSize of 'tiny-conv' but received 2"],
   ] as const)('%s %j is rejected', (name, options, message) => {
@@ -69,16 +83,23 @@ describe('backbone registry', () => {
 
   it('registers a custom backbone, warns when a name is registered twice, and uses the newest factory', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const tiny = (filters: number) => (options: Parameters<Parameters<typeof registerBackbone>[1]>[0], name: string) => {
-      const input = imageInput(options);
-      const x = conv(input, { filters, kernel: 3, stride: 2, name: 'c1', seed: options.seed });
-      return layersBackbone(name, options, { input, output: x, featureInfo: [{ stage: 'c1', layer: 'c1', channels: filters, reduction: 2 }] });
-    };
+    const tiny =
+      (filters: number) => (options: Parameters<Parameters<typeof registerBackbone>[1]>[0], name: string) => {
+        const input = imageInput(options);
+        const x = conv(input, { filters, kernel: 3, stride: 2, name: 'c1', seed: options.seed });
+        return layersBackbone(name, options, {
+          input,
+          output: x,
+          featureInfo: [{ stage: 'c1', layer: 'c1', channels: filters, reduction: 2 }],
+        });
+      };
     registerBackbone('tiny-test', tiny(4), { inputSize: 8 });
     expect(warn).not.toHaveBeenCalled();
     expect(listBackbones()).toContain('tiny-test');
     registerBackbone('tiny-test', tiny(6), { inputSize: 8 });
-    expect(warn).toHaveBeenCalledWith("@patchgd/backbones: backbone 'tiny-test' is already registered; the new factory replaces it");
+    expect(warn).toHaveBeenCalledWith(
+      "@patchgd/backbones: backbone 'tiny-test' is already registered; the new factory replaces it",
+    );
     const b = createBackbone('tiny-test');
     const y = b.forwardFeatures(tf.ones([1, 8, 8, 3]) as tf.Tensor4D);
     expect(y.shape).toEqual([1, 6]);
@@ -107,7 +128,9 @@ describe('backbone registry', () => {
 
   it('builds a cached classifier on the trunk for the GD baseline, and checks its class count', () => {
     const b = createBackbone('convnet', { inputSize: 16 });
-    expect(() => b.classifier!(0)).toThrow("Expected a positive integer for numClasses of 'convnet'.classifier but received 0");
+    expect(() => b.classifier!(0)).toThrow(
+      "Expected a positive integer for numClasses of 'convnet'.classifier but received 0",
+    );
     const c = b.classifier!(5);
     expect(b.classifier!(5)).toBe(c);
     expect(c.variables.map((v) => v.name).slice(-2)).toEqual(['predictions/kernel', 'predictions/bias']);
@@ -142,13 +165,41 @@ describe('head registry', () => {
   });
 
   it.each([
-    ['convHead', { gridSize: [4, 4] }, "Expected a positive integer for numClasses of 'convHead' but received undefined"],
-    ['convHead', { numClasses: 2 }, "Expected a [rows, cols] pair of positive integers for gridSize of 'convHead' but received undefined"],
-    ['convHead', { numClasses: 2, gridSize: [4, 0] }, "Expected a positive integer for gridSize of 'convHead' but received 0"],
-    ['convHead', { numClasses: 2, gridSize: [4, 4], dropout: 1 }, "Expected a number in [0, 1) for dropout of 'convHead' but received 1"],
-    ['convHead', { numClasses: 2, gridSize: [4, 4], stride2Blocks: -1 }, "Expected a non-negative integer for stride2Blocks of 'convHead' but received -1"],
-    ['convHead', { numClasses: 2, gridSize: [4, 4], latentDim: 8 }, /^Expected one of .*featureDim.* for option of head 'convHead' but received 'latentDim'$/],
-    ['attentionHead', { numClasses: 2, hiddenDim: 0 }, "Expected a positive integer for hiddenDim of 'attentionHead' but received 0"],
+    [
+      'convHead',
+      { gridSize: [4, 4] },
+      "Expected a positive integer for numClasses of 'convHead' but received undefined",
+    ],
+    [
+      'convHead',
+      { numClasses: 2 },
+      "Expected a [rows, cols] pair of positive integers for gridSize of 'convHead' but received undefined",
+    ],
+    [
+      'convHead',
+      { numClasses: 2, gridSize: [4, 0] },
+      "Expected a positive integer for gridSize of 'convHead' but received 0",
+    ],
+    [
+      'convHead',
+      { numClasses: 2, gridSize: [4, 4], dropout: 1 },
+      "Expected a number in [0, 1) for dropout of 'convHead' but received 1",
+    ],
+    [
+      'convHead',
+      { numClasses: 2, gridSize: [4, 4], stride2Blocks: -1 },
+      "Expected a non-negative integer for stride2Blocks of 'convHead' but received -1",
+    ],
+    [
+      'convHead',
+      { numClasses: 2, gridSize: [4, 4], latentDim: 8 },
+      /^Expected one of .*featureDim.* for option of head 'convHead' but received 'latentDim'$/,
+    ],
+    [
+      'attentionHead',
+      { numClasses: 2, hiddenDim: 0 },
+      "Expected a positive integer for hiddenDim of 'attentionHead' but received 0",
+    ],
     [
       'attentionHead',
       { numClasses: 2, width: 3 },
@@ -164,7 +215,9 @@ describe('head registry', () => {
     const small = { width: 8, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 };
     registerHead('convHead-small-test', (o, name) => convHead({ ...o, width: 8, stride2Blocks: 1 }, name), small);
     registerHead('convHead-small-test', (o, name) => convHead({ ...o, width: 8, stride2Blocks: 1 }, name), small);
-    expect(warn).toHaveBeenCalledWith("@patchgd/backbones: head 'convHead-small-test' is already registered; the new factory replaces it");
+    expect(warn).toHaveBeenCalledWith(
+      "@patchgd/backbones: head 'convHead-small-test' is already registered; the new factory replaces it",
+    );
     const head = createHead('convHead-small-test', { featureDim: 4, numClasses: 3, gridSize: [4, 4] });
     const y = head.forward(tf.zeros([2, 4, 4, 4]) as tf.Tensor4D);
     expect(y.shape).toEqual([2, 3]);

@@ -11,14 +11,7 @@ import { checkGridSize, checkInteger, checkKnownKeys, checkOneOf } from './optio
 import { poolHead, POOL_HEAD_DEFAULTS } from './pool-head.js';
 import { resnet } from './resnet.js';
 import { tinyConv } from './tiny-conv.js';
-import type {
-  Backbone,
-  BackboneFactory,
-  BackboneOptionsOf,
-  Head,
-  HeadFactory,
-  HeadOptionsOf,
-} from './types.js';
+import type { Backbone, BackboneFactory, BackboneOptionsOf, Head, HeadFactory, HeadOptionsOf } from './types.js';
 
 interface Entry<F> {
   factory: F;
@@ -119,7 +112,10 @@ export function backboneDefaults<N extends string>(name: N): Readonly<BackboneOp
  * const features = backbone.forwardFeatures(tf.zeros([8, 128, 128, 3])); // [8, 256]
  * ```
  */
-export function createBackbone<N extends string>(name: N, options: BackboneOptionsOf<N> = {} as BackboneOptionsOf<N>): Backbone {
+export function createBackbone<N extends string>(
+  name: N,
+  options: BackboneOptionsOf<N> = {} as BackboneOptionsOf<N>,
+): Backbone {
   const entry = backbones.get(name);
   if (!entry) throw new UnknownBackboneError(name, listBackbones());
   const resolved = merge(name, 'backbone', options, BACKBONE_COMMON_KEYS, entry, BACKBONE_DEFAULTS);
@@ -146,7 +142,8 @@ export function registerHead<N extends string>(
 ): void {
   checkName(name, 'head');
   checkFactory(name, factory);
-  if (heads.has(name)) console.warn(`@patchgd/backbones: head '${name}' is already registered; the new factory replaces it`);
+  if (heads.has(name))
+    console.warn(`@patchgd/backbones: head '${name}' is already registered; the new factory replaces it`);
   heads.set(name, { factory, defaults: Object.freeze({ ...defaults }) });
 }
 

@@ -5,8 +5,10 @@ import { createBackbone } from './registry.js';
 import { countParams } from './state.js';
 
 /** Parameters of the backbone with a 1000-class classifier on top, as the reference counts them. */
-const withTop = (name: string, options: Record<string, unknown> = {}) => createBackbone(name, { inputSize: 224, ...options });
-const params = (b: ReturnType<typeof createBackbone>, trainableOnly = false) => countParams(b.classifier!(1000).variables, { trainableOnly });
+const withTop = (name: string, options: Record<string, unknown> = {}) =>
+  createBackbone(name, { inputSize: 224, ...options });
+const params = (b: ReturnType<typeof createBackbone>, trainableOnly = false) =>
+  countParams(b.classifier!(1000).variables, { trainableOnly });
 
 beforeAll(async () => {
   await initEngine({ backend: 'wasm' });

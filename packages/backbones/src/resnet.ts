@@ -6,7 +6,13 @@
 //   convolutions with bias, ε 1.001e-5 — so that its converted ImageNet weights fit.
 // Layer names are those of Keras applications (`conv1_conv`, `conv2_block1_1_conv`, …).
 import { tf } from '@patchgd/engine';
-import { checkMinInputSize, imageInput, layersBackbone, type FeatureInfo, type LayersBackbone } from './layers-backbone.js';
+import {
+  checkMinInputSize,
+  imageInput,
+  layersBackbone,
+  type FeatureInfo,
+  type LayersBackbone,
+} from './layers-backbone.js';
 import { act, add, bn, call, conv, type Sym } from './layers-util.js';
 import { checkOneOf } from './options.js';
 import type { Resolved, ResNetOptions } from './types.js';
@@ -32,28 +38,65 @@ export const RESNET_STAGES = {
 
 export type ResNetDepth = keyof typeof RESNET_STAGES;
 
-function basicBlock(x: Sym, width: number, stride: number, prefix: string, projectShortcut: boolean, style: BlockStyle): Sym {
+function basicBlock(
+  x: Sym,
+  width: number,
+  stride: number,
+  prefix: string,
+  projectShortcut: boolean,
+  style: BlockStyle,
+): Sym {
   const useBias = style.keras;
   const { padding } = style;
   let y = conv(x, { filters: width, kernel: 3, stride, padding, name: `${prefix}_1_conv`, useBias, seed: style.seed });
   y = act(bn(y, `${prefix}_1_bn`, style.eps), 'relu', `${prefix}_1_relu`);
-  y = bn(conv(y, { filters: width, kernel: 3, name: `${prefix}_2_conv`, useBias, seed: style.seed }), `${prefix}_2_bn`, style.eps);
+  y = bn(
+    conv(y, { filters: width, kernel: 3, name: `${prefix}_2_conv`, useBias, seed: style.seed }),
+    `${prefix}_2_bn`,
+    style.eps,
+  );
   const shortcut = projectShortcut
-    ? bn(conv(x, { filters: width, kernel: 1, stride, name: `${prefix}_0_conv`, useBias, seed: style.seed }), `${prefix}_0_bn`, style.eps)
+    ? bn(
+        conv(x, { filters: width, kernel: 1, stride, name: `${prefix}_0_conv`, useBias, seed: style.seed }),
+        `${prefix}_0_bn`,
+        style.eps,
+      )
     : x;
   return act(add([shortcut, y], `${prefix}_add`), 'relu', `${prefix}_out`);
 }
 
-function bottleneckBlock(x: Sym, width: number, stride: number, prefix: string, projectShortcut: boolean, style: BlockStyle): Sym {
+function bottleneckBlock(
+  x: Sym,
+  width: number,
+  stride: number,
+  prefix: string,
+  projectShortcut: boolean,
+  style: BlockStyle,
+): Sym {
   const useBias = style.keras;
-  let y = conv(x, { filters: width, kernel: 1, stride: style.keras ? stride : 1, name: `${prefix}_1_conv`, useBias, seed: style.seed });
+  let y = conv(x, {
+    filters: width,
+    kernel: 1,
+    stride: style.keras ? stride : 1,
+    name: `${prefix}_1_conv`,
+    useBias,
+    seed: style.seed,
+  });
   y = act(bn(y, `${prefix}_1_bn`, style.eps), 'relu', `${prefix}_1_relu`);
   const stride2 = style.keras ? 1 : stride;
   y = conv(y, { filters: width, kernel: 3, stride: stride2, padding: style.padding, name: `${prefix}_2_conv`, useBias, seed: style.seed });
   y = act(bn(y, `${prefix}_2_bn`, style.eps), 'relu', `${prefix}_2_relu`);
-  y = bn(conv(y, { filters: width * 4, kernel: 1, name: `${prefix}_3_conv`, useBias, seed: style.seed }), `${prefix}_3_bn`, style.eps);
+  y = bn(
+    conv(y, { filters: width * 4, kernel: 1, name: `${prefix}_3_conv`, useBias, seed: style.seed }),
+    `${prefix}_3_bn`,
+    style.eps,
+  );
   const shortcut = projectShortcut
-    ? bn(conv(x, { filters: width * 4, kernel: 1, stride, name: `${prefix}_0_conv`, useBias, seed: style.seed }), `${prefix}_0_bn`, style.eps)
+    ? bn(
+        conv(x, { filters: width * 4, kernel: 1, stride, name: `${prefix}_0_conv`, useBias, seed: style.seed }),
+        `${prefix}_0_bn`,
+        style.eps,
+      )
     : x;
   return act(add([shortcut, y], `${prefix}_add`), 'relu', `${prefix}_out`);
 }
@@ -77,7 +120,15 @@ export function resnet(depth: ResNetDepth, options: Resolved<ResNetOptions>, nam
   const expansion = bottleneck ? 4 : 1;
   const input = imageInput(options);
   let x = call(tf.layers.zeroPadding2d({ padding: 3, name: 'conv1_pad' }), input);
-  x = conv(x, { filters: 64, kernel: 7, stride: 2, padding: 'valid', name: 'conv1_conv', useBias: keras, seed: options.seed });
+  x = conv(x, {
+    filters: 64,
+    kernel: 7,
+    stride: 2,
+    padding: 'valid',
+    name: 'conv1_conv',
+    useBias: keras,
+    seed: options.seed,
+  });
   x = act(bn(x, 'conv1_bn', style.eps), 'relu', 'conv1_relu');
   const featureInfo: FeatureInfo[] = [{ stage: 'stem', layer: 'conv1_relu', channels: 64, reduction: 2 }];
   // Zero padding before max pooling equals -∞ padding here: the input is a ReLU output (≥ 0).
@@ -93,7 +144,12 @@ export function resnet(depth: ResNetDepth, options: Resolved<ResNetOptions>, nam
       x = (bottleneck ? bottleneckBlock : basicBlock)(x, width, stride, prefix, project, style);
       channels = width * expansion;
     }
-    featureInfo.push({ stage: `stage${stage + 1}`, layer: `conv${stage + 2}_block${count}_out`, channels, reduction: 4 * 2 ** stage });
+    featureInfo.push({
+      stage: `stage${stage + 1}`,
+      layer: `conv${stage + 2}_block${count}_out`,
+      channels,
+      reduction: 4 * 2 ** stage,
+    });
   });
   return layersBackbone(name, options, { input, output: x, featureInfo });
 }

@@ -48,7 +48,8 @@ export function loadStateTensors(
   options: LoadStateOptions = {},
 ): void {
   checkUniqueNames(variables);
-  if (tensors === null || typeof tensors !== 'object') throw new BackboneOptionError('tensors', 'an object of tensors', tensors);
+  if (tensors === null || typeof tensors !== 'object')
+    throw new BackboneOptionError('tensors', 'an object of tensors', tensors);
   const mismatches: StateMismatch[] = [];
   for (const v of variables) {
     const t = tensors[v.name];

@@ -42,7 +42,9 @@ describe('tiny-conv, the raw-variable backbone', () => {
     const y = b.forwardFeatures(x, { training: true });
     expect(tf.max(tf.abs(tf.sub(y, expected))).dataSync()[0]).toBeLessThan(1e-5);
     // the moving mean moved 10 % of the way to the batch mean
-    const batchMean = tf.tidy(() => tf.moments(tf.conv2d(x, v('stage1/kernel') as tf.Tensor4D, 2, 'same'), [0, 1, 2]).mean);
+    const batchMean = tf.tidy(
+      () => tf.moments(tf.conv2d(x, v('stage1/kernel') as tf.Tensor4D, 2, 'same'), [0, 1, 2]).mean,
+    );
     const moved = tf.tidy(() => tf.max(tf.abs(tf.sub(v('stage1/moving_mean'), tf.mul(batchMean, 0.1)))).dataSync()[0]!);
     expect(moved).toBeLessThan(1e-6);
     tf.dispose([x, y, expected, batchMean]);

@@ -49,10 +49,16 @@ export function tinyConv(options: Resolved<TinyConvOptions>, name = 'tiny-conv')
   });
   const s = options.featureDim;
   const limit = s === undefined ? 0 : Math.sqrt(6 / (channels + s)); // Glorot uniform
-  const projection = s === undefined ? undefined : {
-    kernel: variable('proj/kernel', tf.randomUniform([channels, s], -limit, limit, 'float32', seedOf(widths.length))),
-    bias: variable('proj/bias', tf.zeros([s])),
-  };
+  const projection =
+    s === undefined
+      ? undefined
+      : {
+          kernel: variable(
+            'proj/kernel',
+            tf.randomUniform([channels, s], -limit, limit, 'float32', seedOf(widths.length)),
+          ),
+          bias: variable('proj/bias', tf.zeros([s])),
+        };
 
   const forwardFeatures = (patches: tf.Tensor4D, forward: ForwardOptions = {}): tf.Tensor2D => {
     checkImageBatch('patches', patches.shape, [options.inputSize, options.inputSize], options.inputChannels);
@@ -71,7 +77,9 @@ export function tinyConv(options: Resolved<TinyConvOptions>, name = 'tiny-conv')
         x = tf.relu(tf.batchNorm(x, mean, variance, stage.beta, stage.gamma, EPSILON)) as tf.Tensor4D;
       }
       const pooled = tf.mean(x, [1, 2]) as tf.Tensor2D;
-      return projection ? (tf.add(tf.matMul(pooled, projection.kernel as tf.Tensor2D), projection.bias) as tf.Tensor2D) : pooled;
+      return projection
+        ? (tf.add(tf.matMul(pooled, projection.kernel as tf.Tensor2D), projection.bias) as tf.Tensor2D)
+        : pooled;
     });
   };
 

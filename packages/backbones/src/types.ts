@@ -87,7 +87,10 @@ export interface BackboneOptions {
 export type Resolved<O> = O & { inputChannels: number; inputSize: number; seed: number };
 
 /** A factory builds a backbone from checked options; `name` is the name it was created under. */
-export type BackboneFactory<O extends BackboneOptions = BackboneOptions> = (options: Resolved<O>, name: string) => Backbone;
+export type BackboneFactory<O extends BackboneOptions = BackboneOptions> = (
+  options: Resolved<O>,
+  name: string,
+) => Backbone;
 
 /** Options every head accepts; each head adds its own (see `HeadOptionsByName`). */
 export interface HeadOptions {

@@ -74,10 +74,14 @@ describe('saveWeights / loadWeights', () => {
     );
     await withTop.loadWeights(dir, { backboneOnly: true });
     const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
-    expect(sameValues(withTop.forwardStages(x).at(-1)!.dataSync(), trunk.forwardStages(x).at(-1)!.dataSync())).toBe(true);
+    expect(sameValues(withTop.forwardStages(x).at(-1)!.dataSync(), trunk.forwardStages(x).at(-1)!.dataSync())).toBe(
+      true,
+    );
     // …but still names trunk layers whose shapes differ.
     const wider = createBackbone('convnet', { ...small, widths: [4, 16] });
-    await expect(wider.loadWeights(dir, { backboneOnly: true })).rejects.toThrow(/2 layers differ \(stage1_conv, stage1_bn\)/);
+    await expect(wider.loadWeights(dir, { backboneOnly: true })).rejects.toThrow(
+      /2 layers differ \(stage1_conv, stage1_bn\)/,
+    );
     tf.dispose(x);
     for (const b of [trunk, withTop, wider]) b.dispose();
   });
@@ -110,7 +114,9 @@ describe('saveWeights / loadWeights', () => {
     const dir = tempDir();
     const b = createBackbone('convnet', small);
     await expect(b.loadWeights(dir)).rejects.toThrow(BackboneOptionError);
-    await expect(b.loadWeights(dir)).rejects.toThrow(`Expected a directory holding model.json for checkpoint but received '${dir}'`);
+    await expect(b.loadWeights(dir)).rejects.toThrow(
+      `Expected a directory holding model.json for checkpoint but received '${dir}'`,
+    );
     await expect(saveModelWeights(b.model, '')).rejects.toThrow("Expected a directory path for dir but received ''");
     b.dispose();
   });
@@ -122,7 +128,9 @@ describe('saveWeights / loadWeights', () => {
     const dir = tempDir();
     await saveModelWeights(a, dir);
     await loadModelWeights(c, dir);
-    expect(sameValues(c.getLayer('fc').getWeights()[0]!.dataSync(), a.getLayer('fc').getWeights()[0]!.dataSync())).toBe(true);
+    expect(sameValues(c.getLayer('fc').getWeights()[0]!.dataSync(), a.getLayer('fc').getWeights()[0]!.dataSync())).toBe(
+      true,
+    );
     a.dispose();
     c.dispose();
   });

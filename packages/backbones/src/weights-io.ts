@@ -101,7 +101,8 @@ export async function readCheckpoint(dirOrModelJson: string): Promise<tf.NamedTe
     throw new BackboneOptionError('checkpoint', 'a model.json holding JSON', modelJson);
   }
   const manifest = json.weightsManifest;
-  if (!Array.isArray(manifest)) throw new BackboneOptionError('checkpoint', 'a model.json with a weightsManifest', modelJson);
+  if (!Array.isArray(manifest))
+    throw new BackboneOptionError('checkpoint', 'a model.json with a weightsManifest', modelJson);
   const base = path.dirname(modelJson);
   const buffers: Uint8Array[] = [];
   const specs: tf.io.WeightsManifestEntry[] = [];
@@ -138,7 +139,11 @@ function layerOf(weightName: string): string {
  * await loadModelWeights(model, '/tmp/imagenet', { include: (l) => l !== 'fc', ignoreUnknownLayers: true });
  * ```
  */
-export async function loadModelWeights(model: tf.LayersModel, dir: string, options: LoadModelWeightsOptions = {}): Promise<void> {
+export async function loadModelWeights(
+  model: tf.LayersModel,
+  dir: string,
+  options: LoadModelWeightsOptions = {},
+): Promise<void> {
   const include = options.include ?? (() => true);
   const checkpoint = await readCheckpoint(dir);
   try {
@@ -148,9 +153,20 @@ export async function loadModelWeights(model: tf.LayersModel, dir: string, optio
     for (const w of targets) {
       const found = checkpoint[w.name];
       if (found === undefined) {
-        mismatches.push({ layer: w.layer, kind: 'missing', weight: w.name, expected: [...w.variable.shape] as number[] });
+        mismatches.push({
+          layer: w.layer,
+          kind: 'missing',
+          weight: w.name,
+          expected: [...w.variable.shape] as number[],
+        });
       } else if (!tf.util.arraysEqual(found.shape, w.variable.shape as number[])) {
-        mismatches.push({ layer: w.layer, kind: 'shape', weight: w.name, expected: [...w.variable.shape] as number[], received: found.shape });
+        mismatches.push({
+          layer: w.layer,
+          kind: 'shape',
+          weight: w.name,
+          expected: [...w.variable.shape] as number[],
+          received: found.shape,
+        });
       }
     }
     const targetNames = new Set(targets.map((w) => w.name));

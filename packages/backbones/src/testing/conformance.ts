@@ -7,17 +7,12 @@ import { tf } from '@patchgd/engine';
 import { BackbonesError, StateMismatchError } from '../errors.js';
 import { createBackbone, createHead } from '../registry.js';
 import { loadStateTensors, stateTensors } from '../state.js';
-import type { Backbone, Head, NamedVariable } from '../types.js';
+import type { Backbone, ForwardOptions, Head, NamedVariable } from '../types.js';
 
 /** A model broke a promise of its contract; `check` says which. */
 export class ConformanceError extends BackbonesError {
   override name = 'ConformanceError';
-  constructor(
-    readonly subject: string,
-    readonly check: string,
-    expected: string,
-    received: unknown,
-  ) {
+  constructor(readonly subject: string, readonly check: string, expected: string, received: unknown) {
     super(expectedMessage(`${check} of ${subject}`, expected, received));
   }
 }
@@ -93,15 +88,30 @@ function checkNames(c: Checker, a: readonly NamedVariable[], b: readonly NamedVa
   const names = a.map((v) => v.name);
   c.check('variables', names.length > 0, 'at least one variable', names.length);
   c.check('variables', new Set(names).size === names.length, 'unique variable names', names);
-  c.check('variables', a.every((v) => v.variable instanceof tf.Variable), 'a tf.Variable for every name', names);
-  c.check('variables', a.some((v) => v.trainable), 'at least one trainable variable', names);
+  c.check(
+    'variables',
+    a.every((v) => v.variable instanceof tf.Variable),
+    'a tf.Variable for every name',
+    names,
+  );
+  c.check(
+    'variables',
+    a.some((v) => v.trainable),
+    'at least one trainable variable',
+    names,
+  );
   const other = b.map((v) => v.name);
   const stable = JSON.stringify(names) === JSON.stringify(other);
   c.check('stable names', stable, 'the same names in a second instance', other);
   c.passed('stable names');
 }
 
-function checkSeededInit(c: Checker, a: readonly NamedVariable[], b: readonly NamedVariable[], other: readonly NamedVariable[]) {
+function checkSeededInit(
+  c: Checker,
+  a: readonly NamedVariable[],
+  b: readonly NamedVariable[],
+  other: readonly NamedVariable[],
+) {
   const first = values(a);
   const diff = changed(first, values(b));
   c.check('seeded initialisation', diff.length === 0, 'bit-identical variables from one seed', diff);
@@ -119,11 +129,14 @@ function checkFinite(c: Checker, check: string, t: tf.Tensor, shape: number[]): 
 /** Gradients of a random projection of the output reach every trainable variable (and are finite). */
 function checkGradients(c: Checker, variables: readonly NamedVariable[], f: () => tf.Tensor): void {
   const trainable = variables.filter((v) => v.trainable);
-  const { value, grads } = tf.variableGrads(() => {
-    const y = f();
-    const r = tf.randomNormal(y.shape, 0, 1, 'float32', 11);
-    return tf.sum(tf.mul(y, r)) as tf.Scalar;
-  }, trainable.map((v) => v.variable));
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const y = f();
+      const r = tf.randomNormal(y.shape, 0, 1, 'float32', 11);
+      return tf.sum(tf.mul(y, r)) as tf.Scalar;
+    },
+    trainable.map((v) => v.variable),
+  );
   try {
     const byId = new Map(trainable.map((v) => [v.variable.name, v.name]));
     const missing = trainable.filter((v) => grads[v.variable.name] === undefined).map((v) => v.name);
@@ -131,7 +144,12 @@ function checkGradients(c: Checker, variables: readonly NamedVariable[], f: () =
     for (const [id, g] of Object.entries(grads)) {
       const data = g.dataSync();
       c.check('gradients', data.every(Number.isFinite), 'finite gradients', byId.get(id));
-      c.check('gradients', data.some((x) => x !== 0), 'a gradient ≠ 0 for every trainable variable', byId.get(id));
+      c.check(
+        'gradients',
+        data.some((x) => x !== 0),
+        'a gradient ≠ 0 for every trainable variable',
+        byId.get(id),
+      );
     }
   } finally {
     tf.dispose([value, ...Object.values(grads)]);
@@ -171,12 +189,21 @@ function checkStateRoundTrip(
     const [a, b] = [outputs('source', training), outputs('target', training)];
     const ok = same(a.dataSync(), b.dataSync());
     tf.dispose([a, b]);
-    c.check('state round trip', ok, `bit-identical ${training ? 'training' : 'inference'} outputs after loading`, 'others');
+    c.check(
+      'state round trip',
+      ok,
+      `bit-identical ${training ? 'training' : 'inference'} outputs after loading`,
+      'others',
+    );
   }
   c.passed('state round trip');
 }
 
-function checkModes(c: Checker, variables: readonly NamedVariable[], forward: (training: boolean, seed?: number) => tf.Tensor) {
+function checkModes(
+  c: Checker,
+  variables: readonly NamedVariable[],
+  forward: (training: boolean, seed?: number) => tf.Tensor,
+) {
   const before = values(variables);
   const [a, b] = [forward(false), forward(false)];
   const repeat = same(a.dataSync(), b.dataSync());
@@ -213,6 +240,76 @@ function checkDisposed(c: Checker, before: number, models: readonly { dispose():
 }
 
 /**
+ * The checks of a model's forward pass: output shape and finiteness in both modes (and no
+ * Math.random in a seeded pass), inference changing nothing, training outputs bit-identical per
+ * seed, gradients to every trainable variable, and a bit-exact state round trip into `other`.
+ */
+function checkForwards<M extends { readonly variables: readonly NamedVariable[] }>(
+  c: Checker,
+  [a, b, other]: [M, M, M],
+  shape: number[],
+  run: (m: M, options: ForwardOptions) => tf.Tensor,
+): void {
+  const { result: trained, calls } = countMathRandom(() => run(a, { training: true, seed: 1 }));
+  c.check('seeded forward', calls === 0, 'no Math.random call in a seeded training pass', `${calls} calls`);
+  checkFinite(c, 'output', trained, shape);
+  trained.dispose();
+  const inferred = run(a, {});
+  checkFinite(c, 'output', inferred, shape);
+  inferred.dispose();
+  c.passed('output');
+  // a and b are in the same state again after one training pass each
+  run(b, { training: true, seed: 1 }).dispose();
+  checkModes(c, a.variables, (training) => run(a, { training }));
+  checkSeededForward(
+    c,
+    (seed) => run(a, { training: true, seed }),
+    (seed) => run(b, { training: true, seed }),
+  );
+  checkGradients(c, a.variables, () => run(a, { training: true, seed: 3 }));
+  checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
+    run(which === 'source' ? a : other, { training, seed: 9 }),
+  );
+}
+
+/** `run(wrong)` must throw; `wrong` is disposed either way. */
+function checkRejects(c: Checker, expected: string, wrong: tf.Tensor4D, run: (x: tf.Tensor4D) => tf.Tensor): void {
+  let threw = false;
+  try {
+    run(wrong).dispose();
+  } catch {
+    threw = true;
+  } finally {
+    wrong.dispose();
+  }
+  c.check('input shape', threw, expected, 'none');
+  c.passed('input shape');
+}
+
+/**
+ * Builds three models (two from seed 1, one from seed 2) while counting Math.random calls, runs
+ * `body` on them, disposes them, and checks that every tensor they made is gone.
+ */
+function withThreeBuilds<M extends { dispose(): void }>(
+  c: Checker,
+  build: (seed: number) => M,
+  body: (a: M, b: M, other: M) => void,
+): ConformanceReport {
+  const built: M[] = [];
+  const tensorsBefore = tf.memory().numTensors;
+  const { calls } = countMathRandom(() => built.push(build(1), build(1), build(2)));
+  try {
+    c.check('seeded initialisation', calls === 0, 'no Math.random call while building', `${calls} calls`);
+    body(built[0]!, built[1]!, built[2]!);
+  } catch (error) {
+    for (const m of built) m.dispose();
+    throw error;
+  }
+  checkDisposed(c, tensorsBefore, built);
+  return { subject: c.subject, checks: c.checks };
+}
+
+/**
  * Checks the registered backbone `name` against the Backbone contract: stable variable names,
  * seeded initialisation (and no Math.random), output shape and finiteness, inference leaves every
  * variable alone, training outputs reproducible per `ForwardOptions.seed`, gradients reaching every
@@ -230,17 +327,17 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
   const c = new Checker(`backbone '${name}'`);
   const opts = conformance.options ?? { inputSize: 32, featureDim: 8 };
   const k = conformance.patches ?? 4;
-  const build = (seed: number) => createBackbone(name, { ...opts, seed });
-  const built: Backbone[] = [];
-  const tensorsBefore = tf.memory().numTensors;
-  const { calls } = countMathRandom(() => built.push(build(1), build(1), build(2)));
-  const [a, b, other] = built as [Backbone, Backbone, Backbone];
-  try {
-    c.check('seeded initialisation', calls === 0, 'no Math.random call while building', `${calls} calls`);
+  const build = (seed: number): Backbone => createBackbone(name, { ...opts, seed });
+  return withThreeBuilds(c, build, (a, b, other) => {
     c.check('name', a.name === name, `the registered name '${name}'`, a.name);
     for (const key of ['inputSize', 'inputChannels', 'featureDim'] as const) {
       const expected = opts[key];
-      c.check(key, Number.isInteger(a[key]) && (expected === undefined || a[key] === expected), `${String(expected ?? 'an integer')}`, a[key]);
+      c.check(
+        key,
+        Number.isInteger(a[key]) && (expected === undefined || a[key] === expected),
+        `${String(expected ?? 'an integer')}`,
+        a[key],
+      );
     }
     checkNames(c, a.variables, b.variables);
     checkSeededInit(c, a.variables, b.variables, other.variables);
@@ -248,38 +345,10 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
     const { inputSize: p, inputChannels: ch, featureDim: s } = a;
     const x = tf.randomNormal([k, p, p, ch], 0, 1, 'float32', 5) as tf.Tensor4D;
     try {
-      const y = a.forwardFeatures(x);
-      checkFinite(c, 'output', y, [k, s]);
-      y.dispose();
-      const yt = a.forwardFeatures(x, { training: true, seed: 1 });
-      checkFinite(c, 'output', yt, [k, s]);
-      yt.dispose();
-      c.passed('output');
-      // a and b are in the same state again after one training pass each
-      b.forwardFeatures(x, { training: true, seed: 1 }).dispose();
-
-      checkModes(c, a.variables, (training) => a.forwardFeatures(x, { training }));
-      checkSeededForward(
-        c,
-        (seed) => a.forwardFeatures(x, { training: true, seed }),
-        (seed) => b.forwardFeatures(x, { training: true, seed }),
-      );
-      checkGradients(c, a.variables, () => a.forwardFeatures(x, { training: true, seed: 3 }));
-      checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
-        (which === 'source' ? a : other).forwardFeatures(x, { training, seed: 9 }),
-      );
+      checkForwards(c, [a, b, other], [k, s], (m, options) => m.forwardFeatures(x, options));
 
       const wrong = tf.zeros([k, p, p, ch === 1 ? 3 : 1]) as tf.Tensor4D;
-      let threw = false;
-      try {
-        a.forwardFeatures(wrong).dispose();
-      } catch {
-        threw = true;
-      } finally {
-        wrong.dispose();
-      }
-      c.check('input shape', threw, 'an error for patches with another channel count', 'none');
-      c.passed('input shape');
+      checkRejects(c, 'an error for patches with another channel count', wrong, (w) => a.forwardFeatures(w));
 
       if (a.classifier) {
         const numClasses = conformance.numClasses ?? 3;
@@ -304,12 +373,7 @@ export function runBackboneConformance(name: string, conformance: BackboneConfor
     } finally {
       x.dispose();
     }
-  } catch (error) {
-    for (const m of built) m.dispose();
-    throw error;
-  }
-  checkDisposed(c, tensorsBefore, built);
-  return { subject: c.subject, checks: c.checks };
+  });
 }
 
 /**
@@ -328,13 +392,8 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
   const c = new Checker(`head '${name}'`);
   const opts = conformance.options ?? { featureDim: 8, numClasses: 3, gridSize: [4, 4] };
   const batch = conformance.batch ?? 2;
-  const build = (seed: number) => createHead(name, { ...opts, seed });
-  const built: Head[] = [];
-  const tensorsBefore = tf.memory().numTensors;
-  const { calls } = countMathRandom(() => built.push(build(1), build(1), build(2)));
-  const [a, b, other] = built as [Head, Head, Head];
-  try {
-    c.check('seeded initialisation', calls === 0, 'no Math.random call while building', `${calls} calls`);
+  const build = (seed: number): Head => createHead(name, { ...opts, seed });
+  return withThreeBuilds(c, build, (a, b, other) => {
     c.check('name', a.name === name, `the registered name '${name}'`, a.name);
     checkNames(c, a.variables, b.variables);
     checkSeededInit(c, a.variables, b.variables, other.variables);
@@ -342,45 +401,31 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
     const s = a.featureDim;
     const z = tf.randomNormal([batch, rows, cols, s], 0, 1, 'float32', 5) as tf.Tensor4D;
     try {
-      const { result: y, calls: forwardCalls } = countMathRandom(() => a.forward(z, { training: true, seed: 1 }));
-      c.check('seeded forward', forwardCalls === 0, 'no Math.random call in a seeded training pass', `${forwardCalls} calls`);
-      checkFinite(c, 'output', y, [batch, a.numClasses]);
-      y.dispose();
-      const ye = a.forward(z);
-      checkFinite(c, 'output', ye, [batch, a.numClasses]);
-      ye.dispose();
-      c.passed('output');
-      b.forward(z, { training: true, seed: 1 }).dispose();
-
-      checkModes(c, a.variables, (training) => a.forward(z, { training }));
-      checkSeededForward(c, (seed) => a.forward(z, { training: true, seed }), (seed) => b.forward(z, { training: true, seed }));
-      checkGradients(c, a.variables, () => a.forward(z, { training: true, seed: 3 }));
+      checkForwards(c, [a, b, other], [batch, a.numClasses], (m, options) => m.forward(z, options));
       const dz = tf.grad((input: tf.Tensor) => tf.sum(a.forward(input as tf.Tensor4D, { training: true, seed: 3 })))(z);
       const reaches = dz.dataSync().some((v) => v !== 0);
       dz.dispose();
       c.check('gradients', reaches, 'a gradient ≠ 0 for Z', 'zeros');
-      checkStateRoundTrip(c, a.variables, other.variables, (which, training) =>
-        (which === 'source' ? a : other).forward(z, { training, seed: 9 }),
-      );
 
       const wrong = tf.zeros([batch, rows, cols, s + 1]) as tf.Tensor4D;
-      let threw = false;
-      try {
-        a.forward(wrong).dispose();
-      } catch {
-        threw = true;
-      } finally {
-        wrong.dispose();
-      }
-      c.check('input shape', threw, 'an error for a Z of another featureDim', 'none');
-      c.passed('input shape');
+      checkRejects(c, 'an error for a Z of another featureDim', wrong, (w) => a.forward(w));
 
       if (a.attention) {
         const weights = a.attention(z);
-        c.check('attention', same(weights.shape, [batch, rows, cols]), `shape [${batch}, ${rows}, ${cols}]`, weights.shape);
+        c.check(
+          'attention',
+          same(weights.shape, [batch, rows, cols]),
+          `shape [${batch}, ${rows}, ${cols}]`,
+          weights.shape,
+        );
         const sums = tf.tidy(() => tf.sum(weights, [1, 2]).dataSync());
         weights.dispose();
-        c.check('attention', Array.from(sums).every((v) => Math.abs(v - 1) < 1e-5), 'weights summing to 1 per image', Array.from(sums));
+        c.check(
+          'attention',
+          Array.from(sums).every((v) => Math.abs(v - 1) < 1e-5),
+          'weights summing to 1 per image',
+          Array.from(sums),
+        );
         c.passed('attention');
       }
 
@@ -389,10 +434,5 @@ export function runHeadConformance(name: string, conformance: HeadConformanceOpt
     } finally {
       z.dispose();
     }
-  } catch (error) {
-    for (const m of built) m.dispose();
-    throw error;
-  }
-  checkDisposed(c, tensorsBefore, built);
-  return { subject: c.subject, checks: c.checks };
+  });
 }
