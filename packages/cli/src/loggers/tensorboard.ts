@@ -77,12 +77,15 @@ const tagOf = (row: MetricsRow, key: string) => `${row.kind}/${key}`;
  */
 export function tensorBoardLogger(dir: string, options: { now?: () => number } = {}): RunCallbacks & { readonly file: string } {
   const now = options.now ?? (() => Date.now() / 1000);
-  const file = path.join(dir, `events.out.tfevents.${Math.floor(now())}.${os.hostname()}`);
+  const start = now();
+  const file = path.join(dir, `events.out.tfevents.${Math.floor(start)}.${os.hostname()}`);
+  // TensorBoard reads the first event for the format version.
+  const version = tfRecord(event(start, 0, (w) => w.string(3, 'brain.Event:2')));
   let ready: Promise<void> | undefined;
   // Records are appended in order: each write waits for the one before.
   let queue: Promise<void> = Promise.resolve();
   const write = (record: Uint8Array) => {
-    ready ??= mkdir(dir, { recursive: true }).then(() => appendFile(file, tfRecord(event(now(), 0, (w) => w.string(3, 'brain.Event:2')))));
+    ready ??= mkdir(dir, { recursive: true }).then(() => appendFile(file, version));
     const job = queue.then(() => ready).then(() => appendFile(file, tfRecord(record)));
     queue = job.catch(() => {});
     return job;
