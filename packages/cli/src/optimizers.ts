@@ -4,6 +4,9 @@
 import { tf } from '@patchgd/engine';
 import type { RunConfig } from './config.js';
 
+/** A tensor with its variable name, as `tf.Optimizer.getWeights` returns them. */
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
 export interface GradientTransformOptions {
   /** scale the gradients down so that their global L2 norm is at most this */
   clipNorm?: number;
@@ -27,7 +30,7 @@ type WithRate = { learningRate: number; setLearningRate?: (rate: number) => void
  * ```
  */
 export class TransformedOptimizer extends tf.Optimizer {
-  static override get className(): string {
+  static get className(): string {
     return 'PatchGDTransformedOptimizer';
   }
 
@@ -57,7 +60,7 @@ export class TransformedOptimizer extends tf.Optimizer {
     return this.inner.iterations;
   }
 
-  applyGradients(variableGradients: tf.NamedTensorMap | tf.NamedTensor[]): void {
+  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const named: tf.NamedTensorMap = Array.isArray(variableGradients)
       ? Object.fromEntries(variableGradients.map((g) => [g.name, g.tensor]))
       : variableGradients;
@@ -84,11 +87,11 @@ export class TransformedOptimizer extends tf.Optimizer {
     });
   }
 
-  override getWeights(): Promise<tf.NamedTensor[]> {
+  override getWeights(): Promise<NamedTensor[]> {
     return this.inner.getWeights();
   }
 
-  override setWeights(weightValues: tf.NamedTensor[]): Promise<void> {
+  override setWeights(weightValues: NamedTensor[]): Promise<void> {
     return this.inner.setWeights(weightValues);
   }
 

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { formatNumber } from './format.js';
 import { writeAtomic } from './run-folder.js';
 
 export interface ReportSeries {
@@ -50,7 +51,7 @@ function chartLibrary(): Promise<string> {
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON safe inside a <script> element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
-const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v);
+const cell = (v: string | number) => (typeof v === 'number' ? formatNumber(v) : v);
 
 /** The report as one HTML string. */
 export async function renderReport(report: Report): Promise<string> {
@@ -66,7 +67,7 @@ export async function renderReport(report: Report): Promise<string> {
           backgroundColor: COLORS[j % COLORS.length],
           pointRadius: s.points.length > 60 ? 0 : 3,
           borderWidth: 2,
-          tension: 0.2,
+          tension: 0, // straight segments: a curve between epoch points would invent values
         })),
       },
       options: {
