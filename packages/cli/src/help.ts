@@ -108,7 +108,7 @@ export function commandHelp(program: string, name: string, command: { summary: s
     '  --quiet                plain lines instead of progress bars',
     '',
     'Config fields (in the file, or as flags):',
-    formatFields(configFields()),
+    formatFields(configFields().map((f) => (f.path === 'task' ? { ...f, type: Object.keys(tasks).join('|') } : f))),
   );
   for (const [taskName, task] of Object.entries(tasks)) {
     lines.push('', `Fields of data for task: ${taskName} (${task.description}):`, formatFields(configFields(task.schema, 'data.')));
