@@ -124,7 +124,9 @@ describe('tensorBoardLogger', () => {
     const image = fields(one(value, 4).value as Uint8Array);
     expect([one(image, 1).value, one(image, 2).value, one(image, 3).value]).toEqual([3, 5, 3]);
     expect(Buffer.from(one(image, 4).value as Uint8Array).equals(png)).toBe(true);
-    expect(text(one(fields(one(value, 9).value as Uint8Array), 3).value)).toBe('predicted 1, true 1');
+    const metadata = fields(one(value, 9).value as Uint8Array);
+    expect(text(one(fields(one(metadata, 1).value as Uint8Array), 1).value)).toBe('images');
+    expect(text(one(metadata, 3).value)).toBe('predicted 1, true 1');
   });
 
   it('reads size and colour space from a PNG header, and refuses other bytes', async () => {

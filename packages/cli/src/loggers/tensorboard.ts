@@ -2,7 +2,7 @@
 // Record: u64 length (LE), masked CRC-32C of those 8 bytes, the Event bytes, masked CRC-32C of them.
 // Event { 1: wall_time double, 2: step int64, 3: file_version string, 5: summary Summary }
 // Summary { 1: repeated Value }; Value { 1: tag string, 2: simple_value float, 4: image Image }
-// Value { 9: metadata SummaryMetadata { 3: summary_description } }
+// Value { 9: metadata SummaryMetadata { 1: plugin_data { 1: plugin_name }, 3: summary_description } }
 // Image { 1: height int32, 2: width int32, 3: colorspace int32, 4: encoded_image_string bytes }
 import { appendFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -52,8 +52,11 @@ function summaryEvent(wallTime: number, step: number, values: readonly Value[]):
           else {
             const { width, height, colorspace } = pngInfo(v.png);
             value.message(4, (image) => image.uint(1, height).uint(2, width).uint(3, colorspace).bytes(4, v.png));
-            // SummaryMetadata { 3: summary_description }: the caption, shown beside the image.
-            if (v.caption) value.message(9, (metadata) => metadata.string(3, v.caption!));
+            // SummaryMetadata { 1: plugin_data { 1: plugin_name }, 3: summary_description }: the caption.
+            value.message(9, (metadata) => {
+              metadata.message(1, (plugin) => plugin.string(1, 'images'));
+              if (v.caption) metadata.string(3, v.caption);
+            });
           }
         });
       }
