@@ -117,7 +117,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
       runInfoFile,
-      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null }, null, 2)}\n`,
+      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null, environment: environment(engine) }, null, 2)}\n`,
     );
   }
 
