@@ -5,8 +5,9 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { listBackbones } from '@patchgd/backbones';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -55,6 +56,7 @@ describe('--version and help', () => {
     expect(help.out).toContain('  --train.budget <number|string>\n');
     expect(help.out).toContain('Fields of data for task: toy (test task):\n  --data.size <integer>  (default 32)\n      image side in pixels');
     for (const field of configFields()) expect(help.out).toContain(`--${field.path} <`);
+    expect(help.out).toMatch(/--model\.backbone <string> {2}\(default "resnet18"\)\n {6}any registered backbone; registered: .*convnet.*resnet18/);
     // report reads no config: its help has no field list
     expect((await cli(['help', 'report'])).out).not.toContain('--train.epochs');
     expect(await cli(['help', 'trian'])).toMatchObject({ code: 2, err: expect.stringContaining('Unknown command "trian"') });
@@ -111,6 +113,20 @@ describe('--import', () => {
     const { code, err } = await cli(['train', '--import', path.join(dir, 'missing.mjs'), '--config', path.join(dir, 'base.yaml')]);
     expect(code).toBe(2);
     expect(err).toMatch(/--import .*missing\.mjs: cannot import/);
+  });
+});
+
+describe('--import with the registries', () => {
+  it('registers a backbone in the registry the CLI reads, before help lists the registered ones', async () => {
+    const registry = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../backbones/src/index.ts')).href;
+    await writeFile(
+      path.join(dir, 'my-backbone.mjs'),
+      `import { createBackbone, registerBackbone } from '${registry}';\n` +
+        "registerBackbone('my-tiny-net', (options) => createBackbone('convnet', { ...options, widths: [4] }));\n",
+    );
+    const help = await cli(['help', 'train', '--import', path.join(dir, 'my-backbone.mjs')]);
+    expect(help.out).toMatch(/registered: .*my-tiny-net/);
+    expect(listBackbones()).toContain('my-tiny-net'); // the same registry the trainer's createBackbone reads
   });
 });
 

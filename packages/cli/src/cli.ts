@@ -246,6 +246,13 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       err(`Unknown command "${helpFor}". Commands: ${Object.keys(commands).join(', ')}`);
       return 2;
     }
+    try {
+      // Plug-ins first, so that the backbones and heads they register are listed.
+      await importPlugins(stringList(args['import']));
+    } catch (error) {
+      err((error as Error).message);
+      return 2;
+    }
     out(commandHelp(options.name, helpFor, command, options.tasks));
     return 0;
   }

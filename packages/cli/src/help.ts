@@ -1,6 +1,7 @@
 // Help generated from the zod schemas: every config field with its type, default and description
 // (`patchgd help train`, `train --help`), and the JSON Schema editors complete run.yaml from
 // (`patchgd schema`). The schemas are the one source: a field added there shows up here.
+import { listBackbones, listHeads } from '@patchgd/backbones';
 import { z } from 'zod';
 import { runConfigSchema } from './config.js';
 import type { Task } from './task.js';
@@ -86,6 +87,13 @@ export function formatFields(fields: readonly FieldDoc[]): string {
     .join('\n');
 }
 
+/** The names registered now (built-ins and those of `--import`ed plug-ins) where a field takes one. */
+function withRegistered(field: FieldDoc, tasks: Record<string, Task>): FieldDoc {
+  if (field.path === 'task') return { ...field, type: Object.keys(tasks).join('|') };
+  const names = field.path === 'model.backbone' ? listBackbones() : field.path === 'model.head' ? listHeads() : undefined;
+  return names ? { ...field, description: `${field.description ?? ''}; registered: ${names.join(', ')}` } : field;
+}
+
 /**
  * The help of one command: summary, usage, the general flags and, for commands that read a
  * config, every config field and the `data` fields of each task.
@@ -108,7 +116,7 @@ export function commandHelp(program: string, name: string, command: { summary: s
     '  --quiet                plain lines instead of progress bars',
     '',
     'Config fields (in the file, or as flags):',
-    formatFields(configFields().map((f) => (f.path === 'task' ? { ...f, type: Object.keys(tasks).join('|') } : f))),
+    formatFields(configFields().map((f) => withRegistered(f, tasks))),
   );
   for (const [taskName, task] of Object.entries(tasks)) {
     lines.push('', `Fields of data for task: ${taskName} (${task.description}):`, formatFields(configFields(task.schema, 'data.')));
