@@ -137,14 +137,26 @@ describe('patchgd train', () => {
 
   it('calls the callbacks of train() with every row and the validation images', async () => {
     const { config, task } = resolveConfig(
-      deepMerge(await readConfigFile(configFile), { run: { root, name: 'callbacks', loggers: ['jsonl'] }, train: { logEvery: 1 } }),
+      deepMerge(await readConfigFile(configFile), { run: { root, name: 'callbacks', loggers: ['jsonl'], progressEvery: { batches: 1 } } }),
       { squares: squaresTask },
       'test',
     );
     const seen: string[] = [];
     let images = 0;
     let ended = false;
-    await train({ config, task, callbacks: [{ onMetrics: (r) => void seen.push(`${r.kind}:${String(r['step'] ?? '')}`), onImages: (_, ims) => void (images += ims.length), onRunEnd: () => void (ended = true) }] });
+    const lines: string[] = [];
+    // A batch job's progress (no terminal): plain lines, here one per batch.
+    const progress = { interactive: false, bar: () => ({ update() {}, setTotal() {}, stop() {} }), log: (l: string) => void lines.push(l), stop() {} };
+    await train({
+      config,
+      task,
+      progress,
+      callbacks: [{ onMetrics: (r) => void seen.push(`${r.kind}:${String(r['step'] ?? '')}`), onImages: (_, ims) => void (images += ims.length), onRunEnd: () => void (ended = true) }],
+    });
+    expect(lines.filter((l) => l.startsWith('epoch 1/1 · batch'))).toEqual([
+      expect.stringMatching(/^epoch 1\/1 · batch 1\/2 · loss [\d.e-]+ · [\d.e-]+ images\/s · lr 0\.01 · ETA \d+ s$/),
+      expect.stringMatching(/^epoch 1\/1 · batch 2\/2 · loss /),
+    ]);
     expect(seen).toEqual(['step:1', 'step:2', 'epoch:2', 'final:']);
     expect(images).toBe(2);
     expect(ended).toBe(true);
