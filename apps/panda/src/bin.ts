@@ -50,8 +50,7 @@ const generate: Command = {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  // `npm run` executes inside the workspace; paths on the command line mean the user's directory.
-  if (process.env['INIT_CWD']) process.chdir(process.env['INIT_CWD']);
+  // Paths mean the current directory; the monorepo's npm scripts start this in the caller's (INIT_CWD).
   const root = { run: { root: path.resolve('runs') } };
   return runCli(argv, {
     name: 'panda',

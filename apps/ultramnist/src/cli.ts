@@ -122,8 +122,7 @@ export function appConfig(name: string): Record<string, unknown> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // `npm run` executes inside the workspace; paths on the command line mean the user's directory.
-  if (process.env['INIT_CWD']) process.chdir(process.env['INIT_CWD']);
+  // Paths mean the current directory; the monorepo's npm scripts start this in the caller's (INIT_CWD).
   const root = { run: { root: path.resolve('runs') } };
   const base = argv[0] === 'quickstart' ? deepMerge(appConfig('quickstart'), root) : deepMerge(ULTRAMNIST_DEFAULTS, root);
   return runCli(argv, {

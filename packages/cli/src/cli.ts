@@ -1,16 +1,21 @@
 // Argument handling for `patchgd` and the apps' commands: `<command> [--config run.yaml] [--a.b value …]`.
-import yargsParser from 'yargs-parser';
-import { bench, evaluateRun, plan, predictFiles } from './commands.js';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import yargsParser from 'yargs-parser';
+import { stringify as toYaml } from 'yaml';
+import { bench, evaluateRun, plan, predictFiles } from './commands.js';
 import { compare, writeComparison } from './compare.js';
 import { convertWeights } from './convert.js';
 import { exportRun } from './export.js';
 import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
+import { commandHelp, configJsonSchema } from './help.js';
+import { importPlugins } from './plugins.js';
 import { createProgress, type Progress } from './progress.js';
 import { RunFolder } from './run-folder.js';
 import type { Task } from './task.js';
 import { train } from './train.js';
+import { cliVersion } from './version.js';
 
 /** What a command receives. */
 export interface CommandContext {
@@ -26,12 +31,16 @@ export interface CommandContext {
 export interface Command {
   summary: string;
   usage: string;
+  /** false for commands that read no config (help then lists no config fields); default true */
+  takesConfig?: boolean;
   run(context: CommandContext): Promise<void>;
 }
 
 export interface CliOptions {
   /** program name in usage lines */
   name: string;
+  /** what `--version` prints after the name (default: this package's version) */
+  version?: string;
   tasks: Record<string, Task>;
   /** config every run starts from (e.g. the app's task and a tuned model); the file and flags override it */
   defaults?: Record<string, unknown>;
@@ -46,7 +55,7 @@ export interface CliOptions {
 }
 
 /** Flags that are not config fields. */
-const CONTROL = new Set(['_', '$0', 'config', 'resume', 'checkpoint', 'out', 'steps', 'title', 'help', 'h', 'json', '--']);
+const CONTROL = new Set(['_', '$0', 'config', 'import', 'print-config', 'version', 'resume', 'checkpoint', 'out', 'steps', 'title', 'help', 'h', 'json', '--']);
 
 /** Short flags for common config fields. */
 const SHORTHANDS: Record<string, string> = { budget: 'train.budget', epochs: 'train.epochs', method: 'method', backend: 'engine.backend' };
@@ -83,8 +92,8 @@ function jsonish(value: unknown): unknown {
 export function parseArgs(argv: string[], shorthands: Record<string, string> = {}, controlFlags: string[] = []) {
   const parsed = yargsParser(argv, {
     configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
-    boolean: ['quiet', 'help', 'json'],
-    string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root', 'backbone', 'naming'],
+    boolean: ['quiet', 'help', 'json', 'print-config', 'version'],
+    string: ['config', 'import', 'resume', 'checkpoint', 'out', 'run.name', 'run.root', 'backbone', 'naming'],
     alias: { help: ['h'] },
   });
   const short = { ...SHORTHANDS, ...shorthands };
@@ -154,6 +163,7 @@ const builtin: Record<string, Command> = {
   report: {
     summary: 'one report (HTML, SVG curves, results table) over finished run folders',
     usage: 'report [label=]<run folder> … --out <folder> [--title "…"]',
+    takesConfig: false,
     async run(ctx) {
       const dirs = ctx.args._.slice(1);
       const out = optionalString(ctx.args['out']);
@@ -215,6 +225,11 @@ const builtin: Record<string, Command> = {
   },
 };
 
+/** A flag that may be given several times (`--config a.yaml --config b.yaml`), as a list. */
+function stringList(value: unknown): string[] {
+  return (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
+}
+
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -234,7 +249,11 @@ function usage(options: CliOptions, commands: Record<string, Command>): string {
     '',
     'Every config field can be set with a flag: --train.epochs 20 --model.backbone resnet18 --patchgd.patchSize 64.',
     `Tasks: ${Object.entries(options.tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`,
-    '--quiet prints plain lines instead of progress bars (for CI logs).',
+    `${options.name} help <command> (or <command> --help) lists every config field with its type, default and meaning;`,
+    `${options.name} schema prints the JSON Schema of the config (for editor completion).`,
+    '--config may be given several times (merged in order); --import <module> loads plug-ins (backbones, heads,',
+    'samplers) first; --print-config prints the resolved config as YAML; --version; --quiet prints plain lines',
+    'instead of progress bars (for CI logs).',
   ].join('\n');
 }
 
@@ -251,10 +270,39 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
   const err = options.err ?? ((line: string) => console.error(line));
   const commands = { ...builtin, ...options.commands };
   const { args, overrides } = parseArgs(argv, options.shorthands, options.controlFlags);
-  const name = args._[0];
+  if (args['version']) {
+    out(`${options.name} ${options.version ?? cliVersion}`);
+    return 0;
+  }
+  // `help <command>` and `<command> --help` describe one command; `--help` alone, all of them.
+  const helpFor = args._[0] === 'help' ? args._[1] : args['help'] ? args._[0] : undefined;
+  const name = args._[0] === 'help' && !helpFor ? undefined : args._[0];
+  if (helpFor !== undefined) {
+    const command = commands[helpFor];
+    if (!command) {
+      err(`Unknown command "${helpFor}". Commands: ${Object.keys(commands).join(', ')}`);
+      return 2;
+    }
+    try {
+      // Plug-ins first, so that the backbones and heads they register are listed.
+      await importPlugins(stringList(args['import']));
+    } catch (error) {
+      err((error as Error).message);
+      return 2;
+    }
+    out(commandHelp(options.name, helpFor, command, options.tasks));
+    return 0;
+  }
   if (!name || args['help']) {
-    (name || args['help'] ? out : err)(usage(options, commands));
-    return name || args['help'] ? 0 : 2;
+    (name || args['help'] || args._[0] === 'help' ? out : err)(usage(options, commands));
+    return name || args['help'] || args._[0] === 'help' ? 0 : 2;
+  }
+  if (name === 'schema' && !commands['schema']) {
+    const schema = `${JSON.stringify(configJsonSchema(options.tasks), null, 2)}\n`;
+    const file = optionalString(args['out']);
+    if (file) await writeFile(file, schema);
+    else out(schema.trimEnd());
+    return 0;
   }
   const command = commands[name];
   if (!command) {
@@ -275,16 +323,22 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
         base = await (await RunFolder.open(runDir)).readConfig();
         source = `${runDir}/config.json`;
       }
-      const file = optionalString(args['config']);
-      if (file) {
-        base = deepMerge(base, await readConfigFile(file));
-        source = file;
-      }
+      // Several files merge in order, later ones winning (a base config, then an experiment's changes).
+      const files = stringList(args['config']);
+      for (const file of files) base = deepMerge(base, await readConfigFile(file));
+      if (files.length) source = files.join(' + ');
       if (Object.keys(overrides).length) source += ' + flags';
       return resolveConfig(deepMerge(base, overrides), options.tasks, source);
     },
   };
   try {
+    // Plug-ins first: they register the backbones, heads and samplers the config may name.
+    await importPlugins(stringList(args['import']));
+    if (args['print-config']) {
+      const { config } = await context.config();
+      out(toYaml(config).trimEnd());
+      return 0;
+    }
     await command.run(context);
     return 0;
   } catch (error) {

@@ -10,7 +10,8 @@ import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
 import { RunFolder } from './run-folder.js';
-import { batchOf, optimizer } from './session.js';
+import { createOptimizer } from './optimizers.js';
+import { batchOf } from './session.js';
 import type { Task } from './task.js';
 import { prepare, validationFigures } from './train.js';
 
@@ -112,7 +113,7 @@ export async function plan(config: RunConfig, task: Task, progress: Progress) {
       makeTrainer: (k) => {
         // A trainer that shares the backbone and head but re-encodes k patches.
         const t = planned.session.trainer as PatchGDTrainer;
-        return new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: t.patchSize, patchesPerStep: k, optimizer: optimizer(config.optimizer, config.optimizer.lr), ...(planned.data.normalize ? { normalize: planned.data.normalize } : {}) });
+        return new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: t.patchSize, patchesPerStep: k, optimizer: createOptimizer(config.optimizer, config.optimizer.lr), ...(planned.data.normalize ? { normalize: planned.data.normalize } : {}) });
       },
     });
     result.patchesPerStep = ks.patchesPerStep ?? 0;

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
+import { formatNumber } from './format.js';
 import { runReport, summary, type RunRows } from './report-runs.js';
 import { writeReport } from './report.js';
 import { svgChart } from './svg-chart.js';
@@ -31,7 +32,7 @@ export async function compare(config: RunConfig, task: Task, log: (line: string)
   const runs: CompareResult['runs'] = [];
   for (const method of ['gd', 'patchgd'] as const) {
     log(`\n=== ${method === 'gd' ? 'GD' : 'PatchGD'} under ${formatBytes(budget)} ===`);
-    const runConfig: RunConfig = { ...config, method, train: { ...config.train, batchSize: 'auto' }, run: { root: dir, name: method } };
+    const runConfig: RunConfig = { ...config, method, train: { ...config.train, batchSize: 'auto' }, run: { ...config.run, root: dir, name: method } };
     try {
       const result = await train({ config: runConfig, task });
       runs.push({ name: method === 'gd' ? 'GD' : 'PatchGD', rows: result.rows, status: `trained at batch ${result.session.batchSize}` });
@@ -65,7 +66,7 @@ export async function writeComparison(dir: string, title: string, runs: (RunRows
     if (chart.series.some((x) => x.points.length > 0)) await writeFile(path.join(dir, `chart-${i + 1}-${chart.title.split(' (')[0]!.toLowerCase().replace(/\W+/g, '-')}.svg`), await svgChart(chart));
   }
   const table = rendered.tables![0]!;
-  const markdown = [`| ${table.columns.join(' | ')} |`, `|${table.columns.map(() => '---').join('|')}|`, ...table.rows.map((r) => `| ${r.join(' | ')} |`), '', ...statuses.map((s) => `- ${s}`)].join('\n');
+  const markdown = [`| ${table.columns.join(' | ')} |`, `|${table.columns.map(() => '---').join('|')}|`, ...table.rows.map((r) => `| ${r.map((v) => (typeof v === 'number' ? formatNumber(v) : v)).join(' | ')} |`), '', ...statuses.map((s) => `- ${s}`)].join('\n');
   await writeFile(path.join(dir, 'results.md'), `${markdown}\n`);
   await writeFile(path.join(dir, 'results.json'), `${JSON.stringify(runs.map((r) => ({ name: r.name, ...(r.status ? { status: r.status } : {}), ...summary(r.rows) })), null, 2)}\n`);
   return { report, markdown };

@@ -49,7 +49,11 @@ describe('resolveConfig', () => {
 
   it('names the field of a wrong value', () => {
     expect(problems({ task: 'toy', train: { epochs: -2 } })).toEqual([expect.objectContaining({ field: 'train.epochs' })]);
-    expect(problems({ task: 'toy', optimizer: { name: 'adamw' } })[0]!.field).toBe('optimizer.name');
+    expect(problems({ task: 'toy', optimizer: { name: 'lamb' } })[0]!.field).toBe('optimizer.name');
+    expect(problems({ task: 'toy', run: { loggers: ['tensorboard'] } })).toEqual([
+      { field: 'run.loggers', message: 'expected a list that includes "jsonl" (resume and the report read metrics.jsonl)' },
+    ]);
+    expect(problems({ task: 'toy', run: { loggers: ['jsonl', 'wandb'] } })[0]!.field).toBe('run.loggers.1');
     expect(problems({ task: 'toy', train: { budget: 'lots' } })[0]).toEqual({ field: 'train.budget', message: expect.stringContaining('512MiB') });
   });
 

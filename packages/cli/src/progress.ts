@@ -9,6 +9,8 @@ export interface Bar {
 }
 
 export interface Progress {
+  /** true when bars are drawn; false for plain lines (quiet, or stderr not a terminal) */
+  readonly interactive?: boolean;
   /** a bar; `label` names what is counted */
   bar(label: string, total: number): Bar;
   /** a line printed above the bars */
@@ -29,7 +31,7 @@ const noBar: Bar = { update() {}, setTotal() {}, stop() {} };
 export function createProgress(options: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): Progress {
   const stream = options.stream ?? process.stderr;
   if (options.quiet || !stream.isTTY) {
-    return { bar: () => noBar, log: (message) => void stream.write(`${message}\n`), stop() {} };
+    return { interactive: false, bar: () => noBar, log: (message) => void stream.write(`${message}\n`), stop() {} };
   }
   const multi = new cliProgress.MultiBar(
     {
@@ -43,6 +45,7 @@ export function createProgress(options: { quiet?: boolean; stream?: NodeJS.Write
     cliProgress.Presets.shades_classic,
   );
   return {
+    interactive: true,
     bar(label, total) {
       const bar = multi.create(total, 0, { label: label.padEnd(12), info: '' });
       return {

@@ -2,6 +2,7 @@
 // Vega when the report is written, no script in the page), images as data URLs.
 import { writeAtomic } from '@patchgd/core/node';
 import { svgChart } from './svg-chart.js';
+import { formatNumber } from './format.js';
 
 export interface ReportSeries {
   name: string;
@@ -40,7 +41,7 @@ export interface Report {
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON safe inside a <script> element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
-const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v);
+const cell = (v: string | number) => (typeof v === 'number' ? formatNumber(v) : v);
 
 /** The report as one HTML string; the charts' data is also embedded as JSON (`#patchgd-charts`) for tools. */
 export async function renderReport(report: Report): Promise<string> {

@@ -2,7 +2,7 @@
 // report with its curves; resuming continues the step count; evaluate, predict, plan and bench
 // read the run.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -10,6 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Dataset, Example } from '@patchgd/optimizer';
 import { runCli } from './cli.js';
+import { deepMerge, readConfigFile, resolveConfig } from './config.js';
+import { train } from './train.js';
 import type { Task } from './task.js';
 
 /** 32×32 grey images; label 1 when a bright square sits in the left half, else 0. */
@@ -62,6 +64,7 @@ beforeAll(async () => {
       'optimizer: { lr: 0.01, schedule: constant }',
       'train: { epochs: 1, batchSize: 4, seed: 3, checkpointEvery: 1 }',
       'report: { samples: 2 }',
+      'run: { loggers: [jsonl, tensorboard, csv] }',
       'quiet: true',
     ].join('\n'),
   );
@@ -99,13 +102,25 @@ describe('patchgd train', () => {
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     const charts = JSON.parse(/<script id="patchgd-charts" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);
     const titles = charts.map((c: { title: string }) => c.title);
-    expect(titles).toEqual(['Loss (train: per-step, smoothed)', 'Validation accuracy', 'Validation QWK']);
+    expect(titles).toEqual(['Loss (train: per-step, smoothed)', 'Validation accuracy', 'Validation QWK', 'Learning rate']);
     const lossSeries = charts[0].series;
     expect(lossSeries[0].points).toEqual(steps.map((s) => [s.step / 2, s.loss]));
     expect(lossSeries[1].points).toEqual([[1, epoch.valLoss]]);
+    expect(charts[1].series[0].points).toEqual([[1, 100 * epoch.valAccuracy]]);
+    expect(charts[3].series[0].points).toEqual(steps.map((s) => [s.step / 2, 0.01]));
     // the charts are inline SVG rendered when the report is written: the page runs no script
-    expect(html.match(/<figure class="chart"><svg/g)).toHaveLength(3);
+    expect(html.match(/<figure class="chart"><svg/g)).toHaveLength(4);
     expect(html).toContain('>Validation QWK<');
+    for (const s of steps) expect(s).toMatchObject({ learningRate: 0.01, tensorBytes: expect.any(Number) });
+    expect(html).toContain('Per-class precision, recall and F1');
+    expect(html).toMatch(/<td>macro average<\/td>/);
+    expect(html).toMatch(/<td>backend<\/td><td>wasm<\/td>/);
+    expect(html).toMatch(/<td>optimizer\.lr<\/td><td>0\.01<\/td>/);
+    // The other loggers of run.loggers: TensorBoard events and CSV files.
+    const events = (await readdir(path.join(dir, 'tensorboard'))).filter((f) => f.startsWith('events.out.tfevents.'));
+    expect(events).toHaveLength(1);
+    expect(await readFile(path.join(dir, 'steps.csv'), 'utf8')).toMatch(/^step,epoch,batch,loss,learningRate,imagesPerSecond,tensorBytes,wasmHeapBytes,seconds\n1,1,1,/);
+    expect((await readFile(path.join(dir, 'epochs.csv'), 'utf8')).split('\n')[0]).toBe('step,epoch,trainLoss,valLoss,valAccuracy,valQwk,seconds');
     expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(2);
     expect(html).toMatch(/predicted \d \(p = [\d.]+\), true \d/);
     expect(html.includes('Confusion matrix')).toBe(true);
@@ -143,6 +158,34 @@ describe('patchgd train', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("patchgd.sampler: Expected an option of sampler 'foreground' (");
     expect(bad.err).toContain('for options.minForground but received 0.3');
+  });
+
+  it('calls the callbacks of train() with every row and the validation images', async () => {
+    const { config, task } = resolveConfig(
+      deepMerge(await readConfigFile(configFile), { run: { root, name: 'callbacks', loggers: ['jsonl'], progressEvery: { batches: 1 } } }),
+      { squares: squaresTask },
+      'test',
+    );
+    const seen: string[] = [];
+    let images = 0;
+    let ended = false;
+    const lines: string[] = [];
+    // A batch job's progress (no terminal): plain lines, here one per batch.
+    const progress = { interactive: false, bar: () => ({ update() {}, setTotal() {}, stop() {} }), log: (l: string) => void lines.push(l), stop() {} };
+    await train({
+      config,
+      task,
+      progress,
+      callbacks: [{ onMetrics: (r) => void seen.push(`${r.kind}:${String(r['step'] ?? '')}`), onImages: (_, ims) => void (images += ims.length), onRunEnd: () => void (ended = true) }],
+    });
+    expect(lines.filter((l) => l.startsWith('epoch 1/1 · batch'))).toEqual([
+      expect.stringMatching(/^epoch 1\/1 · batch 1\/2 · loss [\d.e-]+ · [\d.e-]+ images\/s · lr 0\.01 · ETA \d+ s$/),
+      expect.stringMatching(/^epoch 1\/1 · batch 2\/2 · loss /),
+    ]);
+    expect(seen).toEqual(['step:1', 'step:2', 'epoch:2', 'final:']);
+    expect(images).toBe(2);
+    expect(ended).toBe(true);
+    expect(existsSync(path.join(root, 'callbacks', 'tensorboard'))).toBe(false);
   });
 
   it('evaluates and predicts with the trained run', async () => {

@@ -22,6 +22,7 @@ import type { RunConfig, SamplerConfig } from './config.js';
 import { resolveWeights } from './convert.js';
 import { formatBytes } from './config.js';
 import { CliError, ConfigError } from './errors.js';
+import { createOptimizer, learningRateOf } from './optimizers.js';
 import type { TaskData } from './task.js';
 
 export type Trainer = PatchGDTrainer | GDTrainer;
@@ -36,20 +37,8 @@ export interface Session {
   plan?: Measurement[];
   /** one line describing the model */
   description: string;
-}
-
-/** A fresh tf.train optimizer as the config names it. */
-export function optimizer(config: RunConfig['optimizer'], lr: number): tf.Optimizer {
-  switch (config.name) {
-    case 'adam':
-      return tf.train.adam(lr);
-    case 'sgd':
-      return tf.train.sgd(lr);
-    case 'momentum':
-      return tf.train.momentum(lr, config.momentum);
-    case 'rmsprop':
-      return tf.train.rmsprop(lr, 0.9, config.momentum);
-  }
+  /** the (backbone's) learning rate of the last optimizer step, as the schedule set it */
+  learningRate(): number | undefined;
 }
 
 /** The grid side for an image side: the last row/column of patches is padded. */
@@ -65,7 +54,11 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
   let schedule: Schedule = constantSchedule;
   const scheduleProxy: Schedule = (step) => schedule(step);
   const lr = config.optimizer.lr;
-  const opt = config.optimizer.headLr !== undefined ? { backbone: optimizer(config.optimizer, lr), head: optimizer(config.optimizer, config.optimizer.headLr) } : optimizer(config.optimizer, lr);
+  const clip = config.train.clipNorm !== undefined ? { clipNorm: config.train.clipNorm } : {};
+  const opt =
+    config.optimizer.headLr !== undefined
+      ? { backbone: createOptimizer(config.optimizer, lr, clip), head: createOptimizer(config.optimizer, config.optimizer.headLr, clip) }
+      : createOptimizer(config.optimizer, lr, clip);
   const common = {
     optimizer: opt,
     schedule: scheduleProxy,
@@ -175,7 +168,8 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
     const warmupSteps = Math.min(Math.round(config.optimizer.warmupEpochs * batchesPerEpoch * stepsPerBatch), totalSteps - 1);
     schedule = warmupDecay({ warmupSteps: Math.max(0, warmupSteps), totalSteps: Math.max(totalSteps, warmupSteps + 1, 1), decay: config.optimizer.schedule, floor: config.optimizer.floor });
   }
-  return { trainer, batchSize, batchesPerEpoch, stepsPerBatch, description, ...(planned ? { plan: planned } : {}) };
+  const learningRate = () => learningRateOf(opt instanceof tf.Optimizer ? opt : opt.backbone);
+  return { trainer, batchSize, batchesPerEpoch, stepsPerBatch, description, learningRate, ...(planned ? { plan: planned } : {}) };
 }
 
 /**

@@ -4,10 +4,16 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '@patchgd/core/node';
-import { initEngine, tf } from '@patchgd/engine';
+import { initEngine, tf, wasmHeapBytes, type EngineInfo } from '@patchgd/engine';
 import { confusionMatrix, quadraticWeightedKappa } from '@patchgd/metrics';
 import { fit, loadCheckpoint, type CustomMonitor, type Evaluation, type Monitor } from '@patchgd/optimizer';
 import type { RunConfig } from './config.js';
+import { formatNumber, formatPercent } from './format.js';
+import type { RunCallbacks } from './loggers/callbacks.js';
+import { csvLogger } from './loggers/csv.js';
+import { jsonlLogger } from './loggers/jsonl.js';
+import { tensorBoardLogger } from './loggers/tensorboard.js';
+import { progressLines } from './progress-line.js';
 import { createProgress, type Bar, type Progress } from './progress.js';
 import { runReport } from './report-runs.js';
 import { writeReport, type ReportImage } from './report.js';
@@ -15,6 +21,7 @@ import { RunFolder, type MetricsRow } from './run-folder.js';
 import { batchOf, createSession, type Session } from './session.js';
 import type { Task, TaskData } from './task.js';
 import { thumbnail } from './thumbnails.js';
+import { environment } from './version.js';
 
 export interface TrainOptions {
   config: RunConfig;
@@ -23,6 +30,11 @@ export interface TrainOptions {
   resume?: RunFolder;
   /** where progress goes (default: bars on stderr, or lines in quiet mode) */
   progress?: Progress;
+  /**
+   * Observers besides the loggers of `run.loggers` (W&B, MLflow, a test): they receive every
+   * metrics row, the validation images after each epoch, and where a resumed run restarts.
+   */
+  callbacks?: RunCallbacks[];
 }
 
 export interface TrainResult {
@@ -88,12 +100,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const runInfoFile = folder.file('run.json');
   if (options.resume && !existsSync(lastCheckpoint)) progress.log(`No checkpoint in ${folder.checkpointDir} yet: starting this run from the beginning`);
   progress.log(`run folder: ${folder.dir}`);
+  const loggers: RunCallbacks[] = [
+    jsonlLogger(folder),
+    ...(config.run.loggers.includes('tensorboard') ? [tensorBoardLogger(folder.file('tensorboard'))] : []),
+    ...(config.run.loggers.includes('csv') ? [csvLogger(folder.dir)] : []),
+    ...(options.callbacks ?? []),
+  ];
+  const emit = async (row: MetricsRow) => {
+    for (const logger of loggers) await logger.onMetrics?.(row);
+  };
+  const wantsImages = loggers.some((l) => l.onImages) && config.report.samples > 0;
+  const tick = progress.interactive
+    ? undefined
+    : progressLines({ ...config.run.progressEvery, epochs: config.train.epochs, batchesPerEpoch, log: (line) => progress.log(line) });
   if (session.plan) for (const m of session.plan) progress.log(`  planner: batch ${m.batchSize}: a real step peaks at ${(m.peakBytes / 2 ** 20).toFixed(1)} MiB of device memory (wasm heap ${(m.wasmHeapBytes / 2 ** 20).toFixed(0)} MiB, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB) ${m.fits ? '✓' : '✗ over budget'}`);
   progress.log(`batch size ${batchSize}, ${batchesPerEpoch} batches per epoch, ${config.train.epochs} epochs`);
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
       runInfoFile,
-      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null }, null, 2)}\n`,
+      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null, environment: environment(engine) }, null, 2)}\n`,
     );
   }
 
@@ -126,8 +151,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           if (firstEvent) {
             // Steps logged after the checkpoint we resumed from are done again: drop them.
             firstEvent = false;
-            await folder.filterMetrics((r) => (r.kind === 'step' ? Number(r['step']) < step : r.kind === 'epoch' ? Number(r['epoch']) <= epoch : r.kind !== 'final'));
-            await folder.appendMetrics({ kind: 'resume', step, epoch: epoch + 1, time: new Date().toISOString() });
+            for (const logger of loggers) await logger.onResume?.({ step, epoch: epoch + 1 });
+            await emit({ kind: 'resume', step, epoch: epoch + 1, time: new Date().toISOString() });
           }
           const now = performance.now();
           const seconds = (now - lastTime) / 1000;
@@ -135,9 +160,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           const images = Math.min(batchSize, data.train.length - batch * batchSize);
           lossSum += loss;
           lossCount++;
+          const learningRate = session.learningRate();
           if (step % config.train.logEvery === 0 || batch === batchesPerEpoch - 1) {
-            await folder.appendMetrics({ kind: 'step', step, epoch: epoch + 1, batch: batch + 1, loss, imagesPerSecond: Number((images / seconds).toFixed(3)), seconds: Number(elapsed().toFixed(1)) });
+            const heap = wasmHeapBytes();
+            await emit({
+              kind: 'step',
+              step,
+              epoch: epoch + 1,
+              batch: batch + 1,
+              loss,
+              ...(learningRate !== undefined ? { learningRate } : {}),
+              imagesPerSecond: Number((images / seconds).toFixed(3)),
+              tensorBytes: tf.memory().numBytes,
+              ...(heap ? { wasmHeapBytes: heap } : {}),
+              seconds: Number(elapsed().toFixed(1)),
+            });
           }
+          tick?.({ epoch, batch, loss: lossSum / lossCount, imagesPerSecond: images / seconds, ...(learningRate !== undefined ? { learningRate } : {}) });
           epochBar ??= progress.bar(`epoch ${epoch + 1}/${config.train.epochs}`, batchesPerEpoch);
           epochBar.update(batch + 1, { loss: (lossSum / lossCount).toFixed(3) });
         },
@@ -151,22 +190,32 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             trainLoss,
             ...(val ? { valLoss: val.loss, valAccuracy: val.accuracy } : {}),
             ...figures,
-            ...(val && data.metrics?.includes('confusion') ? { valConfusion: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) } : {}),
+            ...(val ? { valConfusion: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) } : {}),
             seconds: Number(elapsed().toFixed(1)),
           };
-          await folder.appendMetrics(row);
+          await emit(row);
+          if (wantsImages) {
+            const images = await sampleImages(trainer, data, config.report.samples);
+            for (const logger of loggers) await logger.onImages?.(row.step as number, images);
+          }
           epochBar?.stop();
           epochBar = undefined;
           lossSum = lossCount = 0;
-          const extra = Object.entries(figures).map(([k, v]) => `, ${k.replace('val', 'val ')} ${v.toFixed(3)}`).join('');
-          progress.log(`epoch ${epoch + 1}/${config.train.epochs}: train loss ${trainLoss.toFixed(3)}` + (val ? `, val loss ${val.loss.toFixed(3)}, val accuracy ${(100 * val.accuracy).toFixed(1)}%${extra}` : '') + ` (${(elapsed() / 60).toFixed(1)} min)`);
-          await writeRunReport(folder, data, config, val);
+          const extra = Object.entries(figures).map(([k, v]) => `, ${k.replace('val', 'val ')} ${formatNumber(v, { digits: 3 })}`).join('');
+          const valText = val ? `, val loss ${formatNumber(val.loss)}, val accuracy ${formatPercent(val.accuracy)}${extra}` : '';
+          progress.log(`epoch ${epoch + 1}/${config.train.epochs}: train loss ${formatNumber(trainLoss)}${valText} (${formatNumber(elapsed() / 60, { digits: 2 })} min)`);
+          await writeRunReport(folder, data, config, engine, val);
         },
       },
     ],
-  }).finally(() => {
-    epochBar?.stop();
-  });
+  })
+    .catch(async (error: unknown) => {
+      for (const logger of loggers) await logger.onRunEnd?.();
+      throw error;
+    })
+    .finally(() => {
+      epochBar?.stop();
+    });
   fillBar?.stop();
   innerBar?.stop();
 
@@ -184,17 +233,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   const sample = await batchOf(data.train, batchSize);
   const memory = await trainer.measureStep(sample.images, sample.labels);
-  await folder.appendMetrics({
+  const finalRow: MetricsRow = {
     kind: 'final',
     ...(result.best ? { bestEpoch: result.best.epoch + 1, bestValue: result.best.value, monitor: typeof monitor === 'string' ? monitor : monitor.name } : {}),
     stopped: result.stopped,
     batchSize,
     peakStepMiB: Number((memory.peakBytes / 2 ** 20).toFixed(1)),
     seconds: Number(elapsed().toFixed(1)),
-  });
+  };
+  await emit(finalRow);
+  for (const logger of loggers) await logger.onRunEnd?.();
   // The confusion matrix of the epoch whose weights the run ends with.
   const finalVal = evaluations.get(result.best?.epoch ?? -1) ?? evaluations.get(last?.epoch ?? -1);
-  await writeRunReport(folder, data, config, finalVal, trainer, config.report.samples);
+  await writeRunReport(folder, data, config, engine, finalVal, trainer, config.report.samples);
   progress.log(`report: ${folder.reportFile}`);
   progress.stop();
   return { folder, rows: await folder.readMetrics(), ...(result.best ? { best: result.best } : {}), session, data };
@@ -218,10 +269,18 @@ export async function sampleImages(trainer: Session['trainer'], data: TaskData, 
   );
 }
 
-async function writeRunReport(folder: RunFolder, data: TaskData, config: RunConfig, val?: Evaluation, trainer?: Session['trainer'], samples = 0): Promise<void> {
+async function writeRunReport(
+  folder: RunFolder,
+  data: TaskData,
+  config: RunConfig,
+  engine: EngineInfo,
+  val?: Evaluation,
+  trainer?: Session['trainer'],
+  samples = 0,
+): Promise<void> {
   const rows = await folder.readMetrics();
   const labels = Array.from({ length: data.classes }, (_, c) => data.labelName?.(c) ?? String(c));
-  const confusion = val && data.metrics?.includes('confusion') ? { labels, matrix: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) as number[][] } : undefined;
+  const confusion = val ? { labels, matrix: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) as number[][] } : undefined;
   const images = trainer ? await sampleImages(trainer, data, samples) : undefined;
   const report = runReport({
     title: `${config.task} · ${config.method === 'patchgd' ? 'PatchGD' : 'GD'} · ${path.basename(folder.dir)}`,
@@ -229,6 +288,8 @@ async function writeRunReport(folder: RunFolder, data: TaskData, config: RunConf
     runs: [{ name: config.method, rows }],
     ...(confusion ? { confusion } : {}),
     ...(images ? { images } : {}),
+    config,
+    environment: environment(engine),
   });
   await writeReport(folder.reportFile, report);
 }

@@ -2,7 +2,7 @@
  * @patchgd/engine — the one TensorFlow.js instance every PatchGD package computes on, backend
  * selection, the wasm training kernels, and a memory meter.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 
 export { tf };
 export { initEngine, assertSingleTfjsCore, BACKENDS } from './init-engine.js';

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { BackendUnavailableError, DuplicateTfjsCoreError, EngineOptionError } from './errors.js';
 import { registerWasmKernels } from './kernels/index.js';
 
@@ -148,7 +148,7 @@ function resolveFrom(from: string): string {
 export function assertSingleTfjsCore(from: string = import.meta.url): void {
   const locations = new Set([resolveFrom(from)]);
   // Each package that registers kernels or layers must reach the same tfjs-core file.
-  for (const packageName of [PACKAGES.wasm, PACKAGES.cpu, '@tensorflow/tfjs', '@tensorflow/tfjs-layers']) {
+  for (const packageName of [PACKAGES.wasm, PACKAGES.cpu, '@tensorflow/tfjs-layers']) {
     let entry: string;
     try {
       entry = createRequire(from).resolve(packageName);
