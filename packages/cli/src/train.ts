@@ -92,7 +92,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
       runInfoFile,
-      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null }, null, 2)}\n`,
+      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null, input: { imageSize: data.imageSize, channels: data.channels, resolution: data.resolution ?? { kind: 'fit', pad: 0 } } }, null, 2)}\n`,
     );
   }
 
