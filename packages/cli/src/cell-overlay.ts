@@ -17,7 +17,7 @@ export interface CellGeometry {
 }
 
 // Viridis as a degree-6 polynomial per channel (Matt Zucker's fit of the matplotlib table,
-// within 1/255 of it): perceptually uniform and readable by colour-blind viewers.
+// within a few 1/255 steps of it): perceptually uniform and readable by colour-blind viewers.
 const VIRIDIS = [
   [0.2777273272234177, 0.005407344544966578, 0.3340998053353061],
   [0.1050930431085774, 1.404613529898575, 1.384590162594685],
