@@ -1,6 +1,7 @@
 // The files of one slide's prediction: per map a pyramidal RGBA TIFF overlay with the slide's
 // level sizes (streamed tile by tile; identical tiles, the inside of big cells, stored once), the
 // raw float maps as JSON with the grid's geometry, and a PNG thumbnail of slide + overlay.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { StreamingTiffWriter, type ImageSource } from '@patchgd/tiled-io';
@@ -9,7 +10,7 @@ import { cellIndexRun, colourIndices, renderCells, renderRuns, type CellGeometry
 import type { SlidePrediction } from './slide-predict.js';
 
 /** Tile side of the overlays. */
-const OVERLAY_TILE = 512;
+const OVERLAY_TILE = 256;
 
 /**
  * Writes `values` (one per cell, NaN masked) as an RGBA pyramidal TIFF whose levels have the
@@ -28,7 +29,8 @@ export async function writeOverlayTiff(
 ): Promise<{ path: string; bytes: number; tilesEncoded: number }> {
   const indices = colourIndices(values);
   const t = OVERLAY_TILE;
-  const writer = await StreamingTiffWriter.create(file, { levels, tileSize: t, channels: 4, compression: 'deflate' });
+  // deflate level 1: overlay tiles are runs of a few colours, so fast compression loses little
+  const writer = await StreamingTiffWriter.create(file, { levels, tileSize: t, channels: 4, compression: 'deflate', deflateLevel: 1 });
   let tilesEncoded = 0;
   try {
     const seen = new Map<string, { level: number; tx: number; ty: number }>();
@@ -38,10 +40,12 @@ export async function writeOverlayTiff(
       const rowRuns = Array.from({ length: down }, (_, ty) => cellIndexRun(ty * t, t, height, geometry.height, geometry.originY, geometry.cellSize, geometry.rows));
       const colKeys = colRuns.map(runKey);
       const rowKeys = rowRuns.map(runKey);
+      const colCells = colRuns.map(distinct);
+      const rowCells = rowRuns.map(distinct);
       for (let ty = 0; ty < down; ty++) {
         for (let tx = 0; tx < across; tx++) {
           // a tile is determined by where cell borders cross it and the colours of those cells
-          const key = `${colKeys[tx]}|${rowKeys[ty]}|${blockColours(indices, geometry.cols, colRuns[tx]!, rowRuns[ty]!)}`;
+          const key = `${colKeys[tx]}|${rowKeys[ty]}|${blockColours(indices, geometry.cols, colCells[tx]!, rowCells[ty]!)}`;
           const earlier = seen.get(key);
           if (earlier) {
             writer.reuseTile(level, tx, ty, earlier);
@@ -67,10 +71,12 @@ function runKey(run: Int32Array): string {
   return key;
 }
 
-function blockColours(indices: Int16Array, cols: number, colRun: Int32Array, rowRun: Int32Array): string {
-  const distinct = (run: Int32Array) => run.filter((v, i) => i === 0 || v !== run[i - 1]);
-  const rs = distinct(rowRun);
-  const cs = distinct(colRun);
+/** The cells a run passes through, in order. */
+function distinct(run: Int32Array): Int32Array {
+  return run.filter((v, i) => i === 0 || v !== run[i - 1]);
+}
+
+function blockColours(indices: Int16Array, cols: number, cs: Int32Array, rs: Int32Array): string {
   let key = '';
   for (const r of rs) for (const c of cs) key += `${r < 0 || c < 0 ? -1 : indices[r * cols + c]},`;
   return key;
@@ -134,6 +140,7 @@ export async function writePredictionFiles(
   classNames: readonly string[],
   options: { overlays?: boolean } = {},
 ): Promise<PredictionRecord> {
+  await mkdir(dir, { recursive: true });
   const maps = predictionMaps(prediction);
   const record: PredictionRecord = {
     slide: path.resolve(slideFile),

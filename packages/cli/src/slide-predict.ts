@@ -112,8 +112,9 @@ export async function predictSlide(model: ZModel, slide: SlideLike, options: Pre
     rows: down * cells,
     cols: across * cells,
     cellSize: p * d,
-    originX: -left * d,
-    originY: -top * d,
+    // (0, not -0, when there is no padding: the geometry goes to JSON)
+    originX: left ? -left * d : 0,
+    originY: top ? -top * d : 0,
     width: base.width,
     height: base.height,
   };

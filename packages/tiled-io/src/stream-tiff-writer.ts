@@ -37,6 +37,8 @@ export interface StreamingTiffOptions {
   channels?: 3 | 4;
   /** 'jpeg' (default; RGB only) or 'deflate' (lossless, needed for RGBA) */
   compression?: 'jpeg' | 'deflate';
+  /** zlib level 1–9 of 'deflate' (default 6) */
+  deflateLevel?: number;
 }
 
 interface LevelState extends TiffLevelSize {
@@ -72,6 +74,7 @@ export class StreamingTiffWriter {
     private readonly mpp: { x: number; y: number } | undefined,
     readonly channels: 3 | 4 = 3,
     readonly compression: 'jpeg' | 'deflate' = 'jpeg',
+    private readonly deflateLevel = 6,
   ) {}
 
   static async create(path: string, options: StreamingTiffOptions): Promise<StreamingTiffWriter> {
@@ -92,10 +95,11 @@ export class StreamingTiffWriter {
     const compression = options.compression ?? 'jpeg';
     if (compression !== 'jpeg' && compression !== 'deflate') throw new InvalidArgumentError('compression', "'jpeg' or 'deflate'", compression);
     if (channels === 4 && compression === 'jpeg') throw new InvalidArgumentError('compression', "'deflate' with 4 channels (JPEG has no alpha)", compression);
+    const deflateLevel = checkInteger('deflateLevel', options.deflateLevel ?? 6, 1, 9);
     const file = await open(path, 'w');
     // header: little-endian, magic 42, first IFD offset patched by finish()
     await file.write(Uint8Array.of(0x49, 0x49, 42, 0, 0, 0, 0, 0), 0, 8, 0);
-    return new StreamingTiffWriter(path, file, levels, tileSize, quality, mpp, channels, compression);
+    return new StreamingTiffWriter(path, file, levels, tileSize, quality, mpp, channels, compression, deflateLevel);
   }
 
   /** Tiles across and down of a level. */
@@ -187,7 +191,7 @@ export class StreamingTiffWriter {
     if (!(pixels instanceof Uint8Array) || pixels.length !== t * t * c) {
       throw new InvalidArgumentError('pixels', `a Uint8Array of ${t * t * c} bytes (tileSize² × ${c})`, pixels);
     }
-    if (this.compression === 'deflate') return deflateSync(pixels);
+    if (this.compression === 'deflate') return deflateSync(pixels, { level: this.deflateLevel });
     return sharp(pixels, { raw: { width: t, height: t, channels: 3 } }).jpeg({ quality: this.quality, chromaSubsampling: '4:2:0' }).toBuffer();
   }
 
