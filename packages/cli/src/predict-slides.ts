@@ -17,7 +17,7 @@ import { predictSlide, type SlideResolution } from './slide-predict.js';
 import type { Task } from './task.js';
 
 export interface PredictSlidesOptions {
-  /** folder of the per-slide outputs (default <run>/predictions) */
+  /** folder of the per-slide outputs (default <run>/predictions); a path ending in .csv names the CSV instead */
   out?: string;
   /** read at this many microns per pixel instead of the run's recorded scale */
   mpp?: number;
@@ -71,7 +71,8 @@ export async function predictSlides(folder: RunFolder, config: RunConfig, task: 
   if (!(trainer instanceof PatchGDTrainer)) throw new CliError('per-cell maps need a PatchGD trainer');
   const input = await runInput(folder, { imageSize: data.imageSize, channels: data.channels, ...(data.resolution ? { resolution: data.resolution } : {}) });
   const resolution: SlideResolution = options.mpp !== undefined ? { kind: 'mpp', mpp: options.mpp, pad: input.resolution.pad ?? 255 } : input.resolution;
-  const dir = path.resolve(options.out ?? folder.file('predictions'));
+  const csvOut = options.out?.toLowerCase().endsWith('.csv') ? options.out : undefined;
+  const dir = path.resolve((csvOut ? undefined : options.out) ?? folder.file('predictions'));
   const names = Array.from({ length: data.classes }, (_, c) => data.labelName?.(c) ?? String(c));
   const ids = slideIds(files);
   const records: PredictionRecord[] = [];
@@ -100,7 +101,8 @@ export async function predictSlides(folder: RunFolder, config: RunConfig, task: 
   }
   const rows = records.map((r) => ({ file: r.slide, predicted: r.predictedName, probability: r.probabilities[r.predicted]! }));
   const csv = `file,predicted,probability\n${rows.map((r) => `${JSON.stringify(r.file)},${r.predicted},${r.probability.toFixed(4)}`).join('\n')}\n`;
-  const file = path.join(dir, 'predictions.csv');
+  // the CSV stays where `predict` always wrote it (the run folder), or beside the maps of --out
+  const file = csvOut ?? (options.out ? path.join(dir, 'predictions.csv') : folder.file('predictions.csv'));
   await writeAtomic(file, csv);
   await writeAtomic(path.join(dir, 'index.json'), `${JSON.stringify({ run: folder.dir, slides: records.map((r) => r.id) })}\n`);
   return { rows, file, records, dir };

@@ -163,6 +163,16 @@ describe('patchgd train', () => {
     const csv = (await readFile(path.join(dir, 'predictions.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('file,predicted,probability');
     expect(csv[1]).toMatch(/left\.png",[01],0\.\d{4}$/);
+    // per-cell maps at the training scale, recorded in run.json by train
+    const info = JSON.parse(await readFile(path.join(dir, 'run.json'), 'utf8'));
+    expect(info.input).toEqual({ imageSize: 32, channels: 1, resolution: { kind: 'fit', pad: 0 } });
+    const record = JSON.parse(await readFile(path.join(dir, 'predictions', 'left', 'prediction.json'), 'utf8'));
+    expect(record.geometry).toMatchObject({ rows: 2, cols: 2, cellSize: 16, width: 32, height: 32 });
+    expect(record.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-0', 'relevance-1']);
+    expect(existsSync(path.join(dir, 'predictions', 'left', 'relevance-0.tiff'))).toBe(true);
+    const site = await cli(['view', dir, '--out', path.join(root, 'site')]);
+    expect(site.err).toBe('');
+    expect(existsSync(path.join(root, 'site', 'index.html'))).toBe(true);
 
     const missing = await cli(['evaluate', path.join(root, 'nothing-here')]);
     expect(missing.code).toBe(2);
