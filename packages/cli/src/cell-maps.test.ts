@@ -13,7 +13,7 @@ const GRID = 4;
 const SIZE = P * GRID;
 
 /** A grey 64² image of dim noise; class 1 has a small bright square inside cell `cell`. */
-function image(seed: number, cell: number | undefined): { data: Uint8Array; width: number; height: number; channels: number } {
+function image(seed: number, cell: number | undefined): { data: Uint8Array; width: number; height: number; channels: 1 } {
   let s = Math.imul(seed + 1, 2654435761) >>> 0;
   const data = new Uint8Array(SIZE * SIZE);
   for (let i = 0; i < data.length; i++) {

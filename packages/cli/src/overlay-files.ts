@@ -171,3 +171,30 @@ export async function writePredictionFiles(
   await writeAtomic(path.join(dir, 'prediction.json'), `${JSON.stringify(record)}\n`);
   return record;
 }
+
+/**
+ * A thumbnail PNG and beside it the same thumbnail with the map drawn over it (report images).
+ *
+ * @example
+ * ```ts
+ * const png = await besideHeatmap(await thumbnail(image), geometry, relevance);
+ * ```
+ */
+export async function besideHeatmap(png: Uint8Array, geometry: CellGeometry, values: ArrayLike<number>): Promise<Buffer> {
+  const { data, info } = await sharp(png).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  const overlay = renderCells(geometry, colourIndices(values), { x: 0, y: 0, width, height }, width, height);
+  const raw = { width, height, channels: 3 as const };
+  const heat = await sharp(data, { raw })
+    .composite([{ input: Buffer.from(overlay.buffer, overlay.byteOffset, overlay.byteLength), raw: { width, height, channels: 4 } }])
+    .raw()
+    .toBuffer();
+  const gap = 4;
+  return sharp({ create: { width: 2 * width + gap, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite([
+      { input: data, raw, left: 0, top: 0 },
+      { input: heat, raw, left: width + gap, top: 0 },
+    ])
+    .png()
+    .toBuffer();
+}

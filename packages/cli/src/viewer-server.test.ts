@@ -119,7 +119,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
       });
       await page.goto(viewer.url);
       await page.waitForFunction(() => {
-        const v = (window as unknown as { patchgdViewer: { world: { getItemCount(): number; getItemAt(i: number): { getFullyLoaded(): boolean } } } }).patchgdViewer;
+        const v = (globalThis as unknown as { patchgdViewer: { world: { getItemCount(): number; getItemAt(i: number): { getFullyLoaded(): boolean } } } }).patchgdViewer;
         return v.world.getItemCount() === 2 && v.world.getItemAt(0).getFullyLoaded() && v.world.getItemAt(1).getFullyLoaded();
       }, undefined, { timeout: 20_000 });
       expect(tiles.some((u) => u.includes('/slide_files/'))).toBe(true);
