@@ -48,10 +48,11 @@ export function viewerPage(slides: readonly ViewerSlide[], title = 'PatchGD view
   #slides li { padding: 6px; cursor: pointer; border-radius: 4px; }
   #slides li.active { background: #e4ecf7; }
   #slides .p { color: #555; font-size: 12px; }
+  #slides b { word-break: break-all; }
   label { display: block; margin: 6px 0; }
   #main { flex: 1; position: relative; }
   #osd { position: absolute; inset: 0; background: #fff; }
-  #grid { position: absolute; inset: 0; pointer-events: none; }
+  #grid { position: absolute; left: 0; top: 0; width: 100%; height: 100%; pointer-events: none; }
 </style></head>
 <body>
 <div id="side">
