@@ -15,18 +15,36 @@ const browser = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',
   headless: true,
   viewport: { width: 1100, height: 700 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const page = await browser.newPage();
   await page.goto(viewer.url);
   if (slide) await page.locator('#slides li').nth(Number(slide)).click();
   await page.locator('#showGrid').check();
-  await page.waitForFunction(() => {
-    const v = (globalThis as unknown as { patchgdViewer: { world: { getItemCount(): number; getItemAt(i: number): { getFullyLoaded(): boolean } } } }).patchgdViewer;
-    return v.world.getItemCount() === 2 && v.world.getItemAt(0).getFullyLoaded() && v.world.getItemAt(1).getFullyLoaded();
-  }, undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    () => {
+      const v = (
+        globalThis as unknown as {
+          patchgdViewer: { world: { getItemCount(): number; getItemAt(i: number): { getFullyLoaded(): boolean } } };
+        }
+      ).patchgdViewer;
+      return (
+        v.world.getItemCount() === 2 && v.world.getItemAt(0).getFullyLoaded() && v.world.getItemAt(1).getFullyLoaded()
+      );
+    },
+    undefined,
+    { timeout: 30_000 }
+  );
   await page.waitForTimeout(800);
   await page.screenshot({ path: out });
   console.log(`wrote ${out}`);

@@ -13,7 +13,10 @@ const GRID = 4;
 const SIZE = P * GRID;
 
 /** A grey 64² image of dim noise; class 1 has a small bright square inside cell `cell`. */
-function image(seed: number, cell: number | undefined): { data: Uint8Array; width: number; height: number; channels: 1 } {
+function image(
+  seed: number,
+  cell: number | undefined
+): { data: Uint8Array; width: number; height: number; channels: 1 } {
   let s = Math.imul(seed + 1, 2654435761) >>> 0;
   const data = new Uint8Array(SIZE * SIZE);
   for (let i = 0; i < data.length; i++) {
@@ -39,18 +42,29 @@ describe('cell maps', () => {
   it('the relevance map of a trained tiny model peaks at the small bright object', async () => {
     const trainer = tinyTrainer({ patch: P, grid: GRID, channels: 1, classes: 2 });
     // 24 images: half with the object in a random cell, half without
-    const set = Array.from({ length: 24 }, (_, i) => ({ label: i % 2, cell: i % 2 ? (i * 7) % (GRID * GRID) : undefined }));
+    const set = Array.from({ length: 24 }, (_, i) => ({
+      label: i % 2,
+      cell: i % 2 ? (i * 7) % (GRID * GRID) : undefined,
+    }));
     for (let epoch = 0; epoch < 12; epoch++) {
       for (let b = 0; b < set.length; b += 8) {
         const batch = set.slice(b, b + 8);
-        await trainer.trainBatch(batch.map((e, j) => image(epoch * 100 + b + j, e.cell)), batch.map((e) => e.label));
+        await trainer.trainBatch(
+          batch.map((e, j) => image(epoch * 100 + b + j, e.cell)),
+          batch.map((e) => e.label)
+        );
       }
     }
     // a new slide with the object in cell 9, read through tiled-io
     const file = path.join(dir, 'object.tiff');
     await writeTiledTiff(file, image(999, 9), { tileSize: 16, compression: 'deflate' });
     const slide = await openImage(file);
-    const prediction = await predictSlide(trainer, slide, { imageSize: SIZE, channels: 1, resolution: { kind: 'level', level: 0 }, foreground: false });
+    const prediction = await predictSlide(trainer, slide, {
+      imageSize: SIZE,
+      channels: 1,
+      resolution: { kind: 'level', level: 0 },
+      foreground: false,
+    });
     await slide.close();
     expect(prediction.predicted).toBe(1);
     const relevance = prediction.relevance.get(1)!;
@@ -62,7 +76,10 @@ describe('cell maps', () => {
 
   it('relevance is the gradient of the class score times Z, summed over features', () => {
     // a linear head: score_c = Σ w_c · z, so relevance is exactly w_c · z per cell
-    const w = tf.tensor2d([[1, -1], [2, 0.5]]);
+    const w = tf.tensor2d([
+      [1, -1],
+      [2, 0.5],
+    ]);
     const head = {
       name: 'linear',
       featureDim: 2,
@@ -83,9 +100,18 @@ describe('cell maps', () => {
   });
 
   it('rejects a class the head does not have', () => {
-    const head = { name: 'h', featureDim: 1, numClasses: 2, variables: [], forward: (z: tf.Tensor4D) => tf.sum(z, [1, 2]).tile([1, 2]) as tf.Tensor2D, dispose() {} };
+    const head = {
+      name: 'h',
+      featureDim: 1,
+      numClasses: 2,
+      variables: [],
+      forward: (z: tf.Tensor4D) => tf.sum(z, [1, 2]).tile([1, 2]) as tf.Tensor2D,
+      dispose() {},
+    };
     const z = tf.ones([1, 1, 1, 1]) as tf.Tensor4D;
-    expect(() => cellMaps(head, z, { classes: [2] })).toThrow('Expected an integer in [0, 1] for classes[0] but received 2');
+    expect(() => cellMaps(head, z, { classes: [2] })).toThrow(
+      'Expected an integer in [0, 1] for classes[0] but received 2'
+    );
     z.dispose();
   });
 });

@@ -41,9 +41,10 @@ export interface CellMaps {
  * ```
  */
 export function cellMaps(head: Head, z: tf.Tensor4D, options: CellMapOptions = {}): CellMaps {
-  if (z.rank !== 4 || z.shape[0] !== 1) throw new RangeError(`Expected a [1, rows, cols, s] tensor for z but received shape [${z.shape.join(', ')}]`);
+  if (z.rank !== 4 || z.shape[0] !== 1)
+    throw new RangeError(`Expected a [1, rows, cols, s] tensor for z but received shape [${z.shape.join(', ')}]`);
   const classes = (options.classes ?? Array.from({ length: head.numClasses }, (_, c) => c)).map((c, i) =>
-    checkInteger(`classes[${i}]`, c, 0, head.numClasses - 1),
+    checkInteger(`classes[${i}]`, c, 0, head.numClasses - 1)
   );
   const [, rows, cols] = z.shape;
   const forward = (x: tf.Tensor4D) => head.forward(x, { training: false });
@@ -54,16 +55,25 @@ export function cellMaps(head: Head, z: tf.Tensor4D, options: CellMapOptions = {
   const relevance = new Map<number, Float32Array>();
   for (const c of classes) {
     const map = tf.tidy(() => {
-      const grad = tf.grad((x: tf.Tensor) => forward(x as tf.Tensor4D).slice([0, c], [1, 1]).sum())(z);
+      const grad = tf.grad((x: tf.Tensor) =>
+        forward(x as tf.Tensor4D)
+          .slice([0, c], [1, 1])
+          .sum()
+      )(z);
       return tf.sum(tf.mul(grad, z), -1).dataSync() as Float32Array;
     });
     relevance.set(c, Float32Array.from(map));
   }
-  const result: CellMaps = { logits: Float32Array.from(logits), probabilities: Float32Array.from(probabilities), relevance };
+  const result: CellMaps = {
+    logits: Float32Array.from(logits),
+    probabilities: Float32Array.from(probabilities),
+    relevance,
+  };
   if (head.attention) {
     result.attention = Float32Array.from(tf.tidy(() => head.attention!(z).dataSync() as Float32Array));
   }
-  if (options.occlusion) result.occlusion = occlusionMaps(forward, z, rows * cols, classes, result.logits, options.occlusionBatch ?? 64);
+  if (options.occlusion)
+    result.occlusion = occlusionMaps(forward, z, rows * cols, classes, result.logits, options.occlusionBatch ?? 64);
   return result;
 }
 
@@ -73,7 +83,7 @@ function occlusionMaps(
   cells: number,
   classes: readonly number[],
   logits: Float32Array,
-  batch: number,
+  batch: number
 ): Map<number, Float32Array> {
   checkInteger('occlusionBatch', batch, 1);
   const out = new Map(classes.map((c) => [c, new Float32Array(cells)]));
@@ -82,10 +92,13 @@ function occlusionMaps(
     const n = Math.min(batch, cells - start);
     const scores = tf.tidy(() => {
       // n copies of Z, copy j with cell start + j zeroed
-      const keep = tf.sub(1, tf.oneHot(tf.range(start, start + n, 1, 'int32'), cells)).reshape([n, z.shape[1], z.shape[2], 1]);
+      const keep = tf
+        .sub(1, tf.oneHot(tf.range(start, start + n, 1, 'int32'), cells))
+        .reshape([n, z.shape[1], z.shape[2], 1]);
       return forward(tf.mul(z, keep) as tf.Tensor4D).dataSync() as Float32Array;
     });
-    for (let j = 0; j < n; j++) for (const c of classes) out.get(c)![start + j] = logits[c]! - scores[j * classCount + c]!;
+    for (let j = 0; j < n; j++)
+      for (const c of classes) out.get(c)![start + j] = logits[c]! - scores[j * classCount + c]!;
   }
   return out;
 }

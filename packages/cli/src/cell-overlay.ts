@@ -83,7 +83,15 @@ export function cellAt(geometry: CellGeometry, x: number, y: number): number {
  * Per pixel column (or row) of a rectangle of a level, the grid column (row) its centre falls in;
  * -1 beyond the level or the grid.
  */
-export function cellIndexRun(start: number, length: number, levelSize: number, slideSize: number, origin: number, cellSize: number, cells: number): Int32Array {
+export function cellIndexRun(
+  start: number,
+  length: number,
+  levelSize: number,
+  slideSize: number,
+  origin: number,
+  cellSize: number,
+  cells: number
+): Int32Array {
   const scale = slideSize / levelSize;
   const out = new Int32Array(length);
   for (let i = 0; i < length; i++) {
@@ -109,15 +117,36 @@ export function renderCells(
   indices: Int16Array,
   rect: { x: number; y: number; width: number; height: number },
   levelWidth: number,
-  levelHeight: number,
+  levelHeight: number
 ): Uint8Array {
-  const cols = cellIndexRun(rect.x, rect.width, levelWidth, geometry.width, geometry.originX, geometry.cellSize, geometry.cols);
-  const rows = cellIndexRun(rect.y, rect.height, levelHeight, geometry.height, geometry.originY, geometry.cellSize, geometry.rows);
+  const cols = cellIndexRun(
+    rect.x,
+    rect.width,
+    levelWidth,
+    geometry.width,
+    geometry.originX,
+    geometry.cellSize,
+    geometry.cols
+  );
+  const rows = cellIndexRun(
+    rect.y,
+    rect.height,
+    levelHeight,
+    geometry.height,
+    geometry.originY,
+    geometry.cellSize,
+    geometry.rows
+  );
   return renderRuns(geometry, indices, cols, rows);
 }
 
 /** renderCells from precomputed column and row indices. */
-export function renderRuns(geometry: CellGeometry, indices: Int16Array, cols: Int32Array, rows: Int32Array): Uint8Array {
+export function renderRuns(
+  geometry: CellGeometry,
+  indices: Int16Array,
+  cols: Int32Array,
+  rows: Int32Array
+): Uint8Array {
   const out = new Uint8Array(cols.length * rows.length * 4);
   const words = new Uint32Array(out.buffer);
   const colours = new Uint32Array(COLOUR_TABLE.buffer.slice(0));

@@ -14,13 +14,25 @@ beforeAll(async () => {
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 // a 3000 × 2000 slide fitted into a model input with padding: the grid starts left of the slide
-const geometry: CellGeometry = { rows: 5, cols: 7, cellSize: 450, originX: -75, originY: -125, width: 3000, height: 2000 };
+const geometry: CellGeometry = {
+  rows: 5,
+  cols: 7,
+  cellSize: 450,
+  originX: -75,
+  originY: -125,
+  width: 3000,
+  height: 2000,
+};
 const values = Float32Array.from({ length: 35 }, (_, i) => (i === 3 ? Number.NaN : Math.sin(i) * 2 - 0.5));
 
 describe('overlay TIFF', () => {
   it("has the slide's level sizes and each cell's colour at its centre, on every level", async () => {
     const slideFile = path.join(dir, 'slide.tiff');
-    await writeTiledTiff(slideFile, { width: 3000, height: 2000, channels: 3, background: [240, 230, 235] }, { tileSize: 256, compression: 'deflate' });
+    await writeTiledTiff(
+      slideFile,
+      { width: 3000, height: 2000, channels: 3, background: [240, 230, 235] },
+      { tileSize: 256, compression: 'deflate' }
+    );
     const slide = await openImage(slideFile);
     const file = path.join(dir, 'overlay.tiff');
     await writeOverlayTiff(file, geometry, values, slide.levels);
@@ -37,7 +49,10 @@ describe('overlay TIFF', () => {
         const x = Math.floor((cx * info.width) / 3000);
         const y = Math.floor((cy * info.height) / 2000);
         const px = await overlay.readRegion({ level, x, y, width: 1, height: 1 });
-        const expected = indices[cell]! < 0 ? [0, 0, 0, 0] : Array.from(COLOUR_TABLE.subarray(indices[cell]! * 4, indices[cell]! * 4 + 4));
+        const expected =
+          indices[cell]! < 0
+            ? [0, 0, 0, 0]
+            : Array.from(COLOUR_TABLE.subarray(indices[cell]! * 4, indices[cell]! * 4 + 4));
         expect(Array.from(px.data), `level ${level} cell ${cell}`).toEqual(expected);
       }
     }
@@ -49,8 +64,12 @@ describe('overlay TIFF', () => {
     const png = await overlayThumbnail(slide, geometry, values, 300);
     const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([300, 200]);
-    const at = (x: number, y: number) => Array.from(data.subarray((y * 300 + x) * info.channels, (y * 300 + x) * info.channels + 3));
-    const masked = { x: Math.round(((-75 + 3.5 * 450) * 300) / 3000), y: Math.round(((-125 + 0.5 * 450) * 200) / 2000) };
+    const at = (x: number, y: number) =>
+      Array.from(data.subarray((y * 300 + x) * info.channels, (y * 300 + x) * info.channels + 3));
+    const masked = {
+      x: Math.round(((-75 + 3.5 * 450) * 300) / 3000),
+      y: Math.round(((-125 + 0.5 * 450) * 200) / 2000),
+    };
     expect(at(masked.x, masked.y)).toEqual([240, 230, 235]);
     expect(at(150, 100)).not.toEqual([240, 230, 235]);
     await slide.close();

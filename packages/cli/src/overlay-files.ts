@@ -25,19 +25,29 @@ export async function writeOverlayTiff(
   file: string,
   geometry: CellGeometry,
   values: ArrayLike<number>,
-  levels: readonly { width: number; height: number }[],
+  levels: readonly { width: number; height: number }[]
 ): Promise<{ path: string; bytes: number; tilesEncoded: number }> {
   const indices = colourIndices(values);
   const t = OVERLAY_TILE;
   // deflate level 1: overlay tiles are runs of a few colours, so fast compression loses little
-  const writer = await StreamingTiffWriter.create(file, { levels, tileSize: t, channels: 4, compression: 'deflate', deflateLevel: 1 });
+  const writer = await StreamingTiffWriter.create(file, {
+    levels,
+    tileSize: t,
+    channels: 4,
+    compression: 'deflate',
+    deflateLevel: 1,
+  });
   let tilesEncoded = 0;
   try {
     const seen = new Map<string, { level: number; tx: number; ty: number }>();
     for (const [level, { width, height }] of levels.entries()) {
       const { across, down } = writer.tilesOf(level);
-      const colRuns = Array.from({ length: across }, (_, tx) => cellIndexRun(tx * t, t, width, geometry.width, geometry.originX, geometry.cellSize, geometry.cols));
-      const rowRuns = Array.from({ length: down }, (_, ty) => cellIndexRun(ty * t, t, height, geometry.height, geometry.originY, geometry.cellSize, geometry.rows));
+      const colRuns = Array.from({ length: across }, (_, tx) =>
+        cellIndexRun(tx * t, t, width, geometry.width, geometry.originX, geometry.cellSize, geometry.cols)
+      );
+      const rowRuns = Array.from({ length: down }, (_, ty) =>
+        cellIndexRun(ty * t, t, height, geometry.height, geometry.originY, geometry.cellSize, geometry.rows)
+      );
       const colKeys = colRuns.map(runKey);
       const rowKeys = rowRuns.map(runKey);
       const colCells = colRuns.map(distinct);
@@ -45,7 +55,12 @@ export async function writeOverlayTiff(
       for (let ty = 0; ty < down; ty++) {
         for (let tx = 0; tx < across; tx++) {
           // a tile is determined by where cell borders cross it and the colours of those cells
-          const key = `${colKeys[tx]}|${rowKeys[ty]}|${blockColours(indices, geometry.cols, colCells[tx]!, rowCells[ty]!)}`;
+          const key = `${colKeys[tx]}|${rowKeys[ty]}|${blockColours(
+            indices,
+            geometry.cols,
+            colCells[tx]!,
+            rowCells[ty]!
+          )}`;
           const earlier = seen.get(key);
           if (earlier) {
             writer.reuseTile(level, tx, ty, earlier);
@@ -90,24 +105,42 @@ function blockColours(indices: Int16Array, cols: number, cs: Int32Array, rs: Int
  * await writeFile('thumb.png', await overlayThumbnail(slide, prediction.geometry, map, 512));
  * ```
  */
-export async function overlayThumbnail(slide: Pick<ImageSource, 'readResized' | 'levels'>, geometry: CellGeometry, values: ArrayLike<number>, side = 512): Promise<Buffer> {
+export async function overlayThumbnail(
+  slide: Pick<ImageSource, 'readResized' | 'levels'>,
+  geometry: CellGeometry,
+  values: ArrayLike<number>,
+  side = 512
+): Promise<Buffer> {
   const px = await slide.readResized({ longSide: side });
-  const overlay = renderCells(geometry, colourIndices(values), { x: 0, y: 0, width: px.width, height: px.height }, px.width, px.height);
+  const overlay = renderCells(
+    geometry,
+    colourIndices(values),
+    { x: 0, y: 0, width: px.width, height: px.height },
+    px.width,
+    px.height
+  );
   const raw = { width: px.width, height: px.height };
   return sharp(px.data, { raw: { ...raw, channels: px.channels as 1 | 2 | 3 | 4 } })
     .removeAlpha()
     .toColourspace('srgb')
-    .composite([{ input: Buffer.from(overlay.buffer, overlay.byteOffset, overlay.byteLength), raw: { ...raw, channels: 4 } }])
+    .composite([
+      { input: Buffer.from(overlay.buffer, overlay.byteOffset, overlay.byteLength), raw: { ...raw, channels: 4 } },
+    ])
     .png()
     .toBuffer();
 }
 
 /** One map of a prediction, by the name its files carry: `relevance-<class>`, `attention`, `occlusion-<class>`. */
-export function predictionMaps(prediction: SlidePrediction): { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] {
-  const out: { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] = [];
-  for (const [c, values] of prediction.relevance) out.push({ name: `relevance-${c}`, kind: 'relevance', label: c, values });
+export function predictionMaps(
+  prediction: SlidePrediction
+): { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] {
+  const out: { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] =
+    [];
+  for (const [c, values] of prediction.relevance)
+    out.push({ name: `relevance-${c}`, kind: 'relevance', label: c, values });
   if (prediction.attention) out.push({ name: 'attention', kind: 'attention', values: prediction.attention });
-  for (const [c, values] of prediction.occlusion ?? []) out.push({ name: `occlusion-${c}`, kind: 'occlusion', label: c, values });
+  for (const [c, values] of prediction.occlusion ?? [])
+    out.push({ name: `occlusion-${c}`, kind: 'occlusion', label: c, values });
   return out;
 }
 
@@ -138,7 +171,7 @@ export async function writePredictionFiles(
   slideFile: string,
   prediction: SlidePrediction,
   classNames: readonly string[],
-  options: { overlays?: boolean } = {},
+  options: { overlays?: boolean } = {}
 ): Promise<PredictionRecord> {
   await mkdir(dir, { recursive: true });
   const maps = predictionMaps(prediction);
@@ -164,7 +197,8 @@ export async function writePredictionFiles(
     thumbnail: 'thumbnail.png',
   };
   if (options.overlays ?? true) {
-    for (const m of maps) await writeOverlayTiff(path.join(dir, `${m.name}.tiff`), prediction.geometry, m.values, slide.levels);
+    for (const m of maps)
+      await writeOverlayTiff(path.join(dir, `${m.name}.tiff`), prediction.geometry, m.values, slide.levels);
   }
   const shown = prediction.relevance.get(prediction.predicted) ?? maps[0]!.values;
   await writeAtomic(path.join(dir, 'thumbnail.png'), await overlayThumbnail(slide, prediction.geometry, shown));
@@ -180,13 +214,26 @@ export async function writePredictionFiles(
  * const png = await besideHeatmap(await thumbnail(image), geometry, relevance);
  * ```
  */
-export async function besideHeatmap(png: Uint8Array, geometry: CellGeometry, values: ArrayLike<number>): Promise<Buffer> {
-  const { data, info } = await sharp(png).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+export async function besideHeatmap(
+  png: Uint8Array,
+  geometry: CellGeometry,
+  values: ArrayLike<number>
+): Promise<Buffer> {
+  const { data, info } = await sharp(png)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const { width, height } = info;
   const overlay = renderCells(geometry, colourIndices(values), { x: 0, y: 0, width, height }, width, height);
   const raw = { width, height, channels: 3 as const };
   const heat = await sharp(data, { raw })
-    .composite([{ input: Buffer.from(overlay.buffer, overlay.byteOffset, overlay.byteLength), raw: { width, height, channels: 4 } }])
+    .composite([
+      {
+        input: Buffer.from(overlay.buffer, overlay.byteOffset, overlay.byteLength),
+        raw: { width, height, channels: 4 },
+      },
+    ])
     .raw()
     .toBuffer();
   const gap = 4;

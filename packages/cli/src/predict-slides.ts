@@ -29,19 +29,30 @@ export interface PredictSlidesOptions {
 }
 
 /** The input the run's model was trained on, from run.json (written by `train`), else the task's. */
-export async function runInput(folder: RunFolder, fallback: { imageSize: number; channels: number; resolution?: SlideResolution }) {
+export async function runInput(
+  folder: RunFolder,
+  fallback: { imageSize: number; channels: number; resolution?: SlideResolution }
+) {
   const info = JSON.parse(await readFile(folder.file('run.json'), 'utf8').catch(() => '{}')) as {
     input?: { imageSize: number; channels: number; resolution?: SlideResolution };
   };
   const input = info.input ?? fallback;
-  return { imageSize: input.imageSize, channels: input.channels, resolution: input.resolution ?? { kind: 'fit' as const, pad: 0 } };
+  return {
+    imageSize: input.imageSize,
+    channels: input.channels,
+    resolution: input.resolution ?? { kind: 'fit' as const, pad: 0 },
+  };
 }
 
 /** A file-name-safe id per slide, unique within one call. */
 function slideIds(files: readonly string[]): string[] {
   const used = new Set<string>();
   return files.map((f) => {
-    const stem = path.basename(f).replace(/\.(ome\.)?[a-z0-9]+$/i, '').replace(/[^\w.-]+/g, '_') || 'slide';
+    const stem =
+      path
+        .basename(f)
+        .replace(/\.(ome\.)?[a-z0-9]+$/i, '')
+        .replace(/[^\w.-]+/g, '_') || 'slide';
     let id = stem;
     for (let n = 2; used.has(id); n++) id = `${stem}-${n}`;
     used.add(id);
@@ -58,8 +69,16 @@ function slideIds(files: readonly string[]): string[] {
  * records[0].predictedName; // 'ISUP 5'; dir/a/prediction.json, dir/a/relevance-5.tiff, dir/a/thumbnail.png
  * ```
  */
-export async function predictSlides(folder: RunFolder, config: RunConfig, task: Task, files: string[], progress: Progress, options: PredictSlidesOptions = {}) {
-  if (files.length === 0) throw new CliError('predict needs image files: patchgd predict <run folder> slide1.tiff slide2.svs …');
+export async function predictSlides(
+  folder: RunFolder,
+  config: RunConfig,
+  task: Task,
+  files: string[],
+  progress: Progress,
+  options: PredictSlidesOptions = {}
+) {
+  if (files.length === 0)
+    throw new CliError('predict needs image files: patchgd predict <run folder> slide1.tiff slide2.svs …');
   const missing = files.find((f) => !existsSync(f));
   if (missing) throw new CliError(`${missing}: no such image file`);
   if (config.method !== 'patchgd') {
@@ -69,8 +88,13 @@ export async function predictSlides(folder: RunFolder, config: RunConfig, task: 
   const { data, session } = await restore(folder, config, task, progress);
   const trainer = session.trainer;
   if (!(trainer instanceof PatchGDTrainer)) throw new CliError('per-cell maps need a PatchGD trainer');
-  const input = await runInput(folder, { imageSize: data.imageSize, channels: data.channels, ...(data.resolution ? { resolution: data.resolution } : {}) });
-  const resolution: SlideResolution = options.mpp !== undefined ? { kind: 'mpp', mpp: options.mpp, pad: input.resolution.pad ?? 255 } : input.resolution;
+  const input = await runInput(folder, {
+    imageSize: data.imageSize,
+    channels: data.channels,
+    ...(data.resolution ? { resolution: data.resolution } : {}),
+  });
+  const resolution: SlideResolution =
+    options.mpp !== undefined ? { kind: 'mpp', mpp: options.mpp, pad: input.resolution.pad ?? 255 } : input.resolution;
   const csvOut = options.out?.toLowerCase().endsWith('.csv') ? options.out : undefined;
   const dir = path.resolve((csvOut ? undefined : options.out) ?? folder.file('predictions'));
   const names = Array.from({ length: data.classes }, (_, c) => data.labelName?.(c) ?? String(c));
@@ -94,16 +118,27 @@ export async function predictSlides(folder: RunFolder, config: RunConfig, task: 
       bar.stop();
       const out = path.join(dir, ids[i]!);
       await mkdir(out, { recursive: true });
-      records.push(await writePredictionFiles(out, slide, file, prediction, names, { overlays: options.overlays ?? true }));
+      records.push(
+        await writePredictionFiles(out, slide, file, prediction, names, { overlays: options.overlays ?? true })
+      );
     } finally {
       await slide.close();
     }
   }
-  const rows = records.map((r) => ({ file: r.slide, predicted: r.predictedName, probability: r.probabilities[r.predicted]! }));
-  const csv = `file,predicted,probability\n${rows.map((r) => `${JSON.stringify(r.file)},${r.predicted},${r.probability.toFixed(4)}`).join('\n')}\n`;
+  const rows = records.map((r) => ({
+    file: r.slide,
+    predicted: r.predictedName,
+    probability: r.probabilities[r.predicted]!,
+  }));
+  const csv = `file,predicted,probability\n${rows
+    .map((r) => `${JSON.stringify(r.file)},${r.predicted},${r.probability.toFixed(4)}`)
+    .join('\n')}\n`;
   // the CSV stays where `predict` always wrote it (the run folder), or beside the maps of --out
   const file = csvOut ?? (options.out ? path.join(dir, 'predictions.csv') : folder.file('predictions.csv'));
   await writeAtomic(file, csv);
-  await writeAtomic(path.join(dir, 'index.json'), `${JSON.stringify({ run: folder.dir, slides: records.map((r) => r.id) })}\n`);
+  await writeAtomic(
+    path.join(dir, 'index.json'),
+    `${JSON.stringify({ run: folder.dir, slides: records.map((r) => r.id) })}\n`
+  );
   return { rows, file, records, dir };
 }

@@ -76,7 +76,11 @@ export function trainingDownsample(slide: SlideLike, imageSize: number, resoluti
   }
   const mpp = checkNumber('resolution.mpp', resolution.mpp, Number.MIN_VALUE);
   if (!base.mpp) {
-    throw new OptionError('resolution.mpp', `a slide that records microns per pixel (${slide.source ?? 'this slide'} does not)`, mpp);
+    throw new OptionError(
+      'resolution.mpp',
+      `a slide that records microns per pixel (${slide.source ?? 'this slide'} does not)`,
+      mpp
+    );
   }
   return mpp / ((base.mpp.x + base.mpp.y) / 2);
 }
@@ -91,7 +95,11 @@ export function trainingDownsample(slide: SlideLike, imageSize: number, resoluti
  * p.predicted; p.probabilities; p.relevance.get(p.predicted); // Float32Array over p.geometry's cells
  * ```
  */
-export async function predictSlide(model: ZModel, slide: SlideLike, options: PredictSlideOptions): Promise<SlidePrediction> {
+export async function predictSlide(
+  model: ZModel,
+  slide: SlideLike,
+  options: PredictSlideOptions
+): Promise<SlidePrediction> {
   const size = checkInteger('imageSize', options.imageSize, 1);
   const p = model.patchSize;
   if (size % p !== 0) throw new OptionError('imageSize', `a multiple of the patch size ${p}`, size);
@@ -140,13 +148,17 @@ export async function predictSlide(model: ZModel, slide: SlideLike, options: Pre
       // windows without tissue (glass around a biopsy) are neither predicted nor mapped
       let tissueCells = 0;
       for (let r = 0; r < cells; r++) {
-        for (let c = 0; c < cells; c++) tissueCells += foreground[(wy * cells + r) * geometry.cols + wx * cells + c]! >= minForeground ? 1 : 0;
+        for (let c = 0; c < cells; c++)
+          tissueCells += foreground[(wy * cells + r) * geometry.cols + wx * cells + c]! >= minForeground ? 1 : 0;
       }
       if (tissueCells === 0 && across * down > 1) continue;
       const z = await model.fillZ([window], 'eval');
       let maps;
       try {
-        maps = cellMaps(model.head, z, { ...(options.classes ? { classes: options.classes } : {}), occlusion: options.occlusion ?? false });
+        maps = cellMaps(model.head, z, {
+          ...(options.classes ? { classes: options.classes } : {}),
+          occlusion: options.occlusion ?? false,
+        });
       } finally {
         z.dispose();
       }
@@ -161,7 +173,15 @@ export async function predictSlide(model: ZModel, slide: SlideLike, options: Pre
       };
       place(relevance, maps.relevance);
       if (occlusion && maps.occlusion) place(occlusion, maps.occlusion);
-      if (maps.attention) placeWindow((attention ??= new Float32Array(total).fill(Number.NaN)), maps.attention, geometry.cols, cells, wx, wy);
+      if (maps.attention)
+        placeWindow(
+          (attention ??= new Float32Array(total).fill(Number.NaN)),
+          maps.attention,
+          geometry.cols,
+          cells,
+          wx,
+          wy
+        );
       options.onWindow?.(wy * across + wx + 1, across * down);
     }
   }
@@ -182,12 +202,26 @@ export async function predictSlide(model: ZModel, slide: SlideLike, options: Pre
   };
 }
 
-function placeWindow(target: Float32Array, map: Float32Array, cols: number, cells: number, wx: number, wy: number): void {
-  for (let r = 0; r < cells; r++) target.set(map.subarray(r * cells, (r + 1) * cells), (wy * cells + r) * cols + wx * cells);
+function placeWindow(
+  target: Float32Array,
+  map: Float32Array,
+  cols: number,
+  cells: number,
+  wx: number,
+  wy: number
+): void {
+  for (let r = 0; r < cells; r++)
+    target.set(map.subarray(r * cells, (r + 1) * cells), (wy * cells + r) * cols + wx * cells);
 }
 
 /** Tissue fraction per cell from a low-resolution read of the slide (the samplers' mask helpers). */
-async function tissue(slide: SlideLike, geometry: CellGeometry, options: ForegroundMaskOptions | false | undefined, d: number, p: number): Promise<Float32Array> {
+async function tissue(
+  slide: SlideLike,
+  geometry: CellGeometry,
+  options: ForegroundMaskOptions | false | undefined,
+  d: number,
+  p: number
+): Promise<Float32Array> {
   const total = geometry.rows * geometry.cols;
   const out = new Float32Array(total);
   if (options === false) return out.fill(1);
@@ -199,7 +233,10 @@ async function tissue(slide: SlideLike, geometry: CellGeometry, options: Foregro
   // the grid over the slide alone, in training-scale pixels, then moved onto the padded grid
   const width = Math.max(1, Math.round(geometry.width / d));
   const height = Math.max(1, Math.round(geometry.height / d));
-  const offset = { col: Math.round(-geometry.originX / geometry.cellSize), row: Math.round(-geometry.originY / geometry.cellSize) };
+  const offset = {
+    col: Math.round(-geometry.originX / geometry.cellSize),
+    row: Math.round(-geometry.originY / geometry.cellSize),
+  };
   const fractionalOffset = (-geometry.originX / d) % p !== 0 || (-geometry.originY / d) % p !== 0;
   const grid = new PatchGrid({ width, height, patchSize: p });
   if (!fractionalOffset) {
@@ -228,7 +265,8 @@ async function tissue(slide: SlideLike, geometry: CellGeometry, options: Foregro
   }
   // a cell's fraction is over its whole area; padding counts as glass
   const cellPixels = (geometry.cellSize * mask.width) / geometry.width;
-  for (let i = 0; i < total; i++) out[i] = count[i]! > 0 ? Math.min(1, out[i]! / Math.max(count[i]!, cellPixels * cellPixels)) : 0;
+  for (let i = 0; i < total; i++)
+    out[i] = count[i]! > 0 ? Math.min(1, out[i]! / Math.max(count[i]!, cellPixels * cellPixels)) : 0;
   return out;
 }
 
@@ -238,6 +276,13 @@ async function slideWindowThumbnail(slide: SlideLike, side: number) {
   const d = Math.max(base.width, base.height) / side;
   const width = Math.max(1, Math.round(base.width / d));
   const height = Math.max(1, Math.round(base.height / d));
-  const window = slideWindow(slide, { downsample: d, x: 0, y: 0, size: Math.max(width, height), channels: slide.channels >= 3 ? 3 : 1, pad: 255 });
+  const window = slideWindow(slide, {
+    downsample: d,
+    x: 0,
+    y: 0,
+    size: Math.max(width, height),
+    channels: slide.channels >= 3 ? 3 : 1,
+    pad: 255,
+  });
   return window.readRegion({ x: 0, y: 0, width, height });
 }

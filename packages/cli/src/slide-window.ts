@@ -9,7 +9,14 @@ export interface SlideLike {
   readonly source?: string;
   readonly levels: readonly { width: number; height: number; downsample: number; mpp?: { x: number; y: number } }[];
   readonly channels: number;
-  readRegion(region: { level?: number; x: number; y: number; width: number; height: number; fill?: number | readonly number[] }): Promise<{
+  readRegion(region: {
+    level?: number;
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    fill?: number | readonly number[];
+  }): Promise<{
     data: Uint8Array;
     width: number;
     height: number;
@@ -77,7 +84,8 @@ export function slideWindow(slide: SlideLike, options: SlideWindowOptions): Slid
     levels: [{ width: size, height: size, downsample: 1 }],
     channels,
     async readRegion(region) {
-      if ((region.level ?? 0) !== 0) throw new OptionError('region.level', '0 (a slide window has one level)', region.level);
+      if ((region.level ?? 0) !== 0)
+        throw new OptionError('region.level', '0 (a slide window has one level)', region.level);
       const { x, y, width, height } = region;
       // the rectangle of the level that covers the request, widened to whole pixels
       const x0 = (options.x + x * d) / lx;
@@ -89,7 +97,8 @@ export function slideWindow(slide: SlideLike, options: SlideWindowOptions): Slid
       const rw = Math.max(1, Math.ceil(x1) - rx);
       const rh = Math.max(1, Math.ceil(y1) - ry);
       const out = new Uint8Array(width * height * channels).fill(pad);
-      if (rx >= info.width || ry >= info.height || rx + rw <= 0 || ry + rh <= 0) return { data: out, width, height, channels };
+      if (rx >= info.width || ry >= info.height || rx + rw <= 0 || ry + rh <= 0)
+        return { data: out, width, height, channels };
       const src = await slide.readRegion({ level, x: rx, y: ry, width: rw, height: rh, fill: pad });
       resampleInto(src.data, rw, rh, src.channels, out, width, height, channels, {
         x: x0 - rx,
@@ -116,7 +125,7 @@ function resampleInto(
   width: number,
   height: number,
   oc: number,
-  map: { x: number; y: number; sx: number; sy: number },
+  map: { x: number; y: number; sx: number; sy: number }
 ): void {
   const colors = Math.min(sc >= 3 ? 3 : 1, 3);
   const sum = new Float64Array(3);

@@ -19,7 +19,11 @@ export interface ExportViewerOptions {
  * const { tiles } = await exportViewer('runs/panda-1', 'runs/panda-1/viewer'); // open viewer/index.html
  * ```
  */
-export async function exportViewer(dir: string, out: string, options: ExportViewerOptions = {}): Promise<{ page: string; tiles: number }> {
+export async function exportViewer(
+  dir: string,
+  out: string,
+  options: ExportViewerOptions = {}
+): Promise<{ page: string; tiles: number }> {
   const maxSide = options.maxSide ?? 4096;
   const viewer = await Viewer.open(dir, 64);
   let tiles = 0;

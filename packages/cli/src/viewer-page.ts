@@ -73,8 +73,9 @@ const viewer = OpenSeadragon({ id: 'osd', prefixUrl: 'openseadragon/images/', dr
   crossOriginPolicy: false, animationTime: 0.4 });
 let current = null, overlayItem = null, ranked = [], rank = -1;
 function source(slide, image, format) {
-  return { Image: { xmlns: 'http://schemas.microsoft.com/deepzoom/2008', Url: 'slides/' + slide.id + '/' + image + '_files/',
-    Format: format, Overlap: '0', TileSize: String(DATA.tile), Size: { Width: String(slide.width), Height: String(slide.height) } },
+  const size = { Width: String(slide.width), Height: String(slide.height) };
+  return { Image: { xmlns: 'http://schemas.microsoft.com/deepzoom/2008',
+    Url: 'slides/' + slide.id + '/' + image + '_files/', Format: format, Overlap: '0', TileSize: String(DATA.tile), Size: size },
     minLevel: slide.minLevel };
 }
 function mapLabel(slide, m) {
@@ -103,7 +104,8 @@ function showMap() {
 function cellRect(cell) {
   const g = current.geometry, k = current.width / g.width;
   const col = cell % g.cols, row = Math.floor(cell / g.cols);
-  return new OpenSeadragon.Rect((g.originX + col * g.cellSize) * k, (g.originY + row * g.cellSize) * k, g.cellSize * k, g.cellSize * k);
+  const s = g.cellSize * k;
+  return new OpenSeadragon.Rect((g.originX + col * g.cellSize) * k, (g.originY + row * g.cellSize) * k, s, s);
 }
 function drawGrid() {
   const canvas = $('grid'), ctx = canvas.getContext('2d');
@@ -114,11 +116,14 @@ function drawGrid() {
   ctx.strokeStyle = 'rgba(0,0,0,0.5)'; ctx.lineWidth = 1; ctx.beginPath();
   const at = (x, y) => item.imageToViewerElementCoordinates(new OpenSeadragon.Point(x * k, y * k));
   for (let c = 0; c <= g.cols; c++) { const x = g.originX + c * g.cellSize;
-    const a = at(x, g.originY), b = at(x, g.originY + g.rows * g.cellSize); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); }
+    const a = at(x, g.originY), b = at(x, g.originY + g.rows * g.cellSize);
+    ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); }
   for (let r = 0; r <= g.rows; r++) { const y = g.originY + r * g.cellSize;
-    const a = at(g.originX, y), b = at(g.originX + g.cols * g.cellSize, y); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); }
+    const a = at(g.originX, y), b = at(g.originX + g.cols * g.cellSize, y);
+    ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); }
   ctx.stroke();
-  if (rank >= 0) { const r = cellRect(ranked[rank]); const a = at(r.x / k, r.y / k), b = at((r.x + r.width) / k, (r.y + r.height) / k);
+  if (rank >= 0) { const r = cellRect(ranked[rank]);
+    const a = at(r.x / k, r.y / k), b = at((r.x + r.width) / k, (r.y + r.height) / k);
     ctx.strokeStyle = '#e00'; ctx.lineWidth = 3; ctx.strokeRect(a.x, a.y, b.x - a.x, b.y - a.y); }
 }
 DATA.slides.forEach((s, i) => {

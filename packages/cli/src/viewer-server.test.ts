@@ -26,7 +26,11 @@ beforeAll(async () => {
   await initEngine({ backend: 'wasm' });
   dir = await mkdtemp(path.join(tmpdir(), 'viewer-'));
   const file = path.join(dir, 'pink.tiff');
-  await writeTiledTiff(file, { width: 1536, height: 1536, channels: 3, background: SLIDE_COLOUR }, { tileSize: 256, compression: 'deflate' });
+  await writeTiledTiff(
+    file,
+    { width: 1536, height: 1536, channels: 3, background: SLIDE_COLOUR },
+    { tileSize: 256, compression: 'deflate' }
+  );
   const slide = await openImage(file);
   const trainer = tinyTrainer({ patch: 16, grid: 3, channels: 3, classes: 2, head: 'convHead' });
   const prediction = await predictSlide(trainer, slide, { imageSize: 48, channels: 3, foreground: false });
@@ -83,7 +87,8 @@ describe('viewer server', () => {
     }
     expect(viewer.viewer.tilesServed).toBe(served);
     // the tile cache stays within its bound
-    for (let c = 0; c < 6; c++) for (let r = 0; r < 6; r++) await get(viewer.url, `/slides/pink/slide_files/11/${c}_${r}.jpeg`);
+    for (let c = 0; c < 6; c++)
+      for (let r = 0; r < 6; r++) await get(viewer.url, `/slides/pink/slide_files/11/${c}_${r}.jpeg`);
     expect(viewer.viewer.cachedTiles).toBeLessThanOrEqual(16);
   });
 
@@ -108,8 +113,16 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 900, height: 600 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -118,10 +131,22 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
         if (r.url().includes('_files/')) tiles.push(r.url());
       });
       await page.goto(viewer.url);
-      await page.waitForFunction(() => {
-        const v = (globalThis as unknown as { patchgdViewer: { world: { getItemCount(): number; getItemAt(i: number): { getFullyLoaded(): boolean } } } }).patchgdViewer;
-        return v.world.getItemCount() === 2 && v.world.getItemAt(0).getFullyLoaded() && v.world.getItemAt(1).getFullyLoaded();
-      }, undefined, { timeout: 20_000 });
+      await page.waitForFunction(
+        () => {
+          const v = (
+            globalThis as unknown as {
+              patchgdViewer: { world: { getItemCount(): number; getItemAt(i: number): { getFullyLoaded(): boolean } } };
+            }
+          ).patchgdViewer;
+          return (
+            v.world.getItemCount() === 2 &&
+            v.world.getItemAt(0).getFullyLoaded() &&
+            v.world.getItemAt(1).getFullyLoaded()
+          );
+        },
+        undefined,
+        { timeout: 20_000 }
+      );
       expect(tiles.some((u) => u.includes('/slide_files/'))).toBe(true);
       expect(tiles.some((u) => u.includes('/relevance-'))).toBe(true);
       expect(await page.locator('#slides li').first().textContent()).toMatch(/^pink[ab] \(p = 0\.\d\d\)$/);
@@ -132,7 +157,8 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
         const at = (Math.floor(info.height / 2) * info.width + Math.floor(info.width / 2)) * info.channels;
         return [data[at]!, data[at + 1]!, data[at + 2]!];
       };
-      const blend = (opacity: number) => SLIDE_COLOUR.map((s, k) => s + (centre[k]! - s) * (centre[3]! / 255) * opacity);
+      const blend = (opacity: number) =>
+        SLIDE_COLOUR.map((s, k) => s + (centre[k]! - s) * (centre[3]! / 255) * opacity);
       const near = (a: number[], b: number[]) => Math.max(...a.map((v, k) => Math.abs(v - b[k]!)));
       const full = await pixel(); // opacity 0.7 by default
       expect(near(full, blend(0.7))).toBeLessThan(12);
@@ -150,4 +176,5 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
     }
   });
 });
-if (!existsSync(CHROMIUM)) console.log(`viewer browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
+if (!existsSync(CHROMIUM))
+  console.log(`viewer browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);

@@ -36,15 +36,22 @@ export async function loadPredictions(dir: string): Promise<{ dir: string; recor
     const records: PredictionRecord[] = [];
     for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
       const file = path.join(candidate, e.name, 'prediction.json');
-      if (existsSync(file)) records.push({ ...(JSON.parse(await readFile(file, 'utf8')) as PredictionRecord), id: e.name });
+      if (existsSync(file))
+        records.push({ ...(JSON.parse(await readFile(file, 'utf8')) as PredictionRecord), id: e.name });
     }
     if (records.length) return { dir: candidate, records };
   }
-  throw new CliError(`${dir} holds no predictions (no predictions/<slide>/prediction.json): run \`patchgd predict <run> <slides…>\` first`);
+  throw new CliError(
+    `${dir} holds no predictions (no predictions/<slide>/prediction.json): ` +
+      'run `patchgd predict <run> <slides…>` first'
+  );
 }
 
 /** DeepZoom geometry of an image: the top level, and each level's size. */
-export function deepZoomLevels(width: number, height: number): { maxLevel: number; size(level: number): { width: number; height: number } } {
+export function deepZoomLevels(
+  width: number,
+  height: number
+): { maxLevel: number; size(level: number): { width: number; height: number } } {
   const maxLevel = Math.ceil(Math.log2(Math.max(width, height, 1)));
   return {
     maxLevel,
@@ -67,14 +74,22 @@ function minDeepZoomLevel(source: ImageSource): number {
 }
 
 /** One DeepZoom tile of `source` (PNG for RGBA overlays, JPEG for slides), or undefined when it does not exist. */
-export async function deepZoomTile(source: ImageSource, level: number, col: number, row: number, format: 'jpeg' | 'png', minLevel = 0): Promise<Buffer | undefined> {
+export async function deepZoomTile(
+  source: ImageSource,
+  level: number,
+  col: number,
+  row: number,
+  format: 'jpeg' | 'png',
+  minLevel = 0
+): Promise<Buffer | undefined> {
   const base = source.levels[0]!;
   const dz = deepZoomLevels(base.width, base.height);
   if (!Number.isInteger(level) || level < minLevel || level > dz.maxLevel) return undefined;
   const { width, height } = dz.size(level);
   const across = Math.ceil(width / DZ_TILE);
   const down = Math.ceil(height / DZ_TILE);
-  if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= across || row >= down) return undefined;
+  if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= across || row >= down)
+    return undefined;
   const tw = Math.min(DZ_TILE, width - col * DZ_TILE);
   const th = Math.min(DZ_TILE, height - row * DZ_TILE);
   const d = 2 ** (dz.maxLevel - level); // level-0 pixels per DeepZoom pixel
@@ -90,8 +105,16 @@ export async function deepZoomTile(source: ImageSource, level: number, col: numb
   const x1 = Math.min(info.width, Math.ceil(((col * DZ_TILE + tw) * d) / sx));
   const y1 = Math.min(info.height, Math.ceil(((row * DZ_TILE + th) * d) / sy));
   if ((x1 - x0) * (y1 - y0) > MAX_READ) return undefined;
-  const px = await source.readRegion({ level: index, x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0) });
-  const image = sharp(px.data, { raw: { width: px.width, height: px.height, channels: px.channels as 1 | 2 | 3 | 4 } }).resize(tw, th, {
+  const px = await source.readRegion({
+    level: index,
+    x: x0,
+    y: y0,
+    width: Math.max(1, x1 - x0),
+    height: Math.max(1, y1 - y0),
+  });
+  const image = sharp(px.data, {
+    raw: { width: px.width, height: px.height, channels: px.channels as 1 | 2 | 3 | 4 },
+  }).resize(tw, th, {
     fit: 'fill',
     kernel: format === 'png' ? 'nearest' : 'lanczos3',
   });
@@ -110,7 +133,7 @@ export class Viewer {
     readonly dir: string,
     readonly records: PredictionRecord[],
     private readonly cacheTiles: number,
-    minLevels: number[],
+    minLevels: number[]
   ) {
     this.slides = records.map((r, i) => ({
       id: r.id,
@@ -121,7 +144,12 @@ export class Viewer {
       height: r.height,
       minLevel: minLevels[i]!,
       geometry: r.geometry,
-      maps: r.maps.map((m) => ({ name: m.name, kind: m.kind, ...(m.label !== undefined ? { label: m.label } : {}), values: m.values })),
+      maps: r.maps.map((m) => ({
+        name: m.name,
+        kind: m.kind,
+        ...(m.label !== undefined ? { label: m.label } : {}),
+        values: m.values,
+      })),
       predicted: r.predicted,
     }));
   }
@@ -200,12 +228,16 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.png': 'image
  * console.log(`open ${url}`); // http://127.0.0.1:<port>/
  * ```
  */
-export async function startViewer(options: ViewerOptions): Promise<{ url: string; server: Server; viewer: Viewer; close(): Promise<void> }> {
+export async function startViewer(
+  options: ViewerOptions
+): Promise<{ url: string; server: Server; viewer: Viewer; close(): Promise<void> }> {
   const viewer = await Viewer.open(options.dir, options.cacheTiles ?? 512);
   const osd = openSeadragonDir();
   const assets = new Map<string, string>();
-  for (const name of ['openseadragon.min.js', 'openseadragon.min.js.map']) assets.set(`/openseadragon/${name}`, path.join(osd, name));
-  for (const name of await readdir(path.join(osd, 'images'))) assets.set(`/openseadragon/images/${name}`, path.join(osd, 'images', name));
+  for (const name of ['openseadragon.min.js', 'openseadragon.min.js.map'])
+    assets.set(`/openseadragon/${name}`, path.join(osd, name));
+  for (const name of await readdir(path.join(osd, 'images')))
+    assets.set(`/openseadragon/images/${name}`, path.join(osd, 'images', name));
   const server = createServer((req, res) => {
     const notFound = () => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -220,7 +252,9 @@ export async function startViewer(options: ViewerOptions): Promise<{ url: string
       }
       const asset = assets.get(url);
       if (asset) {
-        res.writeHead(200, { 'content-type': TYPES[path.extname(asset)] ?? 'application/octet-stream' }).end(await readFile(asset));
+        res
+          .writeHead(200, { 'content-type': TYPES[path.extname(asset)] ?? 'application/octet-stream' })
+          .end(await readFile(asset));
         return;
       }
       const match = TILE_URL.exec(url);
