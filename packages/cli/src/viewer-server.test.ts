@@ -167,7 +167,34 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
       const faint = await pixel();
       expect(near(faint, blend(0.1))).toBeLessThan(12);
       expect(near(faint, full)).toBeGreaterThan(10);
+      // the class selector swaps the overlay for the other class's map
+      const other = await page.locator('#map option:not(:checked)').first().textContent();
+      await page.locator('#map').selectOption({ label: other! });
+      await page.waitForFunction(() => {
+        const v = (globalThis as unknown as { patchgdViewer: { world: { getItemCount(): number } } }).patchgdViewer;
+        return v.world.getItemCount() === 2;
+      });
+      expect(tiles.some((u) => u.includes(`/relevance-${other === 'relevance: a' ? 0 : 1}_files/`))).toBe(true);
+      // zoom to the highest cell: the viewport zooms in on one cell of the 3 × 3 grid
+      const zoom = () =>
+        page.evaluate(() =>
+          (
+            globalThis as unknown as { patchgdViewer: { viewport: { getZoom(current: boolean): number } } }
+          ).patchgdViewer.viewport.getZoom(false)
+        );
+      const home = await zoom();
+      await page.locator('#top').click();
+      expect(await zoom()).toBeGreaterThan(2 * home);
       await page.locator('#overlay').uncheck();
+      await page
+        .first()
+        .click()
+        .catch(() => {});
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { patchgdViewer: { viewport: { goHome(immediately: boolean): void } } }
+        ).patchgdViewer.viewport.goHome(true)
+      );
       await page.waitForTimeout(300);
       expect(near(await pixel(), SLIDE_COLOUR)).toBeLessThan(8);
     } finally {
