@@ -186,10 +186,6 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
       await page.locator('#top').click();
       expect(await zoom()).toBeGreaterThan(2 * home);
       await page.locator('#overlay').uncheck();
-      await page
-        .first()
-        .click()
-        .catch(() => {});
       await page.evaluate(() =>
         (
           globalThis as unknown as { patchgdViewer: { viewport: { goHome(immediately: boolean): void } } }
