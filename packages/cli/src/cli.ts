@@ -87,7 +87,7 @@ function jsonish(value: unknown): unknown {
 export function parseArgs(argv: string[], shorthands: Record<string, string> = {}, controlFlags: string[] = []) {
   const parsed = yargsParser(argv, {
     configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
-    boolean: ['quiet', 'help', 'json'],
+    boolean: ['quiet', 'help', 'json', 'occlusion', 'overlays'],
     string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root'],
     alias: { help: ['h'] },
   });

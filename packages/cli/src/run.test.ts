@@ -170,6 +170,11 @@ describe('patchgd train', () => {
     expect(record.geometry).toMatchObject({ rows: 2, cols: 2, cellSize: 16, width: 32, height: 32 });
     expect(record.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-0', 'relevance-1']);
     expect(existsSync(path.join(dir, 'predictions', 'left', 'relevance-0.tiff'))).toBe(true);
+    const occluded = await cli(['predict', dir, '--occlusion', image, '--classes', '1', '--out', path.join(root, 'maps')]);
+    expect(occluded.err).toBe('');
+    const maps = JSON.parse(await readFile(path.join(root, 'maps', 'left', 'prediction.json'), 'utf8'));
+    expect(maps.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-1', 'occlusion-1']);
+    expect(existsSync(path.join(root, 'maps', 'predictions.csv'))).toBe(true);
     const site = await cli(['view', dir, '--out', path.join(root, 'site')]);
     expect(site.err).toBe('');
     expect(existsSync(path.join(root, 'site', 'index.html'))).toBe(true);
