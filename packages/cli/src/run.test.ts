@@ -106,7 +106,7 @@ describe('patchgd train', () => {
     expect(html).toContain('new Chart(');
     expect(html).toMatch(/Chart\.js v4/);
     expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(2);
-    expect(html).toMatch(/predicted \d \(p = [\d.]+\), true \d/);
+    expect(html).toMatch(/predicted \d \(p = [\d.]+\), true \d · right: relevance/);
     expect(html.includes('Confusion matrix')).toBe(true);
 
     // Resume from the run folder with more epochs: the step count goes on from 2.
