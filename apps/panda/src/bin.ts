@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `panda <command>`: the patchgd commands (train, evaluate, predict, plan, compare, bench, report) with the PANDA
+// `panda <command>`: the patchgd commands (train, evaluate, predict, view, plan, compare, bench, report) with the PANDA
 // task and the reference's model and schedule as defaults, plus `generate` (a synthetic set).
 //
 //   panda train --data.root data/panda --data.imageSize 2048 --patchgd.patchSize 128
 //   panda evaluate runs/<name>
+//   panda predict runs/<name> data/panda-synth/train_images/<id>.tiff   # probabilities + heatmaps
+//   panda view runs/<name>                                                # slides + heatmaps in the browser
 //   panda compare --config apps/panda/configs/synthetic-compare.yaml --budget 1GiB
 //   panda generate --out data/panda-synth --count 200 --size 4096
 import path from 'node:path';

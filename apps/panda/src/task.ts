@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ISUP_GRADES } from './csv.js';
 import { PandaDataset, TISSUE_MASK } from './dataset.js';
 import { foldSplit, stratifiedFolds } from './folds.js';
+import { WHITE } from './preprocess.js';
 import { openPanda, type SkippedRow } from './reader.js';
 
 const schema = z
@@ -113,6 +114,8 @@ export const pandaTask: PandaTask = {
       ...(data.mode === 'slide'
         ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } }
         : {}),
+      // how predict reads a slide the way training did: fitted + white-padded, or a level as it is
+      resolution: data.mode === 'resized' ? { kind: 'fit', pad: WHITE } : { kind: 'level', level: data.level, pad: WHITE },
       classes: ISUP_GRADES,
       channels: 3,
       imageSize: data.imageSize,

@@ -16,6 +16,9 @@ import { RunFolder } from './run-folder.js';
 import type { Task } from './task.js';
 import { train } from './train.js';
 import { cliVersion } from './version.js';
+import { predictSlides } from './predict-slides.js';
+import { exportViewer } from './view.js';
+import { startViewer } from './viewer-server.js';
 
 /** What a command receives. */
 export interface CommandContext {
@@ -24,6 +27,8 @@ export interface CommandContext {
   /** the validated config from `--config`, the app's defaults and flag overrides */
   config(): Promise<{ config: RunConfig; task: Task }>;
   tasks: Record<string, Task>;
+  /** program name (patchgd, panda, …) */
+  name?: string;
   out(line: string): void;
   progress(quiet?: boolean): Progress;
 }
@@ -55,7 +60,8 @@ export interface CliOptions {
 }
 
 /** Flags that are not config fields. */
-const CONTROL = new Set(['_', '$0', 'config', 'import', 'print-config', 'version', 'resume', 'checkpoint', 'out', 'steps', 'title', 'help', 'h', 'json', '--']);
+const CONTROL = new Set(['_', '$0', 'config', 'import', 'print-config', 'version', 'resume', 'checkpoint', 'out', 'steps', 'title', 'help', 'h', 'json', '--',
+  'port', 'host', 'mpp', 'classes', 'occlusion', 'overlays', 'max-side']);
 
 /** Short flags for common config fields. */
 const SHORTHANDS: Record<string, string> = { budget: 'train.budget', epochs: 'train.epochs', method: 'method', backend: 'engine.backend' };
@@ -92,7 +98,7 @@ function jsonish(value: unknown): unknown {
 export function parseArgs(argv: string[], shorthands: Record<string, string> = {}, controlFlags: string[] = []) {
   const parsed = yargsParser(argv, {
     configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
-    boolean: ['quiet', 'help', 'json', 'print-config', 'version'],
+    boolean: ['quiet', 'help', 'json', 'print-config', 'version', 'occlusion', 'overlays'],
     string: ['config', 'import', 'resume', 'checkpoint', 'out', 'run.name', 'run.root', 'backbone', 'naming'],
     alias: { help: ['h'] },
   });
@@ -129,14 +135,49 @@ const builtin: Record<string, Command> = {
     },
   },
   predict: {
-    summary: 'class and probability for image files (PNG, JPEG, TIFF, SVS); writes predictions.csv',
-    usage: 'predict <run folder> image1.png image2.tiff … [--out predictions.csv]',
+    summary: 'class, probability and per-cell heatmaps for slides or images, read at the training scale',
+    usage: 'predict <run folder> slide1.tiff image2.png … [--out folder] [--classes 5,3|all] [--occlusion] [--mpp 0.5]',
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const { rows, file } = await predictFiles(folder, config, task, ctx.args._.slice(2), ctx.progress(config.quiet), optionalString(ctx.args['out']));
-      for (const r of rows) ctx.out(`${r.file}\t${r.predicted}\t${r.probability.toFixed(3)}`);
-      ctx.out(`predictions: ${file}`);
+      const a = ctx.args;
+      const mpp = a['mpp'] === undefined ? undefined : Number(a['mpp']);
+      if (mpp !== undefined && !(mpp > 0)) throw new CliError(`--mpp: expected a positive number of microns per pixel, received ${String(a['mpp'])}`);
+      const classes = a['classes'] === undefined || a['classes'] === 'all' ? undefined : String(a['classes']).split(',').map(Number);
+      if (classes?.some((c) => !Number.isInteger(c) || c < 0)) throw new CliError(`--classes: expected class indices such as 5,3 or all, received ${String(a['classes'])}`);
+      const result = await predictSlides(folder, config, task, ctx.args._.slice(2), ctx.progress(config.quiet), {
+        ...(optionalString(a['out']) ? { out: optionalString(a['out'])! } : {}),
+        ...(mpp !== undefined ? { mpp } : {}),
+        ...(classes ? { classes } : {}),
+        ...(a['occlusion'] ? { occlusion: true } : {}),
+        ...(a['overlays'] === false || a['overlays'] === 'false' ? { overlays: false } : {}),
+      });
+      for (const r of result.rows) ctx.out(`${r.file}\t${r.predicted}\t${r.probability.toFixed(3)}`);
+      ctx.out(`predictions: ${result.file}`);
+      if (result.dir) ctx.out(`heatmaps: ${result.dir} (see them: ${ctx.name ?? 'patchgd'} view ${folder.dir})`);
+    },
+  },
+  view: {
+    summary: 'a local viewer (OpenSeadragon) of the predicted slides with their heatmaps; --out writes a static copy',
+    usage: 'view <run folder | predictions folder> [--port 8080] [--host 127.0.0.1] | view <folder> --out site/ [--max-side 4096]',
+    async run(ctx) {
+      const dir = ctx.args._[1];
+      if (typeof dir !== 'string') throw new CliError('view needs a run folder or a predictions folder: view runs/<name>');
+      const out = optionalString(ctx.args['out']);
+      if (out) {
+        const maxSide = Number(ctx.args['max-side'] ?? 4096);
+        if (!Number.isInteger(maxSide) || maxSide < 256) throw new CliError(`--max-side: expected an integer ≥ 256, received ${String(ctx.args['max-side'])}`);
+        const { page, tiles } = await exportViewer(dir, out, { maxSide });
+        ctx.out(`wrote ${tiles} tiles; open ${page}`);
+        return;
+      }
+      const port = Number(ctx.args['port'] ?? 0);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: expected a port number, received ${String(ctx.args['port'])}`);
+      const host = optionalString(ctx.args['host']) ?? '127.0.0.1';
+      const { url, close } = await startViewer({ dir, port, host });
+      ctx.out(`viewer: ${url} (Ctrl-C stops it)`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await close();
     },
   },
   plan: {
@@ -312,6 +353,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
   const context: CommandContext = {
     args,
     tasks: options.tasks,
+    name: options.name,
     out,
     progress: (quiet) => createProgress({ quiet: quiet ?? false }),
     async config() {

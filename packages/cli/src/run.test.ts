@@ -122,7 +122,7 @@ describe('patchgd train', () => {
     expect(await readFile(path.join(dir, 'steps.csv'), 'utf8')).toMatch(/^step,epoch,batch,loss,learningRate,imagesPerSecond,tensorBytes,wasmHeapBytes,seconds\n1,1,1,/);
     expect((await readFile(path.join(dir, 'epochs.csv'), 'utf8')).split('\n')[0]).toBe('step,epoch,trainLoss,valLoss,valAccuracy,valQwk,seconds');
     expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(2);
-    expect(html).toMatch(/predicted \d \(p = [\d.]+\), true \d/);
+    expect(html).toMatch(/predicted \d \(p = [\d.]+\), true \d · right: relevance/);
     expect(html.includes('Confusion matrix')).toBe(true);
 
     // Resume from the run folder with more epochs: the step count goes on from 2.
@@ -207,6 +207,21 @@ describe('patchgd train', () => {
     const csv = (await readFile(path.join(dir, 'predictions.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('file,predicted,probability');
     expect(csv[1]).toMatch(/left\.png",[01],0\.\d{4}$/);
+    // per-cell maps at the training scale, recorded in run.json by train
+    const info = JSON.parse(await readFile(path.join(dir, 'run.json'), 'utf8'));
+    expect(info.input).toEqual({ imageSize: 32, channels: 1, resolution: { kind: 'fit', pad: 0 } });
+    const record = JSON.parse(await readFile(path.join(dir, 'predictions', 'left', 'prediction.json'), 'utf8'));
+    expect(record.geometry).toMatchObject({ rows: 2, cols: 2, cellSize: 16, width: 32, height: 32 });
+    expect(record.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-0', 'relevance-1']);
+    expect(existsSync(path.join(dir, 'predictions', 'left', 'relevance-0.tiff'))).toBe(true);
+    const occluded = await cli(['predict', dir, '--occlusion', image, '--classes', '1', '--out', path.join(root, 'maps')]);
+    expect(occluded.err).toBe('');
+    const maps = JSON.parse(await readFile(path.join(root, 'maps', 'left', 'prediction.json'), 'utf8'));
+    expect(maps.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-1', 'occlusion-1']);
+    expect(existsSync(path.join(root, 'maps', 'predictions.csv'))).toBe(true);
+    const site = await cli(['view', dir, '--out', path.join(root, 'site')]);
+    expect(site.err).toBe('');
+    expect(existsSync(path.join(root, 'site', 'index.html'))).toBe(true);
 
     const missing = await cli(['evaluate', path.join(root, 'nothing-here')]);
     expect(missing.code).toBe(2);

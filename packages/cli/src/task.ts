@@ -3,6 +3,7 @@
 import type { Dataset } from '@patchgd/optimizer';
 import type { z } from 'zod';
 import type { SamplerConfig } from './config.js';
+import type { SlideResolution } from './slide-predict.js';
 
 export interface TaskContext {
   /** the run's seed */
@@ -34,6 +35,11 @@ export interface TaskData {
    * (e.g. `{ name: 'foreground', options: { minForeground: 0.25 } }`); default random-cover
    */
   sampler?: SamplerConfig;
+  /**
+   * the scale images are read at for the model, recorded in run.json so `predict` reads any slide
+   * the same way (default: long side fitted to imageSize, padded with 0)
+   */
+  resolution?: SlideResolution;
   /** one line for the log: what was loaded */
   description: string;
 }

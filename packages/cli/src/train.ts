@@ -6,7 +6,7 @@ import path from 'node:path';
 import { writeAtomic } from '@patchgd/core/node';
 import { initEngine, tf, wasmHeapBytes, type EngineInfo } from '@patchgd/engine';
 import { confusionMatrix, quadraticWeightedKappa } from '@patchgd/metrics';
-import { fit, loadCheckpoint, type CustomMonitor, type Evaluation, type Monitor } from '@patchgd/optimizer';
+import { fit, loadCheckpoint, PatchGDTrainer, type CustomMonitor, type Evaluation, type Monitor } from '@patchgd/optimizer';
 import type { RunConfig } from './config.js';
 import { formatNumber, formatPercent } from './format.js';
 import type { RunCallbacks } from './loggers/callbacks.js';
@@ -14,6 +14,8 @@ import { csvLogger } from './loggers/csv.js';
 import { jsonlLogger } from './loggers/jsonl.js';
 import { tensorBoardLogger } from './loggers/tensorboard.js';
 import { progressLines } from './progress-line.js';
+import { cellMaps } from './cell-maps.js';
+import { besideHeatmap } from './overlay-files.js';
 import { createProgress, type Bar, type Progress } from './progress.js';
 import { runReport } from './report-runs.js';
 import { writeReport, type ReportImage } from './report.js';
@@ -118,7 +120,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
       runInfoFile,
-      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null, environment: environment(engine) }, null, 2)}\n`,
+      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null, environment: environment(engine), input: { imageSize: data.imageSize, channels: data.channels, resolution: data.resolution ?? { kind: 'fit', pad: 0 } } }, null, 2)}\n`,
     );
   }
 
@@ -251,7 +253,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   return { folder, rows: await folder.readMetrics(), ...(result.best ? { best: result.best } : {}), session, data };
 }
 
-/** Validation images with predicted and true labels, from the trainer's current weights. */
+/**
+ * Validation images with predicted and true labels, from the trainer's current weights; for a
+ * PatchGD trainer each image comes with its relevance map for the predicted class beside it.
+ */
 export async function sampleImages(trainer: Session['trainer'], data: TaskData, count: number): Promise<ReportImage[]> {
   if (count === 0) return [];
   const examples = await Promise.all(Array.from({ length: Math.min(count, data.val.length) }, (_, i) => data.val.get(i)));
@@ -260,13 +265,29 @@ export async function sampleImages(trainer: Session['trainer'], data: TaskData, 
   const probs = tf.tidy(() => tf.softmax(logits).max(1).dataSync());
   logits.dispose();
   const name = (c: number) => data.labelName?.(c) ?? String(c);
-  return Promise.all(
-    examples.map(async (e, i) => ({
-      png: await thumbnail(e.image),
-      caption: `predicted ${name(predicted[i]!)} (p = ${probs[i]!.toFixed(2)}), true ${name(e.label)}`,
-      correct: predicted[i] === e.label,
-    })),
-  );
+  const images: ReportImage[] = [];
+  for (const [i, e] of examples.entries()) {
+    let png = await thumbnail(e.image);
+    let what = '';
+    if (trainer instanceof PatchGDTrainer) {
+      // one backward pass through the head per image: where the predicted class's evidence lies
+      const z = await trainer.fillZ([e.image], 'eval');
+      const [, rows, cols] = z.shape;
+      const maps = (() => {
+        try {
+          return cellMaps(trainer.head, z, { classes: [predicted[i]!] });
+        } finally {
+          z.dispose();
+        }
+      })();
+      const size = trainer.patchSize;
+      const geometry = { rows, cols, cellSize: size, originX: 0, originY: 0, width: cols * size, height: rows * size };
+      png = await besideHeatmap(png, geometry, maps.relevance.get(predicted[i]!)!);
+      what = ' · right: relevance';
+    }
+    images.push({ png, caption: `predicted ${name(predicted[i]!)} (p = ${probs[i]!.toFixed(2)}), true ${name(e.label)}${what}`, correct: predicted[i] === e.label });
+  }
+  return images;
 }
 
 async function writeRunReport(

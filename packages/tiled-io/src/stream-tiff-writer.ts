@@ -3,6 +3,7 @@
 // this writer takes any level sizes (e.g. PANDA's downsample 1, 4 and 16) and tiles in any order,
 // in the layout of the Kaggle slides: one IFD per level, level 0 first, YCbCr JPEG tiles.
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { deflateSync } from 'node:zlib';
 import { checkInteger } from '@patchgd/core';
 import sharp from 'sharp';
 import { InvalidArgumentError, TiledIoError } from './errors.js';
@@ -28,6 +29,12 @@ export interface StreamingTiffOptions {
   quality?: number;
   /** microns per pixel of level 0 (one number or { x, y }): written as resolution tags on every level */
   mpp?: number | { x: number; y: number };
+  /** 3 (RGB, default) or 4 (RGBA with unassociated alpha, e.g. heatmap overlays) */
+  channels?: 3 | 4;
+  /** 'jpeg' (default; RGB only) or 'deflate' (lossless, needed for RGBA) */
+  compression?: 'jpeg' | 'deflate';
+  /** zlib level 1–9 of 'deflate' (default 6) */
+  deflateLevel?: number;
 }
 
 interface LevelState extends TiffLevelSize {
@@ -61,6 +68,9 @@ export class StreamingTiffWriter {
     readonly tileSize: number,
     readonly quality: number,
     private readonly mpp: { x: number; y: number } | undefined,
+    readonly channels: 3 | 4 = 3,
+    readonly compression: 'jpeg' | 'deflate' = 'jpeg',
+    private readonly deflateLevel = 6,
   ) {}
 
   static async create(path: string, options: StreamingTiffOptions): Promise<StreamingTiffWriter> {
@@ -76,10 +86,16 @@ export class StreamingTiffWriter {
       return { width, height, across, down, offsets: new Float64Array(across * down).fill(-1), counts: new Float64Array(across * down) };
     });
     const mpp = options.mpp === undefined ? undefined : checkMpp('mpp', options.mpp);
+    const channels = options.channels ?? 3;
+    if (channels !== 3 && channels !== 4) throw new InvalidArgumentError('channels', '3 or 4', options.channels);
+    const compression = options.compression ?? 'jpeg';
+    if (compression !== 'jpeg' && compression !== 'deflate') throw new InvalidArgumentError('compression', "'jpeg' or 'deflate'", compression);
+    if (channels === 4 && compression === 'jpeg') throw new InvalidArgumentError('compression', "'deflate' with 4 channels (JPEG has no alpha)", compression);
+    const deflateLevel = checkInteger('deflateLevel', options.deflateLevel ?? 6, 1, 9, InvalidArgumentError);
     const file = await open(path, 'w');
     // header: little-endian, magic 42, first IFD offset patched by finish()
     await file.write(Uint8Array.of(0x49, 0x49, 42, 0, 0, 0, 0, 0), 0, 8, 0);
-    return new StreamingTiffWriter(path, file, levels, tileSize, quality, mpp);
+    return new StreamingTiffWriter(path, file, levels, tileSize, quality, mpp, channels, compression, deflateLevel);
   }
 
   /** Tiles across and down of a level. */
@@ -89,7 +105,26 @@ export class StreamingTiffWriter {
     return { across: state.across, down: state.down };
   }
 
-  /** JPEG-encodes and appends one tile (tileSize² RGB pixels, HWC). */
+  /**
+   * Makes a tile share the bytes of one already written (identical tiles of a mostly-constant
+   * image, e.g. a heatmap overlay whose cells span many tiles, are then stored once).
+   */
+  reuseTile(level: number, tx: number, ty: number, from: { level: number; tx: number; ty: number }): void {
+    if (this.finished) throw new TiffWriteError(this.path, `${this.path} is already finished`);
+    const { across, down } = this.tilesOf(level);
+    checkInteger('tx', tx, 0, across - 1, InvalidArgumentError);
+    checkInteger('ty', ty, 0, down - 1, InvalidArgumentError);
+    const source = this.levels[from.level];
+    const index = source ? from.ty * source.across + from.tx : -1;
+    if (!source || !(source.offsets[index]! >= 0)) {
+      throw new InvalidArgumentError('from', 'a tile already written', `tile ${from.tx},${from.ty} of level ${from.level}`);
+    }
+    const state = this.levels[level]!;
+    state.offsets[ty * across + tx] = source.offsets[index]!;
+    state.counts[ty * across + tx] = source.counts[index]!;
+  }
+
+  /** Encodes and appends one tile (tileSize² × channels pixels, HWC). */
   async writeTile(level: number, tx: number, ty: number, pixels: Uint8Array): Promise<void> {
     await this.appendTile(level, tx, ty, await this.encode(pixels));
   }
@@ -113,7 +148,8 @@ export class StreamingTiffWriter {
       });
       let first = 0;
       // Directories are laid out finest first; each one's "next" field points at the following.
-      const sizes = this.levels.map((level) => directoryBytes(level.across * level.down, this.mpp !== undefined));
+      const count = 13 - (this.compression === 'jpeg' ? 0 : 1) + (this.channels === 4 ? 1 : 0) + (this.mpp ? 3 : 0);
+      const sizes = this.levels.map((level) => directoryBytes(level.across * level.down, this.mpp !== undefined, count, this.channels));
       let offset = this.position + (this.position % 2);
       const starts = sizes.map((size) => {
         const start = offset;
@@ -147,7 +183,11 @@ export class StreamingTiffWriter {
 
   private async encode(pixels: Uint8Array): Promise<Buffer> {
     const t = this.tileSize;
-    if (!(pixels instanceof Uint8Array) || pixels.length !== t * t * 3) throw new InvalidArgumentError('pixels', `a Uint8Array of ${t * t * 3} bytes (tileSize² × 3)`, pixels);
+    const c = this.channels;
+    if (!(pixels instanceof Uint8Array) || pixels.length !== t * t * c) {
+      throw new InvalidArgumentError('pixels', `a Uint8Array of ${t * t * c} bytes (tileSize² × ${c})`, pixels);
+    }
+    if (this.compression === 'deflate') return deflateSync(pixels, { level: this.deflateLevel });
     return sharp(pixels, { raw: { width: t, height: t, channels: 3 } }).jpeg({ quality: this.quality, chromaSubsampling: '4:2:0' }).toBuffer();
   }
 
@@ -167,21 +207,25 @@ export class StreamingTiffWriter {
 
   private directory(level: LevelState, index: number, start: number, next: number): Buffer {
     const n = level.across * level.down;
-    const entries: [tag: number, type: 3 | 4 | 5, values: ArrayLike<number>][] = [
+    const jpeg = this.compression === 'jpeg';
+    type Entry = [tag: number, type: 3 | 4 | 5, values: ArrayLike<number>];
+    const entries: Entry[] = [
       [254, 4, [index === 0 ? 0 : 1]], // NewSubfileType: reduced-resolution image
       [256, 4, [level.width]],
       [257, 4, [level.height]],
-      [258, 3, [8, 8, 8]], // BitsPerSample
-      [259, 3, [7]], // Compression: JPEG
-      [262, 3, [6]], // Photometric: YCbCr (the JPEG tiles are YCbCr)
-      [277, 3, [3]], // SamplesPerPixel
+      [258, 3, new Array<number>(this.channels).fill(8)], // BitsPerSample
+      [259, 3, [jpeg ? 7 : 8]], // Compression: JPEG or Deflate
+      [262, 3, [jpeg ? 6 : 2]], // Photometric: YCbCr (the JPEG tiles are YCbCr) or RGB
+      [277, 3, [this.channels]], // SamplesPerPixel
       [284, 3, [1]], // PlanarConfiguration: chunky
       [322, 4, [this.tileSize]],
       [323, 4, [this.tileSize]],
       [324, 4, level.offsets],
       [325, 4, level.counts],
-      [530, 3, [2, 2]], // YCbCrSubSampling 4:2:0
+      ...(jpeg ? [[530, 3, [2, 2]] as Entry] : []), // YCbCrSubSampling 4:2:0
+      ...(this.channels === 4 ? [[338, 3, [2]] as Entry] : []), // ExtraSamples: unassociated alpha
     ];
+    entries.sort((a, b) => a[0] - b[0]);
     if (this.mpp) {
       // pixels per centimetre of this level, tags 282 / 283 (RATIONAL) and ResolutionUnit 3 (cm), in tag order
       const base = this.levels[0]!;
@@ -190,7 +234,7 @@ export class StreamingTiffWriter {
       entries.push([282, 5, [x]], [283, 5, [y]], [296, 3, [3]]);
       entries.sort((a, b) => a[0] - b[0]);
     }
-    const out = Buffer.alloc(directoryBytes(n, this.mpp !== undefined));
+    const out = Buffer.alloc(directoryBytes(n, this.mpp !== undefined, entries.length, this.channels));
     out.writeUInt16LE(entries.length, 0);
     let extra = 2 + entries.length * 12 + 4;
     entries.forEach(([tag, type, values], i) => {
@@ -221,8 +265,7 @@ export class StreamingTiffWriter {
 }
 
 /** Bytes of one directory: entries, next pointer, BitsPerSample, offsets and counts (and two rationals). */
-function directoryBytes(tiles: number, resolution: boolean): number {
-  const entries = resolution ? 16 : 13;
-  const bytes = 2 + entries * 12 + 4 + 6 + (tiles > 1 ? 8 * tiles : 0) + (resolution ? 16 : 0);
+function directoryBytes(tiles: number, resolution: boolean, entries: number, channels: number): number {
+  const bytes = 2 + entries * 12 + 4 + (channels * 2 > 4 ? channels * 2 : 0) + (tiles > 1 ? 8 * tiles : 0) + (resolution ? 16 : 0);
   return bytes + (bytes % 2);
 }
