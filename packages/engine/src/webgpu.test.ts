@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it } from 'vitest';
+import { SynchronousReadError } from './errors.js';
+import { initEngine } from './init-engine.js';
 import { measureMemory } from './memory-meter.js';
 import { onBackend, randomArray, relativeError, scaledError } from './testing/compare.js';
 import { probeWebGpu } from './testing/webgpu.js';
@@ -64,6 +66,28 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
     expect(typeof adapter.software).toBe('boolean');
   });
 
+  it("'auto' takes a software adapter only when allowed", async () => {
+    const software = webgpu.engine!.adapter!.software;
+    const auto = await initEngine({ backend: 'auto', allowSoftwareAdapter: false });
+    expect(auto.backend).toBe(software ? 'wasm' : 'webgpu');
+    if (software) expect(auto.reason).toContain('webgpu skipped: the only WebGPU adapter is a software one');
+    const allowed = await initEngine({ backend: 'auto', allowSoftwareAdapter: true });
+    expect(allowed.backend).toBe('webgpu');
+    expect(allowed.adapter).toEqual(webgpu.engine!.adapter);
+  });
+
+  it('a synchronous read of a GPU tensor throws SynchronousReadError; CPU-resident values still read', async () => {
+    await tf.setBackend('webgpu');
+    const onGpu = tf.tidy(() => tf.add(tf.ones([4]), 1));
+    expect(() => onGpu.dataSync()).toThrow(SynchronousReadError);
+    expect(Array.from(await onGpu.data())).toEqual([2, 2, 2, 2]);
+    // after an asynchronous read the values are cached on the CPU
+    expect(Array.from(onGpu.dataSync())).toEqual([2, 2, 2, 2]);
+    const uploaded = tf.tensor1d([1, 2, 3]);
+    expect(Array.from(uploaded.dataSync())).toEqual([1, 2, 3]);
+    tf.dispose([onGpu, uploaded]);
+  });
+
   describe('conv2d forward and gradients match cpu', () => {
     for (const stride of strides)
       for (const pad of pads)
@@ -100,9 +124,9 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
       const op = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.depthwiseConv2d(x, w, 2, 'same');
       await expectMatchesCpu(DEPTHWISE, forwardAndGradients(op, [8, 6, 6, 2500], [3, 3, 2500, 1], 13));
     });
-    it('conv2d with 512 → 256 channels (a ResNet50 1×1, stride 2)', async () => {
+    it('conv2d with 256 → 128 channels (a ResNet50 1×1, stride 2)', async () => {
       const op = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.conv2d(x, w, 2, 'same');
-      await expectMatchesCpu(CONV, forwardAndGradients(op, [4, 8, 8, 512], [1, 1, 512, 256], 17));
+      await expectMatchesCpu(CONV, forwardAndGradients(op, [2, 4, 4, 256], [1, 1, 256, 128], 17));
     });
   });
 
