@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { BACKENDS } from '@patchgd/engine';
 import { ConfigError } from './errors.js';
 import type { Task } from './task.js';
 
@@ -39,7 +40,9 @@ export const runConfigSchema = z
     method: z.enum(['patchgd', 'gd']).default('patchgd'),
     engine: z
       .object({
-        backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+        backend: z.enum(['auto', ...BACKENDS]).default('auto'),
+        /** use a software WebGPU adapter (lavapipe, SwiftShader) for backend webgpu/auto */
+        allowSoftwareAdapter: z.boolean().optional(),
         threads: positiveInt.optional(),
       })
       .strict()

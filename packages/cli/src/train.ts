@@ -43,7 +43,11 @@ const qwkMonitor = (data: TaskData): CustomMonitor => ({ name: 'valQwk', mode: '
 
 /** Opens the engine, loads the task's data and builds the trainer (shared by every command). */
 export async function prepare(config: RunConfig, task: Task, progress: Progress, hooks: Parameters<typeof createSession>[2] = {}, fixedBatchSize?: number) {
-  const engine = await initEngine({ backend: config.engine.backend, ...(config.engine.threads ? { threads: config.engine.threads } : {}) });
+  const engine = await initEngine({
+    backend: config.engine.backend,
+    ...(config.engine.threads ? { threads: config.engine.threads } : {}),
+    ...(config.engine.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter } : {}),
+  });
   progress.log(`engine: ${engine.backend} — ${engine.reason}`);
   const data = await task.load(config.data, { seed: config.train.seed, log: (m) => progress.log(m), cacheDir: path.resolve(config.run.root, '.cache', task.name) });
   progress.log(data.description);

@@ -222,7 +222,13 @@ function resolveFrom(from: string): string {
  * different copies of @tensorflow/tfjs-core (their tensors and kernels would not see each other).
  */
 export function assertSingleTfjsCore(from: string = import.meta.url): void {
-  const locations = new Set([resolveFrom(from)]);
+  let own: string;
+  try {
+    own = resolveFrom(from);
+  } catch {
+    return; // bundled (no node_modules beside it): the bundler included one copy
+  }
+  const locations = new Set([own]);
   // Each package that registers kernels or layers must reach the same tfjs-core file.
   const packages = [PACKAGES.wasm, PACKAGES.cpu, TFJS_WEBGPU_PACKAGE, '@tensorflow/tfjs', '@tensorflow/tfjs-layers'];
   for (const packageName of packages) {

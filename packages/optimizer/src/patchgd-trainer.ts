@@ -157,7 +157,8 @@ export class PatchGDTrainer {
         if (tolerance === undefined) {
           const patches = await readPatches([sources[b]!], [cells], this.patchOptions(grid));
           const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
-          z.write(b, cells, features);
+          // Asynchronous reads throughout: webgpu in Node cannot read GPU buffers synchronously.
+          z.write(b, cells, (await features.data()) as Float32Array);
           tf.dispose([patches, features]);
           this.fillEncoded += cells.length;
         } else {
@@ -169,7 +170,7 @@ export class PatchGDTrainer {
           const patches = tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]);
           const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
           const s = this.backbone.featureDim;
-          const encoded = features.dataSync() as Float32Array;
+          const encoded = (await features.data()) as Float32Array;
           const out = new Float32Array(cells.length * s);
           featureOf.forEach((from, i) => out.set(encoded.subarray(from * s, (from + 1) * s), i * s));
           z.write(b, cells, out);
@@ -274,7 +275,7 @@ export class PatchGDTrainer {
           const logits = this.head.forward(insertCells(zStatic, cells, features), { training });
           return tf.div(tf.losses.softmaxCrossEntropy(oneHot, logits), accumulationSteps) as tf.Scalar;
         }, this.optimizers.variables);
-        const loss = value.dataSync()[0]! * accumulationSteps;
+        const loss = (await value.data())[0]! * accumulationSteps;
         tf.dispose([value, patches, zStatic]);
         if (!Number.isFinite(loss)) {
           tf.dispose([...Object.values(grads), written!]);
@@ -282,14 +283,14 @@ export class PatchGDTrainer {
         }
         lossSum += loss;
         // The re-encoded features stay in Z for the later inner iterations.
-        const values = written!.dataSync() as Float32Array;
+        const values = (await written!.data()) as Float32Array;
         const perImage = values.length / sources.length;
         cells.forEach((c, b) => z.write(b, c, values.subarray(b * perImage, (b + 1) * perImage)));
         written!.dispose();
         onGradients(grads);
         tf.dispose(Object.values(grads));
         if (apply && ((j + 1) % accumulationSteps === 0 || j === innerIterations - 1)) {
-          this.applyAccumulated(accumulated!);
+          await this.applyAccumulated(accumulated!);
           steps++;
         }
         this.options.onProgress?.({ phase: 'inner', done: j + 1, total: innerIterations });
@@ -303,8 +304,10 @@ export class PatchGDTrainer {
     return { loss: lossSum / innerIterations, innerIterations, optimizerSteps: steps, fillMs, innerMs: performance.now() - innerStart };
   }
 
-  private applyAccumulated(grads: tf.NamedTensorMap): void {
-    const norm = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+  private async applyAccumulated(grads: tf.NamedTensorMap): Promise<void> {
+    const squared = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+    const norm = (await squared.data())[0]!;
+    squared.dispose();
     if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.optimizerSteps, 'the gradient');
     this.optimizers.apply(grads, this.schedule(this.optimizerSteps));
     this.optimizerSteps++;
