@@ -62,7 +62,7 @@ execFileSync(
   [
     '-c',
     'mkdir -p /tmp/amd64/partial && o="-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64" && ' +
-      '(apt-get $o update -qq || true) && apt-get $o download libvulkan1',
+      '{ apt-get $o download libvulkan1 2>/dev/null || { apt-get $o update -qq && apt-get $o download libvulkan1; }; }',
   ],
   { cwd: debs, stdio: 'inherit' },
 );
