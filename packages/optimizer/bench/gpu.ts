@@ -59,6 +59,23 @@ const load: ModuleLoader = (specifier) =>
       ? import('webgpu')
       : import(specifier);
 
+interface PatchGDRow {
+  size: number;
+  grid: number;
+  k: number;
+  firstMs: number;
+  fillMs: number;
+  innerMs: number;
+  stepMs: number;
+  peakGpuMiB: number;
+  peakTensorMiB: number;
+  gpuAllocatedMiB: number;
+  loss: number;
+}
+
+const patchRows: PatchGDRow[] = [];
+const stepRows: StepRow[] = [];
+
 const f = (n: number, digits = 1) => n.toFixed(digits);
 const rate = (gflop: number, ms: number) => f(gflop / (ms / 1000));
 
@@ -123,7 +140,6 @@ const kernelRows: KernelRow[] = await benchKernels('webgpu', small ? 2 : 5, case
 log('kernels done');
 writeReport(false);
 
-const stepRows: StepRow[] = [];
 const builders: Record<string, () => BenchModel> = { resnet50: () => resnet50(stepImage), mobilenetv2: () => mobileNetV2(stepImage) };
 for (const build of models.map((m) => builders[m]!)) {
   const row = await benchStep(build, 'webgpu', modelSteps, stepBatch);
@@ -132,21 +148,7 @@ for (const build of models.map((m) => builders[m]!)) {
   writeReport(false);
 }
 
-interface PatchGDRow {
-  size: number;
-  grid: number;
-  k: number;
-  firstMs: number;
-  fillMs: number;
-  innerMs: number;
-  stepMs: number;
-  peakGpuMiB: number;
-  peakTensorMiB: number;
-  gpuAllocatedMiB: number;
-  loss: number;
-}
 
-const patchRows: PatchGDRow[] = [];
 for (const size of sizes) {
   const grid = Math.ceil(size / patch);
   const backbone = createBackbone(backboneName, { inputSize: patch, featureDim });

@@ -41,7 +41,7 @@ await build({
   // CommonJS parts of the bundle call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
-  minify: true,
+  minify: false, // readable stack traces from the GPU machine
 });
 
 // 2. The `webgpu` package with only the linux-x64 dawn.node (the others are for other systems).
