@@ -211,8 +211,11 @@ export async function sampleImages(trainer: Session['trainer'], data: TaskData, 
   if (count === 0) return [];
   const examples = await Promise.all(Array.from({ length: Math.min(count, data.val.length) }, (_, i) => data.val.get(i)));
   const logits = await trainer.predict(examples.map((e) => e.image));
-  const predicted = tf.tidy(() => tf.argMax(logits, 1).dataSync());
-  const probs = tf.tidy(() => tf.softmax(logits).max(1).dataSync());
+  // Asynchronous reads: webgpu in Node has no synchronous readback.
+  const [predictedTensor, probsTensor] = tf.tidy(() => [tf.argMax(logits, 1), tf.softmax(logits).max(1)]);
+  const predicted = await predictedTensor!.data();
+  const probs = await probsTensor!.data();
+  tf.dispose([predictedTensor!, probsTensor!]);
   logits.dispose();
   const name = (c: number) => data.labelName?.(c) ?? String(c);
   return Promise.all(

@@ -45,7 +45,8 @@ export async function saveCheckpoint(file: string, dict: StateDict): Promise<voi
   let offset = 0;
   for (const [name, tensor] of Object.entries(dict.tensors)) {
     const dtype = tensor.dtype === 'int32' ? 'int32' : 'float32';
-    const values = dtype === 'int32' ? Int32Array.from(tensor.dataSync()) : Float32Array.from(tensor.dataSync());
+    const data = await tensor.data(); // asynchronous: webgpu in Node has no synchronous readback
+    const values = dtype === 'int32' ? Int32Array.from(data) : Float32Array.from(data);
     const bytes = new Uint8Array(values.buffer);
     header.tensors.push({ name, shape: tensor.shape, dtype, offset, length: values.length });
     chunks.push(bytes);

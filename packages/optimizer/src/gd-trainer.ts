@@ -91,7 +91,7 @@ export class GDTrainer {
           // Each micro-batch loss is weighted by its share of the batch, so the sum is the batch mean.
           return tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), (end - start) / batch) as tf.Scalar;
         }, this.optimizers.variables);
-        loss += value.dataSync()[0]!;
+        loss += (await value.data())[0]!; // asynchronous: webgpu in Node has no synchronous readback
         value.dispose();
         accumulate(grads, g);
         tf.dispose(Object.values(g));

@@ -21,8 +21,11 @@ function pixels(): { data: Float32Array; width: number; height: number; channels
   return LABELS.map(() => ({ data: Float32Array.from({ length: 16 * 16 }, rand), width: 16, height: 16, channels: 1 }));
 }
 
+/** Weights as plain arrays: tensors cannot move off webgpu in Node (that needs a synchronous read). */
+type Weights = { values: Float32Array; shape: number[] }[][];
+
 /** PatchGD's gradient and the full-image gradient, on `backend`, from the same initial weights. */
-async function gradientsOn(backend: string, weights?: tf.Tensor[][]) {
+async function gradientsOn(backend: string, weights?: Weights) {
   await tf.setBackend(backend);
   const backbone = createBackbone('convnet', { inputSize: P, inputChannels: 1, widths: [4, 6], featureDim: S });
   const head = createHead('convHead', {
@@ -34,8 +37,18 @@ async function gradientsOn(backend: string, weights?: tf.Tensor[][]) {
     stride2Blocks: 1,
     dropout: 0,
   });
-  if (weights) [backbone.model, head.model].forEach((m, i) => m.setWeights(weights[i]!));
-  const initial = [backbone.model, head.model].map((m) => m.getWeights().map((w) => tf.clone(w)));
+  const models = [backbone.model, head.model];
+  if (weights) {
+    models.forEach((m, i) => {
+      const tensors = weights[i]!.map((w) => tf.tensor(w.values, w.shape));
+      m.setWeights(tensors);
+      tf.dispose(tensors);
+    });
+  }
+  const initial: Weights = [];
+  for (const m of models) {
+    initial.push(await Promise.all(m.getWeights().map(async (w) => ({ values: (await w.data()) as Float32Array, shape: w.shape }))));
+  }
   const trainer = new PatchGDTrainer({
     backbone,
     head,
@@ -86,6 +99,5 @@ describe.skipIf(webgpu.engine === undefined)('PatchGDTrainer on webgpu', () => {
       const cpuName = cpu.names[i]!;
       expect(scaledError(gpu.patchgd[name]!, cpu.full[cpuName]!), `${name}: webgpu vs cpu`).toBeLessThanOrEqual(1e-3);
     }
-    tf.dispose([...gpu.initial.flat(), ...cpu.initial.flat()]);
   });
 });
