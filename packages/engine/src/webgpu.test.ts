@@ -78,11 +78,12 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
 
   it('a synchronous read of a GPU tensor throws SynchronousReadError; CPU-resident values still read', async () => {
     await tf.setBackend('webgpu');
-    const onGpu = tf.tidy(() => tf.add(tf.ones([4]), 1));
+    // (tensors under 128 elements are computed on the CPU by tfjs-backend-webgpu)
+    const onGpu = tf.tidy(() => tf.add(tf.ones([1024]), 1));
     expect(() => onGpu.dataSync()).toThrow(SynchronousReadError);
-    expect(Array.from(await onGpu.data())).toEqual([2, 2, 2, 2]);
+    expect((await onGpu.data()).every((v) => v === 2)).toBe(true);
     // after an asynchronous read the values are cached on the CPU
-    expect(Array.from(onGpu.dataSync())).toEqual([2, 2, 2, 2]);
+    expect(onGpu.dataSync().every((v) => v === 2)).toBe(true);
     const uploaded = tf.tensor1d([1, 2, 3]);
     expect(Array.from(uploaded.dataSync())).toEqual([1, 2, 3]);
     tf.dispose([onGpu, uploaded]);
