@@ -74,6 +74,14 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
     const allowed = await initEngine({ backend: 'auto', allowSoftwareAdapter: true });
     expect(allowed.backend).toBe('webgpu');
     expect(allowed.adapter).toEqual(webgpu.engine!.adapter);
+    process.env['PATCHGD_WEBGPU_SOFTWARE'] = '1';
+    try {
+      expect((await initEngine({ backend: 'auto' })).backend).toBe('webgpu');
+      process.env['PATCHGD_WEBGPU_SOFTWARE'] = '0';
+      expect((await initEngine({ backend: 'auto' })).backend).toBe(software ? 'wasm' : 'webgpu');
+    } finally {
+      delete process.env['PATCHGD_WEBGPU_SOFTWARE'];
+    }
   });
 
   it('a synchronous read of a GPU tensor throws SynchronousReadError; CPU-resident values still read', async () => {
