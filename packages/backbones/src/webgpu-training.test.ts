@@ -23,6 +23,8 @@ const P = 32; // patch side
 const S = 8; // featureDim
 const GRID: [number, number] = [2, 2];
 const CLASSES = 3;
+/** per test: lavapipe compiles each new shader on first use (minutes on a busy 2-core machine) */
+const TIMEOUT_MS = 600_000;
 
 const BACKBONE_OPTIONS: Record<string, object> = { mobilenetv2: { widthMultiplier: 0.35 }, convnet: { widths: [8, 16] } };
 const HEAD_OPTIONS: Record<string, object> = {
@@ -94,7 +96,7 @@ describe.skipIf(webgpu.engine === undefined)('training on webgpu matches cpu', (
       await expectSameTraining(backbone, head);
       backbone.dispose();
       head.dispose();
-    });
+    }, TIMEOUT_MS);
   }
   for (const name of listHeads()) {
     it(`head ${name} (on convnet)`, async () => {
@@ -104,6 +106,6 @@ describe.skipIf(webgpu.engine === undefined)('training on webgpu matches cpu', (
       await expectSameTraining(backbone, head);
       backbone.dispose();
       head.dispose();
-    });
+    }, TIMEOUT_MS);
   }
 });
