@@ -162,6 +162,15 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
         });
       });
     }
+    for (const count of [3, 7, 8, 20, 57]) {
+      it(`AddN of ${count} tensors (beyond the 8 storage buffers a shader may bind) and its gradient`, async () => {
+        await expectMatchesCpu(['AddN', 'AddN gradient'], () => {
+          const xs = Array.from({ length: count }, (_, i) => tensor([33, 5], 40 + i));
+          const g = tf.grads((...as: tf.Tensor[]) => tf.sum(tf.square(tf.addN(as))))(xs);
+          return [tf.addN(xs), g[count - 1]!];
+        });
+      });
+    }
     it('relu6 and clipByValue gradients are 1 inside the range and 0 outside', async () => {
       const x = () => tf.tensor1d([-2, -1e-3, 0, 1e-3, 3, 5.999, 6, 6.001, 9]);
       const [relu6, clip] = await onBackend('webgpu', () => [

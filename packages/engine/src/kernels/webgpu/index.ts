@@ -1,15 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { rememberNativeKernel } from '../compose.js';
+import { addNConfig } from './add-n.js';
 
 /** Kernels the webgpu backend lacks or computes wrongly for training (one file each). */
-export const webgpuKernels: readonly tf.KernelConfig[] = [];
+export const webgpuKernels: readonly tf.KernelConfig[] = [addNConfig];
 
 let registered = false;
 
-/** Registers {@link webgpuKernels} for `webgpu`, replacing the backend's own. Idempotent. */
+/**
+ * Registers {@link webgpuKernels} for `webgpu`, replacing the backend's own (kept, for the
+ * replacements to delegate to). Idempotent.
+ */
 export function registerWebGpuKernels(): string[] {
   if (!registered) {
     for (const config of webgpuKernels) {
-      if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
+      const native = tf.getKernel(config.kernelName, config.backendName);
+      if (native !== undefined) {
+        rememberNativeKernel(native);
         tf.unregisterKernel(config.kernelName, config.backendName);
       }
       tf.registerKernel(config);
