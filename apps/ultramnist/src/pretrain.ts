@@ -80,11 +80,10 @@ export async function pretrainBackbone(backbone: Backbone, options: PretrainOpti
   for (let start = 0; start < held.length; start += 100) {
     const chunk = held.slice(start, start + 100);
     const logits = await trainer.predict(chunk.map((b) => b.image));
-    const predicted = tf.tidy(() => tf.argMax(logits, 1).dataSync());
-    logits.dispose();
-    chunk.forEach((b, i) => {
-      if (predicted[i] === b.label) correct++;
-    });
+    const argMax = tf.argMax(logits, 1);
+    const predicted = await argMax.data(); // asynchronous: webgpu in Node has no synchronous readback
+    tf.dispose([argMax, logits]);
+    chunk.forEach((b, i) => (correct += predicted[i] === b.label ? 1 : 0));
   }
   return { accuracy: correct / held.length, loss };
 }

@@ -81,7 +81,9 @@ export async function predictFiles(folder: RunFolder, config: RunConfig, task: T
   for (const file of files) {
     const image = await loadForModel(file, data.imageSize, data.channels);
     const logits = await session.trainer.predict([image]);
-    const probs = tf.tidy(() => tf.softmax(logits).dataSync());
+    const softmax = tf.softmax(logits);
+    const probs = await softmax.data(); // asynchronous: webgpu in Node has no synchronous readback
+    softmax.dispose();
     logits.dispose();
     if ('close' in image && typeof image.close === 'function') await (image.close as () => Promise<void>)();
     let best = 0;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { listSamplers } from '@patchgd/samplers';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { BACKENDS } from '@patchgd/engine';
 import { ConfigError } from './errors.js';
 import type { Task } from './task.js';
 
@@ -41,7 +42,8 @@ export const runConfigSchema = z
     method: z.enum(['patchgd', 'gd']).default('patchgd').describe('patchgd, or gd: the whole image through the backbone'),
     engine: z
       .object({
-        backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('TensorFlow.js backend; auto takes the fastest that loads'),
+        backend: z.enum(['auto', ...BACKENDS]).default('auto').describe('TensorFlow.js backend; auto takes the fastest that loads (a hardware WebGPU adapter before the CPU)'),
+        allowSoftwareAdapter: z.boolean().optional().describe('use a software WebGPU adapter (lavapipe, SwiftShader) for backend webgpu / auto'),
         threads: positiveInt.optional().describe('threads of the wasm backend'),
       })
       .strict()

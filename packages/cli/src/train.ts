@@ -58,7 +58,11 @@ const qwkMonitor = (data: TaskData): CustomMonitor => ({ name: 'valQwk', mode: '
 
 /** Opens the engine, loads the task's data and builds the trainer (shared by every command). */
 export async function prepare(config: RunConfig, task: Task, progress: Progress, hooks: Parameters<typeof createSession>[2] = {}, fixedBatchSize?: number) {
-  const engine = await initEngine({ backend: config.engine.backend, ...(config.engine.threads ? { threads: config.engine.threads } : {}) });
+  const engine = await initEngine({
+    backend: config.engine.backend,
+    ...(config.engine.threads ? { threads: config.engine.threads } : {}),
+    ...(config.engine.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter } : {}),
+  });
   progress.log(`engine: ${engine.backend} — ${engine.reason}`);
   const data = await task.load(config.data, { seed: config.train.seed, log: (m) => progress.log(m), cacheDir: path.resolve(config.run.root, '.cache', task.name) });
   progress.log(data.description);
@@ -261,8 +265,11 @@ export async function sampleImages(trainer: Session['trainer'], data: TaskData, 
   if (count === 0) return [];
   const examples = await Promise.all(Array.from({ length: Math.min(count, data.val.length) }, (_, i) => data.val.get(i)));
   const logits = await trainer.predict(examples.map((e) => e.image));
-  const predicted = tf.tidy(() => tf.argMax(logits, 1).dataSync());
-  const probs = tf.tidy(() => tf.softmax(logits).max(1).dataSync());
+  // Asynchronous reads: webgpu in Node has no synchronous readback.
+  const [predictedTensor, probsTensor] = tf.tidy(() => [tf.argMax(logits, 1), tf.softmax(logits).max(1)]);
+  const predicted = await predictedTensor!.data();
+  const probs = await probsTensor!.data();
+  tf.dispose([predictedTensor!, probsTensor!]);
   logits.dispose();
   const name = (c: number) => data.labelName?.(c) ?? String(c);
   const images: ReportImage[] = [];

@@ -157,14 +157,19 @@ export function mobileNetV2(imageSize: number, classes = 1000): BenchModel {
   };
 }
 
-/** One SGD training step: forward, softmax cross-entropy, backward, update. */
-export function trainStep(model: BenchModel, optimizer: tf.Optimizer, x: tf.Tensor4D, labels: tf.Tensor2D): number {
+/** One SGD training step: forward, softmax cross-entropy, backward, update; resolves to the loss. */
+export async function trainStep(
+  model: BenchModel,
+  optimizer: tf.Optimizer,
+  x: tf.Tensor4D,
+  labels: tf.Tensor2D,
+): Promise<number> {
   const loss = optimizer.minimize(
     () => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as tf.Scalar,
     true,
     model.variables,
   );
-  const value = loss!.dataSync()[0]!;
+  const value = (await loss!.data())[0]!;
   loss!.dispose();
   return value;
 }

@@ -11,11 +11,11 @@ const model = which === 'resnet50' ? resnet50(size) : mobileNetV2(size);
 const x = tf.randomNormal([batch, size, size, 3]) as tf.Tensor4D;
 const labels = tf.oneHot(tf.range(0, batch, 1, 'int32'), 1000).toFloat() as tf.Tensor2D;
 const opt = tf.train.sgd(0.01);
-trainStep(model, opt, x, labels);
+await trainStep(model, opt, x, labels);
 // CPU time of this process as well as wall time: other processes on the machine inflate the latter.
 const t0 = performance.now();
 const c0 = process.cpuUsage();
-trainStep(model, opt, x, labels);
+await trainStep(model, opt, x, labels);
 const plain = performance.now() - t0;
 const c1 = process.cpuUsage(c0);
 const cpuMs = (c1.user + c1.system) / 1000;
@@ -42,7 +42,7 @@ engine.runKernel = (name: string, ...rest: unknown[]) => {
   return out;
 };
 const t1 = performance.now();
-trainStep(model, opt, x, labels);
+await trainStep(model, opt, x, labels);
 const profiled = performance.now() - t1;
 const gflop = (6 * model.macsPerImage * batch) / 1e9;
 console.log(`${model.name} ${size}px batch ${batch}: step ${plain.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (${(gflop / (cpuMs / 1000)).toFixed(1)} GFLOP/s by CPU time, ${gflop.toFixed(1)} GFLOP), profiled ${profiled.toFixed(0)} ms`);

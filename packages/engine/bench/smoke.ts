@@ -18,6 +18,6 @@ const labels = tf.oneHot(labelsIndex, 2) as tf.Tensor2D;
 const optimizer = tf.train.adam(1e-3);
 for (let step = 1; step <= 10; step++) {
   const start = performance.now();
-  const loss = trainStep(model, optimizer, x, labels);
+  const loss = await trainStep(model, optimizer, x, labels);
   console.log(`step ${step}: loss ${loss.toFixed(4)} (${(performance.now() - start).toFixed(0)} ms)`);
 }

@@ -10,18 +10,21 @@ export class BackendUnavailableError extends EngineError {
   override name = 'BackendUnavailableError';
   /** One line: what failed to load and why, without the install advice. */
   readonly summary: string;
+  /**
+   * @param summary what went wrong in one line (default: `could not load <package> (<first line of detail>)`)
+   * @param advice what to do (default: the npm install command)
+   */
   constructor(
     readonly backend: string,
     readonly packageName: string,
     detail?: unknown,
+    options: { summary?: string; advice?: string } = {},
   ) {
     const why = detail instanceof Error ? ` (${detail.message.split('\n')[0]!.replace(/ imported from .*$/, '')})` : '';
-    const summary = `could not load ${packageName}${why}`;
-    super(
-      `Backend '${backend}' is not available: ${summary}. ` +
-        `Install it with \`npm install ${packageName}\`, or call initEngine({ backend: 'auto' }).`,
-      { cause: detail },
-    );
+    const summary = options.summary ?? `could not load ${packageName}${why}`;
+    const advice =
+      options.advice ?? `Install it with \`npm install ${packageName}\`, or call initEngine({ backend: 'auto' }).`;
+    super(`Backend '${backend}' is not available: ${summary}. ${advice}`, { cause: detail });
     this.summary = summary;
   }
 }
@@ -33,6 +36,21 @@ export class DuplicateTfjsCoreError extends EngineError {
     super(
       `Expected one copy of @tensorflow/tfjs-core but found ${locations.length}: ${locations.join(', ')}. ` +
         'Align the versions of @tensorflow/* packages so npm can dedupe them (`npm ls @tensorflow/tfjs-core`).',
+    );
+  }
+}
+
+/**
+ * A synchronous read (`dataSync`, `arraySync`, `bufferSync`) of a tensor that lives on the GPU, on
+ * the webgpu backend outside a browser: WebGPU maps buffers only asynchronously, and Node has no
+ * OffscreenCanvas for tfjs's browser workaround.
+ */
+export class SynchronousReadError extends EngineError {
+  override name = 'SynchronousReadError';
+  constructor() {
+    super(
+      'Expected an asynchronous read (await tensor.data() or tensor.array()) on the webgpu backend but received a ' +
+        'synchronous one (dataSync, arraySync or bufferSync): WebGPU in Node reads GPU buffers only asynchronously',
     );
   }
 }

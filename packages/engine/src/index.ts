@@ -5,7 +5,10 @@
 import * as tf from './tf.js';
 
 export { tf };
-export { initEngine, assertSingleTfjsCore, BACKENDS } from './init-engine.js';
+export { initEngine, assertSingleTfjsCore, BACKENDS, NO_USABLE_GPU } from './init-engine.js';
+export { describeAdapter, isSoftwareAdapter, adapterSummary } from './webgpu/adapter.js';
+export type { GpuAdapterReport } from './webgpu/adapter.js';
+export { SOFTWARE_ADAPTER_ENV, gpuBufferBytes } from './webgpu/activate-webgpu.js';
 export type { Backend, EngineInfo, EngineOptions, ModuleLoader } from './init-engine.js';
 export { measureMemory, wasmHeapBytes } from './memory-meter.js';
 export { batchNormTraining } from './ops/batch-norm-training.js';
@@ -14,6 +17,8 @@ export type { MemoryReport } from './memory-meter.js';
 export {
   registerWasmKernels,
   wasmKernels,
+  registerWebGpuKernels,
+  webgpuKernels,
   gradientOverrides,
   conv2dBackpropFilter,
   conv2dBackpropInput,
@@ -27,4 +32,5 @@ export {
   DuplicateTfjsCoreError,
   EngineOptionError,
   UnsupportedKernelAttributeError,
+  SynchronousReadError,
 } from './errors.js';

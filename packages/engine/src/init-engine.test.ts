@@ -17,15 +17,41 @@ const without =
   };
 
 describe('initEngine', () => {
+  // These two first: the GPU device, once created, lives as long as the process.
+  it("'auto' falls back to cpu when wasm cannot load either", async () => {
+    const engine = await initEngine(
+      { backend: 'auto' },
+      without('@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'),
+    );
+    expect(engine.backend).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(engine.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm']);
+    expect(engine.reason).toContain("webgpu skipped: could not load webgpu (Cannot find package 'webgpu')");
+    expect(engine.reason).toContain("wasm skipped: could not load @tensorflow/tfjs-backend-wasm (Cannot find package '@tensorflow/tfjs-backend-wasm'); cpu: the first backend that loaded");
+  });
+
+  it("an explicitly requested webgpu without its package says how to install both packages", async () => {
+    const error = await initEngine({ backend: 'webgpu' }, without('webgpu')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect((error as Error).message).toBe(
+      "Backend 'webgpu' is not available: could not load webgpu (Cannot find package 'webgpu'). " +
+        'Install it with `npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0`.',
+    );
+    await expect(initEngine({ allowSoftwareAdapter: 'yes' as never })).rejects.toThrow(
+      "Expected a boolean for allowSoftwareAdapter but received 'yes'",
+    );
+  });
+
   it("'auto' skips the absent native packages and chooses wasm, saying why", async () => {
-    // This machine has neither @tensorflow/tfjs-node nor -node-gpu installed.
+    // This machine has neither @tensorflow/tfjs-node nor -node-gpu installed, and no hardware GPU
+    // (webgpu is skipped: not installed, no adapter, or only a software one).
     await expect(import('@tensorflow/tfjs-node' as string)).rejects.toThrow();
-    const engine = await initEngine({ backend: 'auto' });
+    const engine = await initEngine({ backend: 'auto', allowSoftwareAdapter: false });
     expect(engine.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(engine.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow']);
+    expect(engine.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow']);
     expect(engine.reason).toMatch(
-      /^tensorflow-gpu skipped: could not load @tensorflow\/tfjs-node-gpu \(.+\); tensorflow skipped: could not load @tensorflow\/tfjs-node \(.+\); wasm: the first backend that loaded$/,
+      /^tensorflow-gpu skipped: could not load @tensorflow\/tfjs-node-gpu \(.+\); webgpu skipped: .+; tensorflow skipped: could not load @tensorflow\/tfjs-node \(.+\); wasm: the first backend that loaded$/,
     );
     expect(engine.kernels).toEqual(expect.arrayContaining([
       'Conv2DBackpropFilter',
@@ -34,14 +60,6 @@ describe('initEngine', () => {
       'DepthwiseConv2dNativeBackpropInput',
     ]));
     expect(engine.threads).toBe(1);
-  });
-
-  it("'auto' falls back to cpu when wasm cannot load either", async () => {
-    const engine = await initEngine({ backend: 'auto' }, without('@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'));
-    expect(engine.backend).toBe('cpu');
-    expect(tf.getBackend()).toBe('cpu');
-    expect(engine.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm']);
-    expect(engine.reason).toContain("wasm skipped: could not load @tensorflow/tfjs-backend-wasm (Cannot find package '@tensorflow/tfjs-backend-wasm'); cpu: the first backend that loaded");
   });
 
   it('an explicitly requested backend that is not installed throws and says how to install it', async () => {
@@ -68,7 +86,7 @@ describe('initEngine', () => {
 
   it('rejects bad options with the parameter named', async () => {
     await expect(initEngine({ backend: 'gpu' as never })).rejects.toThrow(
-      new EngineOptionError('backend', "one of 'auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'", 'gpu'),
+      new EngineOptionError('backend', "one of 'auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'", 'gpu'),
     );
     await expect(initEngine({ threads: 0 })).rejects.toThrow(
       "Expected a positive integer for threads but received 0",

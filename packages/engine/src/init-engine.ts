@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
 import * as tf from './tf.js';
 import { BackendUnavailableError, DuplicateTfjsCoreError, EngineOptionError } from './errors.js';
-import { registerWasmKernels } from './kernels/index.js';
+import { registerGradientOverrides, registerWasmKernels } from './kernels/index.js';
+import { activateWebGpu, softwareAdapterFromEnv, TFJS_WEBGPU_PACKAGE } from './webgpu/activate-webgpu.js';
+import type { GpuAdapterReport } from './webgpu/adapter.js';
 
 /** Backends in the order `'auto'` tries them. */
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export interface EngineOptions {
@@ -15,6 +17,11 @@ export interface EngineOptions {
    * browser-style workers), so values above 1 are recorded and reported but have no effect there.
    */
   threads?: number;
+  /**
+   * Use a software WebGPU adapter (Mesa lavapipe, SwiftShader): correct but slower than wasm, so
+   * off by default, for `'auto'` and `'webgpu'` alike. Default: `PATCHGD_WEBGPU_SOFTWARE=1` in the environment.
+   */
+  allowSoftwareAdapter?: boolean;
 }
 
 export interface EngineInfo {
@@ -29,10 +36,13 @@ export interface EngineInfo {
   threads: number;
   /** Kernels this package registered for the chosen backend. */
   kernels: string[];
+  /** The GPU computed on, for `webgpu`. */
+  adapter?: GpuAdapterReport;
 }
 
 const PACKAGES: Record<Backend, string> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  webgpu: 'webgpu',
   tensorflow: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
@@ -40,10 +50,14 @@ const PACKAGES: Record<Backend, string> = {
 
 const TF_BACKEND: Record<Backend, string> = {
   'tensorflow-gpu': 'tensorflow',
+  webgpu: 'webgpu',
   tensorflow: 'tensorflow',
   wasm: 'wasm',
   cpu: 'cpu',
 };
+
+/** What tfjs-node-gpu says when it runs on the CPU: its TensorFlow 2.9 build only knows CUDA 11. */
+export const NO_USABLE_GPU = 'loaded, but TensorFlow found no usable GPU (tfjs-node-gpu 4.x needs CUDA 11.2 and cuDNN 8.1)';
 
 /** How backend packages are loaded; replaced in tests to simulate missing or broken packages. */
 export type ModuleLoader = (specifier: string) => Promise<unknown>;
@@ -70,16 +84,20 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
   if (!Number.isInteger(threads) || threads < 1) {
     throw new EngineOptionError('threads', 'a positive integer', options.threads);
   }
+  if (options.allowSoftwareAdapter !== undefined && typeof options.allowSoftwareAdapter !== 'boolean') {
+    throw new EngineOptionError('allowSoftwareAdapter', 'a boolean', options.allowSoftwareAdapter);
+  }
+  const allowSoftwareAdapter = options.allowSoftwareAdapter ?? softwareAdapterFromEnv();
   assertSingleTfjsCore();
 
   const candidates: readonly Backend[] = backend === 'auto' ? BACKENDS : [backend];
   const skipped: EngineInfo['skipped'] = [];
   for (const candidate of candidates) {
     try {
-      const info = await activate(candidate, threads, load);
+      const { note, ...info } = await activate(candidate, { threads, allowSoftwareAdapter }, load);
       const why = skipped.map((s) => `${s.backend} skipped: ${s.why}`);
       const chosen = backend === 'auto' ? `${candidate}: the first backend that loaded` : `${candidate}: requested`;
-      return { ...info, skipped, reason: [...why, chosen].join('; ') };
+      return { ...info, skipped, reason: [...why, note ? `${chosen} (${note})` : chosen].join('; ') };
     } catch (error) {
       if (backend !== 'auto') throw error;
       const why = error instanceof BackendUnavailableError ? error.summary : error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -89,37 +107,95 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
   throw new BackendUnavailableError('auto', PACKAGES.cpu, new Error(skipped.map((s) => s.why).join('; ')));
 }
 
-async function activate(backend: Backend, threads: number, load: ModuleLoader): Promise<Omit<EngineInfo, 'reason' | 'skipped'>> {
-  const packageName = PACKAGES[backend];
+interface Activated extends Omit<EngineInfo, 'reason' | 'skipped'> {
+  /** how the backend was provided, when that is not its own package */
+  note?: string;
+}
+
+/** The native package whose TensorFlow backend is registered (both register the name `tensorflow`). */
+let nativeBackend: { packageName: string; factory: unknown } | undefined;
+
+async function activate(
+  backend: Backend,
+  options: { threads: number; allowSoftwareAdapter: boolean },
+  load: ModuleLoader,
+): Promise<Activated> {
+  if (backend === 'webgpu') {
+    const { adapter, kernels } = await activateWebGpu(options.allowSoftwareAdapter, load);
+    registerGradientOverrides();
+    await setBackend(backend, TFJS_WEBGPU_PACKAGE);
+    return { backend, tfBackend: 'webgpu', threads: 1, kernels, adapter };
+  }
+  let packageName = PACKAGES[backend];
   let module: unknown;
   const listeners = processListeners();
-  try {
-    module = await load(packageName);
-  } catch (error) {
-    throw new BackendUnavailableError(backend, packageName, error);
+  // tfjs-node-gpu without a GPU still runs TensorFlow's CPU kernels, faster than wasm: use them
+  // rather than load tfjs-node beside it (both would register `tensorflow`).
+  const gpuPackageOnCpu =
+    backend === 'tensorflow' &&
+    nativeBackend?.packageName === PACKAGES['tensorflow-gpu'] &&
+    nativeBackend.factory === tf.findBackendFactory('tensorflow');
+  if (gpuPackageOnCpu) {
+    packageName = PACKAGES['tensorflow-gpu'];
+  } else {
+    try {
+      module = await load(packageName);
+    } catch (error) {
+      throw unavailable(backend, packageName, error);
+    }
   }
   const tfName = TF_BACKEND[backend];
   if (tf.findBackendFactory(tfName) === null) {
     // The package registered its backend with another copy of tfjs-core.
     throw new DuplicateTfjsCoreError([resolveFrom(import.meta.url), `the copy ${packageName} uses`]);
   }
+  if (tfName === 'tensorflow') nativeBackend = { packageName, factory: tf.findBackendFactory(tfName) };
   let kernels: string[] = [];
   if (backend === 'wasm') {
     const wasm = module as { setThreadsCount?: (n: number) => void; getThreadsCount?: () => number };
-    if (threads > 1 && tf.findBackend('wasm') === null) wasm.setThreadsCount?.(threads);
+    if (options.threads > 1 && tf.findBackend('wasm') === null) wasm.setThreadsCount?.(options.threads);
     kernels = registerWasmKernels();
   }
-  if (!(await tf.setBackend(tfName))) {
+  try {
+    await setBackend(backend, packageName);
+  } finally {
     restoreProcessListeners(listeners);
+  }
+  if (backend === 'tensorflow-gpu' && !hasGpu()) {
+    throw new BackendUnavailableError(backend, packageName, undefined, {
+      summary: NO_USABLE_GPU,
+      advice:
+        "Install CUDA 11.2 and cuDNN 8.1 for it, or use initEngine({ backend: 'webgpu' }), which needs only a " +
+        'Vulkan driver (docs/engine.md).',
+    });
+  }
+  const activeThreads = backend === 'wasm' ? wasmThreads(module) : 1;
+  const note = gpuPackageOnCpu ? `the CPU kernels of ${packageName}, which found no GPU` : undefined;
+  return { backend, tfBackend: tfName, threads: activeThreads, kernels, ...(note ? { note } : {}) };
+}
+
+async function setBackend(backend: Backend, packageName: string): Promise<void> {
+  const tfName = TF_BACKEND[backend];
+  if (!(await tf.setBackend(tfName))) {
     throw new BackendUnavailableError(backend, packageName, new Error(`tf.setBackend('${tfName}') failed`));
   }
   await tf.ready();
-  restoreProcessListeners(listeners);
-  if (backend === 'tensorflow-gpu' && !hasGpu()) {
-    throw new BackendUnavailableError(backend, packageName, new Error('no CUDA device is visible'));
+}
+
+/**
+ * A package that failed to load. tfjs-node's own message when its native addon is missing says
+ * how to rebuild it; that advice is kept rather than replaced by the install command.
+ */
+function unavailable(backend: Backend, packageName: string, error: unknown): BackendUnavailableError {
+  const message = error instanceof Error ? error.message : '';
+  if (/npm rebuild/.test(message)) {
+    const [first, ...rest] = message.split('\n');
+    return new BackendUnavailableError(backend, packageName, error, {
+      summary: `could not load ${packageName} (${first!.trim()})`,
+      advice: rest.join(' ').replace(/\s+/g, ' ').trim(),
+    });
   }
-  const activeThreads = backend === 'wasm' ? wasmThreads(module) : 1;
-  return { backend, tfBackend: tfName, threads: activeThreads, kernels };
+  return new BackendUnavailableError(backend, packageName, error);
 }
 
 function wasmThreads(module: unknown): number {
@@ -146,9 +222,16 @@ function resolveFrom(from: string): string {
  * different copies of @tensorflow/tfjs-core (their tensors and kernels would not see each other).
  */
 export function assertSingleTfjsCore(from: string = import.meta.url): void {
-  const locations = new Set([resolveFrom(from)]);
+  let own: string;
+  try {
+    own = resolveFrom(from);
+  } catch {
+    return; // bundled (no node_modules beside it): the bundler included one copy
+  }
+  const locations = new Set([own]);
   // Each package that registers kernels or layers must reach the same tfjs-core file.
-  for (const packageName of [PACKAGES.wasm, PACKAGES.cpu, '@tensorflow/tfjs-layers']) {
+  const packages = [PACKAGES.wasm, PACKAGES.cpu, TFJS_WEBGPU_PACKAGE, '@tensorflow/tfjs-layers'];
+  for (const packageName of packages) {
     let entry: string;
     try {
       entry = createRequire(from).resolve(packageName);

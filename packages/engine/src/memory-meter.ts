@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { bufferManager, type WebGpuBufferManager } from './webgpu/activate-webgpu.js';
 
 export interface MemoryReport<T> {
   result: T;
@@ -10,6 +11,13 @@ export interface MemoryReport<T> {
   wasmHeapBytes: number;
   /** How much the wasm heap grew while `fn` ran. */
   wasmHeapGrowthBytes: number;
+  /**
+   * Highest bytes of GPU buffers in use while `fn` ran, minus those in use before (webgpu: tensors,
+   * uniforms and staging buffers); 0 on other backends. The device-memory figure a budget bounds.
+   */
+  peakGpuBytes: number;
+  /** GPU buffer bytes the webgpu backend holds after `fn`, in use or pooled for reuse; 0 on other backends. */
+  gpuAllocatedBytes: number;
   /** Process resident set size after `fn`. */
   rssBytes: number;
   /** Highest resident set size of the process so far (the OS high-water mark, so it includes earlier work). */
@@ -37,6 +45,7 @@ export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<Memory
   tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
   let result!: T;
   let profile: Awaited<ReturnType<typeof tf.profile>>;
+  const gpu = watchGpuBuffers();
   try {
     profile = await tf.profile(async () => {
       // tf.profile keeps a record per kernel and ends with Math.max(...records): a long training
@@ -48,6 +57,7 @@ export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<Memory
     });
   } finally {
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', checking);
+    gpu.stop();
   }
   const ms = performance.now() - start;
   const heapAfter = wasmHeapBytes();
@@ -58,6 +68,8 @@ export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<Memory
     retainedTensorBytes: tf.memory().numBytes - before,
     wasmHeapBytes: heapAfter,
     wasmHeapGrowthBytes: heapAfter - heapBefore,
+    peakGpuBytes: gpu.peakBytes(),
+    gpuAllocatedBytes: gpu.allocatedBytes(),
     rssBytes: usage.rss,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ms,
@@ -69,6 +81,29 @@ export function wasmHeapBytes(): number {
   if (tf.getBackend() !== 'wasm') return 0;
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
   return backend.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+}
+
+/**
+ * Tracks the high-water mark of the webgpu buffer manager's bytes in use, by observing each buffer
+ * acquisition (the manager keeps only the current figure).
+ */
+function watchGpuBuffers(): { peakBytes(): number; allocatedBytes(): number; stop(): void } {
+  const manager: WebGpuBufferManager | undefined = tf.getBackend() === 'webgpu' ? bufferManager() : undefined;
+  if (manager === undefined) return { peakBytes: () => 0, allocatedBytes: () => 0, stop: () => {} };
+  const before = manager.numBytesUsed;
+  let peak = before;
+  const acquire = manager.acquireBuffer;
+  manager.acquireBuffer = function (this: WebGpuBufferManager, ...args: Parameters<WebGpuBufferManager['acquireBuffer']>) {
+    const buffer = acquire.apply(this, args);
+    peak = Math.max(peak, this.numBytesUsed);
+    return buffer;
+  };
+  return {
+    peakBytes: () => Math.max(peak - before, 0),
+    allocatedBytes: () => manager.numBytesAllocated,
+    // The own property shadowed the prototype's method; removing it restores that.
+    stop: () => void delete (manager as { acquireBuffer?: unknown }).acquireBuffer,
+  };
 }
 
 /** An array that keeps, of everything pushed, only the kernel record with the most bytes alive. */

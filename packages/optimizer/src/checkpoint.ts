@@ -52,7 +52,8 @@ export async function saveCheckpoint(file: string, dict: StateDict): Promise<voi
   const tensors: Record<string, SafetensorsInput> = {};
   for (const [name, tensor] of Object.entries(dict.tensors)) {
     const int = tensor.dtype === 'int32';
-    const values = int ? Int32Array.from(tensor.dataSync() as Int32Array) : Float32Array.from(tensor.dataSync());
+    const data = await tensor.data(); // asynchronous: webgpu in Node has no synchronous readback
+    const values = int ? Int32Array.from(data as Int32Array) : Float32Array.from(data);
     tensors[name] = { dtype: int ? 'I32' : 'F32', shape: tensor.shape, data: values };
   }
   const metadata = { format: CHECKPOINT_FORMAT, version: '2', state: JSON.stringify(dict.state) };

@@ -69,10 +69,10 @@ export class NonFiniteStateError extends OptimizerError {
 }
 
 /** Throws NonFiniteStateError for the first tensor that is not finite. */
-export function checkFiniteTensors(tensors: Record<string, { dtype: string; dataSync(): ArrayLike<number> }>, source: string): void {
+export async function checkFiniteTensors(tensors: Record<string, { dtype: string; data(): Promise<ArrayLike<number>> }>, source: string): Promise<void> {
   for (const [name, t] of Object.entries(tensors)) {
     if (t.dtype !== 'float32') continue;
-    const values = t.dataSync();
+    const values = await t.data(); // asynchronous: webgpu in Node has no synchronous readback
     for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) throw new NonFiniteStateError(name, source);
   }
 }

@@ -154,7 +154,7 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
     const dict = await trainer.stateDict();
     try {
       // a diverged model is not saved over the last finite checkpoint
-      checkFiniteTensors(dict.tensors, path.join(options.checkpointDir, name));
+      await checkFiniteTensors(dict.tensors, path.join(options.checkpointDir, name));
     } catch (error) {
       tf.dispose(Object.values(dict.tensors));
       throw error;
@@ -240,11 +240,15 @@ export async function evaluate(trainer: Pick<Trainable, 'predict'>, data: Datase
   for (let start = 0; start < data.length; start += batchSize) {
     const examples = await Promise.all(Array.from({ length: Math.min(batchSize, data.length - start) }, (_, i) => data.get(start + i)));
     const logits = await trainer.predict(examples.map((e) => e.image));
-    const [loss, predicted] = tf.tidy(() => {
+    const [lossTensor, predictedTensor] = tf.tidy(() => {
       const labels = tf.oneHot(tf.tensor1d(examples.map((e) => e.label), 'int32'), logits.shape[1]);
       const perExample = tf.losses.softmaxCrossEntropy(labels, logits, undefined, undefined, tf.Reduction.NONE);
-      return [tf.sum(perExample).dataSync()[0]!, tf.argMax(logits, 1).dataSync()] as const;
+      return [tf.sum(perExample), tf.argMax(logits, 1)] as const;
     });
+    // Asynchronous reads: webgpu in Node has no synchronous readback.
+    const loss = (await lossTensor.data())[0]!;
+    const predicted = await predictedTensor.data();
+    tf.dispose([lossTensor, predictedTensor]);
     logits.dispose();
     lossSum += loss;
     examples.forEach((e, i) => {

@@ -135,13 +135,13 @@ export class GDTrainer {
           // Each micro-batch loss is weighted by its share of the batch, so the sum is the batch mean.
           return tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), (end - start) / batch) as tf.Scalar;
         }, this.optimizers.variables);
-        loss += value.dataSync()[0]!;
+        loss += (await value.data())[0]!; // asynchronous: webgpu in Node has no synchronous readback
         value.dispose();
         accumulate(grads, g);
         tf.dispose(Object.values(g));
       }
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'the loss', { batch: step, keys: keys ?? Array.from({ length: batch }, (_, i) => String(i)) });
-      const broken = nonFiniteVariables(this.variables.filter((v) => !v.trainable));
+      const broken = await nonFiniteVariables(this.variables.filter((v) => !v.trainable));
       if (broken.length > 0) throw new NonFiniteLossError(step, `the model state (${broken.slice(0, 3).join(', ')})`, { batch: step, keys: keys ?? [] });
       if (apply) this.optimizers.apply(grads, this.schedule(step));
     } finally {
@@ -161,7 +161,7 @@ export class GDTrainer {
 
   async loadStateDict(dict: StateDict, file?: string): Promise<void> {
     if (dict.state['kind'] !== 'gd') throw new TrainerOptionError('state dict', "a GDTrainer state (kind 'gd')", dict.state['kind']);
-    loadVariableTensors('classifier', this.variables, dict.tensors, file);
+    await loadVariableTensors('classifier', this.variables, dict.tensors, file);
     this.optimizers.loadStateTensors(dict.state['optimizer'] as OptimizerGroupsState, dict.tensors, file);
   }
 
@@ -173,6 +173,6 @@ export class GDTrainer {
     } finally {
       x.dispose();
     }
-    return checkFiniteOutput(logits);
+    return await checkFiniteOutput(logits);
   }
 }

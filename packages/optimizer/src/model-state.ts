@@ -15,12 +15,12 @@ export function variableTensors(prefix: string, variables: readonly NamedVariabl
  * Assigns `prefix/name` of `tensors` to each variable; nothing changes unless every variable has its
  * tensor with the right shape (StateMismatchError names each missing or mis-shaped key).
  */
-export function loadVariableTensors(prefix: string, variables: readonly NamedVariable[], tensors: Record<string, tf.Tensor>, file = 'state dict'): void {
+export async function loadVariableTensors(prefix: string, variables: readonly NamedVariable[], tensors: Record<string, tf.Tensor>, file = 'state dict'): Promise<void> {
   const mine: Record<string, tf.Tensor> = {};
   for (const [key, t] of Object.entries(tensors)) if (key.startsWith(`${prefix}/`)) mine[key.slice(prefix.length + 1)] = t;
   for (const v of variables) {
     const t = mine[v.name];
-    if (t && t.dtype === 'float32' && !tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0])) throw new NonFiniteStateError(`${prefix}/${v.name}`, file);
+    if (t && t.dtype === 'float32' && !(await allFinite(t))) throw new NonFiniteStateError(`${prefix}/${v.name}`, file);
   }
   loadStateTensors(variables, mine, { source: `${file} (${prefix})` });
 }
@@ -49,14 +49,14 @@ export class VariableSnapshot {
 }
 
 /** Names of the variables holding NaN or infinite values (checked on the device, one read). */
-export function nonFiniteVariables(variables: readonly NamedVariable[]): string[] {
+export async function nonFiniteVariables(variables: readonly NamedVariable[]): Promise<string[]> {
   const floats = variables.filter((v) => v.variable.dtype === 'float32');
   if (floats.length === 0) return [];
   const flags = tf.tidy(() => tf.stack(floats.map((v) => tf.all(tf.isFinite(v.variable)))));
   try {
     // one scalar read in the common case; the names only when something is wrong
-    if (tf.tidy(() => tf.all(flags).dataSync()[0])) return [];
-    const each = flags.dataSync();
+    if (await allFinite(flags, true)) return [];
+    const each = await flags.data();
     return floats.filter((_, i) => !each[i]).map((v) => v.name);
   } finally {
     flags.dispose();
@@ -71,11 +71,21 @@ export function variableBytes(variables: Iterable<tf.Variable>): number {
 }
 
 /** The logits, or NonFiniteOutputError (disposing them) when any is NaN or infinite. */
-export function checkFiniteOutput(logits: tf.Tensor2D): tf.Tensor2D {
-  const finite = tf.tidy(() => tf.all(tf.isFinite(logits)).dataSync()[0]);
+export async function checkFiniteOutput(logits: tf.Tensor2D): Promise<tf.Tensor2D> {
+  const finite = await allFinite(logits);
   if (!finite) {
     logits.dispose();
     throw new NonFiniteOutputError('The predicted logits');
   }
   return logits;
+}
+
+/** Whether every value is finite (or, for `flags`, true), read back asynchronously (webgpu in Node has no synchronous read). */
+async function allFinite(t: tf.Tensor, flags = false): Promise<boolean> {
+  const all = tf.tidy(() => tf.all(flags ? t : tf.isFinite(t)));
+  try {
+    return Boolean((await all.data())[0]);
+  } finally {
+    all.dispose();
+  }
 }

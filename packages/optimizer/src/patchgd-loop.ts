@@ -248,12 +248,12 @@ export class PatchGDLoop<Item, Target> {
     };
   }
 
-  loadStateDict(dict: StateDict, prefixes: { encoder: string; objective: string } = { encoder: 'encoder', objective: 'objective' }, file?: string): void {
+  async loadStateDict(dict: StateDict, prefixes: { encoder: string; objective: string } = { encoder: 'encoder', objective: 'objective' }, file?: string): Promise<void> {
     const batches = Number(dict.state['batches']);
     if (!Number.isInteger(batches) || batches < 0) throw new TrainerOptionError('state.batches', 'a non-negative integer', dict.state['batches']);
     // everything is validated by the loads below before it is assigned; models first, then optimizers
-    loadVariableTensors(prefixes.encoder, this.options.encoder.variables, dict.tensors, file);
-    loadVariableTensors(prefixes.objective, this.options.objective.variables, dict.tensors, file);
+    await loadVariableTensors(prefixes.encoder, this.options.encoder.variables, dict.tensors, file);
+    await loadVariableTensors(prefixes.objective, this.options.objective.variables, dict.tensors, file);
     this.optimizers.loadStateTensors(dict.state['optimizer'] as OptimizerGroupsState, dict.tensors, file);
     this.batches = batches;
     this.pendingSamplerState = dict.state['sampler'] as ReturnType<Sampler['stateDict']> | undefined;
@@ -332,13 +332,13 @@ export class PatchGDLoop<Item, Target> {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
         if (apply && j === groupStart + groupSize - 1) {
-          this.applyAccumulated(grads, { batch: outerStep, keys, innerIteration: j });
+          await this.applyAccumulated(grads, { batch: outerStep, keys, innerIteration: j });
           steps++;
         }
         this.options.onProgress?.({ phase: 'inner', done: j + 1, total: zeta });
       }
       // batch statistics updated while filling Z can overflow with finite losses (a std near 0)
-      const broken = nonFiniteVariables([...this.options.encoder.variables, ...this.options.objective.variables].filter((v) => !v.trainable));
+      const broken = await nonFiniteVariables([...this.options.encoder.variables, ...this.options.objective.variables].filter((v) => !v.trainable));
       if (broken.length > 0) throw new NonFiniteLossError(this.optimizerSteps, `the model state (${broken.slice(0, 3).join(', ')}${broken.length > 3 ? ', …' : ''})`, { batch: outerStep, keys });
     } finally {
       z.dispose();
@@ -347,8 +347,10 @@ export class PatchGDLoop<Item, Target> {
     return { loss: lossSum / zeta, innerIterations: zeta, optimizerSteps: steps, fillMs, innerMs: performance.now() - innerStart };
   }
 
-  private applyAccumulated(grads: tf.NamedTensorMap, where: { batch: number; keys: readonly string[]; innerIteration: number }): void {
-    const norm = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+  private async applyAccumulated(grads: tf.NamedTensorMap, where: { batch: number; keys: readonly string[]; innerIteration: number }): Promise<void> {
+    const total = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+    const norm = (await total.data())[0]!;
+    total.dispose();
     if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.optimizerSteps, 'the gradient', where);
     this.optimizers.apply(grads, this.schedule(this.optimizerSteps));
     for (const name of Object.keys(grads)) {

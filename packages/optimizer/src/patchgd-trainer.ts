@@ -134,25 +134,25 @@ export class PatchGDTrainer {
   /** Algorithm 2: Z `[B, m, n, s]` for every image, without gradients (the caller disposes it). */
   async fillZ(images: ImageBatch, mode: 'train' | 'eval' = this.options.backboneModeDuringFill ?? 'train'): Promise<tf.Tensor4D> {
     const sources = imagesOf(images);
-    return this.loopFor(sources).fill(sources, { training: mode === 'train' });
+    return (await this.prepared(sources)).fill(sources, { training: mode === 'train' });
   }
 
   /** Algorithm 1's gradient for one batch, not applied; the model's state is put back afterwards. */
   async gradients(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
     const sources = imagesOf(images);
-    return this.loopFor(sources).gradients(sources, this.labels(labels, sources.length), options);
+    return (await this.prepared(sources)).gradients(sources, this.labels(labels, sources.length), options);
   }
 
   /** Algorithm 1 for one batch: fill Z, then ζ inner iterations with an optimizer step every ε. */
   async trainBatch(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<TrainBatchResult> {
     const sources = imagesOf(images);
-    return this.loopFor(sources).step(sources, this.labels(labels, sources.length), options);
+    return (await this.prepared(sources)).step(sources, this.labels(labels, sources.length), options);
   }
 
   /** Memory of a real, applied step on this batch; the model and optimizer are left exactly as they were. */
   async measureStep(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<StepMemory> {
     const sources = imagesOf(images);
-    return this.loopFor(sources).measureStep(sources, this.labels(labels, sources.length), options);
+    return (await this.prepared(sources)).measureStep(sources, this.labels(labels, sources.length), options);
   }
 
   /** Algorithm 2 then the head: logits `[B, classes]` with every layer in inference mode. */
@@ -164,7 +164,7 @@ export class PatchGDTrainer {
     } finally {
       z.dispose();
     }
-    return checkFiniteOutput(logits);
+    return await checkFiniteOutput(logits);
   }
 
   /** Optimizer steps taken so far. */
@@ -186,12 +186,12 @@ export class PatchGDTrainer {
 
   async loadStateDict(dict: StateDict, file?: string): Promise<void> {
     if (dict.state['kind'] !== 'patchgd') throw new TrainerOptionError('state dict', "a PatchGDTrainer state (kind 'patchgd')", dict.state['kind']);
-    if (this.loop) this.loop.loadStateDict(dict, PREFIXES, file);
+    if (this.loop) await this.loop.loadStateDict(dict, PREFIXES, file);
     else {
       // validate and load the models now; the loop (which needs the grid) takes the rest on the first batch
       const [m, n] = this.head.gridSize ?? [undefined, undefined];
       if (m !== undefined && n !== undefined) {
-        this.loopFor([{ data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 }]).loadStateDict(dict, PREFIXES, file);
+        await this.loopFor([{ data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 }]).loadStateDict(dict, PREFIXES, file);
       } else this.pendingState = { state: dict.state, tensors: Object.fromEntries(Object.entries(dict.tensors).map(([k, t]) => [k, t.clone()])) };
     }
   }
@@ -223,12 +223,22 @@ export class PatchGDTrainer {
       sourceOf: (source) => source,
       ...pick(o, ['sampler', 'innerIterations', 'accumulationSteps', 'schedule', 'training', 'fillBatchSize', 'budgetBytes', 'checkBudgetFirst', 'restoreOnError', 'onProgress']),
     });
-    if (this.pendingState) {
-      this.loop.loadStateDict(this.pendingState, PREFIXES);
-      tf.dispose(Object.values(this.pendingState.tensors));
-      this.pendingState = undefined;
-    }
     return this.loop;
+  }
+
+  /** The loop, with a state loaded before the first batch (heads without a grid) applied. */
+  private async prepared(sources: readonly Source[]): Promise<PatchGDLoop<Source, Int32Array>> {
+    const loop = this.loopFor(sources);
+    if (this.pendingState) {
+      const pending = this.pendingState;
+      this.pendingState = undefined;
+      try {
+        await loop.loadStateDict(pending, PREFIXES);
+      } finally {
+        tf.dispose(Object.values(pending.tensors));
+      }
+    }
+    return loop;
   }
 
   private encoder(grid: PatchGrid): PatchEncoder<Source, PatchInput> {

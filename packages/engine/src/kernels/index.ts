@@ -46,12 +46,22 @@ export function registerWasmKernels(): string[] {
       // since overrides delegate to it.
       tf.registerKernel({ ...config, setupFunc: native?.setupFunc ?? config.setupFunc });
     }
-    for (const grad of gradientOverrides) tf.registerGradient(grad);
+    registerGradientOverrides();
     registered = true;
   }
   return wasmKernels.map((k) => k.kernelName);
 }
 
+let gradientsRegistered = false;
+
+/** Registers {@link gradientOverrides} (they hold for every backend). Idempotent. */
+export function registerGradientOverrides(): void {
+  if (gradientsRegistered) return;
+  for (const grad of gradientOverrides) tf.registerGradient(grad);
+  gradientsRegistered = true;
+}
+
+export { registerWebGpuKernels, webgpuKernels } from './webgpu/index.js';
 export { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 export { conv2dBackpropInput } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';

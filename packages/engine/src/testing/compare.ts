@@ -9,13 +9,31 @@ export function randomArray(length: number, seed: number): Float32Array {
   return Float32Array.from({ length }, () => rng.next() * 2 - 1);
 }
 
-/** Runs `fn` on `backend` and returns its outputs as plain arrays (no tensors escape). */
+/**
+ * Runs `fn` on `backend` and returns its outputs as plain arrays (no tensors escape). Reads are
+ * asynchronous: webgpu in Node has no synchronous readback.
+ */
 export async function onBackend(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const outputs = tf.tidy(fn);
-  const values = outputs.map((t) => t.dataSync() as Float32Array);
+  const values = await Promise.all(outputs.map(async (t) => (await t.data()) as Float32Array));
   tf.dispose(outputs);
   return values;
+}
+
+/**
+ * max |a − b| / max(max |b|, floor): relative where the expected values are of normal size, absolute
+ * (divided by `floor`) where they are all ≈ 0, e.g. a batch-norm β whose true gradient is 1e-12.
+ */
+export function scaledError(actual: Float32Array, expected: Float32Array, floor = 1e-3): number {
+  if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  return Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff / Math.max(scale, floor);
 }
 
 /** max |a − b| / max |b|, the relative error measure the kernel tests bound. */
