@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { CLASSES } from './generator.js';
+import { CLASSES } from '@patchgd/datasets';
 import { pretrainBackbone } from './pretrain.js';
 import { writeUltraMnist } from './files.js';
 import { ultramnistTask } from './task.js';

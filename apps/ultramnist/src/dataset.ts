@@ -1,5 +1,5 @@
 import type { Dataset, Example } from '@patchgd/optimizer';
-import { ultraMnistSample, type UltraMnistOptions } from './generator.js';
+import { ultraMnistSample, type UltraMnistOptions } from '@patchgd/datasets';
 
 /**
  * An UltraMNIST split generated on the fly: `get(i)` renders sample i (deterministic), keeping up

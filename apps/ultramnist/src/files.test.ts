@@ -8,7 +8,7 @@ import { folderTask } from '@patchgd/cli';
 import { openImage } from '@patchgd/tiled-io';
 import { describe, expect, it } from 'vitest';
 import { writeUltraMnist } from './files.js';
-import { ultraMnistSample } from './generator.js';
+import { ultraMnistSample } from '@patchgd/datasets';
 
 describe('writeUltraMnist', () => {
   it('writes grey PNGs and CSVs whose labels are the digit sums, readable by the folder task', async () => {

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeTiledTiff } from '@patchgd/tiled-io';
-import { ultraMnistSample, type UltraMnistOptions } from './generator.js';
+import { ultraMnistSample, type UltraMnistOptions } from '@patchgd/datasets';
 
 export interface WriteOptions extends Omit<UltraMnistOptions, 'split'> {
   /** output folder */

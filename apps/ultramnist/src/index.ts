@@ -1,8 +1,4 @@
-export { ultraMnistSample, digitCombinations, scaleWeights, labelOf, CLASSES } from './generator.js';
-export type { UltraMnistOptions, UltraMnistSample, PlacedDigit } from './generator.js';
 export { UltraMnistDataset } from './dataset.js';
-export { loadMnist } from './mnist.js';
-export type { MnistSplit, Split } from './mnist.js';
 export { ultramnistTask } from './task.js';
 export { writeUltraMnist, PNG_LIMIT } from './files.js';
 export type { WriteOptions } from './files.js';

@@ -4,8 +4,8 @@
 import type { Backbone } from '@patchgd/backbones';
 import { tf } from '@patchgd/engine';
 import { GDTrainer, type Pixels } from '@patchgd/optimizer';
-import { rng } from './generator.js';
-import { loadMnist } from './mnist.js';
+import { Rng, mixSeed } from '@patchgd/core';
+import { loadMnist } from '@patchgd/datasets';
 
 const DIGIT = 28;
 export const PRETRAIN_CLASSES = 11;
@@ -25,21 +25,21 @@ export interface DigitPatchOptions {
  * the digit), or nothing (label 10). Deterministic in (index, seed).
  */
 export function digitPatch(index: number, patchSize: number, seed = 0, options: DigitPatchOptions = {}): { image: Pixels; label: number } {
-  const random = rng(seed * 2_654_435_761 + index * 40_503 + 11);
+  const rng = new Rng(mixSeed(seed, index, 11));
   const data = new Float32Array(patchSize * patchSize);
-  if (random() < 1 / PRETRAIN_CLASSES || patchSize < DIGIT) return { image: { data, width: patchSize, height: patchSize, channels: 1 }, label: PRETRAIN_CLASSES - 1 };
+  if (rng.next() < 1 / PRETRAIN_CLASSES || patchSize < DIGIT) return { image: { data, width: patchSize, height: patchSize, channels: 1 }, label: PRETRAIN_CLASSES - 1 };
   const mnist = loadMnist('train');
-  const digit = Math.floor(random() * 10);
+  const digit = rng.nextInt(10);
   const pool = mnist.byDigit[digit]!;
-  const offset = pool[Math.floor(random() * pool.length)]! * DIGIT * DIGIT;
-  const scale = 1 + Math.floor(random() * (options.maxScale ?? Math.floor(patchSize / DIGIT)));
+  const offset = pool[rng.nextInt(pool.length)]! * DIGIT * DIGIT;
+  const scale = 1 + rng.nextInt(options.maxScale ?? Math.floor(patchSize / DIGIT));
   const side = DIGIT * scale;
   const over = Math.floor((options.overhang ?? 0) * side);
   // The box's top-left corner: inside when it fits, hanging over by at most `over` pixels.
   const place = () => {
     const lo = Math.min(0, patchSize - side) - over;
     const hi = Math.max(0, patchSize - side) + over;
-    return lo + Math.floor(random() * (hi - lo + 1));
+    return lo + rng.nextInt(hi - lo + 1);
   };
   const x0 = place();
   const y0 = place();

@@ -2,7 +2,7 @@
 import type { Task } from '@patchgd/cli';
 import { z } from 'zod';
 import { UltraMnistDataset } from './dataset.js';
-import { CLASSES } from './generator.js';
+import { CLASSES } from '@patchgd/datasets';
 
 const schema = z
   .object({
