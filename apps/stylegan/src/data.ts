@@ -1,20 +1,13 @@
 // Real images for the GAN, all offline: MNIST digit mosaics, UltraMNIST images
-// (@patchgd/app-ultramnist) and any folder of PNGs (decoded with sharp). A data set is held in
+// (@patchgd/datasets) and any folder of PNGs (decoded with sharp). A data set is held in
 // memory as N × size × size × channels values in [0, 1].
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadMnist, ultraMnistSample } from '@patchgd/app-ultramnist';
+import { Rng, mixSeed } from '@patchgd/core';
+import { loadMnist, ultraMnistSample } from '@patchgd/datasets';
 import sharp from 'sharp';
+import type { DataConfig } from './config.js';
 import { StyleGanFileError, StyleGanOptionError } from './errors.js';
-import { Rng, mix } from './rng.js';
-
-/** Where the real images come from. */
-export type DataConfig =
-  | { source: 'mosaic'; count: number; split: 'train' | 'test'; grid: number }
-  | { source: 'ultramnist'; count: number; split: 'train' | 'test'; digits: [number, number] }
-  | { source: 'folder'; path: string; count: number; channels: 1 | 3 };
-
-export const DATA_SOURCES = ['mosaic', 'ultramnist', 'folder'] as const;
 
 /** An in-memory image set. */
 export interface ImageSet {
@@ -51,13 +44,13 @@ export function mnistMosaics(count: number, size: number, grid: number, split: '
   const side = Math.max(1, Math.floor((cell * 7) / 8));
   const offset = Math.floor((cell - side) / 2);
   const mnist = loadMnist(split);
-  const rng = new Rng(mix(seed, 11, split === 'train' ? 1 : 2));
+  const rng = new Rng(mixSeed(seed, 11, split === 'train' ? 1 : 2));
   const pixels = new Float32Array(count * size * size);
   const digit = new Float32Array(28 * 28);
   for (let i = 0; i < count; i++) {
     for (let a = 0; a < grid; a++) {
       for (let b = 0; b < grid; b++) {
-        const index = rng.int(mnist.count);
+        const index = rng.nextInt(mnist.count);
         for (let j = 0; j < 784; j++) digit[j] = mnist.images[index * 784 + j]! / 255;
         const small = resize(digit, 28, side);
         for (let y = 0; y < side; y++) {

@@ -5,7 +5,7 @@ import { tf } from '@patchgd/engine';
 import { StyleGanOptionError } from './errors.js';
 import { downsample2x, leakyRelu, leakyReluTwice } from './ops.js';
 import { ParamSet } from './params.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@patchgd/core';
 
 /** Architecture of the discriminator. */
 export interface DiscriminatorOptions {

@@ -4,15 +4,14 @@
 // average-pooled to a 2 × 2 grid so that where things are counts too. This is NOT Inception-FID.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadMnist } from '@patchgd/app-ultramnist';
+import { Rng, mixSeed } from '@patchgd/core';
+import { loadMnist } from '@patchgd/datasets';
 import { tf } from '@patchgd/engine';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '@patchgd/optimizer';
-import { Adam } from './adam.js';
 import { resize } from './data.js';
 import { StyleGanOptionError } from './errors.js';
 import { downsample2x, poolToGrid } from './ops.js';
 import { ParamSet } from './params.js';
-import { Rng, mix } from './rng.js';
 
 /** How the feature network is trained. */
 export interface FeatureNetOptions {
@@ -22,7 +21,7 @@ export interface FeatureNetOptions {
   seed: number;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 const CANVAS = 32;
 const WIDTH = [16, 32, 32];
 /** length of a feature vector: 2 × 2 cells × channels of the last convolution */
@@ -41,7 +40,7 @@ export class FeatureNet {
   readonly params: ParamSet;
 
   constructor(seed: number) {
-    const rng = new Rng(mix(seed, 21));
+    const rng = new Rng(mixSeed(seed, 21));
     const p = (this.params = new ParamSet('featureNet'));
     let cin = 1;
     WIDTH.forEach((c, i) => {
@@ -94,13 +93,13 @@ function digitBatch(split: 'train' | 'test', n: number, rng: Rng): { images: Flo
   const labels = new Int32Array(n);
   const digit = new Float32Array(784);
   for (let i = 0; i < n; i++) {
-    const index = rng.int(mnist.count);
+    const index = rng.nextInt(mnist.count);
     labels[i] = mnist.labels[index]!;
     for (let j = 0; j < 784; j++) digit[j] = mnist.images[index * 784 + j]! / 255;
-    const side = 12 + rng.int(17);
+    const side = 12 + rng.nextInt(17);
     const small = resize(digit, 28, side);
-    const y = rng.int(CANVAS - side + 1);
-    const x = rng.int(CANVAS - side + 1);
+    const y = rng.nextInt(CANVAS - side + 1);
+    const x = rng.nextInt(CANVAS - side + 1);
     for (let r = 0; r < side; r++) images.set(small.subarray(r * side, (r + 1) * side), i * CANVAS * CANVAS + (y + r) * CANVAS + x);
   }
   return { images, labels };
@@ -109,8 +108,8 @@ function digitBatch(split: 'train' | 'test', n: number, rng: Rng): { images: Flo
 /** Trains a feature network; returns it with its accuracy on 1000 MNIST test digits. */
 export function trainFeatureNet(options: FeatureNetOptions, log: (message: string) => void = () => {}): { net: FeatureNet; testAccuracy: number } {
   const net = new FeatureNet(options.seed);
-  const adam = new Adam(net.params, { learningRate: options.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
-  const rng = new Rng(mix(options.seed, 22));
+  const adam = tf.train.adam(options.learningRate, 0.9, 0.999, 1e-7);
+  const rng = new Rng(mixSeed(options.seed, 22));
   for (let step = 0; step < options.steps; step++) {
     const { images, labels } = digitBatch('train', options.batchSize, rng);
     const { value, grads } = tf.variableGrads(() => {
@@ -120,12 +119,12 @@ export function trainFeatureNet(options: FeatureNetOptions, log: (message: strin
     const loss = value.dataSync()[0]!;
     value.dispose();
     const byKey = net.params.gradsByKey(grads);
-    adam.apply(byKey);
+    net.params.applyGradients(adam, byKey);
     byKey.forEach((g) => g.dispose());
     if ((step + 1) % 100 === 0) log(`feature net: step ${step + 1}/${options.steps}, loss ${loss.toFixed(3)}`);
   }
   adam.dispose();
-  const test = digitBatch('test', 1000, new Rng(mix(options.seed, 23)));
+  const test = digitBatch('test', 1000, new Rng(mixSeed(options.seed, 23)));
   const predicted = tf.tidy(() => tf.argMax(net.logits(tf.tensor4d(test.images, [1000, CANVAS, CANVAS, 1])), 1).dataSync());
   let correct = 0;
   for (let i = 0; i < 1000; i++) if (predicted[i] === test.labels[i]) correct++;

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { featureStats, frechetDistance } from './frechet.js';
-import { Rng } from './rng.js';
+import { Rng } from '@patchgd/core';
+import { normals } from './params.js';
 
 function gaussian(count: number, dim: number, seed: number, mixing = 0.5): Float32Array {
   // correlated features: x = n + mixing · (shift of n)
   const rng = new Rng(seed);
-  const n = rng.normals(count * dim);
+  const n = normals(rng, count * dim);
   const out = new Float32Array(count * dim);
   for (let i = 0; i < count; i++) for (let j = 0; j < dim; j++) out[i * dim + j] = n[i * dim + j]! + mixing * n[i * dim + ((j + 1) % dim)]!;
   return out;
@@ -20,7 +21,7 @@ describe('frechetDistance', () => {
   it('grows monotonically with the noise added to a set', () => {
     const base = gaussian(400, 16, 2);
     const ref = featureStats(base, 16);
-    const noise = new Rng(3).normals(base.length);
+    const noise = normals(new Rng(3), base.length);
     const distances = [0, 0.25, 0.5, 1, 2].map((sigma) => frechetDistance(ref, featureStats(base.map((v, i) => v + sigma * noise[i]!), 16)));
     for (let i = 1; i < distances.length; i++) expect(distances[i]!).toBeGreaterThan(distances[i - 1]!);
     expect(distances[0]).toBeLessThan(1e-6);

@@ -4,12 +4,12 @@
 // continuous coordinates, a learned constant map and full-image noise maps, cropped — and the
 // convolutions are 'valid' on a region grown by the receptive-field margin, so a stitched grid of
 // patches equals the whole canvas rendered at once, pixel for pixel.
+import type { Rng } from '@patchgd/core';
+import type { PixelRect } from '@patchgd/samplers';
 import { tf } from '@patchgd/engine';
 import { StyleGanOptionError } from './errors.js';
-import { cropPadded, fourierFeatures, type Region } from './grid.js';
 import { leakyRelu } from './ops.js';
-import { ParamSet } from './params.js';
-import type { Rng } from './rng.js';
+import { ParamSet, normals } from './params.js';
 
 /** Architecture of the generator. */
 export interface GeneratorOptions {
@@ -107,14 +107,14 @@ export class Generator {
   /** Draws fresh noise maps for `batch` images. */
   sampleNoise(batch: number, rng: Rng): NoiseMaps {
     const side = this.options.imageSize + 2 * this.margin;
-    return { batch, maps: this.options.kernels.map(() => Array.from({ length: batch }, () => rng.normals(side * side))) };
+    return { batch, maps: this.options.kernels.map(() => Array.from({ length: batch }, () => normals(rng, side * side))) };
   }
 
   /**
    * Renders `regions[b]` of image b for every b (the same count k and size for all): `[B·k, h, w, C]`.
    * Differentiable in the parameters (call inside `tf.variableGrads`, or under `tf.tidy` for no-grad use).
    */
-  render(w: tf.Tensor2D, regions: Region[][], noise: NoiseMaps): tf.Tensor4D {
+  render(w: tf.Tensor2D, regions: PixelRect[][], noise: NoiseMaps): tf.Tensor4D {
     const o = this.options;
     const B = w.shape[0];
     if (regions.length !== B) throw new StyleGanOptionError('regions', `one region list per image (${B})`, regions.length);
@@ -165,12 +165,12 @@ export class Generator {
   }
 
   /** Fourier features (constant) and crops of the learned constant map (differentiable). */
-  private input(regions: Region[][], N: number, h: number, w: number): tf.Tensor4D {
+  private input(regions: PixelRect[][], N: number, h: number, w: number): tf.Tensor4D {
     const o = this.options;
     const R = this.margin;
     const f = 4 * o.fourierFrequencies;
     const features = new Float32Array(N * h * w * f);
-    const unique = new Map<string, { region: Region; index: number }>();
+    const unique = new Map<string, { region: PixelRect; index: number }>();
     const rowOf: number[] = [];
     let n = 0;
     for (const list of regions) {
@@ -195,7 +195,7 @@ export class Generator {
     return tf.concat([fourier, placed], 3) as tf.Tensor4D;
   }
 
-  private noiseCrops(maps: Float32Array[], regions: Region[][], margin: number, h: number, w: number): tf.Tensor4D {
+  private noiseCrops(maps: Float32Array[], regions: PixelRect[][], margin: number, h: number, w: number): tf.Tensor4D {
     const out = new Float32Array(regions.length * regions[0]!.length * h * w);
     let n = 0;
     regions.forEach((list, b) => list.forEach((region) => cropPadded(maps[b]!, this.options.imageSize, this.margin, region, margin, out, n++ * h * w)));
@@ -226,5 +226,56 @@ export function checkGeneratorOptions(o: GeneratorOptions, prefix = 'generator')
   }
   if (!Array.isArray(o.kernels) || o.kernels.length === 0 || o.kernels.some((k) => !Number.isInteger(k) || k < 1 || k % 2 === 0)) {
     throw new StyleGanOptionError(`${prefix}.kernels`, 'a non-empty array of odd positive integers', o.kernels);
+  }
+}
+
+/**
+ * Fourier features of the continuous coordinates of every pixel of `region` grown by `margin`
+ * pixels on each side: for each frequency f = 2^j cycles per image side (j < `frequencies`),
+ * sin and cos of 2π f u and 2π f v, with u, v = (pixel + ½) / size. The same pixel gets the same
+ * features whichever patch asks, so neighbouring patches agree at their borders.
+ */
+export function fourierFeatures(region: PixelRect, margin: number, size: number, frequencies: number): Float32Array {
+  const h = region.height + 2 * margin;
+  const w = region.width + 2 * margin;
+  const f = 4 * frequencies;
+  const out = new Float32Array(h * w * f);
+  const col = new Float32Array(w * 2 * frequencies);
+  for (let j = 0; j < w; j++) {
+    const u = (region.x - margin + j + 0.5) / size;
+    for (let q = 0; q < frequencies; q++) {
+      const a = 2 * Math.PI * 2 ** q * u;
+      col[j * 2 * frequencies + 2 * q] = Math.sin(a);
+      col[j * 2 * frequencies + 2 * q + 1] = Math.cos(a);
+    }
+  }
+  for (let i = 0; i < h; i++) {
+    const v = (region.y - margin + i + 0.5) / size;
+    const rowFeatures = new Float32Array(2 * frequencies);
+    for (let q = 0; q < frequencies; q++) {
+      const a = 2 * Math.PI * 2 ** q * v;
+      rowFeatures[2 * q] = Math.sin(a);
+      rowFeatures[2 * q + 1] = Math.cos(a);
+    }
+    for (let j = 0; j < w; j++) {
+      const o = (i * w + j) * f;
+      out.set(col.subarray(j * 2 * frequencies, (j + 1) * 2 * frequencies), o);
+      out.set(rowFeatures, o + 2 * frequencies);
+    }
+  }
+  return out;
+}
+
+/**
+ * Copies the `region` grown by `margin` out of a padded single-channel map of side
+ * `size + 2·pad` (the map's pixel (pad, pad) is image pixel (0, 0)); `margin ≤ pad`.
+ */
+export function cropPadded(map: Float32Array, size: number, pad: number, region: PixelRect, margin: number, out: Float32Array, offset: number): void {
+  const side = size + 2 * pad;
+  const h = region.height + 2 * margin;
+  const w = region.width + 2 * margin;
+  for (let i = 0; i < h; i++) {
+    const start = (region.y - margin + pad + i) * side + region.x - margin + pad;
+    out.set(map.subarray(start, start + w), offset + i * w);
   }
 }

@@ -1,15 +1,40 @@
 // A named set of trainable tf.Variables: the generator's and the discriminator's weights, their
-// EMA copy, checkpointing by key (not by the globally unique tfjs variable name).
+// EMA copy, checkpointing by key (not by the globally unique tfjs variable name), and the state of
+// the tf.train optimizer that updates them, keyed the same way.
 import { tf } from '@patchgd/engine';
-import { CheckpointMismatchError } from './errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@patchgd/core';
+import { CheckpointError } from '@patchgd/optimizer';
 
 let instances = 0;
 
 /** How a parameter starts: standard normal times `scale`, or a constant. */
 export type Init = { normal: number } | { constant: number };
 
-/** Named variables with stable keys; `names` maps each tfjs variable name back to its key. */
+/**
+ * `n` normal draws with standard deviation `std` from `rng`.
+ *
+ * @example
+ * ```ts
+ * const z = normals(new Rng(1), 16 * 64); // 16 latents of size 64
+ * ```
+ */
+export function normals(rng: Rng, n: number, std = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal(0, std);
+  return out;
+}
+
+/**
+ * Named variables with stable keys. Equalized learning rate lives in the forward passes (weights
+ * are scaled at use), so every parameter takes the optimizer's plain learning rate.
+ *
+ * @example
+ * ```ts
+ * const p = new ParamSet('G');
+ * p.add('rgb/bias', [3], { constant: 0 }, rng);
+ * p.get('rgb/bias');
+ * ```
+ */
 export class ParamSet {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly byName = new Map<string, string>();
@@ -22,7 +47,7 @@ export class ParamSet {
   /** Creates parameter `key` of `shape`, drawn from `rng`. */
   add(key: string, shape: number[], init: Init, rng: Rng): tf.Variable {
     const size = shape.reduce((a, b) => a * b, 1);
-    const values = 'normal' in init ? rng.normals(size, init.normal) : new Float32Array(size).fill(init.constant);
+    const values = 'normal' in init ? normals(rng, size, init.normal) : new Float32Array(size).fill(init.constant);
     const v = tf.variable(tf.tensor(values, shape), true, `${this.prefix}/${key}`);
     this.vars.set(key, v);
     this.byName.set(v.name, key);
@@ -50,11 +75,6 @@ export class ParamSet {
     return n;
   }
 
-  /** The key of a tfjs variable name (as in `tf.variableGrads(...).grads`). */
-  keyOf(variableName: string): string | undefined {
-    return this.byName.get(variableName);
-  }
-
   /** Re-keys `tf.variableGrads` output by parameter key, keeping only this set's variables. */
   gradsByKey(grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
@@ -65,9 +85,17 @@ export class ParamSet {
     return out;
   }
 
-  /** Copies every value of `other` (same keys and shapes) into this set. */
-  copyFrom(other: ParamSet): void {
-    for (const [key, v] of this.vars) v.assign(other.get(key));
+  /**
+   * One optimizer step with `grads` keyed by parameter key. The gradients are passed in key order
+   * with every parameter present, because tfjs optimizers keep their slots by position in that list.
+   */
+  applyGradients(optimizer: tf.Optimizer, grads: Map<string, tf.Tensor>): void {
+    const named: tf.NamedTensorMap = {};
+    tf.tidy(() => {
+      for (const [key, v] of this.vars) named[v.name] = tf.keep(grads.get(key) ?? tf.zerosLike(v));
+    });
+    optimizer.applyGradients(named);
+    for (const [key, v] of this.vars) if (!grads.has(key)) named[v.name]!.dispose();
   }
 
   /** this ← β · this + (1 − β) · other: the EMA update. */
@@ -77,7 +105,7 @@ export class ParamSet {
     });
   }
 
-  /** Tensors to checkpoint, keyed `<prefix>/<key>`. */
+  /** Tensors to checkpoint, keyed `<prefix>/<key>` (borrowed: the live variables). */
   tensors(prefix: string): Record<string, tf.Tensor> {
     const out: Record<string, tf.Tensor> = {};
     for (const [key, v] of this.vars) out[`${prefix}/${key}`] = v;
@@ -86,14 +114,39 @@ export class ParamSet {
 
   /** Loads the tensors written by {@link tensors}; every key must be present with its shape. */
   load(tensors: Record<string, tf.Tensor>, prefix: string, file: string): void {
-    for (const [key, v] of this.vars) {
-      const t = tensors[`${prefix}/${key}`];
-      if (!t) throw new CheckpointMismatchError(file, `${prefix}/${key}`, `shape [${v.shape.join(', ')}]`, 'nothing (missing)');
-      if (t.shape.join() !== v.shape.join()) {
-        throw new CheckpointMismatchError(file, `${prefix}/${key}`, `shape [${v.shape.join(', ')}]`, `shape [${t.shape.join(', ')}]`);
-      }
-      v.assign(t);
-    }
+    for (const [key, v] of this.vars) v.assign(checked(tensors, `${prefix}/${key}`, v.shape, file));
+  }
+
+  /**
+   * An Adam optimizer's slots keyed by parameter, `<prefix>/m/<key>` and `<prefix>/v/<key>`, and its
+   * accumulated β powers `<prefix>/beta1Power`, `<prefix>/beta2Power` — restored as they were, not
+   * recomputed, so a resumed run stays bit-exact. All borrowed (live variables); the step count is
+   * `optimizer.iterations`. Before the first step the moments do not exist and only the powers are written.
+   */
+  async adamTensors(optimizer: tf.AdamOptimizer, prefix: string): Promise<Record<string, tf.Tensor>> {
+    const [iterations, ...slots] = await optimizer.getWeights();
+    iterations!.tensor.dispose(); // a fresh scalar; the count is optimizer.iterations
+    const internals = adamInternals(optimizer);
+    const out: Record<string, tf.Tensor> = { [`${prefix}/beta1Power`]: internals.accBeta1, [`${prefix}/beta2Power`]: internals.accBeta2 };
+    const keys = this.keys;
+    if (slots.length === 0) return out;
+    keys.forEach((key, i) => {
+      out[`${prefix}/m/${key}`] = slots[i]!.tensor;
+      out[`${prefix}/v/${key}`] = slots[keys.length + i]!.tensor;
+    });
+    return out;
+  }
+
+  /** Restores {@link adamTensors} and the step count `iterations`; `file` names the checkpoint in errors. */
+  async loadAdam(optimizer: tf.AdamOptimizer, tensors: Record<string, tf.Tensor>, iterations: number, prefix: string, file: string): Promise<void> {
+    const hasSlots = tensors[`${prefix}/m/${this.keys[0]}`] !== undefined;
+    const slot = (kind: 'm' | 'v') => this.keys.map((key) => ({ name: `${prefix}/${kind}/${key}`, tensor: checked(tensors, `${prefix}/${kind}/${key}`, this.get(key).shape, file) }));
+    const count = tf.scalar(iterations, 'int32');
+    await optimizer.setWeights([{ name: 'iter', tensor: count }, ...(hasSlots ? [...slot('m'), ...slot('v')] : [])]);
+    count.dispose();
+    const internals = adamInternals(optimizer);
+    internals.accBeta1.assign(checked(tensors, `${prefix}/beta1Power`, [], file));
+    internals.accBeta2.assign(checked(tensors, `${prefix}/beta2Power`, [], file));
   }
 
   dispose(): void {
@@ -101,4 +154,17 @@ export class ParamSet {
     this.vars.clear();
     this.byName.clear();
   }
+}
+
+// tf.train.adam keeps β1^t and β2^t as private variables and recomputes them with pow() in
+// setWeights, which differs from the accumulated product in the last bits.
+function adamInternals(optimizer: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
+  return optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+}
+
+function checked(tensors: Record<string, tf.Tensor>, name: string, shape: readonly number[], file: string): tf.Tensor {
+  const t = tensors[name];
+  if (!t) throw new CheckpointError(file, `it has no tensor ${name}`);
+  if (t.shape.join() !== shape.join()) throw new CheckpointError(file, `tensor ${name} has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`);
+  return t;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { initEngine } from '@patchgd/engine';
 import { loadCheckpoint } from '@patchgd/optimizer';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
 import { resolveConfig, type StyleGanConfig } from './config.js';
 import { compareRuns, sampleRun, trainRun } from './run.js';
@@ -90,23 +90,24 @@ describe('compareRuns', () => {
 });
 
 describe('cli', () => {
-  it('exits with 2 and a message naming the field for an invalid flag', async () => {
-    const errors: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      errors.push(String(chunk));
-      return true;
-    });
-    try {
-      expect(await main(['train', '--steps', 'abc', '--quiet'])).toBe(2);
-      expect(await main(['train', '--resume', root, '--mode', 'full', '--quiet'])).toBe(2);
-      expect(await main(['draw', '--quiet'])).toBe(2);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(errors).toEqual([
-      "error: Expected an integer ≥ 0 for steps but received 'abc'\n",
-      "error: Expected nothing besides --steps with --resume (the run keeps its config) for --mode but received 'full'\n",
-      "error: Expected 'train', 'sample' or 'compare' for command but received 'draw'\n",
+  it('exits with 2 and a message naming the field for an invalid flag; sample renders from a run folder', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    expect(await main(['train', '--steps', 'abc', '--quiet'], io)).toBe(2);
+    expect(await main(['train', '--resume', path.join(root, 'a'), '--mode', 'full', '--quiet'], io)).toBe(2);
+    expect(await main(['draw', '--quiet'], io)).toBe(2);
+    expect(await main(['sample', '--quiet'], io)).toBe(2);
+    expect(err.map((e) => e.split('\n')[0])).toEqual([
+      'Invalid config (defaults + flags):',
+      "--resume keeps the run's config: only --steps may change, but mode differs",
+      'Unknown command "draw". Commands: train, sample, compare',
+      'sample needs a run folder (one written by `train`): sample <run folder> [--count 64] [--seed 0] [--out file.png]',
     ]);
+    expect(err[0]).toBe('Invalid config (defaults + flags):\n  steps: Invalid input: expected number, received string');
+    const file = path.join(root, 'cli-sample.png');
+    expect(await main(['sample', path.join(root, 'a'), '--count', '4', '--seed', '2', '--out', file, '--quiet'], io)).toBe(0);
+    expect(out).toEqual([file]);
+    expect((await stat(file)).size).toBeGreaterThan(50);
   });
 });

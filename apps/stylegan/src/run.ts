@@ -2,16 +2,16 @@
 // EMA generator) and compare (full and patchgd from the same seed, side by side).
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Rng, mixSeed } from '@patchgd/core';
 import { RunFolder, createProgress, writeReport, type MetricsRow, type Progress, type ReportChart } from '@patchgd/cli';
 import { tf } from '@patchgd/engine';
 import { loadCheckpoint, saveCheckpoint } from '@patchgd/optimizer';
-import { channelsOf, ganOptions, resolveConfig, type StyleGanConfig } from './config.js';
-import { batchOf, loadImages, type DataConfig, type ImageSet } from './data.js';
+import { channelsOf, ganOptions, resolveConfig, type DataConfig, type StyleGanConfig } from './config.js';
+import { batchOf, loadImages, type ImageSet } from './data.js';
 import { StyleGanFileError, StyleGanOptionError } from './errors.js';
 import { FEATURE_DIM, featuresOf, loadOrTrainFeatureNet, type FeatureNet } from './feature-net.js';
 import { featureStats, frechetDistance, type GaussianStats } from './frechet.js';
 import { imageGridPng, sideBySidePng } from './png.js';
-import { Rng, mix } from './rng.js';
 import { GanTrainer } from './trainer.js';
 
 /** The metric's name wherever it is printed: it is not Inception-FID. */
@@ -96,7 +96,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     if (options.resume) {
       const dict = await loadCheckpoint(checkpointFile);
       try {
-        trainer.loadStateDict(dict, checkpointFile);
+        await trainer.loadStateDict(dict, checkpointFile);
       } finally {
         Object.values(dict.tensors).forEach((t) => t.dispose());
       }
@@ -111,7 +111,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     if (!options.featureNet) ownedNet = feature.net;
     const evalSet = await loadImages(evalData(config), config.imageSize, config.seed + 1);
     const realStats = statsOf(feature.net, evalSet.pixels, evalSet.count, config.imageSize, evalSet.channels);
-    const sampleZ = trainer.latents(config.sampleCount, new Rng(mix(config.seed, 8)));
+    const sampleZ = trainer.latents(config.sampleCount, new Rng(mixSeed(config.seed, 8)));
     const bar = progress.bar(config.mode, config.steps);
     const history = (await folder.readMetrics()).filter((r) => r.kind === 'eval').map((r) => [r.step as number, r.frechet as number] as [number, number]);
     const stepMs: number[] = [];
@@ -130,7 +130,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       return value;
     };
     while (trainer.step < config.steps) {
-      const indices = new Rng(mix(config.seed, 7, trainer.step)).permutation(data.count).subarray(0, Math.min(config.batchSize, data.count));
+      const indices = new Rng(mixSeed(config.seed, 7, trainer.step)).permutation(data.count).subarray(0, Math.min(config.batchSize, data.count));
       const real = tf.tensor4d(batchOf(data, indices), [indices.length, config.imageSize, config.imageSize, data.channels]);
       const measure = (trainer.step + 1) % config.logEvery === 0;
       let result;
@@ -146,12 +146,12 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       if (measure) await folder.appendMetrics({ kind: 'step', mode: config.mode, ...result, tensors: tf.memory().numTensors } as MetricsRow);
       if (trainer.step % config.sampleEvery === 0) await writeSamples();
       if (config.evalEvery > 0 && trainer.step % config.evalEvery === 0 && trainer.step < config.steps) await evaluate();
-      if (trainer.step % config.checkpointEvery === 0) await saveCheckpoint(checkpointFile, trainer.stateDict());
+      if (trainer.step % config.checkpointEvery === 0) await saveCheckpoint(checkpointFile, await trainer.stateDict());
     }
     bar.stop();
     if (!lastPng || !lastPng.endsWith(`step-${String(trainer.step).padStart(6, '0')}.png`)) await writeSamples();
     const frechet = history.length > 0 && history[history.length - 1]![0] === trainer.step ? history[history.length - 1]![1] : await evaluate();
-    await saveCheckpoint(checkpointFile, trainer.stateDict());
+    await saveCheckpoint(checkpointFile, await trainer.stateDict());
     const result: TrainRunResult = {
       dir: folder.dir,
       mode: config.mode,
@@ -189,15 +189,15 @@ function statsOf(net: FeatureNet, pixels: Float32Array, count: number, size: num
 
 /** The metric of the trainer's EMA generator against `realStats`, on `evalSamples` fixed latents. */
 export function frechetOf(trainer: GanTrainer, net: FeatureNet, realStats: GaussianStats, config: StyleGanConfig): number {
-  const z = trainer.latents(config.evalSamples, new Rng(mix(config.seed, 10)));
-  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mix(config.seed, 12)) });
+  const z = trainer.latents(config.evalSamples, new Rng(mixSeed(config.seed, 10)));
+  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mixSeed(config.seed, 12)) });
   const unit = tf.tidy(() => tf.clipByValue(tf.div(tf.add(images, 1), 2), 0, 1).dataSync() as Float32Array);
   images.dispose();
   return frechetDistance(realStats, statsOf(net, unit, config.evalSamples, config.imageSize, channelsOf(config)));
 }
 
 async function samplesPng(trainer: GanTrainer, z: Float32Array, config: StyleGanConfig): Promise<Buffer> {
-  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mix(config.seed, 9)) });
+  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mixSeed(config.seed, 9)) });
   const pixels = images.dataSync() as Float32Array;
   images.dispose();
   return imageGridPng(pixels, config.sampleCount, config.imageSize, channelsOf(config), { scale: config.imageSize < 64 ? 2 : 1 });
@@ -318,12 +318,12 @@ export async function sampleRun(options: { run: string; count?: number; seed?: n
     const file = path.join(folder.checkpointDir, CHECKPOINT);
     const dict = await loadCheckpoint(file);
     try {
-      trainer.loadStateDict(dict, file);
+      await trainer.loadStateDict(dict, file);
     } finally {
       Object.values(dict.tensors).forEach((t) => t.dispose());
     }
-    const z = trainer.latents(count, new Rng(mix(seed, 100)));
-    const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mix(seed, 101)) });
+    const z = trainer.latents(count, new Rng(mixSeed(seed, 100)));
+    const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mixSeed(seed, 101)) });
     const pixels = images.dataSync() as Float32Array;
     images.dispose();
     const out = options.out ?? folder.file('samples', `sample-step${trainer.step}-seed${seed}.png`);

@@ -1,6 +1,7 @@
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from './rng.js';
+import { Rng } from '@patchgd/core';
+import { normals } from './params.js';
 import { tinyOptions } from './testing.js';
 import { GanTrainer } from './trainer.js';
 
@@ -30,7 +31,7 @@ describe('GanTrainer generator step', () => {
   // same latents and noise as the full-image gradients.
   const full = () => new GanTrainer(tinyOptions({ mode: 'full' }));
   const patch = () => new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 16 }));
-  const z = new Rng(7).normals(2 * 8);
+  const z = normals(new Rng(7), 2 * 8);
 
   it('equals the full-image gradient when k covers the grid (ζ = ε = 1)', () => {
     const [f, p] = [full(), patch()];
@@ -98,7 +99,7 @@ describe('GanTrainer generator step', () => {
 describe('GanTrainer discriminator step', () => {
   it('R1 gradients are a true double backprop: they match finite differences', () => {
     const t = new GanTrainer(tinyOptions({ imageSize: 8, patchSize: 4, patchesPerStep: 1, r1Gamma: 2, r1Interval: 1, discriminator: { width: 2, maxWidth: 2 } }));
-    const real = tf.tensor4d(new Rng(12).normals(2 * 64), [2, 8, 8, 1]);
+    const real = tf.tensor4d(normals(new Rng(12), 2 * 64), [2, 8, 8, 1]);
     const { penalty, grads } = t.r1Gradients(real);
     expect(penalty).toBeGreaterThan(0);
     const key = 'b0/conv1/w';
@@ -127,7 +128,7 @@ describe('GanTrainer discriminator step', () => {
   it('trains in both modes without leaking tensors and keeps every loss finite', async () => {
     for (const mode of ['full', 'patchgd'] as const) {
       const t = new GanTrainer(tinyOptions({ mode, imageSize: 16, patchSize: 8, patchesPerStep: 2, innerIterations: 2, accumulationSteps: 1 }));
-      const real = tf.tensor4d(new Rng(13).normals(2 * 256), [2, 16, 16, 1]);
+      const real = tf.tensor4d(normals(new Rng(13), 2 * 256), [2, 16, 16, 1]);
       await t.trainStep(real);
       const before = tf.memory().numTensors;
       const result = await t.trainStep(real, { measureMemory: true });
@@ -136,7 +137,7 @@ describe('GanTrainer discriminator step', () => {
       expect(result.step).toBe(2);
       expect(result.generatorPeakBytes).toBeGreaterThan(0);
       for (const v of [result.dLoss, result.gLoss]) expect(Number.isFinite(v)).toBe(true);
-      expect(t.optG.steps).toBe(mode === 'full' ? 3 : 6); // patchgd: ε = 1, ζ = 2 → two Adam steps per G step
+      expect(t.optG.iterations).toBe(mode === 'full' ? 3 : 6); // patchgd: ε = 1, ζ = 2 → two Adam steps per G step
       real.dispose();
       t.dispose();
     }

@@ -7,19 +7,20 @@
 //   ε iterations before each Adam step.
 // The discriminator step is the same in both modes: non-saturating logistic loss plus a lazy R1
 // penalty computed by double backprop.
+import { Rng, checkInteger, checkNumber, mixSeed, type RngState } from '@patchgd/core';
 import { measureMemory, tf } from '@patchgd/engine';
-import type { StateDict } from '@patchgd/optimizer';
+import { NonFiniteLossError, type StateDict } from '@patchgd/optimizer';
+import { PatchGrid, RandomCoverSampler, type PixelRect } from '@patchgd/samplers';
 import { insertCells } from '@patchgd/zblock';
-import { Adam } from './adam.js';
 import { Discriminator } from './discriminator.js';
-import { NonFiniteLossError, StyleGanOptionError } from './errors.js';
+import { StyleGanOptionError } from './errors.js';
 import { Generator, type GeneratorOptions, type NoiseMaps } from './generator.js';
-import { cellRegion, cellsToImage, patchGrid, type PatchGrid, type Region } from './grid.js';
-import { Rng, mix } from './rng.js';
+import { normals } from './params.js';
+import { cellsToImage } from './stitch.js';
 
 /** How the generator step is computed. */
-export type TrainingMode = 'full' | 'patchgd';
-export const TRAINING_MODES: readonly TrainingMode[] = ['full', 'patchgd'];
+export type TrainingMode = (typeof TRAINING_MODES)[number];
+export const TRAINING_MODES = ['full', 'patchgd'] as const;
 
 /** Everything the trainer needs; `resolveConfig` fills the defaults. */
 export interface GanOptions {
@@ -97,29 +98,33 @@ export class GanTrainer {
   readonly G: Generator;
   readonly gEma: Generator;
   readonly D: Discriminator;
-  readonly optG: Adam;
-  readonly optD: Adam;
+  readonly optG: tf.AdamOptimizer;
+  readonly optD: tf.AdamOptimizer;
   step = 0;
   imagesSeen = 0;
-  private readonly rng: { z: Rng; noise: Rng; cells: Rng };
+  private readonly rng: { z: Rng; noise: Rng };
+  private readonly sampler: RandomCoverSampler;
 
   constructor(readonly options: GanOptions) {
     checkGanOptions(options);
     const o = options;
-    this.grid = patchGrid(o.imageSize, o.patchSize);
+    this.grid = gridOf(o.imageSize, o.patchSize);
     const gOptions: GeneratorOptions = { ...o.generator, imageSize: o.imageSize, channels: o.channels };
-    this.G = new Generator(gOptions, new Rng(mix(o.seed, 1)), 'G');
-    this.gEma = new Generator(gOptions, new Rng(mix(o.seed, 1)), 'G_ema');
-    this.D = new Discriminator({ imageSize: o.imageSize, channels: o.channels, ...o.discriminator }, new Rng(mix(o.seed, 2)));
+    this.G = new Generator(gOptions, new Rng(mixSeed(o.seed, 1)), 'G');
+    this.gEma = new Generator(gOptions, new Rng(mixSeed(o.seed, 1)), 'G_ema');
+    this.D = new Discriminator({ imageSize: o.imageSize, channels: o.channels, ...o.discriminator }, new Rng(mixSeed(o.seed, 2)));
     const [beta1, beta2] = o.betas;
-    this.optG = new Adam(this.G.params, { learningRate: o.generatorLearningRate, beta1, beta2, epsilon: 1e-8 });
-    this.optD = new Adam(this.D.params, { learningRate: o.discriminatorLearningRate, beta1, beta2, epsilon: 1e-8 });
-    this.rng = { z: new Rng(mix(o.seed, 3)), noise: new Rng(mix(o.seed, 4)), cells: new Rng(mix(o.seed, 5)) };
+    // StyleGAN-2's Adam (β1 = 0). Equalized learning rate and the mapping network's lr multiplier
+    // are weight scalings in the forward passes, so one learning rate per network is all Adam needs.
+    this.optG = tf.train.adam(o.generatorLearningRate, beta1, beta2, 1e-8);
+    this.optD = tf.train.adam(o.discriminatorLearningRate, beta1, beta2, 1e-8);
+    this.rng = { z: new Rng(mixSeed(o.seed, 3)), noise: new Rng(mixSeed(o.seed, 4)) };
+    this.sampler = new RandomCoverSampler({ grid: this.grid, patchesPerStep: Math.min(o.patchesPerStep, this.grid.size), seed: mixSeed(o.seed, 5) });
   }
 
   /** `n` latents from `rng` (default: the trainer's own stream). */
   latents(n: number, rng: Rng = this.rng.z): Float32Array {
-    return rng.normals(n * this.options.generator.latentSize);
+    return normals(rng, n * this.options.generator.latentSize);
   }
 
   /**
@@ -131,7 +136,7 @@ export class GanTrainer {
     const g = options.ema === false ? this.G : this.gEma;
     const L = this.options.generator.latentSize;
     const n = z.length / L;
-    const noiseRng = options.noiseRng ?? new Rng(mix(this.options.seed, 6));
+    const noiseRng = options.noiseRng ?? new Rng(mixSeed(this.options.seed, 6));
     const chunks: tf.Tensor4D[] = [];
     for (let start = 0; start < n; start += this.options.batchSize) {
       const b = Math.min(this.options.batchSize, n - start);
@@ -168,9 +173,19 @@ export class GanTrainer {
   renderCells(g: Generator, w: tf.Tensor2D, cells: number[][], noise: NoiseMaps): tf.Tensor3D {
     const B = cells.length;
     const k = cells[0]!.length;
-    const regions: Region[][] = cells.map((list) => list.map((c) => cellRegion(this.grid, c)));
+    const regions: PixelRect[][] = cells.map((list) => list.map((c) => this.grid.box(c)));
     const p = this.grid.patchSize;
     return tf.reshape(g.render(w, regions, noise), [B, k, p * p * this.options.channels]);
+  }
+
+  /**
+   * The cells of each image for inner iteration `inner` of this generator step: random covers of
+   * the grid (⌈cells / k⌉ iterations see every cell once), a new cover when ζ asks for more.
+   */
+  private sampleCells(batch: number, inner: number, zeta: number): number[][] {
+    const cover = this.sampler.innerIterations(0);
+    const start = this.step * Math.ceil(zeta / cover) * cover;
+    return Array.from({ length: batch }, (_, b) => Array.from(this.sampler.sample(b, start + inner)));
   }
 
   /** Fakes for the discriminator step, rendered the way the mode renders (no gradients). */
@@ -217,7 +232,7 @@ export class GanTrainer {
       grads.forEach((g) => g.dispose());
       throw new NonFiniteLossError(this.step, Number.isFinite(dLoss) ? 'the R1 penalty' : 'the discriminator loss');
     }
-    this.optD.apply(grads);
+    this.D.params.applyGradients(this.optD, grads);
     grads.forEach((g) => g.dispose());
     return { dLoss, ...(r1 !== undefined && { r1 }), realScore, fakeScore };
   }
@@ -269,17 +284,16 @@ export class GanTrainer {
   private patchGeneratorStep(z: tf.Tensor2D, noise: NoiseMaps, fixedCells: number[][][] | undefined, apply: boolean): { gLoss: number; grads?: Map<string, tf.Tensor> } {
     const o = this.options;
     const B = z.shape[0];
-    const { rows, cols, patchSize } = this.grid;
+    const { patchSize } = this.grid;
     const zeta = fixedCells?.length ?? o.innerIterations;
     const epsilon = o.accumulationSteps;
     if (!apply && epsilon < zeta) throw new StyleGanOptionError('accumulationSteps', `≥ innerIterations (${zeta}) when gradients are returned`, epsilon);
     let Z = this.fillZ(this.G, z, noise);
-    const sampler = new CellSampler(rows * cols, B, this.rng.cells);
     let acc = new Map<string, tf.Tensor>();
     let lossSum = 0;
     try {
       for (let j = 0; j < zeta; j++) {
-        const cells = fixedCells?.[j] ?? sampler.next(o.patchesPerStep);
+        const cells = fixedCells?.[j] ?? this.sampleCells(B, j, zeta);
         let zPrime: tf.Tensor4D | undefined;
         const { value, grads } = tf.variableGrads(() => {
           const features = this.renderCells(this.G, this.G.mapping(z), cells, noise);
@@ -319,7 +333,7 @@ export class GanTrainer {
       throw new NonFiniteLossError(this.step, 'the generator loss');
     }
     if (!apply) return { gLoss, grads };
-    this.optG.apply(grads);
+    this.G.params.applyGradients(this.optG, grads);
     grads.forEach((g) => g.dispose());
     return { gLoss };
   }
@@ -352,39 +366,38 @@ export class GanTrainer {
     this.gEma.params.lerpTowards(this.G.params, beta);
   }
 
-  /** The trainer's whole state: weights, EMA, both Adams, counters and random streams. */
-  stateDict(): StateDict {
+  /** The trainer's whole state: weights, EMA, both Adams, counters and random streams (tensors borrowed). */
+  async stateDict(): Promise<StateDict> {
     return {
       state: {
         step: this.step,
         imagesSeen: this.imagesSeen,
-        optGSteps: this.optG.steps,
-        optDSteps: this.optD.steps,
-        rng: { z: this.rng.z.save(), noise: this.rng.noise.save(), cells: this.rng.cells.save() },
+        optGSteps: this.optG.iterations,
+        optDSteps: this.optD.iterations,
+        rng: { z: this.rng.z.stateDict(), noise: this.rng.noise.stateDict() },
       },
       tensors: {
         ...this.G.params.tensors('G'),
         ...this.gEma.params.tensors('G_ema'),
         ...this.D.params.tensors('D'),
-        ...this.optG.tensors('optG'),
-        ...this.optD.tensors('optD'),
+        ...(await this.G.params.adamTensors(this.optG, 'optG')),
+        ...(await this.D.params.adamTensors(this.optD, 'optD')),
       },
     };
   }
 
   /** Restores {@link stateDict}; `file` names the checkpoint in errors. */
-  loadStateDict(dict: StateDict, file = 'checkpoint'): void {
-    const s = dict.state as { step: number; imagesSeen: number; optGSteps: number; optDSteps: number; rng: { z: [number, number | null]; noise: [number, number | null]; cells: [number, number | null] } };
+  async loadStateDict(dict: StateDict, file = 'checkpoint'): Promise<void> {
+    const s = dict.state as { step: number; imagesSeen: number; optGSteps: number; optDSteps: number; rng: { z: RngState; noise: RngState } };
     this.G.params.load(dict.tensors, 'G', file);
     this.gEma.params.load(dict.tensors, 'G_ema', file);
     this.D.params.load(dict.tensors, 'D', file);
-    this.optG.load(dict.tensors, 'optG', s.optGSteps, file);
-    this.optD.load(dict.tensors, 'optD', s.optDSteps, file);
+    await this.G.params.loadAdam(this.optG, dict.tensors, s.optGSteps, 'optG', file);
+    await this.D.params.loadAdam(this.optD, dict.tensors, s.optDSteps, 'optD', file);
     this.step = s.step;
     this.imagesSeen = s.imagesSeen;
-    this.rng.z.restore(s.rng.z);
-    this.rng.noise.restore(s.rng.noise);
-    this.rng.cells.restore(s.rng.cells);
+    this.rng.z.loadStateDict(s.rng.z);
+    this.rng.noise.loadStateDict(s.rng.noise);
   }
 
   dispose(): void {
@@ -393,59 +406,37 @@ export class GanTrainer {
 }
 
 /** The whole image as one region, for each of `batch` images. */
-export function wholeCanvas(batch: number, size: number): Region[][] {
+export function wholeCanvas(batch: number, size: number): PixelRect[][] {
   return Array.from({ length: batch }, () => [{ y: 0, x: 0, height: size, width: size }]);
-}
-
-/** Samples k cells per image without replacement within a generator step (ζ·k covers the grid). */
-export class CellSampler {
-  private readonly orders: Int32Array[];
-  private position = 0;
-
-  constructor(
-    readonly cells: number,
-    readonly images: number,
-    private readonly rng: Rng,
-  ) {
-    this.orders = Array.from({ length: images }, () => rng.permutation(cells));
-  }
-
-  next(k: number): number[][] {
-    if (this.position + k > this.cells) {
-      for (let b = 0; b < this.images; b++) this.orders[b] = this.rng.permutation(this.cells);
-      this.position = 0;
-    }
-    const out = this.orders.map((order) => Array.from(order.subarray(this.position, this.position + k)));
-    this.position += k;
-    return out;
-  }
 }
 
 /** Validates trainer options; errors name the config field. */
 export function checkGanOptions(o: GanOptions): void {
   if (!TRAINING_MODES.includes(o.mode)) throw new StyleGanOptionError('mode', "'full' or 'patchgd'", o.mode);
-  const grid = patchGrid(o.imageSize, o.patchSize);
-  const cells = grid.rows * grid.cols;
-  const int = (name: string, v: unknown, min: number, max = Infinity) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new StyleGanOptionError(name, max === Infinity ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`, v);
-    }
-  };
+  const cells = gridOf(o.imageSize, o.patchSize).size;
+  const int = (name: string, v: unknown, min: number, max?: number) => checkInteger(name, v, min, max, StyleGanOptionError);
   int('batchSize', o.batchSize, 1);
   int('patchesPerStep', o.patchesPerStep, 1, cells);
   int('innerIterations', o.innerIterations, 1);
   int('accumulationSteps', o.accumulationSteps, 1);
   int('r1Interval', o.r1Interval, 1);
   int('seed', o.seed, 0);
-  const positive = (name: string, v: unknown, allowZero = false) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new StyleGanOptionError(name, allowZero ? 'a number ≥ 0' : 'a positive number', v);
+  const positive = (name: string, v: unknown) => {
+    if (checkNumber(name, v, 0, Infinity, StyleGanOptionError) === 0) throw new StyleGanOptionError(name, 'a positive number', v);
   };
   positive('generatorLearningRate', o.generatorLearningRate);
   positive('discriminatorLearningRate', o.discriminatorLearningRate);
-  positive('r1Gamma', o.r1Gamma, true);
-  positive('emaHalfLifeImages', o.emaHalfLifeImages, true);
-  positive('emaRampup', o.emaRampup, true);
+  for (const name of ['r1Gamma', 'emaHalfLifeImages', 'emaRampup'] as const) checkNumber(name, o[name], 0, Infinity, StyleGanOptionError);
   if (!Array.isArray(o.betas) || o.betas.length !== 2 || o.betas.some((b) => typeof b !== 'number' || !(b >= 0 && b < 1))) {
     throw new StyleGanOptionError('betas', 'two numbers in [0, 1)', o.betas);
   }
+}
+
+/** The square grid of `patchSize` cells over an `imageSize` image; the patch must divide the image. */
+export function gridOf(imageSize: number, patchSize: number): PatchGrid {
+  checkInteger('imageSize', imageSize, 1, undefined, StyleGanOptionError);
+  if (!Number.isInteger(patchSize) || patchSize < 1 || imageSize % patchSize !== 0) {
+    throw new StyleGanOptionError('patchSize', `a positive integer that divides imageSize ${imageSize}`, patchSize);
+  }
+  return new PatchGrid({ width: imageSize, height: imageSize, patchSize, policy: 'crop' });
 }

@@ -3,7 +3,8 @@ import yargsParser from 'yargs-parser';
 import { bench, evaluateRun, plan, predictFiles } from './commands.js';
 import path from 'node:path';
 import { compare, writeComparison } from './compare.js';
-import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
+import type { z } from 'zod';
+import { deepMerge, parseConfigWith, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { createProgress, type Progress } from './progress.js';
 import { RunFolder } from './run-folder.js';
@@ -16,6 +17,12 @@ export interface CommandContext {
   args: Record<string, unknown> & { _: string[] };
   /** the validated config from `--config`, the app's defaults and flag overrides */
   config(): Promise<{ config: RunConfig; task: Task }>;
+  /**
+   * The same merge (defaults, the `--resume` run folder's config.json, `--config`, flags, then
+   * `extra`) validated by the command's own zod `schema` instead of the run schema: for commands
+   * that do not train a classifier. Invalid fields throw ConfigError (exit code 2), named.
+   */
+  parseConfig<S extends z.ZodType>(schema: S, extra?: Record<string, unknown>): Promise<z.output<S>>;
   tasks: Record<string, Task>;
   out(line: string): void;
   progress(quiet?: boolean): Progress;
@@ -30,7 +37,10 @@ export interface Command {
 export interface CliOptions {
   /** program name in usage lines */
   name: string;
-  tasks: Record<string, Task>;
+  /** tasks the run config may name (default none) */
+  tasks?: Record<string, Task>;
+  /** which built-in commands to offer (default all); `[]` for an app whose commands are all its own */
+  builtins?: readonly string[];
   /** config every run starts from (e.g. the app's task and a tuned model); the file and flags override it */
   defaults?: Record<string, unknown>;
   /** flags that set a config field, e.g. `{ size: 'data.size' }` (built in: budget, epochs, method, backend) */
@@ -189,6 +199,7 @@ async function runFolderArg(ctx: CommandContext): Promise<RunFolder> {
 }
 
 function usage(options: CliOptions, commands: Record<string, Command>): string {
+  const tasks = options.tasks ?? {};
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   return [
     `usage: ${options.name} <command> [options]`,
@@ -196,7 +207,7 @@ function usage(options: CliOptions, commands: Record<string, Command>): string {
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n  ${' '.repeat(width)}  ${options.name} ${c.usage}`),
     '',
     'Every config field can be set with a flag: --train.epochs 20 --model.backbone resnet18 --patchgd.patchSize 64.',
-    `Tasks: ${Object.entries(options.tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`,
+    ...(Object.keys(tasks).length ? [`Tasks: ${Object.entries(tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`] : []),
     '--quiet prints plain lines instead of progress bars (for CI logs).',
   ].join('\n');
 }
@@ -212,7 +223,9 @@ function usage(options: CliOptions, commands: Record<string, Command>): string {
 export async function runCli(argv: string[], options: CliOptions): Promise<number> {
   const out = options.out ?? ((line: string) => console.log(line));
   const err = options.err ?? ((line: string) => console.error(line));
-  const commands = { ...builtin, ...options.commands };
+  const tasks = options.tasks ?? {};
+  const offered = options.builtins ? Object.fromEntries(Object.entries(builtin).filter(([n]) => options.builtins!.includes(n))) : builtin;
+  const commands = { ...offered, ...options.commands };
   const { args, overrides } = parseArgs(argv, options.shorthands, options.controlFlags);
   const name = args._[0];
   if (!name || args['help']) {
@@ -224,27 +237,35 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
     err(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}\n\n${usage(options, commands)}`);
     return 2;
   }
+  // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
+  const merged = async (extra: Record<string, unknown> = {}) => {
+    const runDir = optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' ? args._[1] : undefined);
+    let base: Record<string, unknown> = options.defaults ?? {};
+    let source = 'defaults';
+    if (runDir) {
+      base = await (await RunFolder.open(runDir)).readConfig();
+      source = `${runDir}/config.json`;
+    }
+    const file = optionalString(args['config']);
+    if (file) {
+      base = deepMerge(base, await readConfigFile(file));
+      source = file;
+    }
+    if (Object.keys(overrides).length || Object.keys(extra).length) source += ' + flags';
+    return { raw: deepMerge(deepMerge(base, overrides), extra), source };
+  };
   const context: CommandContext = {
     args,
-    tasks: options.tasks,
+    tasks,
     out,
     progress: (quiet) => createProgress({ quiet: quiet ?? false }),
     async config() {
-      // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
-      const runDir = optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' ? args._[1] : undefined);
-      let base: Record<string, unknown> = options.defaults ?? {};
-      let source = 'defaults';
-      if (runDir) {
-        base = await (await RunFolder.open(runDir)).readConfig();
-        source = `${runDir}/config.json`;
-      }
-      const file = optionalString(args['config']);
-      if (file) {
-        base = deepMerge(base, await readConfigFile(file));
-        source = file;
-      }
-      if (Object.keys(overrides).length) source += ' + flags';
-      return resolveConfig(deepMerge(base, overrides), options.tasks, source);
+      const { raw, source } = await merged();
+      return resolveConfig(raw, tasks, source);
+    },
+    async parseConfig(schema, extra) {
+      const { raw, source } = await merged(extra);
+      return parseConfigWith(schema, raw, source);
     },
   };
   try {

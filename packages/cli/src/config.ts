@@ -167,6 +167,21 @@ function problemsOf(error: z.ZodError, prefix: string[] = []): { field: string; 
 }
 
 /**
+ * Validates a merged config with any zod schema (an app's own config), throwing one ConfigError
+ * that names every invalid field.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfigWith(z.object({ steps: z.number().int().default(100) }).strict(), { steps: 10 }, 'flags');
+ * ```
+ */
+export function parseConfigWith<S extends z.ZodType>(schema: S, raw: Record<string, unknown>, source: string): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, problemsOf(result.error));
+  return result.data;
+}
+
+/**
  * Validates a merged config against the run schema and the task's `data` schema.
  *
  * @example

@@ -1,10 +1,11 @@
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Generator } from './generator.js';
-import { cellsToImage, fourierFeatures, imageToCells, patchGrid } from './grid.js';
-import { Rng } from './rng.js';
+import { Generator, fourierFeatures } from './generator.js';
+import { cellsToImage, imageToCells } from './stitch.js';
+import { Rng } from '@patchgd/core';
+import { normals } from './params.js';
 import { tinyOptions } from './testing.js';
-import { GanTrainer, wholeCanvas } from './trainer.js';
+import { GanTrainer, gridOf, wholeCanvas } from './trainer.js';
 
 beforeAll(async () => {
   await initEngine({ backend: 'wasm' });
@@ -33,7 +34,7 @@ describe('stitching', () => {
   it('a stitched grid of patches equals the whole canvas rendered at once, borders and noise included', () => {
     const trainer = new GanTrainer(tinyOptions({ mode: 'patchgd' }));
     for (const key of trainer.G.params.keys) if (key.endsWith('/noise')) trainer.G.params.get(key).assign(tf.scalar(0.5));
-    const z = tf.tensor2d(new Rng(1).normals(2 * 8), [2, 8]);
+    const z = tf.tensor2d(normals(new Rng(1), 2 * 8), [2, 8]);
     const noise = trainer.G.sampleNoise(2, new Rng(2));
     const canvas = tf.tidy(() => trainer.G.render(trainer.G.mapping(z), wholeCanvas(2, 32), noise));
     const Z = trainer.fillZ(trainer.G, z, noise);
@@ -57,7 +58,7 @@ describe('stitching', () => {
   });
 
   it('rejects a patch that does not divide the image', () => {
-    expect(() => patchGrid(32, 12)).toThrow('Expected a positive integer that divides imageSize 32 for patchSize but received 12');
+    expect(() => gridOf(32, 12)).toThrow('Expected a positive integer that divides imageSize 32 for patchSize but received 12');
   });
 
   it('renders a region of the size asked, and its margin is the receptive field', () => {
