@@ -1,8 +1,8 @@
-import { PatchGrid, cellForeground } from '@patchgd/samplers';
+import { PatchGrid, cellForeground, createSampler, foregroundMask, type SamplerImage } from '@patchgd/samplers';
 import { openImage, type Pixels } from '@patchgd/tiled-io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PandaDataset, fitLevel, type SlideWindowSource } from './dataset.js';
-import { PandaDatasetError, PandaOptionError } from './errors.js';
+import { PandaOptionError } from './errors.js';
 import { openPanda, type PandaSlide } from './reader.js';
 import { generateSyntheticPanda } from './synthetic.js';
 import { tempDir } from './test-support.js';
@@ -22,8 +22,10 @@ describe("PandaDataset, mode 'resized'", () => {
     const pixels = new PandaDataset({ slides, imageSize: 256, cacheDir });
     expect(pixels.decode).toBe('pixels');
     expect(pixels.labels).toEqual(slides.map((s) => s.isupGrade));
-    const { image, label } = await pixels.get(1);
+    const { image, label, key } = await pixels.get(1);
     expect(label).toBe(slides[1]!.isupGrade);
+    expect(key).toBe(slides[1]!.imageId);
+    expect((await pixels.subset([1]).get(0)).key).toBe(key); // stable across subsets
     const px = image as Pixels;
     expect([px.width, px.height, px.channels]).toEqual([256, 256, 3]);
     const cached = await openImage(`${cacheDir}/panda-256/${slides[1]!.imageId}.tiff`);
@@ -39,17 +41,20 @@ describe("PandaDataset, mode 'resized'", () => {
     await Promise.all([pixels.close(), regions.close()]);
   });
 
-  it('foregroundSampler never picks the white padding or glass of a resized square', async () => {
+  it("the registered 'foreground' sampler never picks the white padding or glass of a resized square", async () => {
     const data = new PandaDataset({ slides, imageSize: 256, cacheDir: tmp.path('cache') });
-    const factory = data.foregroundSampler({ minForeground: 0.25 });
     const grid = new PatchGrid({ width: 256, height: 256, patchSize: 32 });
-    await Promise.all([0, 2].map((i) => data.get(i)));
-    const sampler = factory(grid, 2, 5);
-    for (const [b, index] of [0, 2].entries()) {
-      const fractions = cellForeground(grid, data.tissueMask(index)!);
+    const options = { minForeground: 0.25, minThreshold: 20 };
+    const sampler = createSampler('foreground', { grid, patchesPerStep: 2, seed: 5 }, options);
+    const examples = await Promise.all([0, 2].map((i) => data.get(i)));
+    const images: SamplerImage[] = examples.map((e) => ({ key: e.key, source: e.image }));
+    await sampler.prepare!(images);
+    for (const [b, image] of images.entries()) {
+      const fractions = cellForeground(grid, foregroundMask(examples[b]!.image as Pixels, { minThreshold: 20 }));
       expect(fractions.filter((f) => f === 0).length).toBeGreaterThan(grid.size / 2); // mostly glass and padding
-      for (let step = 0; step < sampler.innerIterations(b); step++) {
-        for (const c of sampler.sample(b, step)) expect(fractions[c]).toBeGreaterThanOrEqual(0.25);
+      for (let inner = 0; inner < (sampler.innerIterations?.(image) ?? 0); inner++) {
+        const cells = sampler.sample({ image, outerStep: 0, inner });
+        for (const c of cells) expect(fractions[c]).toBeGreaterThanOrEqual(0.25);
       }
     }
     await data.close();
@@ -70,7 +75,12 @@ describe("PandaDataset, mode 'slide'", () => {
       const { image, label } = await data.get(i);
       const window = image as SlideWindowSource;
       expect(label).toBe(slides[i]!.isupGrade);
-      expect(window.levels).toEqual([{ width: 256, height: 256, downsample: 1 }]);
+      // the window and the same area on the slide's coarser levels (×4, ×16)
+      expect(window.levels.map((l) => [l.width, l.height, Math.round(l.downsample!)])).toEqual([
+        [256, 256, 1],
+        [64, 64, 4],
+        [16, 16, 16],
+      ]);
       const { x, y, level } = window.window;
       expect(level).toBe(0);
       // the same pixels as the slide at the window's offset
@@ -79,9 +89,19 @@ describe("PandaDataset, mode 'slide'", () => {
       const direct = await slide.readRegion({ level: 0, x: x + inside.x, y: y + inside.y, width: 32, height: 32 });
       expect((await window.readRegion(inside)).data).toEqual(direct.data);
       await slide.close();
-      // the window holds tissue
-      const mask = data.tissueMask(i)!;
+      // the window holds tissue, and its coarser level shows the same area
+      const whole = await window.readRegion({ x: 0, y: 0, width: 256, height: 256 });
+      const mask = foregroundMask(whole, { minThreshold: 20 });
       expect(mask.mask.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      const level1 = await window.readRegion({ level: 1, x: 0, y: 0, width: 64, height: 64 });
+      const coarse = foregroundMask(level1, { minThreshold: 20 });
+      let agree = 0;
+      for (let cy = 0; cy < 64; cy++) {
+        for (let cx = 0; cx < 64; cx++) {
+          agree += Number(coarse.mask[cy * 64 + cx] === mask.mask[(cy * 4 + 2) * 256 + cx * 4 + 2]);
+        }
+      }
+      expect(agree / 64 ** 2).toBeGreaterThan(0.9);
     }
     const far = new PandaDataset({ slides, imageSize: 256, mode: 'slide', level: 2 });
     const small = (await far.get(0)).image as SlideWindowSource;
@@ -103,35 +123,36 @@ describe("PandaDataset, mode 'slide'", () => {
     expect(fitLevel(levels, 32768)).toBe(0);
   });
 
-  it('foregroundSampler gives PatchGD only tissue cells of the batch just fetched, k at a time', async () => {
+  it("the 'foreground' sampler reads a window's coarse level and gives only tissue cells, k at a time", async () => {
     const data = new PandaDataset({ slides, imageSize: 256, mode: 'slide', level: 0 });
-    const factory = data.foregroundSampler({ minForeground: 0.2 });
     const grid = new PatchGrid({ width: 256, height: 256, patchSize: 32 });
-    expect(() => factory(grid, 4, 1)).toThrow(PandaDatasetError);
-
-    await Promise.all([3, 1].map((i) => data.get(i)));
-    const sampler = factory(grid, 4, 1);
-    for (const [b, index] of [3, 1].entries()) {
-      const fractions = cellForeground(grid, data.tissueMask(index)!);
-      const tissue = Array.from(fractions.keys()).filter((c) => fractions[c]! >= 0.2);
-      expect(tissue.length).toBeGreaterThanOrEqual(4);
-      expect(tissue.length).toBeLessThan(grid.size);
-      const seen = new Set<number>();
-      for (let step = 0; step < sampler.innerIterations(b); step++) {
-        const cells = sampler.sample(b, step);
-        expect(cells.length).toBe(4);
-        for (const c of cells) {
-          expect(tissue).toContain(c);
-          seen.add(c);
-        }
+    const options = { minForeground: 0.2, minThreshold: 20, maskLongSide: 64 };
+    const sampler = createSampler('foreground', { grid, patchesPerStep: 4, seed: 1 }, options);
+    const examples = await Promise.all([3, 1].map((i) => data.get(i)));
+    const reads: (number | undefined)[] = [];
+    const images: SamplerImage[] = examples.map(({ key, image }) => {
+      const window = image as SlideWindowSource;
+      return { key, source: { ...window, readRegion: (r) => (reads.push(r.level), window.readRegion(r)) } };
+    });
+    await sampler.prepare!(images);
+    expect(reads).toEqual([1, 1]); // the 64² level of each window, once
+    for (const [b, image] of images.entries()) {
+      const window = examples[b]!.image as SlideWindowSource;
+      const whole = await window.readRegion({ x: 0, y: 0, width: 256, height: 256 });
+      const fractions = cellForeground(grid, foregroundMask(whole, { minThreshold: 20 }));
+      const zeta = sampler.innerIterations?.(image) ?? 0;
+      expect(zeta).toBeGreaterThan(0);
+      expect(zeta).toBeLessThan(grid.size / 4); // fewer inner iterations than a cover of the whole grid
+      const seen: number[] = [];
+      for (let inner = 0; inner < zeta; inner++) {
+        const cells = sampler.sample({ image, outerStep: 0, inner });
+        expect(cells.length).toBe(inner < zeta - 1 ? 4 : cells.length);
+        seen.push(...cells);
       }
-      expect(seen.size).toBe(tissue.length); // one outer step covers the tissue once
+      expect(new Set(seen).size).toBe(seen.length); // one outer step covers the tissue once
+      const tissue = seen.filter((c) => fractions[c]! > 0).length;
+      expect(tissue / seen.length).toBeGreaterThan(0.9); // the coarse mask agrees with the full-resolution one
     }
-    expect(() => sampler.sample(2, 0)).toThrow('Expected a batch of at most 2 images (the last get() calls) but the trainer asked for image 2');
-
-    // a later batch replaces the earlier one
-    await data.get(0);
-    expect(() => factory(grid, 4, 1).sample(1, 0)).toThrow('Expected a batch of at most 1 images');
     await data.close();
   });
 });

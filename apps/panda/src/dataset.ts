@@ -3,12 +3,14 @@
 //    disk as a tiled TIFF; get() returns decoded pixels up to 2048², a region reader above, so a
 //    4096² image is never decoded whole (PatchGD reads it patch by patch).
 //  - 'slide': no resizing; get() returns an imageSize² window of one pyramid level of the slide,
-//    centred on the tissue and padded with white, as a region reader. With the sampler from
-//    foregroundSampler(), PatchGD's gradient steps only ever look at tissue cells.
+//    centred on the tissue and padded with white, as a region reader with the window's coarser
+//    levels too. With the registered 'foreground' sampler (the task's default in this mode), PatchGD's
+//    gradient steps only ever look at tissue cells; the sampler makes its masks from those levels.
+// Every example carries its slide's image id as `key`, stable across epochs and subsets.
 import type { Dataset, Example, Pixels, RegionSource } from '@patchgd/optimizer';
-import { ForegroundSampler, cellForeground, foregroundMask, type ForegroundMask, type ForegroundMaskOptions, type PatchGrid, type Sampler } from '@patchgd/samplers';
+import { foregroundMask, type ForegroundMask, type ForegroundMaskOptions } from '@patchgd/samplers';
 import type { Region } from '@patchgd/tiled-io';
-import { PandaDatasetError, PandaOptionError, checkInteger, checkNumber, checkString } from './errors.js';
+import { PandaDatasetError, PandaOptionError, checkInteger, checkString } from './errors.js';
 import { WHITE, cachePath, checkImageSize, preprocessSlide } from './preprocess.js';
 import type { PandaSlide, SkippedRow } from './reader.js';
 import { SourcePool } from './source-pool.js';
@@ -43,27 +45,27 @@ export interface SlideWindow {
   size: number;
 }
 
-/** A region reader showing an imageSize² window of one level of a slide, white outside the slide. */
+/**
+ * A region reader showing an imageSize² window of one level of a slide, white outside the slide.
+ * Its level 0 is the window; levels 1… are the same area on the slide's coarser levels.
+ */
 export interface SlideWindowSource extends RegionSource {
   readonly path: string;
   readonly window: SlideWindow;
 }
 
-export interface ForegroundSamplerFactoryOptions {
-  /** minimum foreground fraction of a cell (default 0.25) */
-  minForeground?: number;
+/** An example of a PANDA dataset: the image, its ISUP grade and the slide's image id as a stable key. */
+export interface PandaExample extends Example {
+  key: string;
 }
 
-const DEFAULT_MASK: ForegroundMaskOptions = { minThreshold: 20 };
-/** Tissue masks of slide windows are made at this many pixels a side or more (or at full size). */
-const MASK_SIDE = 256;
+/** How tissue is told from glass unless `foreground` says otherwise: saturation, Otsu, threshold at least 20. */
+export const TISSUE_MASK: ForegroundMaskOptions = { minThreshold: 20 };
 
 /** What a dataset and its subsets share, keyed by image id. */
 interface SharedState {
   preprocessing: Map<string, Promise<string>>;
-  windows: Map<string, Promise<{ window: SlideWindow; mask: ForegroundMask }>>;
-  masks: Map<string, ForegroundMask>;
-  wantMasks: boolean;
+  windows: Map<string, Promise<SlideWindow>>;
 }
 
 /**
@@ -74,7 +76,7 @@ interface SharedState {
  * const { slides } = await openPanda({ root: 'data/panda' });
  * const train = new PandaDataset({ slides, imageSize: 2048, cacheDir: '.cache/panda' });
  * await train.prepare({ onProgress: (done, total) => console.log(`${done}/${total}`) });
- * const { image, label } = await train.get(0); // 2048² white-padded pixels, grade 0–5
+ * const { image, label, key } = await train.get(0); // 2048² white-padded pixels, grade 0–5, image id
  * ```
  */
 export class PandaDataset implements Dataset {
@@ -88,11 +90,8 @@ export class PandaDataset implements Dataset {
   private readonly maskOptions: ForegroundMaskOptions;
   private readonly pool: SourcePool;
   private readonly options: PandaDatasetOptions;
-  /** per image id, shared with subsets: cache files, windows and tissue masks */
+  /** per image id, shared with subsets: cache files and windows */
   private readonly state: SharedState;
-  /** indices of the latest batch: the get() calls made in one synchronous run */
-  private group: number[] = [];
-  private groupOpen = false;
 
   constructor(options: PandaDatasetOptions, state?: SharedState) {
     if (options === null || typeof options !== 'object') throw new PandaOptionError('options', 'an object', options);
@@ -110,15 +109,15 @@ export class PandaDataset implements Dataset {
     const level = options.level ?? 'fit';
     if (level !== 'fit') checkInteger('level', level, 0);
     this.level = level;
-    this.maskOptions = options.foreground ?? DEFAULT_MASK;
+    this.maskOptions = options.foreground ?? TISSUE_MASK;
     this.pool = options.pool ?? new SourcePool();
     this.options = options;
-    this.state = state ?? { preprocessing: new Map(), windows: new Map(), masks: new Map(), wantMasks: false };
+    this.state = state ?? { preprocessing: new Map(), windows: new Map() };
   }
 
   /**
    * The examples at `indices` as a dataset of their own that shares this one's open files,
-   * cache and tissue masks (e.g. the training folds and the validation fold).
+   * cache and windows (e.g. the training folds and the validation fold).
    *
    * @example
    * ```ts
@@ -142,26 +141,19 @@ export class PandaDataset implements Dataset {
   }
 
   /**
-   * The example at `index`. In 'resized' mode the slide is preprocessed into the cache first if
-   * it is not there yet.
+   * The example at `index`, keyed by the slide's image id. In 'resized' mode the slide is
+   * preprocessed into the cache first if it is not there yet.
    */
-  async get(index: number): Promise<Example> {
+  async get(index: number): Promise<PandaExample> {
     checkInteger('index', index, 0, this.length - 1);
-    this.track(index);
     const slide = this.slides[index]!;
-    if (this.mode === 'slide') {
-      const { window, mask } = await this.windowOf(index);
-      this.state.masks.set(slide.imageId, mask);
-      return { image: this.windowSource(slide, window), label: slide.isupGrade };
-    }
+    const example = { label: slide.isupGrade, key: slide.imageId };
+    if (this.mode === 'slide') return { ...example, image: this.windowSource(slide, await this.windowOf(index)) };
     const file = await this.cached(index);
-    if (this.state.wantMasks && !this.state.masks.has(slide.imageId)) {
-      const thumb = await this.pool.use(file, (s) => s.readResized({ longSide: Math.min(this.imageSize, 512) }));
-      this.state.masks.set(slide.imageId, foregroundMask(thumb, this.maskOptions));
-    }
-    if (this.decode === 'region') return { image: await this.pool.reader(file), label: slide.isupGrade };
-    const image: Pixels = await this.pool.use(file, (s) => s.readRegion({ level: 0, x: 0, y: 0, width: this.imageSize, height: this.imageSize }));
-    return { image, label: slide.isupGrade };
+    if (this.decode === 'region') return { ...example, image: await this.pool.reader(file) };
+    const full = { level: 0, x: 0, y: 0, width: this.imageSize, height: this.imageSize };
+    const image: Pixels = await this.pool.use(file, (s) => s.readRegion(full));
+    return { ...example, image };
   }
 
   /**
@@ -191,60 +183,10 @@ export class PandaDataset implements Dataset {
     return failed.sort((a, b) => a.row - b.row);
   }
 
-  /**
-   * A `sampler` option for PatchGDTrainer built on ForegroundSampler: each inner iteration samples
-   * only cells whose tissue fraction reaches `minForeground` (an image with fewer such cells than
-   * k falls back to its k most-tissue cells). It reads the tissue masks of the batch this
-   * dataset served last, so the batch's examples must be fetched in one synchronous run —
-   * `Promise.all(indices.map((i) => dataset.get(i)))`, as `fit` does.
-   *
-   * @example
-   * ```ts
-   * const train = new PandaDataset({ slides, imageSize: 4096, mode: 'slide', level: 1 });
-   * const trainer = new PatchGDTrainer({ backbone, head, patchSize: 256, optimizer, sampler: train.foregroundSampler() });
-   * await fit(trainer, { train, val, epochs: 10, batchSize: 4 });
-   * ```
-   */
-  foregroundSampler(options: ForegroundSamplerFactoryOptions = {}): (grid: PatchGrid, patchesPerStep: number, seed: number) => Sampler {
-    const minForeground = checkNumber('minForeground', options.minForeground ?? 0.25, 0, 1);
-    this.state.wantMasks = true;
-    return (grid, patchesPerStep, seed) => {
-      const batch = [...this.group];
-      const foreground = batch.map((index) => {
-        const mask = this.state.masks.get(this.slides[index]!.imageId);
-        if (!mask) {
-          throw new PandaDatasetError(this.slides[index]!.path, `No tissue mask for example ${index}: fetch the batch with get() before training on it`);
-        }
-        return atLeast(cellForeground(grid, mask), patchesPerStep, minForeground);
-      });
-      if (foreground.length === 0) throw new PandaDatasetError('', 'The foreground sampler was used before any example was fetched with get()');
-      const sampler = new ForegroundSampler({ grid, foreground, patchesPerStep, seed, minForeground, lastChunk: 'wrap' });
-      return {
-        kind: sampler.kind,
-        patchesPerStep,
-        innerIterations: (b) => sampler.innerIterations(b),
-        sample: (b, step) => {
-          if (b >= batch.length) {
-            throw new PandaDatasetError('', `Expected a batch of at most ${batch.length} images (the last get() calls) but the trainer asked for image ${b}`);
-          }
-          return sampler.sample(b, step);
-        },
-        stateDict: () => sampler.stateDict(),
-        loadStateDict: (state) => sampler.loadStateDict(state),
-      };
-    };
-  }
-
-  /** The tissue mask of an example once get() has served it (undefined before). */
-  tissueMask(index: number): ForegroundMask | undefined {
-    checkInteger('index', index, 0, this.length - 1);
-    return this.state.masks.get(this.slides[index]!.imageId);
-  }
-
   /** Where the window of a slide-mode example lies. */
   async window(index: number): Promise<SlideWindow> {
     checkInteger('index', index, 0, this.length - 1);
-    return (await this.windowOf(index)).window;
+    return this.windowOf(index);
   }
 
   /**
@@ -253,17 +195,6 @@ export class PandaDataset implements Dataset {
    */
   async close(): Promise<void> {
     await this.pool.close();
-  }
-
-  private track(index: number): void {
-    if (!this.groupOpen) {
-      this.group = [];
-      this.groupOpen = true;
-      queueMicrotask(() => {
-        this.groupOpen = false;
-      });
-    }
-    this.group.push(index);
   }
 
   private cached(index: number): Promise<string> {
@@ -279,7 +210,7 @@ export class PandaDataset implements Dataset {
     return pending;
   }
 
-  private windowOf(index: number): Promise<{ window: SlideWindow; mask: ForegroundMask }> {
+  private windowOf(index: number): Promise<SlideWindow> {
     const slide = this.slides[index]!;
     const { windows } = this.state;
     let pending = windows.get(slide.imageId);
@@ -292,7 +223,7 @@ export class PandaDataset implements Dataset {
   }
 
   /** Centres the window on the tissue's bounding box, found on the coarsest level. */
-  private async placeWindow(slide: PandaSlide): Promise<{ window: SlideWindow; mask: ForegroundMask }> {
+  private async placeWindow(slide: PandaSlide): Promise<SlideWindow> {
     const S = this.imageSize;
     const levels = slide.levels;
     const level = this.level === 'fit' ? fitLevel(levels, S) : this.level;
@@ -312,20 +243,7 @@ export class PandaDataset implements Dataset {
         };
         const x = centre(box?.x0 ?? 0, box?.x1 ?? 0, info.width);
         const y = centre(box?.y0 ?? 0, box?.y1 ?? 0, info.height);
-        const window: SlideWindow = { level, x, y, size: S };
-        // The mask of the window: the same area of the coarsest level that still shows it at
-        // MASK_SIDE pixels or more (or of the window's own level), white outside the slide.
-        let maskLevel = level;
-        for (let l = coarsest; l > level; l--) {
-          if ((S * levels[level]!.downsample) / levels[l]!.downsample >= Math.min(S, MASK_SIDE)) {
-            maskLevel = l;
-            break;
-          }
-        }
-        const scale = levels[maskLevel]!.downsample / levels[level]!.downsample;
-        const side = Math.max(1, Math.round(S / scale));
-        const area = await source.readRegion({ level: maskLevel, x: Math.round(x / scale), y: Math.round(y / scale), width: side, height: side, fill: WHITE });
-        return { window, mask: foregroundMask(area, { ...this.maskOptions, threshold: whole.threshold }) };
+        return { level, x, y, size: S };
       });
     } catch (error) {
       if (error instanceof PandaOptionError) throw error;
@@ -335,14 +253,33 @@ export class PandaDataset implements Dataset {
 
   private windowSource(slide: PandaSlide, window: SlideWindow): SlideWindowSource {
     const { level, x: ox, y: oy, size } = window;
+    // the window's own pyramid: the same area on each level from the window's level down
+    const below = slide.levels.slice(level);
+    const base = below[0]!.downsample;
+    const levels = below.map((l) => {
+      const downsample = l.downsample / base;
+      const side = Math.max(1, Math.round(size / downsample));
+      return { width: side, height: side, downsample };
+    });
     return {
       path: slide.path,
       window,
-      levels: [{ width: size, height: size, downsample: 1 }],
+      levels,
       channels: 3,
       readRegion: (region) => {
-        if ((region.level ?? 0) !== 0) throw new PandaOptionError('region.level', '0 (a window has one level)', region.level);
-        const request: Region = { level, x: ox + region.x, y: oy + region.y, width: region.width, height: region.height, fill: WHITE };
+        const at = region.level ?? 0;
+        if (!Number.isInteger(at) || at < 0 || at >= levels.length) {
+          throw new PandaOptionError('region.level', `a level of the window (0–${levels.length - 1})`, region.level);
+        }
+        const d = levels[at]!.downsample;
+        const request: Region = {
+          level: level + at,
+          x: Math.round(ox / d) + region.x,
+          y: Math.round(oy / d) + region.y,
+          width: region.width,
+          height: region.height,
+          fill: WHITE,
+        };
         return this.pool.use(slide.path, (s) => s.readRegion(request));
       },
     };
@@ -371,15 +308,4 @@ function maskBounds(mask: ForegroundMask): { x0: number; y0: number; x1: number;
     }
   }
   return x1 < 0 ? undefined : { x0, y0, x1, y1 };
-}
-
-/** Makes sure at least `k` cells are eligible: when fewer reach `min`, the k most-tissue cells are promoted. */
-function atLeast(fractions: Float32Array, k: number, min: number): Float32Array {
-  let eligible = 0;
-  for (const f of fractions) if (f > 0 && f >= min) eligible++;
-  if (eligible >= k) return fractions;
-  const order = Array.from(fractions.keys()).sort((a, b) => fractions[b]! - fractions[a]! || a - b);
-  const out = fractions.slice();
-  for (const cell of order.slice(0, k)) out[cell] = 1;
-  return out;
 }

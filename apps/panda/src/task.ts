@@ -2,10 +2,9 @@
 // checked and the unreadable ones reported, preprocessed into the cache, split into stratified
 // folds on the ISUP grade.
 import type { Task, TaskContext, TaskData } from '@patchgd/cli';
-import type { PatchGrid, Sampler } from '@patchgd/samplers';
 import { z } from 'zod';
 import { ISUP_GRADES } from './csv.js';
-import { PandaDataset } from './dataset.js';
+import { PandaDataset, TISSUE_MASK } from './dataset.js';
 import { foldSplit, stratifiedFolds } from './folds.js';
 import { openPanda, type SkippedRow } from './reader.js';
 
@@ -56,11 +55,9 @@ export interface PandaTaskData extends TaskData {
   val: PandaDataset;
   /** rows left out (missing or unreadable slide, failed preprocessing), also logged */
   skipped: SkippedRow[];
-  /** 'slide' mode: a PatchGDTrainer `sampler` that only picks tissue cells of the training images */
-  sampler?: (grid: PatchGrid, patchesPerStep: number, seed: number) => Sampler;
 }
 
-/** The `panda` task: a Task whose load also returns the skipped rows and the foreground sampler. */
+/** The `panda` task: a Task whose load also returns the skipped rows (and, in 'slide' mode, the foreground sampler). */
 export interface PandaTask extends Task<typeof schema> {
   load(data: PandaTaskConfig, context: TaskContext): Promise<PandaTaskData>;
 }
@@ -112,7 +109,10 @@ export const pandaTask: PandaTask = {
       train,
       val,
       skipped,
-      ...(data.mode === 'slide' ? { sampler: train.foregroundSampler({ minForeground: data.minForeground }) } : {}),
+      // slide windows are mostly glass: re-encode only tissue cells, with the dataset's tissue threshold
+      ...(data.mode === 'slide'
+        ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } }
+        : {}),
       classes: ISUP_GRADES,
       channels: 3,
       imageSize: data.imageSize,

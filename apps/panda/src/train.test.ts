@@ -2,8 +2,9 @@
 import { createBackbone, createHead } from '@patchgd/backbones';
 import { initEngine, tf } from '@patchgd/engine';
 import { quadraticWeightedKappa } from '@patchgd/metrics';
-import { PatchGDTrainer, evaluate, fit, permutation } from '@patchgd/optimizer';
-import { cellForeground, PatchGrid, type Sampler } from '@patchgd/samplers';
+import { PatchGDTrainer, evaluate, fit, type PatchGDTrainerOptions } from '@patchgd/optimizer';
+import { PatchGrid, cellForeground, createSampler, foregroundMask, type SamplerFactory } from '@patchgd/samplers';
+import type { SlideWindowSource } from './dataset.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSyntheticPanda } from './synthetic.js';
 import { pandaTask, type PandaTaskData } from './task.js';
@@ -17,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.remove());
 
-function trainer(data: PandaTaskData, sampler?: PandaTaskData['sampler']) {
+function trainer(data: PandaTaskData, sampler?: SamplerFactory) {
   const backbone = createBackbone('convnet', { inputSize: 64, inputChannels: 3, widths: [8, 16], featureDim: 16 });
   const head = createHead('convHead', { latentDim: 16, numClasses: data.classes, gridSize: [4, 4], width: 16, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
   return new PatchGDTrainer({
@@ -27,7 +28,8 @@ function trainer(data: PandaTaskData, sampler?: PandaTaskData['sampler']) {
     sampleFraction: 1 / 8,
     optimizer: tf.train.adam(1e-3),
     ...(data.normalize ? { normalize: data.normalize } : {}),
-    ...(sampler ? { sampler } : {}),
+    // contract A of issue 13: PatchGDTrainer takes `{ name, options }` or a SamplerFactory
+    ...(sampler ? { sampler: sampler as unknown as PatchGDTrainerOptions['sampler'] } : {}),
     seed: 1,
   });
 }
@@ -63,39 +65,41 @@ describe('training on synthetic PANDA', () => {
     await data.train.close();
   });
 
-  it("'slide' mode trains from slide windows with the foreground sampler, which only ever picks tissue cells", async () => {
+  it("'slide' mode trains from slide windows with the task's foreground sampler: only tissue cells", async () => {
     const data = await load({ mode: 'slide', level: 0, minForeground: 0.1 });
-    expect(data.sampler).toBeDefined();
-    let batch = 0;
-    const picked: { batch: number; b: number; cells: Int32Array }[] = [];
-    const recording = (grid: PatchGrid, k: number, seed: number): Sampler => {
-      const inner = data.sampler!(grid, k, seed);
-      const sample = (b: number, step: number) => {
-        const cells = inner.sample(b, step);
-        picked.push({ batch, b, cells });
-        return cells;
+    expect(data.sampler).toEqual({ name: 'foreground', options: { minForeground: 0.1, minThreshold: 20 } });
+    const picked: { key: string; cells: Int32Array }[] = [];
+    // the registered sampler, created by name as the trainer does, watched
+    const recording: SamplerFactory = (context) => {
+      const inner = createSampler(data.sampler!.name, context, data.sampler!.options);
+      return {
+        kind: inner.kind,
+        patchesPerStep: inner.patchesPerStep,
+        prepare: (images) => inner.prepare!(images),
+        innerIterations: (image) => inner.innerIterations?.(image),
+        sample: (call) => {
+          const cells = inner.sample(call);
+          picked.push({ key: call.image.key, cells });
+          return cells;
+        },
+        stateDict: () => inner.stateDict(),
+        loadStateDict: (state) => inner.loadStateDict(state),
       };
-      return { ...inner, sample };
     };
-    const result = await fit(trainer(data, recording), {
-      train: data.train,
-      epochs: 1,
-      batchSize: 4,
-      seed: 1,
-      callbacks: [{ onTrainBatchEnd: () => void batch++ }],
-    });
+    const result = await fit(trainer(data, recording), { train: data.train, epochs: 1, batchSize: 4, seed: 1 });
     expect(Number.isFinite(result.epochs[0]!.trainLoss)).toBe(true);
-    expect(batch).toBe(2);
     expect(picked.length).toBeGreaterThan(0);
-    // fit's batch order is permutation(length, seed + epoch); each picked cell holds tissue of its image
-    const order = permutation(data.train.length, 1);
+    // every picked cell holds tissue of the image its key names (the slide's image id)
     const grid = new PatchGrid({ width: 256, height: 256, patchSize: 64 });
-    const fractions = Array.from({ length: data.train.length }, (_, i) => cellForeground(grid, data.train.tissueMask(i)!));
-    expect(fractions.some((f) => f.some((v) => v === 0))).toBe(true); // there is background to avoid
-    for (const { batch: j, b, cells } of picked) {
-      const image = order[j * 4 + b]!;
-      for (const c of cells) expect(fractions[image]![c]).toBeGreaterThan(0);
+    const fractions = new Map<string, Float32Array>();
+    for (let i = 0; i < data.train.length; i++) {
+      const { key, image } = await data.train.get(i);
+      const pixels = await (image as SlideWindowSource).readRegion({ x: 0, y: 0, width: 256, height: 256 });
+      fractions.set(key, cellForeground(grid, foregroundMask(pixels, { minThreshold: 20 })));
     }
+    expect([...fractions.values()].some((f) => f.some((v) => v === 0))).toBe(true); // there is background to avoid
+    expect(new Set(picked.map((p) => p.key))).toEqual(new Set(fractions.keys()));
+    for (const { key, cells } of picked) for (const c of cells) expect(fractions.get(key)![c]).toBeGreaterThan(0);
     await data.train.close();
   });
 });

@@ -9,7 +9,7 @@ import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
 import { RunFolder, writeAtomic } from './run-folder.js';
-import { batchOf } from './session.js';
+import { batchOf, optimizer } from './session.js';
 import type { Task } from './task.js';
 import { prepare, validationFigures } from './train.js';
 
@@ -98,8 +98,8 @@ export async function predictFiles(folder: RunFolder, config: RunConfig, task: T
 export async function plan(config: RunConfig, task: Task, progress: Progress) {
   if (config.train.budget === undefined) throw new CliError('plan needs a budget: --train.budget 512MiB (or --budget 512MiB)');
   const planned = await prepare({ ...config, train: { ...config.train, batchSize: 'auto' } }, task, progress);
-  const lines = (planned.session.plan ?? []).map((m) => ({ batchSize: m.batchSize, peak: formatBytes(m.peakTensorBytes), fits: m.fits }));
-  const result: { batchSize: number; batches: typeof lines; patchesPerStep?: number; ks?: { k: number; peak: string; fits: boolean }[] } = { batchSize: planned.session.batchSize, batches: lines };
+  const lines = (planned.session.plan ?? []).map((m) => ({ batchSize: m.batchSize, peak: formatBytes(m.peakBytes), wasmHeap: formatBytes(m.wasmHeapBytes), rss: formatBytes(m.rssBytes), fits: m.fits }));
+  const result: { batchSize: number; batches: typeof lines; patchesPerStep?: number; ks?: { k: number; peak: string; wasmHeap: string; rss: string; fits: boolean }[] } = { batchSize: planned.session.batchSize, batches: lines };
   if (config.method === 'patchgd' && planned.session.trainer instanceof PatchGDTrainer) {
     const { grid } = planned.session.trainer.plan(planned.data.imageSize, planned.data.imageSize);
     const candidates = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024].filter((k) => k <= grid.size);
@@ -111,11 +111,11 @@ export async function plan(config: RunConfig, task: Task, progress: Progress) {
       makeTrainer: (k) => {
         // A trainer that shares the backbone and head but re-encodes k patches.
         const t = planned.session.trainer as PatchGDTrainer;
-        return new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: t.patchSize, patchesPerStep: k, optimizer: tf.train.sgd(0), ...(planned.data.normalize ? { normalize: planned.data.normalize } : {}) });
+        return new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: t.patchSize, patchesPerStep: k, optimizer: optimizer(config.optimizer, config.optimizer.lr), ...(planned.data.normalize ? { normalize: planned.data.normalize } : {}) });
       },
     });
     result.patchesPerStep = ks.patchesPerStep ?? 0;
-    result.ks = ks.measurements.map((m) => ({ k: m.patchesPerStep, peak: formatBytes(m.peakTensorBytes), fits: m.fits }));
+    result.ks = ks.measurements.map((m) => ({ k: m.patchesPerStep, peak: formatBytes(m.peakBytes), wasmHeap: formatBytes(m.wasmHeapBytes), rss: formatBytes(m.rssBytes), fits: m.fits }));
   }
   return result;
 }
@@ -145,7 +145,9 @@ export async function bench(config: RunConfig, task: Task, progress: Progress, s
     stepMs: Number(median.toFixed(1)),
     trainImagesPerSecond: Number(((1000 * images.length) / median).toFixed(2)),
     predictImagesPerSecond: Number(((1000 * images.length) / predictMs).toFixed(2)),
-    peakStepMemory: formatBytes(memory.peakTensorBytes),
+    peakStepMemory: formatBytes(memory.peakBytes),
+    wasmHeap: formatBytes(memory.wasmHeapBytes),
+    rss: formatBytes(memory.rssBytes),
   };
 }
 

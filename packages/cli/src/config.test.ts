@@ -65,6 +65,23 @@ describe('resolveConfig', () => {
     expect(problems({ task: 'cifar' })).toEqual([{ field: 'task', message: 'unknown task "cifar"; known tasks: toy' }]);
   });
 
+  it('selects a registered sampler by name (YAML or a JSON flag); an unknown name lists the known ones', () => {
+    const { overrides } = parseArgs(['--patchgd.sampler', '{"name":"tissue-weighted","options":{"coverage":0.5}}']);
+    const { config } = resolveConfig({ task: 'toy', ...overrides }, tasks, 'flags');
+    expect(config.patchgd.sampler).toEqual({ name: 'tissue-weighted', options: { coverage: 0.5 } });
+    expect(resolveConfig({ task: 'toy' }, tasks, 'test').config.patchgd.sampler).toBeUndefined();
+    expect(problems({ task: 'toy', patchgd: { sampler: { name: 'tissue' } } })).toEqual([
+      {
+        field: 'patchgd.sampler.name',
+        message:
+          'unknown sampler "tissue"; known samplers: random-cover, sequential, foreground, weighted, tissue-weighted',
+      },
+    ]);
+    expect(problems({ task: 'toy', patchgd: { sampler: { name: 'foreground', minForeground: 0.2 } } })).toEqual([
+      { field: 'patchgd.sampler', message: 'unknown field "minForeground"' },
+    ]);
+  });
+
   it("validates the data section with the task's schema", () => {
     expect(problems({ task: 'toy', data: { size: 0 } })[0]!.field).toBe('data.size');
     expect(problems({ task: 'toy', data: { colour: 'red' } })[0]).toEqual({ field: 'data', message: 'unknown field "colour"' });

@@ -2,6 +2,7 @@
 // Every field has a default except `task`; errors name the field and what was expected.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { listSamplers } from '@patchgd/samplers';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -64,11 +65,12 @@ export const runConfigSchema = z
         sampleFraction: z.number().gt(0).lte(1).default(1 / 8),
         innerIterations: positiveInt.optional(),
         accumulationSteps: positiveInt.optional(),
-        zDtype: z.enum(['float32', 'float16']).default('float32'),
         fillBatchSize: positiveInt.default(64),
         backboneModeDuringFill: z.enum(['train', 'eval']).default('train'),
         /** encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units */
         skipBlankCells: z.union([z.boolean(), z.object({ tolerance: z.number().min(0).max(1) }).strict()]).default(false),
+        /** a registered sampler and options, e.g. { name: 'tissue-weighted' }; default: the task's or random-cover */
+        sampler: z.object({ name: z.string().min(1), options: options.optional() }).strict().optional(),
       })
       .strict()
       .prefault({}),
@@ -122,6 +124,8 @@ export const runConfigSchema = z
   .strict();
 
 export type RunConfig = z.output<typeof runConfigSchema>;
+/** Which registered sampler PatchGD uses, and its options (`patchgd.sampler`, or a task's default). */
+export type SamplerConfig = { name: string; options?: Record<string, unknown> };
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 /** Reads a `.yaml`, `.yml` or `.json` config file. */
@@ -198,6 +202,11 @@ export function resolveConfig(raw: Record<string, unknown>, tasks: Record<string
   );
   if (typeof taskName === 'string' && !task) {
     problems.push({ field: 'task', message: `unknown task "${taskName}"; known tasks: ${Object.keys(tasks).join(', ')}` });
+  }
+  const samplerName = result.success ? result.data.patchgd.sampler?.name : undefined;
+  if (samplerName !== undefined && !listSamplers().includes(samplerName)) {
+    const message = `unknown sampler "${samplerName}"; known samplers: ${listSamplers().join(', ')}`;
+    problems.push({ field: 'patchgd.sampler.name', message });
   }
   let data: unknown;
   if (task) {

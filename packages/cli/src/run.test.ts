@@ -120,6 +120,30 @@ describe('patchgd train', () => {
     expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')).train.epochs).toBe(2);
   });
 
+  it('trains with any registered sampler chosen by name; an unknown name or bad option is a config error', async () => {
+    const train = (...flags: string[]) => cli(['train', '--config', configFile, '--run.root', root, ...flags]);
+    const sampler = '{"name":"tissue-weighted","options":{"coverage":0.5}}';
+    const run = await train('--patchgd.sampler', sampler, '--run.name', 'tw');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    const dir = path.join(root, 'tw');
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
+    expect(config.patchgd.sampler).toEqual({ name: 'tissue-weighted', options: { coverage: 0.5 } });
+    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    for (const s of rows.filter((r) => r.kind === 'step')) expect(Number.isFinite(s.loss)).toBe(true);
+
+    const unknown = await train('--patchgd.sampler.name', 'tissue');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain(
+      'patchgd.sampler.name: unknown sampler "tissue"; ' +
+        'known samplers: random-cover, sequential, foreground, weighted, tissue-weighted',
+    );
+    const bad = await train('--patchgd.sampler', '{"name":"foreground","options":{"minForground":0.3}}');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("patchgd.sampler: Expected an option of sampler 'foreground' (");
+    expect(bad.err).toContain('for options.minForground but received 0.3');
+  });
+
   it('evaluates and predicts with the trained run', async () => {
     const dir = path.join(root, 'two-steps');
     const evaluation = await cli(['evaluate', dir]);

@@ -2,8 +2,20 @@
 // schedule, batch size (planned under the budget when 'auto').
 import { createBackbone, createHead, type Backbone } from '@patchgd/backbones';
 import { tf } from '@patchgd/engine';
-import { GDTrainer, PatchGDTrainer, constantSchedule, planBatch, warmupDecay, type Dataset, type Measurement, type PatchGDProgress, type Schedule } from '@patchgd/optimizer';
-import type { RunConfig } from './config.js';
+import {
+  GDTrainer,
+  PatchGDTrainer,
+  constantSchedule,
+  planBatch,
+  warmupDecay,
+  type Dataset,
+  type Measurement,
+  type PatchGDProgress,
+  type PatchGDTrainerOptions,
+  type Schedule,
+} from '@patchgd/optimizer';
+import { createSampler, type SamplerContext } from '@patchgd/samplers';
+import type { RunConfig, SamplerConfig } from './config.js';
 import { formatBytes } from './config.js';
 import { CliError, ConfigError } from './errors.js';
 import type { TaskData } from './task.js';
@@ -22,7 +34,8 @@ export interface Session {
   description: string;
 }
 
-function optimizer(config: RunConfig['optimizer'], lr: number): tf.Optimizer {
+/** A fresh tf.train optimizer as the config names it. */
+export function optimizer(config: RunConfig['optimizer'], lr: number): tf.Optimizer {
   switch (config.name) {
     case 'adam':
       return tf.train.adam(lr);
@@ -72,6 +85,8 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
       });
       backboneRef = backbone;
       const side = gridSide(data.imageSize, patchgd.patchSize);
+      // the config's sampler wins over the task's default (e.g. panda's slide mode: foreground)
+      const sampler = patchgd.sampler ?? data.sampler;
       const head = createHead(model.head, { ...model.headOptions, latentDim: backbone.featureDim, numClasses: data.classes, gridSize: [side, side] });
       const pg = new PatchGDTrainer({
         ...common,
@@ -81,18 +96,23 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         ...(patchgd.patchesPerStep !== undefined ? { patchesPerStep: patchgd.patchesPerStep } : { sampleFraction: patchgd.sampleFraction }),
         ...(patchgd.innerIterations !== undefined ? { innerIterations: patchgd.innerIterations } : {}),
         ...(patchgd.accumulationSteps !== undefined ? { accumulationSteps: patchgd.accumulationSteps } : {}),
-        zDtype: patchgd.zDtype,
         fillBatchSize: patchgd.fillBatchSize,
         backboneModeDuringFill: patchgd.backboneModeDuringFill,
         ...(patchgd.skipBlankCells !== false ? { skipBlankCells: patchgd.skipBlankCells } : {}),
         seed: config.train.seed,
-        ...(data.sampler ? { sampler: data.sampler } : {}),
+        // PatchGDTrainer takes `sampler: { name, options }` (contract A of issue 13)
+        ...(sampler ? { sampler: sampler as unknown as PatchGDTrainerOptions['sampler'] } : {}),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       });
       const plan = pg.plan(data.imageSize, data.imageSize);
+      if (sampler) {
+        const field = patchgd.sampler ? 'patchgd.sampler' : `task ${config.task}: sampler`;
+        checkSampler(sampler, { grid: plan.grid, patchesPerStep: plan.patchesPerStep }, field);
+      }
       stepsPerBatch = Math.ceil(plan.innerIterations / plan.accumulationSteps);
       trainer = pg;
       description = `PatchGD: ${model.backbone} on ${patchgd.patchSize}² patches (${side}×${side} grid, Z ${side}×${side}×${backbone.featureDim}), k = ${plan.patchesPerStep}, ζ = ${plan.innerIterations}, ε = ${plan.accumulationSteps}; head ${model.head}`;
+      if (sampler) description += `; sampler ${sampler.name}`;
     } else {
       const backbone = createBackbone(model.backbone, { ...model.backboneOptions, inputSize: data.imageSize, inputChannels: data.channels });
       backboneRef = backbone;
@@ -124,7 +144,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
     planned = result.measurements;
     if (result.batchSize === undefined) {
       const m = result.measurements[0]!;
-      throw new CliError(`Even batch size 1 needs ${formatBytes(m.peakTensorBytes)} of tensors, over the budget of ${formatBytes(config.train.budget)}; shrink the image, patch size or patchesPerStep, or raise train.budget`);
+      throw new CliError(`Even batch size 1 needs ${formatBytes(m.peakBytes)} of device memory in a real step, over the budget of ${formatBytes(config.train.budget)}; shrink the image, patch size or patchesPerStep, or raise train.budget`);
     }
     batchSize = result.batchSize;
   } else batchSize = config.train.batchSize;
@@ -136,6 +156,18 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
     schedule = warmupDecay({ warmupSteps: Math.max(0, warmupSteps), totalSteps: Math.max(totalSteps, warmupSteps + 1, 1), decay: config.optimizer.schedule, floor: config.optimizer.floor });
   }
   return { trainer, batchSize, batchesPerEpoch, stepsPerBatch, description, ...(planned ? { plan: planned } : {}) };
+}
+
+/**
+ * Creates the sampler once with the run's grid and k, so that unknown names and bad options are
+ * config errors naming the field before any training starts (the trainer creates its own).
+ */
+function checkSampler(sampler: SamplerConfig, context: Omit<SamplerContext, 'seed'>, field: string): void {
+  try {
+    createSampler(sampler.name, { ...context, seed: 0 }, sampler.options ?? {});
+  } catch (error) {
+    throw new ConfigError('config', [{ field, message: (error as Error).message }]);
+  }
 }
 
 /** The first `size` examples of a dataset as a batch (for planning and measuring). */

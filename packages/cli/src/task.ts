@@ -1,8 +1,8 @@
 // A task tells the CLI where the images come from. Apps register tasks (ultramnist, panda, …);
 // the CLI owns everything else: model, optimizer, loop, run folder, report.
 import type { Dataset } from '@patchgd/optimizer';
-import type { PatchGrid, Sampler } from '@patchgd/samplers';
 import type { z } from 'zod';
+import type { SamplerConfig } from './config.js';
 
 export interface TaskContext {
   /** the run's seed */
@@ -29,8 +29,11 @@ export interface TaskData {
   metrics?: ('qwk' | 'confusion')[];
   /** label shown in reports (default: the class index) */
   labelName?(label: number): string;
-  /** PatchGD's patch sampler for the training images (e.g. tissue-only cells); default random cover */
-  sampler?: (grid: PatchGrid, patchesPerStep: number, seed: number) => Sampler;
+  /**
+   * the registered sampler PatchGD uses for this task unless the config sets `patchgd.sampler`
+   * (e.g. `{ name: 'foreground', options: { minForeground: 0.25 } }`); default random-cover
+   */
+  sampler?: SamplerConfig;
   /** one line for the log: what was loaded */
   description: string;
 }

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { initEngine, tf, measureMemory } from '@patchgd/engine';
+import { initEngine, tf } from '@patchgd/engine';
 import { confusionMatrix, quadraticWeightedKappa } from '@patchgd/metrics';
 import { fit, loadCheckpoint, type CustomMonitor, type Evaluation, type Monitor } from '@patchgd/optimizer';
 import type { RunConfig } from './config.js';
@@ -87,7 +87,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const runInfoFile = folder.file('run.json');
   if (options.resume && !existsSync(lastCheckpoint)) progress.log(`No checkpoint in ${folder.checkpointDir} yet: starting this run from the beginning`);
   progress.log(`run folder: ${folder.dir}`);
-  if (session.plan) for (const m of session.plan) progress.log(`  planner: batch ${m.batchSize} peaks at ${(m.peakTensorBytes / 2 ** 20).toFixed(1)} MiB ${m.fits ? '✓' : '✗ over budget'}`);
+  if (session.plan) for (const m of session.plan) progress.log(`  planner: batch ${m.batchSize}: a real step peaks at ${(m.peakBytes / 2 ** 20).toFixed(1)} MiB of device memory (wasm heap ${(m.wasmHeapBytes / 2 ** 20).toFixed(0)} MiB, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB) ${m.fits ? '✓' : '✗ over budget'}`);
   progress.log(`batch size ${batchSize}, ${batchesPerEpoch} batches per epoch, ${config.train.epochs} epochs`);
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
@@ -181,17 +181,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     progress.log(`restored the best epoch (${result.best.epoch + 1}) from ${bestFile}`);
   }
-  const memory = await measureMemory(async () => {
-    const { images, labels } = await batchOf(data.train, batchSize);
-    const { grads } = await trainer.gradients(images, labels);
-    tf.dispose(Object.values(grads));
-  });
+  const sample = await batchOf(data.train, batchSize);
+  const memory = await trainer.measureStep(sample.images, sample.labels);
   await folder.appendMetrics({
     kind: 'final',
     ...(result.best ? { bestEpoch: result.best.epoch + 1, bestValue: result.best.value, monitor: typeof monitor === 'string' ? monitor : monitor.name } : {}),
     stopped: result.stopped,
     batchSize,
-    peakStepMiB: Number((memory.peakTensorBytes / 2 ** 20).toFixed(1)),
+    peakStepMiB: Number((memory.peakBytes / 2 ** 20).toFixed(1)),
     seconds: Number(elapsed().toFixed(1)),
   });
   // The confusion matrix of the epoch whose weights the run ends with.

@@ -1,35 +1,54 @@
+import { OptionError, PatchGDError } from '@patchgd/core';
+
 /** Base class of the errors this package throws. */
-export class OptimizerError extends Error {
+export class OptimizerError extends PatchGDError {
   override name = 'OptimizerError';
 }
 
 /** A trainer option or argument had the wrong type or value. */
-export class TrainerOptionError extends OptimizerError {
+export class TrainerOptionError extends OptionError {
   override name = 'TrainerOptionError';
-  constructor(
-    readonly parameter: string,
-    expected: string,
-    received: unknown,
-  ) {
-    super(`Expected ${expected} for ${parameter} but received ${describe(received)}`);
-  }
 }
 
-/** The loss or a gradient became NaN or infinite; nothing was applied from that step. */
+/** Where in training a step failed. */
+export interface StepLocation {
+  /** outer step (batches trained before this one) */
+  batch: number;
+  /** keys of the batch's images */
+  keys: readonly string[];
+  innerIteration?: number;
+}
+
+/** The loss or a gradient became NaN or infinite; the model, optimizer and counters are as before the batch. */
 export class NonFiniteLossError extends OptimizerError {
   override name = 'NonFiniteLossError';
   constructor(
     readonly step: number,
     readonly what: string,
+    readonly location?: StepLocation,
   ) {
-    super(`Training stopped at step ${step}: ${what} is not finite (the weights were not updated from this step)`);
+    super(
+      `Training stopped at optimizer step ${step}: ${what} is not finite` +
+        (location ? ` (batch ${location.batch}, images ${JSON.stringify(location.keys.slice(0, 8))}${location.keys.length > 8 ? '…' : ''}${location.innerIteration !== undefined ? `, inner iteration ${location.innerIteration}` : ''})` : '') +
+        '; every weight, batch-norm statistic and optimizer slot is as it was before this batch',
+    );
   }
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value);
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
-  if (value !== null && typeof value === 'object') return value.constructor?.name ?? 'object';
-  return String(value);
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** A training step needs (or needed) more device memory than the budget allows. */
+export class BudgetExceededError extends OptimizerError {
+  override name = 'BudgetExceededError';
+  constructor(
+    readonly budgetBytes: number,
+    readonly peakBytes: number,
+    readonly what: string,
+  ) {
+    super(
+      `${what} peaked at ${mib(peakBytes)} of device memory (weights, optimizer state, activations, Z), over the budget of ` +
+        `${mib(budgetBytes)}; the step was undone. Lower the batch size, patchesPerStep or patch size, or raise the budget ` +
+        '(planBatch / `patchgd plan` find what fits)',
+    );
+  }
 }

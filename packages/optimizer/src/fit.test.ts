@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { fit, permutation, type Dataset, type Example } from './fit.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
-import { BudgetExceededError, planBatch, planPatchesPerStep } from './planner.js';
+import {  planBatch, planPatchesPerStep } from './planner.js';
+import { BudgetExceededError } from './errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'patchgd-fit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,7 +122,7 @@ describe('memory budget', () => {
   it('planBatch picks the largest measured batch that fits, and it fits when run for real', async () => {
     const t = trainer();
     const one = await planBatch({ trainer: t, sample, budgetBytes: 2 ** 40, candidates: [1] });
-    const budget = one.measurements[0]!.peakTensorBytes * 2.5; // room for about two images
+    const budget = one.measurements[0]!.peakBytes * 2.5; // room for about two images
     const plan = await planBatch({ trainer: t, sample, budgetBytes: budget, candidates: [1, 2, 4, 8] });
     expect(plan.batchSize).toBeGreaterThanOrEqual(1);
     expect(plan.batchSize).toBeLessThan(8);
@@ -139,8 +140,8 @@ describe('memory budget', () => {
     };
     const all = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: 2 ** 40, candidates: [1, 4] });
     const [one, four] = all.measurements;
-    expect(four!.peakTensorBytes).toBeGreaterThan(one!.peakTensorBytes);
-    const budget = (one!.peakTensorBytes + four!.peakTensorBytes) / 2;
+    expect(four!.peakBytes).toBeGreaterThan(one!.peakBytes);
+    const budget = (one!.peakBytes + four!.peakBytes) / 2;
     const plan = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: budget, candidates: [1, 4] });
     expect(plan.patchesPerStep).toBe(1);
   });
@@ -149,7 +150,7 @@ describe('memory budget', () => {
     const t = trainer({ budgetBytes: 1024 });
     const { images, labels } = sample(2);
     await expect(t.trainBatch(images, labels)).rejects.toBeInstanceOf(BudgetExceededError);
-    await expect(t.trainBatch(images, labels)).rejects.toThrow(/^A training step at batch size 2 peaked at [\d.]+ MiB of tensors, over the budget of 0\.0 MiB/);
+    await expect(t.trainBatch(images, labels)).rejects.toThrow(/^A PatchGD step on 2 images peaked at [\d.]+ MiB of device memory .*over the budget of 0\.0 MiB; the step was undone/);
   });
 });
 

@@ -1,16 +1,20 @@
 // The training loop, Lightning style: the trainer owns a step, `fit` owns epochs, validation,
 // checkpoints and resumption; callbacks observe. A run resumed from its last checkpoint produces
 // the same losses as the run that was not interrupted (same backend and seed).
-import { copyFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Rng, mixSeed } from '@patchgd/core';
+import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import { loadCheckpoint, saveCheckpoint, type StateDict } from './checkpoint.js';
-import { TrainerOptionError } from './errors.js';
+import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import type { Pixels, RegionSource } from './images.js';
 
 export interface Example {
   image: Pixels | RegionSource;
   label: number;
+  /** a stable id (file, slide id) for samplers' caches; default the dataset index */
+  key?: string;
 }
 
 /** Random access to examples; `get` may read from disk. */
@@ -23,7 +27,7 @@ export interface Dataset {
 
 /** What `fit` needs from a trainer (both PatchGDTrainer and GDTrainer have it). */
 export interface Trainable {
-  trainBatch(images: (Pixels | RegionSource)[], labels: number[]): Promise<{ loss: number }>;
+  trainBatch(images: (Pixels | RegionSource)[], labels: number[], options?: { keys?: readonly string[] }): Promise<{ loss: number }>;
   predict(images: (Pixels | RegionSource)[]): Promise<tf.Tensor2D>;
   stateDict(): Promise<StateDict>;
   loadStateDict(dict: StateDict): Promise<void>;
@@ -62,6 +66,8 @@ export interface Callbacks {
   onValidationEnd?(info: { epoch: number; val: Evaluation }): void | Promise<void>;
   onEpochEnd?(info: EpochEnd): void | Promise<void>;
   onException?(error: unknown, info: { epoch: number; batch: number }): void | Promise<void>;
+  /** a batch ended in NonFiniteLossError and was skipped (`onBadBatch: { skip }`); the model is as before it */
+  onBadBatch?(info: { epoch: number; batch: number; keys: string[]; error: NonFiniteLossError; skipped: number }): void | Promise<void>;
 }
 
 export interface FitOptions {
@@ -82,6 +88,11 @@ export interface FitOptions {
   earlyStopping?: { monitor: Monitor; patience: number };
   /** keep `best.ckpt` for this validation figure (default valLoss when `val` is given) */
   monitor?: Monitor;
+  /**
+   * What a batch that ends in NonFiniteLossError does (the trainer has already put the model back):
+   * `'stop'` (default) rethrows; `{ skip: n }` skips it and goes on, and stops after n such batches.
+   */
+  onBadBatch?: 'stop' | { skip: number };
 }
 
 export interface FitResult {
@@ -95,6 +106,11 @@ interface Progress {
   epoch: number;
   batch: number;
   lossSum: number;
+  /** batches of this epoch that counted towards lossSum (skipped bad batches do not) */
+  counted?: number;
+  /** bad batches skipped so far in the run */
+  skipped?: number;
+  /** epoch summaries without the per-example predictions (checkpoint headers stay small) */
   history: EpochEnd[];
   best?: { epoch: number; value: number };
   sinceBest: number;
@@ -119,11 +135,15 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
   const callbacks = options.callbacks ?? [];
   const monitor = options.monitor ?? options.earlyStopping?.monitor ?? 'valLoss';
   const batchesPerEpoch = Math.ceil(train.length / batchSize);
+  const onBadBatch = options.onBadBatch ?? 'stop';
+  if (onBadBatch !== 'stop' && !(Number.isInteger(onBadBatch?.skip) && onBadBatch.skip >= 0)) {
+    throw new TrainerOptionError('onBadBatch', "'stop' or { skip: a non-negative integer }", onBadBatch);
+  }
   let progress: Progress = { epoch: 0, batch: 0, lossSum: 0, history: [], sinceBest: 0 };
   if (options.resumeFrom) {
     const dict = await loadCheckpoint(options.resumeFrom);
     try {
-      await trainer.loadStateDict(dict);
+      await (trainer.loadStateDict as (d: StateDict, file?: string) => Promise<void>)(dict, options.resumeFrom);
     } finally {
       tf.dispose(Object.values(dict.tensors));
     }
@@ -140,18 +160,30 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
 
   try {
     while (progress.epoch < epochs) {
-      const order = permutation(train.length, seed + progress.epoch);
+      const order = permutation(train.length, mixSeed(seed, progress.epoch));
       train.setEpoch?.(progress.epoch);
       while (progress.batch < batchesPerEpoch) {
         const indices = order.subarray(progress.batch * batchSize, (progress.batch + 1) * batchSize);
         const examples = await Promise.all(Array.from(indices, (i) => train.get(i)));
-        const { loss } = await trainer.trainBatch(examples.map((e) => e.image), examples.map((e) => e.label));
+        const keys = examples.map((e, i) => e.key ?? String(indices[i]));
+        let loss: number;
+        try {
+          ({ loss } = await trainer.trainBatch(examples.map((e) => e.image), examples.map((e) => e.label), { keys }));
+        } catch (error) {
+          if (!(error instanceof NonFiniteLossError) || onBadBatch === 'stop') throw error;
+          progress.skipped = (progress.skipped ?? 0) + 1;
+          await emit('onBadBatch', { epoch: progress.epoch, batch: progress.batch, keys, error, skipped: progress.skipped });
+          if (progress.skipped > onBadBatch.skip) throw error;
+          progress.batch++;
+          continue;
+        }
         progress.lossSum += loss;
+        progress.counted = (progress.counted ?? 0) + 1;
         progress.batch++;
         await emit('onTrainBatchEnd', { epoch: progress.epoch, batch: progress.batch - 1, loss });
         if (options.checkpointEvery && progress.batch % options.checkpointEvery === 0) await checkpoint('last.ckpt');
       }
-      const end: EpochEnd = { epoch: progress.epoch, trainLoss: progress.lossSum / batchesPerEpoch };
+      const end: EpochEnd = { epoch: progress.epoch, trainLoss: progress.lossSum / Math.max(progress.counted ?? batchesPerEpoch, 1) };
       if (val) {
         end.val = await evaluate(trainer, val, batchSize);
         await emit('onValidationEnd', { epoch: progress.epoch, val: end.val });
@@ -162,14 +194,15 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
           progress.sinceBest = 0;
         } else progress.sinceBest++;
       }
-      progress.history.push(end);
+      progress.history.push(summary(end));
       await emit('onEpochEnd', end);
       const stop = options.earlyStopping !== undefined && progress.sinceBest >= options.earlyStopping.patience;
       // The checkpoint records where to go on: the next epoch, or nowhere after early stopping.
-      progress = { ...progress, epoch: stop ? epochs : progress.epoch + 1, batch: 0, lossSum: 0 };
+      progress = { ...progress, epoch: stop ? epochs : progress.epoch + 1, batch: 0, lossSum: 0, counted: 0 };
       await checkpoint('last.ckpt');
       if (options.checkpointDir && progress.best?.epoch === end.epoch) {
-        await copyFile(path.join(options.checkpointDir, 'last.ckpt'), path.join(options.checkpointDir, 'best.ckpt'));
+        // a copy through a temporary file and a rename: a kill leaves the old best.ckpt, never half of one
+        await writeAtomic(path.join(options.checkpointDir, 'best.ckpt'), await readFile(path.join(options.checkpointDir, 'last.ckpt')));
       }
       if (stop) return { epochs: progress.history, stopped: 'early-stopping', ...(progress.best ? { best: progress.best } : {}) };
     }
@@ -211,20 +244,14 @@ export async function evaluate(trainer: Pick<Trainable, 'predict'>, data: Datase
   return { loss: lossSum / data.length, accuracy: correct / data.length, predictions, labels };
 }
 
-/** A seeded permutation of 0..n−1 (Fisher–Yates with mulberry32). */
+/** An epoch's summary as the checkpoint keeps it: figures, not per-example predictions. */
+function summary(end: EpochEnd): EpochEnd {
+  if (!end.val) return { ...end };
+  const { predictions: _p, labels: _l, ...val } = end.val;
+  return { ...end, val: val as Evaluation };
+}
+
+/** A seeded permutation of 0..n−1 (the house Rng). */
 export function permutation(n: number, seed: number): Int32Array {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
+  return new Rng(seed >>> 0).permutation(n);
 }

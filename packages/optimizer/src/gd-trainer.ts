@@ -3,15 +3,17 @@
 import { tf } from '@patchgd/engine';
 import type { Backbone, BackboneClassifier } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
+import { mixSeed } from '@patchgd/core';
 import type { StateDict } from './checkpoint.js';
-import { BudgetExceededError, measureStep } from './planner.js';
+import { numberOf, variablesOf } from './contract-shim.js';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
-import { loadModelTensors, modelTensors } from './model-state.js';
+import { loadVariableTensors, variableTensors, type NamedVariable } from './model-state.js';
 import { accumulate, imagesOf, labelsOf, readPatches, type ImageBatch } from './images.js';
-import { OptimizerGroups, type OptimizerOption } from './optimizer-groups.js';
+import { OptimizerGroups, type OptimizerGroupsState, type OptimizerOption } from './optimizer-groups.js';
 import { constantSchedule, type Schedule } from './schedule.js';
+import { guardStep, type BudgetOptions, type StepMemory } from './step-guard.js';
 
-export interface GDTrainerOptions {
+export interface GDTrainerOptions extends BudgetOptions {
   /** a backbone whose inputSize is the full image side */
   backbone: Backbone;
   numClasses: number;
@@ -23,8 +25,8 @@ export interface GDTrainerOptions {
   training?: boolean;
   normalize?: Normalization;
   scale?: number;
-  /** refuse (BudgetExceededError) if the first measured step's tensors peak above this many bytes */
-  budgetBytes?: number;
+  /** seeds dropout inside the classifier (default 42) */
+  seed?: number;
 }
 
 /**
@@ -42,27 +44,37 @@ export class GDTrainer {
   private readonly options: GDTrainerOptions;
   private readonly optimizers: OptimizerGroups;
   private readonly schedule: Schedule;
-  private optimizerSteps = 0;
+  private readonly variables: readonly NamedVariable[];
+  private budgetChecked = false;
 
   constructor(options: GDTrainerOptions) {
     const { backbone, numClasses } = options;
     if (!Number.isInteger(numClasses) || numClasses < 2) throw new TrainerOptionError('numClasses', 'an integer ≥ 2', numClasses);
     const eps = options.accumulationSteps;
     if (eps !== undefined && (!Number.isInteger(eps) || eps < 1)) throw new TrainerOptionError('accumulationSteps', 'a positive integer', eps);
+    if (typeof backbone.classifier !== 'function') {
+      throw new TrainerOptionError('backbone', 'a backbone with the classifier capability (GD baseline)', backbone.name);
+    }
     this.options = options;
     this.classifier = backbone.classifier(numClasses);
-    const trunk = new Set(backbone.trainableWeights.map((v) => v.name));
+    this.variables = variablesOf(this.classifier);
+    const trunk = new Set(variablesOf(backbone).map((v) => v.variable));
     this.optimizers = new OptimizerGroups(options.optimizer, {
-      backbone: this.classifier.trainableWeights.filter((v) => trunk.has(v.name)),
-      head: this.classifier.trainableWeights.filter((v) => !trunk.has(v.name)),
+      backbone: this.variables.filter((v) => trunk.has(v.variable)),
+      head: this.variables.filter((v) => !trunk.has(v.variable)),
     });
     this.schedule = options.schedule ?? constantSchedule;
+  }
+
+  /** Optimizer steps taken so far. */
+  get optimizerSteps(): number {
+    return this.optimizers.iterations;
   }
 
   /** Whole images as one normalised `[B, H, W, C]` tensor, through the same pipeline as patches. */
   async toTensor(images: ImageBatch): Promise<tf.Tensor4D> {
     const sources = imagesOf(images);
-    const size = this.options.backbone.options.inputSize;
+    const size = numberOf(this.options.backbone, 'inputSize')!;
     const grid = new PatchGrid({ width: size, height: size, patchSize: size });
     return readPatches(sources, sources.map(() => Int32Array.of(0)), {
       grid,
@@ -71,23 +83,54 @@ export class GDTrainer {
     });
   }
 
-  /** ∂loss/∂θ summed over the micro-batches (not applied). */
+  /** ∂loss/∂θ summed over the micro-batches, not applied; batch-norm statistics are put back. */
   async gradients(images: ImageBatch, labelsIn: ArrayLike<number>): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
+    const grads: tf.NamedTensorMap = {};
+    const { result } = await guardStep({ variables: this.variables.map((v) => v.variable), optimizers: this.optimizers, restore: 'always' }, () =>
+      this.run(images, labelsIn, grads, false),
+    );
+    return { loss: result, grads };
+  }
+
+  async trainBatch(images: ImageBatch, labels: ArrayLike<number>): Promise<{ loss: number; peakBytes?: number }> {
+    const budget = this.options.budgetBytes;
+    const variables = this.variables.map((v) => v.variable);
+    const what = `A GD step on ${imagesOf(images).length} images`;
+    if (budget !== undefined && !this.budgetChecked && this.options.checkBudgetFirst !== false) {
+      await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what }, () => this.run(images, labels, {}, true));
+      this.budgetChecked = true;
+    }
+    const guarded = await guardStep(
+      { variables, optimizers: this.optimizers, restore: this.options.restoreOnError === false ? 'never' : 'on-error', ...(budget !== undefined ? { budgetBytes: budget } : {}), what },
+      () => this.run(images, labels, {}, true),
+    );
+    return { loss: guarded.result, ...(guarded.memory ? { peakBytes: guarded.memory.peakBytes } : {}) };
+  }
+
+  /** Memory of a real, applied step on this batch, after which everything is put back. */
+  async measureStep(images: ImageBatch, labels: ArrayLike<number>): Promise<StepMemory> {
+    const variables = this.variables.map((v) => v.variable);
+    const { memory } = await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity }, () => this.run(images, labels, {}, true));
+    return memory!;
+  }
+
+  private async run(images: ImageBatch, labelsIn: ArrayLike<number>, grads: tf.NamedTensorMap, apply: boolean): Promise<number> {
     const x = await this.toTensor(images);
     const batch = x.shape[0];
     const labels = labelsOf(labelsIn, batch, this.options.numClasses);
     const eps = Math.min(this.options.accumulationSteps ?? 1, batch);
     const training = this.options.training ?? true;
-    const grads: tf.NamedTensorMap = {};
+    const step = this.optimizers.iterations;
     let loss = 0;
     try {
       for (let i = 0; i < eps; i++) {
         const start = Math.floor((i * batch) / eps);
         const end = Math.floor(((i + 1) * batch) / eps);
+        const seed = mixSeed(this.options.seed ?? 42, step, i);
         const { value, grads: g } = tf.variableGrads(() => {
           const micro = tf.slice(x, [start, 0, 0, 0], [end - start, -1, -1, -1]);
           const oneHot = tf.oneHot(tf.tensor1d(labels.subarray(start, end), 'int32'), this.options.numClasses);
-          const logits = this.classifier.predict(micro, { training });
+          const logits = this.classifier.predict(micro, { training, seed } as { training: boolean });
           // Each micro-batch loss is weighted by its share of the batch, so the sum is the batch mean.
           return tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), (end - start) / batch) as tf.Scalar;
         }, this.optimizers.variables);
@@ -96,48 +139,27 @@ export class GDTrainer {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
       }
+      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'the loss', { batch: step, keys: labels.length ? Array.from({ length: batch }, (_, i) => String(i)) : [] });
+      if (apply) this.optimizers.apply(grads, this.schedule(step));
     } finally {
       x.dispose();
+      if (apply) tf.dispose(Object.values(grads));
     }
-    return { loss, grads };
-  }
-
-  async trainBatch(images: ImageBatch, labels: ArrayLike<number>): Promise<{ loss: number }> {
-    await this.checkBudget(images, labels);
-    const { loss, grads } = await this.gradients(images, labels);
-    try {
-      if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.optimizerSteps, 'the loss');
-      this.optimizers.apply(grads, this.schedule(this.optimizerSteps));
-      this.optimizerSteps++;
-    } finally {
-      tf.dispose(Object.values(grads));
-    }
-    return { loss };
-  }
-
-  private budgetChecked = false;
-
-  /** With `budgetBytes`, the first batch is measured (gradients only, not applied) before training on it. */
-  private async checkBudget(images: ImageBatch, labels: ArrayLike<number>): Promise<void> {
-    const budget = this.options.budgetBytes;
-    if (budget === undefined || this.budgetChecked) return;
-    const measurement = await measureStep(this, images, labels, budget);
-    if (!measurement.fits) throw new BudgetExceededError(budget, measurement);
-    this.budgetChecked = true;
+    return loss;
   }
 
   async stateDict(): Promise<StateDict> {
+    const optimizer = this.optimizers.stateTensors();
     return {
-      state: { kind: 'gd', optimizerSteps: this.optimizerSteps },
-      tensors: { ...modelTensors('classifier', this.classifier.model), ...(await this.optimizers.stateTensors()) },
+      state: { kind: 'gd', optimizer: optimizer.state },
+      tensors: { ...variableTensors('classifier', this.variables), ...optimizer.tensors },
     };
   }
 
-  async loadStateDict(dict: StateDict): Promise<void> {
+  async loadStateDict(dict: StateDict, file?: string): Promise<void> {
     if (dict.state['kind'] !== 'gd') throw new TrainerOptionError('state dict', "a GDTrainer state (kind 'gd')", dict.state['kind']);
-    loadModelTensors('classifier', this.classifier.model, dict.tensors);
-    await this.optimizers.loadStateTensors(dict.tensors);
-    this.optimizerSteps = Number(dict.state['optimizerSteps']);
+    loadVariableTensors('classifier', this.variables, dict.tensors, file);
+    this.optimizers.loadStateTensors(dict.state['optimizer'] as OptimizerGroupsState, dict.tensors, file);
   }
 
   async predict(images: ImageBatch): Promise<tf.Tensor2D> {

@@ -1,56 +1,217 @@
+// Parameter groups (backbone, head) with their tf.train optimizers, and the optimizers' state as
+// named tensors. tfjs keys an optimizer's slots by the position of a variable in the gradient map
+// and recomputes Adam's β^t on load; here slots are keyed by the variables' stable names, always
+// applied in one fixed order, and every accumulator (β1^t, β2^t included) round-trips exactly.
 import { tf } from '@patchgd/engine';
+import { CheckpointError } from './checkpoint.js';
 import { TrainerOptionError } from './errors.js';
+import type { NamedVariable } from './model-state.js';
 
 /** One optimizer for every weight, or one for the backbone and one for the head. */
 export type OptimizerOption = tf.Optimizer | { backbone: tf.Optimizer; head: tf.Optimizer };
 
+interface Group {
+  optimizer: tf.Optimizer;
+  variables: NamedVariable[];
+  baseRate: number;
+}
+
+interface SlotEntry {
+  originalName: string;
+  variable: tf.Variable;
+}
+
+/** Serialisable part of the optimizers' state (the tensors travel beside it). */
+export interface OptimizerGroupsState {
+  groups: { className: string; iterations: number; slots: Record<string, string>; scalars: string[] }[];
+}
+
 /** Applies gradients per parameter group with a learning-rate multiplier from the schedule. */
 export class OptimizerGroups {
+  /** every trainable variable, backbone first */
   readonly variables: tf.Variable[];
-  private readonly groups: { optimizer: tf.Optimizer; names: Set<string>; baseRate: number }[];
+  private readonly groups: Group[];
 
-  constructor(option: OptimizerOption, variables: { backbone: tf.Variable[]; head: tf.Variable[] }) {
-    this.variables = [...variables.backbone, ...variables.head];
+  constructor(option: OptimizerOption, variables: { backbone: readonly NamedVariable[]; head: readonly NamedVariable[] }) {
+    const trainable = (vs: readonly NamedVariable[]) => vs.filter((v) => v.trainable);
+    const backbone = trainable(variables.backbone);
+    const head = trainable(variables.head);
+    this.variables = [...backbone, ...head].map((v) => v.variable);
     const single = option instanceof tf.Optimizer;
     if (!single && !(option?.backbone instanceof tf.Optimizer && option.head instanceof tf.Optimizer)) {
       throw new TrainerOptionError('optimizer', 'a tf.train optimizer or { backbone, head } optimizers', option);
     }
-    const names = (vs: tf.Variable[]) => new Set(vs.map((v) => v.name));
+    if (!single && option.backbone === option.head) {
+      throw new TrainerOptionError('optimizer', 'two different optimizer instances for backbone and head', option);
+    }
     this.groups = single
-      ? [{ optimizer: option, names: names(this.variables), baseRate: rateOf(option) }]
+      ? [{ optimizer: option, variables: [...backbone, ...head], baseRate: rateOf(option) }]
       : [
-          { optimizer: option.backbone, names: names(variables.backbone), baseRate: rateOf(option.backbone) },
-          { optimizer: option.head, names: names(variables.head), baseRate: rateOf(option.head) },
+          { optimizer: option.backbone, variables: backbone, baseRate: rateOf(option.backbone) },
+          { optimizer: option.head, variables: head, baseRate: rateOf(option.head) },
         ];
   }
 
-  /** Optimizer slots (moments, iteration counts) of every group, keyed `optimizer<g>/<i>`. */
-  async stateTensors(): Promise<Record<string, tf.Tensor>> {
-    const out: Record<string, tf.Tensor> = {};
-    for (const [g, group] of this.groups.entries()) {
-      (await group.optimizer.getWeights()).forEach((w, i) => {
-        out[`optimizer${g}/${i}`] = w.tensor;
-      });
-    }
-    return out;
+  /** Optimizer steps taken (every group steps together). */
+  get iterations(): number {
+    return iterationsOf(this.groups[0]!.optimizer);
   }
 
-  async loadStateTensors(tensors: Record<string, tf.Tensor>): Promise<void> {
-    for (const [g, group] of this.groups.entries()) {
-      const mine = Object.keys(tensors)
-        .filter((k) => k.startsWith(`optimizer${g}/`))
-        .sort((a, b) => Number(a.split('/')[1]) - Number(b.split('/')[1]));
-      if (mine.length > 0) await group.optimizer.setWeights(mine.map((k) => ({ name: k, tensor: tensors[k]! })));
-    }
-  }
-
+  /**
+   * Applies `grads` (keyed by tfjs variable name) with the learning rate × `rateMultiplier`, in
+   * the groups' fixed variable order; a variable without a gradient keeps its slots unchanged.
+   */
   apply(grads: tf.NamedTensorMap, rateMultiplier: number): void {
     for (const group of this.groups) {
       setRate(group.optimizer, group.baseRate * rateMultiplier);
-      const mine = Object.fromEntries(Object.entries(grads).filter(([name]) => group.names.has(name)));
-      group.optimizer.applyGradients(mine);
+      const list = group.variables.map((v) => ({ name: v.variable.name, tensor: grads[v.variable.name] ?? null }));
+      group.optimizer.applyGradients(list as Parameters<tf.Optimizer['applyGradients']>[0]);
     }
   }
+
+  /** Bytes of every optimizer slot that exists now (they appear on the first step). */
+  get slotBytes(): number {
+    let bytes = 0;
+    for (const group of this.groups) for (const v of slotVariables(group.optimizer)) bytes += v.size * 4;
+    return bytes;
+  }
+
+  /** Copies of every slot, keyed `optimizer/<group>/<slot>/<variable name>` (the caller disposes them). */
+  stateTensors(): { state: OptimizerGroupsState; tensors: Record<string, tf.Tensor> } {
+    const tensors: Record<string, tf.Tensor> = {};
+    const state: OptimizerGroupsState = { groups: [] };
+    this.groups.forEach((group, g) => {
+      const o = group.optimizer as unknown as Record<string, unknown>;
+      const slots: Record<string, string> = {};
+      const scalars: string[] = [];
+      for (const [prop, value] of Object.entries(o)) {
+        if (isSlotArray(value) && value.length > 0) {
+          slots[prop] = suffixOf(value[0]!.originalName);
+          value.forEach((entry, i) => {
+            const v = group.variables[i];
+            if (v) tensors[`optimizer/${g}/${prop}/${v.name}`] = tf.clone(entry.variable);
+          });
+        } else if (value instanceof tf.Variable) {
+          scalars.push(prop);
+          tensors[`optimizer/${g}/${prop}`] = tf.clone(value);
+        }
+      }
+      state.groups.push({ className: group.optimizer.getClassName(), iterations: iterationsOf(group.optimizer), slots, scalars });
+    });
+    return { state, tensors };
+  }
+
+  /** Restores what {@link stateTensors} returned; validates everything before changing anything. */
+  loadStateTensors(state: OptimizerGroupsState, tensors: Record<string, tf.Tensor>, file = 'state dict'): void {
+    if (!state || !Array.isArray(state.groups) || state.groups.length !== this.groups.length) {
+      throw new CheckpointError(file, `it holds ${state?.groups?.length ?? 0} optimizer groups but the trainer has ${this.groups.length}`);
+    }
+    const plan: (() => void)[] = [];
+    this.groups.forEach((group, g) => {
+      const saved = state.groups[g]!;
+      if (saved.className !== group.optimizer.getClassName()) {
+        throw new CheckpointError(file, `optimizer ${g} is ${saved.className} but the trainer uses ${group.optimizer.getClassName()}`);
+      }
+      const o = group.optimizer as unknown as Record<string, unknown>;
+      for (const [prop, suffix] of Object.entries(saved.slots)) {
+        const values = group.variables.map((v) => {
+          const key = `optimizer/${g}/${prop}/${v.name}`;
+          const t = tensors[key];
+          if (!t) throw new CheckpointError(file, `it has no optimizer slot ${key}`);
+          if (t.shape.join() !== v.variable.shape.join()) {
+            throw new CheckpointError(file, `optimizer slot ${key} has shape [${t.shape}] but the variable has [${v.variable.shape}]`);
+          }
+          return { v, t };
+        });
+        plan.push(() => {
+          const old = o[prop];
+          if (isSlotArray(old)) tf.dispose(old.map((e) => e.variable));
+          o[prop] = values.map(({ v, t }) => ({ originalName: `${v.variable.name}/${suffix}`, variable: tf.variable(t.clone(), false) }));
+        });
+      }
+      for (const prop of saved.scalars) {
+        const key = `optimizer/${g}/${prop}`;
+        const t = tensors[key];
+        const target = o[prop];
+        if (!t || !(target instanceof tf.Variable)) throw new CheckpointError(file, `it has no optimizer scalar ${key}`);
+        plan.push(() => target.assign(t));
+      }
+      plan.push(() => setIterations(group.optimizer, saved.iterations));
+    });
+    for (const step of plan) step();
+  }
+
+  /** Keeps the optimizers' state aside so {@link OptimizerSnapshot.restore} can put it back exactly. */
+  snapshot(): OptimizerSnapshot {
+    return new OptimizerSnapshot(this.groups.map((g) => g.optimizer));
+  }
+}
+
+/** The optimizers' slots and counters at one moment; restoring removes slots created since. */
+export class OptimizerSnapshot {
+  private readonly saved: { optimizer: tf.Optimizer; iterations: number; arrays: Map<string, { entries: SlotEntry[]; values: tf.Tensor[] }>; scalars: Map<string, tf.Tensor> }[];
+
+  constructor(optimizers: tf.Optimizer[]) {
+    this.saved = optimizers.map((optimizer) => {
+      const arrays = new Map<string, { entries: SlotEntry[]; values: tf.Tensor[] }>();
+      const scalars = new Map<string, tf.Tensor>();
+      for (const [prop, value] of Object.entries(optimizer as unknown as Record<string, unknown>)) {
+        if (isSlotArray(value)) arrays.set(prop, { entries: [...value], values: value.map((e) => tf.clone(e.variable)) });
+        else if (value instanceof tf.Variable) scalars.set(prop, tf.clone(value));
+      }
+      return { optimizer, iterations: iterationsOf(optimizer), arrays, scalars };
+    });
+  }
+
+  restore(): void {
+    for (const { optimizer, iterations, arrays, scalars } of this.saved) {
+      const o = optimizer as unknown as Record<string, unknown>;
+      for (const [prop, value] of Object.entries(o)) {
+        if (!isSlotArray(value)) continue;
+        const kept = arrays.get(prop);
+        const keep = new Set(kept?.entries.map((e) => e.variable));
+        // slots created after the snapshot (the first step allocates them) are removed
+        tf.dispose(value.filter((e) => !keep.has(e.variable)).map((e) => e.variable));
+        o[prop] = kept ? [...kept.entries] : [];
+        kept?.entries.forEach((e, i) => e.variable.assign(kept.values[i]!));
+      }
+      for (const [prop, value] of scalars) (o[prop] as tf.Variable).assign(value);
+      setIterations(optimizer, iterations);
+    }
+  }
+
+  dispose(): void {
+    for (const { arrays, scalars } of this.saved) {
+      for (const { values } of arrays.values()) tf.dispose(values);
+      tf.dispose([...scalars.values()]);
+    }
+    this.saved.length = 0;
+  }
+}
+
+function isSlotArray(value: unknown): value is SlotEntry[] {
+  return Array.isArray(value) && value.every((e) => e !== null && typeof e === 'object' && (e as SlotEntry).variable instanceof tf.Variable);
+}
+
+function slotVariables(optimizer: tf.Optimizer): tf.Variable[] {
+  const out: tf.Variable[] = [];
+  for (const value of Object.values(optimizer as unknown as Record<string, unknown>)) {
+    if (isSlotArray(value)) out.push(...value.map((e) => e.variable));
+    else if (value instanceof tf.Variable) out.push(value);
+  }
+  return out;
+}
+
+function suffixOf(originalName: string): string {
+  return originalName.slice(originalName.lastIndexOf('/') + 1);
+}
+
+function iterationsOf(optimizer: tf.Optimizer): number {
+  return (optimizer as unknown as { iterations_?: number }).iterations_ ?? 0;
+}
+
+function setIterations(optimizer: tf.Optimizer, iterations: number): void {
+  (optimizer as unknown as { iterations_: number }).iterations_ = iterations;
 }
 
 // tfjs optimizers keep their learning rate in a `learningRate` field (SGD also has a setter).

@@ -1,19 +1,21 @@
-// Patch Gradient Descent (Gupta et al.), Algorithms 1 and 2: a backbone encodes p×p patches into a
-// latent grid Z; each inner iteration re-encodes k sampled patches with gradients, writes them into
-// Z, and a head reads all of Z. Gradients accumulate over ε inner iterations per optimizer step.
+// PatchGD for classification: the PatchGD loop with an encoder that reads pixel patches of the
+// sampled cells and runs the backbone, and an objective that is the head's softmax cross-entropy.
 import { tf } from '@patchgd/engine';
 import type { Backbone, Head } from '@patchgd/backbones';
-import { PatchGrid, RandomCoverSampler, type Normalization, type Sampler } from '@patchgd/samplers';
-import { ZBlock, insertCells, type ZDtype } from '@patchgd/zblock';
+import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import type { StateDict } from './checkpoint.js';
-import { BudgetExceededError, measureStep } from './planner.js';
-import { NonFiniteLossError, TrainerOptionError } from './errors.js';
-import { loadModelTensors, modelTensors } from './model-state.js';
-import { accumulate, blankGroups, imagesOf, labelsOf, readPatchData, readPatches, type ImageBatch, type Pixels, type RegionSource } from './images.js';
-import { OptimizerGroups, type OptimizerOption } from './optimizer-groups.js';
-import { constantSchedule, type Schedule } from './schedule.js';
+import { gridSizeOf, numberOf, variablesOf } from './contract-shim.js';
+import { TrainerOptionError } from './errors.js';
+import { blankGroups, imagesOf, labelsOf, readPatchData, type ImageBatch, type Pixels, type RegionSource } from './images.js';
+import type { BudgetOptions, StepMemory } from './step-guard.js';
+import type { OptimizerOption } from './optimizer-groups.js';
+import { PatchGDLoop, type EncodeOptions, type PatchEncoder, type PatchGDProgress, type PatchGDStepResult, type PatchObjective, type StepOptions } from './patchgd-loop.js';
+import type { SamplerOption } from './sampler-option.js';
+import type { Schedule } from './schedule.js';
 
-export interface PatchGDTrainerOptions {
+type Source = Pixels | RegionSource;
+
+export interface PatchGDTrainerOptions extends BudgetOptions {
   backbone: Backbone;
   head: Head;
   /** p, patch side in pixels (the backbone's inputSize) */
@@ -22,7 +24,7 @@ export interface PatchGDTrainerOptions {
   patchesPerStep?: number;
   /** k as a fraction of the grid (the reference uses 1/8); used when patchesPerStep is omitted */
   sampleFraction?: number;
-  /** ζ, inner iterations per batch (default: enough to cover the grid once, ⌈m·n / k⌉) */
+  /** ζ, inner iterations per batch (default: what the sampler says per image, else ⌈m·n / k⌉) */
   innerIterations?: number;
   /** ε, inner iterations per optimizer step (default ζ: one step per batch, as the reference) */
   accumulationSteps?: number;
@@ -30,16 +32,15 @@ export interface PatchGDTrainerOptions {
   optimizer: OptimizerOption;
   /** learning-rate multiplier per optimizer step (default constant) */
   schedule?: Schedule;
-  /** builds the sampler for a grid (default RandomCoverSampler with k and `seed`) */
-  sampler?: (grid: PatchGrid, patchesPerStep: number, seed: number) => Sampler;
+  /** the sampler, by registered name and options or as a factory (default random cover) */
+  sampler?: SamplerOption;
+  /** seeds the sampler and dropout (default 42) */
   seed?: number;
-  /** storage of Z (default float32) */
-  zDtype?: ZDtype;
   /** backbone mode while filling Z; the reference keeps it in training mode (batch-norm statistics update) */
   backboneModeDuringFill?: 'train' | 'eval';
   /** layers in training mode (batch statistics, dropout) during gradient steps (default true) */
   training?: boolean;
-  /** patches per backbone call while filling Z (default 64) */
+  /** patches per backbone call while filling Z, across the images of the batch (default 64) */
   fillBatchSize?: number;
   /** per-channel normalisation of patch pixels (after dividing by `scale`) */
   normalize?: Normalization;
@@ -47,8 +48,6 @@ export interface PatchGDTrainerOptions {
   scale?: number;
   /** what the grid pads with beyond image edges, in source units (default 0) */
   fill?: number;
-  /** refuse (BudgetExceededError) if the first measured step's tensors peak above this many bytes */
-  budgetBytes?: number;
   /**
    * While filling Z, encode one patch per colour of blank (constant) patches and give the others its
    * feature — white padding and empty glass of a slide cost nothing. `tolerance` is the largest
@@ -61,20 +60,13 @@ export interface PatchGDTrainerOptions {
   onProgress?: (event: PatchGDProgress) => void;
 }
 
-export interface PatchGDProgress {
-  phase: 'fill' | 'inner';
-  done: number;
-  total: number;
-}
+export type { PatchGDProgress };
+export type TrainBatchResult = PatchGDStepResult;
 
-export interface TrainBatchResult {
-  /** mean cross-entropy over the inner iterations */
-  loss: number;
-  innerIterations: number;
-  optimizerSteps: number;
-  /** wall time of Z-filling and of the inner iterations */
-  fillMs: number;
-  innerMs: number;
+interface PatchInput {
+  patches: tf.Tensor4D;
+  /** with skipBlankCells: per cell, the row of `patches` whose feature it takes */
+  featureOf?: tf.Tensor1D;
 }
 
 /**
@@ -84,7 +76,7 @@ export interface TrainBatchResult {
  * @example
  * ```ts
  * const backbone = createBackbone('resnet50', { inputSize: 128, featureDim: 256 });
- * const head = createHead('convHead', { latentDim: 256, numClasses: 6, gridSize: [16, 16] });
+ * const head = createHead('convHead', { featureDim: 256, numClasses: 6, gridSize: [16, 16] });
  * const trainer = new PatchGDTrainer({ backbone, head, patchSize: 128, sampleFraction: 1 / 8,
  *   optimizer: tf.train.adam(1e-3) });
  * const { loss } = await trainer.trainBatch(images, labels); // images: 2048² pixels or ImageSources
@@ -96,22 +88,20 @@ export class PatchGDTrainer {
   readonly head: Head;
   readonly patchSize: number;
   private readonly options: PatchGDTrainerOptions;
-  private readonly optimizers: OptimizerGroups;
-  private readonly schedule: Schedule;
-  readonly seed: number;
-  private batches = 0;
-  private optimizerSteps = 0;
+  private loop: PatchGDLoop<Source, Int32Array> | undefined;
+  private grid: PatchGrid | undefined;
+  private pendingState: StateDict | undefined;
   /** patches the last fill actually ran through the backbone (fewer than the cells with `skipBlankCells`) */
   fillEncoded = 0;
 
   constructor(options: PatchGDTrainerOptions) {
     const { backbone, head, patchSize } = options;
     if (!Number.isInteger(patchSize) || patchSize < 1) throw new TrainerOptionError('patchSize', 'a positive integer', patchSize);
-    if (backbone.options.inputSize !== patchSize) {
-      throw new TrainerOptionError('patchSize', `the backbone's inputSize (${backbone.options.inputSize})`, patchSize);
-    }
-    if (head.options.latentDim !== backbone.featureDim) {
-      throw new TrainerOptionError('head latentDim', `the backbone's featureDim (${backbone.featureDim})`, head.options.latentDim);
+    const inputSize = numberOf(backbone, 'inputSize');
+    if (inputSize !== patchSize) throw new TrainerOptionError('patchSize', `the backbone's inputSize (${inputSize})`, patchSize);
+    const headDim = numberOf(head, 'featureDim', 'latentDim');
+    if (headDim !== backbone.featureDim) {
+      throw new TrainerOptionError('head featureDim', `the backbone's featureDim (${backbone.featureDim})`, headDim);
     }
     for (const name of ['patchesPerStep', 'innerIterations', 'accumulationSteps', 'fillBatchSize'] as const) {
       const value = options[name];
@@ -123,15 +113,16 @@ export class PatchGDTrainer {
     this.head = head;
     this.patchSize = patchSize;
     this.options = options;
-    this.seed = options.seed ?? 42;
-    this.schedule = options.schedule ?? constantSchedule;
-    this.optimizers = new OptimizerGroups(options.optimizer, { backbone: backbone.trainableWeights, head: head.trainableWeights });
   }
 
-  /** The grid, k, ζ and ε this trainer uses for images of this size. */
+  get seed(): number {
+    return this.options.seed ?? 42;
+  }
+
+  /** The grid, k, ζ and ε this trainer uses for images of this size (ζ may be per image with a sampler that knows it). */
   plan(width: number, height: number): { grid: PatchGrid; patchesPerStep: number; innerIterations: number; accumulationSteps: number } {
     const grid = new PatchGrid({ width, height, patchSize: this.patchSize, policy: 'pad', fill: this.options.fill ?? 0 });
-    const [m, n] = this.head.options.gridSize ?? [grid.rows, grid.cols];
+    const [m, n] = gridSizeOf(this.head) ?? [grid.rows, grid.cols];
     if (m !== grid.rows || n !== grid.cols) {
       throw new TrainerOptionError('images', `${m * this.patchSize}×${n * this.patchSize} pixels (the head's ${m}×${n} grid)`, `${width}×${height}`);
     }
@@ -140,193 +131,151 @@ export class PatchGDTrainer {
     return { grid, patchesPerStep: k, innerIterations, accumulationSteps: this.options.accumulationSteps ?? innerIterations };
   }
 
-  /** Algorithm 2: Z for every image of the batch, without gradients. */
-  async fillZ(images: ImageBatch, mode: 'train' | 'eval' = this.options.backboneModeDuringFill ?? 'train'): Promise<{ z: ZBlock; grid: PatchGrid; sources: (Pixels | RegionSource)[] }> {
+  /** Algorithm 2: Z `[B, m, n, s]` for every image, without gradients (the caller disposes it). */
+  async fillZ(images: ImageBatch, mode: 'train' | 'eval' = this.options.backboneModeDuringFill ?? 'train'): Promise<tf.Tensor4D> {
     const sources = imagesOf(images);
-    const { width, height } = dimensionsOf(sources[0]!);
-    const { grid } = this.plan(width, height);
-    const z = new ZBlock({ images: sources.length, rows: grid.rows, cols: grid.cols, latentSize: this.backbone.featureDim, dtype: this.options.zDtype ?? 'float32' });
-    const chunk = this.options.fillBatchSize ?? 64;
-    const skip = this.options.skipBlankCells;
-    const tolerance = skip === undefined || skip === false ? undefined : skip === true ? 0 : skip.tolerance;
-    const std = this.options.normalize ? [this.options.normalize.std].flat() : [1];
-    this.fillEncoded = 0;
-    for (let b = 0; b < sources.length; b++) {
-      for (let start = 0; start < grid.size; start += chunk) {
-        const cells = Int32Array.from({ length: Math.min(chunk, grid.size - start) }, (_, i) => start + i);
-        if (tolerance === undefined) {
-          const patches = await readPatches([sources[b]!], [cells], this.patchOptions(grid));
-          const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
-          z.write(b, cells, features);
-          tf.dispose([patches, features]);
-          this.fillEncoded += cells.length;
-        } else {
-          const { data, shape } = await readPatchData([sources[b]!], [cells], this.patchOptions(grid));
-          const { encode, featureOf } = blankGroups(data, shape, std, tolerance);
-          const per = shape[1] * shape[2] * shape[3];
-          const kept = new Float32Array(encode.length * per);
-          encode.forEach((i, j) => kept.set(data.subarray(i * per, (i + 1) * per), j * per));
-          const patches = tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]);
-          const features = tf.tidy(() => this.backbone.forwardFeatures(patches, { training: mode === 'train' }));
-          const s = this.backbone.featureDim;
-          const encoded = features.dataSync() as Float32Array;
-          const out = new Float32Array(cells.length * s);
-          featureOf.forEach((from, i) => out.set(encoded.subarray(from * s, (from + 1) * s), i * s));
-          z.write(b, cells, out);
-          tf.dispose([patches, features]);
-          this.fillEncoded += encode.length;
-        }
-        this.options.onProgress?.({ phase: 'fill', done: b * grid.size + start + cells.length, total: sources.length * grid.size });
-      }
-    }
-    return { z, grid, sources };
+    return this.loopFor(sources).fill(sources, { training: mode === 'train' });
   }
 
-  /**
-   * Algorithm 1's gradient for one batch without applying it: the sum over ζ inner iterations of
-   * ∂(loss/ε)/∂θ, keyed by variable name. Used by `trainBatch`; exposed for tests and diagnostics.
-   */
-  async gradients(images: ImageBatch, labels: ArrayLike<number>): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
-    const grads: tf.NamedTensorMap = {};
-    const result = await this.run(images, labels, (g) => accumulate(grads, g), false);
-    return { loss: result.loss, grads };
+  /** Algorithm 1's gradient for one batch, not applied; the model's state is put back afterwards. */
+  async gradients(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
+    const sources = imagesOf(images);
+    return this.loopFor(sources).gradients(sources, this.labels(labels, sources.length), options);
   }
 
   /** Algorithm 1 for one batch: fill Z, then ζ inner iterations with an optimizer step every ε. */
-  async trainBatch(images: ImageBatch, labels: ArrayLike<number>): Promise<TrainBatchResult> {
-    await this.checkBudget(images, labels);
-    const grads: tf.NamedTensorMap = {};
-    return this.run(images, labels, (g) => accumulate(grads, g), true, grads);
+  async trainBatch(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<TrainBatchResult> {
+    const sources = imagesOf(images);
+    return this.loopFor(sources).step(sources, this.labels(labels, sources.length), options);
+  }
+
+  /** Memory of a real, applied step on this batch; the model and optimizer are left exactly as they were. */
+  async measureStep(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<StepMemory> {
+    const sources = imagesOf(images);
+    return this.loopFor(sources).measureStep(sources, this.labels(labels, sources.length), options);
   }
 
   /** Algorithm 2 then the head: logits `[B, classes]` with every layer in inference mode. */
   async predict(images: ImageBatch): Promise<tf.Tensor2D> {
-    const { z } = await this.fillZ(images, 'eval');
+    const z = await this.fillZ(images, 'eval');
     try {
-      return tf.tidy(() => this.head.forward(z.toTensor(), { training: false }));
+      return tf.tidy(() => this.head.forward(z, { training: false }));
     } finally {
       z.dispose();
     }
   }
 
-  /** Weights (trainable and not), optimizer slots, and the batch / step counters the sampler and schedule follow. */
-  private budgetChecked = false;
-
-  /** With `budgetBytes`, the first batch is measured (gradients only, not applied) before training on it. */
-  private async checkBudget(images: ImageBatch, labels: ArrayLike<number>): Promise<void> {
-    const budget = this.options.budgetBytes;
-    if (budget === undefined || this.budgetChecked) return;
-    const measurement = await measureStep(this, images, labels, budget);
-    if (!measurement.fits) throw new BudgetExceededError(budget, measurement);
-    this.budgetChecked = true;
+  /** Optimizer steps taken so far. */
+  get optimizerSteps(): number {
+    return this.loop?.optimizerSteps ?? 0;
   }
 
+  /** Weights (trainable and not), optimizer slots, and the batch counter the sampler and dropout follow. */
   async stateDict(): Promise<StateDict> {
+    if (!this.loop) {
+      if (this.pendingState) return this.pendingState;
+      // no batch seen yet: the grid comes from the head, or a 1×1 placeholder for heads without one
+      const [m, n] = gridSizeOf(this.head) ?? [1, 1];
+      this.loopFor([{ data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 }]);
+    }
+    const dict = this.loop!.stateDict(PREFIXES);
+    return { state: { kind: 'patchgd', ...dict.state }, tensors: dict.tensors };
+  }
+
+  async loadStateDict(dict: StateDict, file?: string): Promise<void> {
+    if (dict.state['kind'] !== 'patchgd') throw new TrainerOptionError('state dict', "a PatchGDTrainer state (kind 'patchgd')", dict.state['kind']);
+    if (this.loop) this.loop.loadStateDict(dict, PREFIXES, file);
+    else {
+      // validate and load the models now; the loop (which needs the grid) takes the rest on the first batch
+      const [m, n] = gridSizeOf(this.head) ?? [undefined, undefined];
+      if (m !== undefined && n !== undefined) {
+        this.loopFor([{ data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 }]).loadStateDict(dict, PREFIXES, file);
+      } else this.pendingState = { state: dict.state, tensors: Object.fromEntries(Object.entries(dict.tensors).map(([k, t]) => [k, t.clone()])) };
+    }
+  }
+
+  private labels(labels: ArrayLike<number>, batch: number): Int32Array {
+    return labelsOf(labels, batch, numberOf(this.head, 'numClasses')!);
+  }
+
+  private loopFor(sources: readonly Source[]): PatchGDLoop<Source, Int32Array> {
+    const { width, height } = dimensionsOf(sources[0]!);
+    const { grid, patchesPerStep } = this.plan(width, height);
+    if (this.loop) {
+      if (grid.rows !== this.grid!.rows || grid.cols !== this.grid!.cols) {
+        throw new TrainerOptionError('images', `${this.grid!.cols * this.patchSize}×${this.grid!.rows * this.patchSize} pixels (the grid of earlier batches)`, `${width}×${height}`);
+      }
+      return this.loop;
+    }
+    this.grid = grid;
+    const o = this.options;
+    this.loop = new PatchGDLoop<Source, Int32Array>({
+      encoder: this.encoder(grid),
+      objective: this.objective(),
+      gridSize: [grid.rows, grid.cols],
+      patchSize: this.patchSize,
+      patchesPerStep,
+      optimizer: o.optimizer,
+      seed: this.seed,
+      fillTraining: (o.backboneModeDuringFill ?? 'train') === 'train',
+      sourceOf: (source) => source,
+      ...pick(o, ['sampler', 'innerIterations', 'accumulationSteps', 'schedule', 'training', 'fillBatchSize', 'budgetBytes', 'checkBudgetFirst', 'restoreOnError', 'onProgress']),
+    });
+    if (this.pendingState) {
+      this.loop.loadStateDict(this.pendingState, PREFIXES);
+      tf.dispose(Object.values(this.pendingState.tensors));
+      this.pendingState = undefined;
+    }
+    return this.loop;
+  }
+
+  private encoder(grid: PatchGrid): PatchEncoder<Source, PatchInput> {
+    const backbone = this.backbone;
+    const skip = this.options.skipBlankCells;
+    const tolerance = skip === undefined || skip === false ? undefined : skip === true ? 0 : skip.tolerance;
+    const std = this.options.normalize ? [this.options.normalize.std].flat() : [1];
+    const read = { grid, ...(this.options.normalize ? { normalize: this.options.normalize } : {}), ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}) };
     return {
-      state: { kind: 'patchgd', batches: this.batches, optimizerSteps: this.optimizerSteps, seed: this.seed },
-      tensors: {
-        ...modelTensors('backbone', this.backbone.model),
-        ...modelTensors('head', this.head.model),
-        ...(await this.optimizers.stateTensors()),
+      featureDim: backbone.featureDim,
+      variables: variablesOf(backbone),
+      read: async (items, cells, options: EncodeOptions): Promise<PatchInput> => {
+        const { data, shape } = await readPatchData(items, cells, read);
+        if (options.phase !== 'fill' || tolerance === undefined) {
+          if (options.phase === 'fill') this.fillEncoded += shape[0];
+          return { patches: tf.tensor4d(data, shape) };
+        }
+        const { encode, featureOf } = blankGroups(data, shape, std, tolerance);
+        const per = shape[1] * shape[2] * shape[3];
+        const kept = new Float32Array(encode.length * per);
+        encode.forEach((i, j) => kept.set(data.subarray(i * per, (i + 1) * per), j * per));
+        this.fillEncoded += encode.length;
+        return { patches: tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]), featureOf: tf.tensor1d(featureOf, 'int32') };
+      },
+      encode: (input, options) => {
+        const features = backbone.forwardFeatures(input.patches, { training: options.training, seed: options.seed } as { training: boolean });
+        return input.featureOf ? (tf.gather(features, input.featureOf) as tf.Tensor2D) : features;
       },
     };
   }
 
-  async loadStateDict(dict: StateDict): Promise<void> {
-    if (dict.state['kind'] !== 'patchgd') throw new TrainerOptionError('state dict', "a PatchGDTrainer state (kind 'patchgd')", dict.state['kind']);
-    loadModelTensors('backbone', this.backbone.model, dict.tensors);
-    loadModelTensors('head', this.head.model, dict.tensors);
-    await this.optimizers.loadStateTensors(dict.tensors);
-    this.batches = Number(dict.state['batches']);
-    this.optimizerSteps = Number(dict.state['optimizerSteps']);
-  }
-
-  private async run(
-    images: ImageBatch,
-    labelsIn: ArrayLike<number>,
-    onGradients: (g: tf.NamedTensorMap) => void,
-    apply: boolean,
-    accumulated?: tf.NamedTensorMap,
-  ): Promise<TrainBatchResult> {
-    const classes = this.head.options.numClasses;
-    const fillStart = performance.now();
-    const { z, grid, sources } = await this.fillZ(images);
-    const labels = labelsOf(labelsIn, sources.length, classes);
-    const fillMs = performance.now() - fillStart;
-    const innerStart = performance.now();
-    const { patchesPerStep, innerIterations, accumulationSteps } = this.plan(grid.width, grid.height);
-    const sampler = (this.options.sampler ?? defaultSampler)(grid, patchesPerStep, this.seed);
-    const training = this.options.training ?? true;
-    const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
-    let lossSum = 0;
-    let steps = 0;
-    try {
-      for (let j = 0; j < innerIterations; j++) {
-        const step = this.batches * innerIterations + j;
-        const cells = sources.map((_, b) => sampler.sample(b, step));
-        const patches = await readPatches(sources, cells, this.patchOptions(grid));
-        const zStatic = z.toTensor();
-        let written: tf.Tensor3D | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const k = cells[0]!.length;
-          const features = tf.reshape(this.backbone.forwardFeatures(patches, { training }), [sources.length, k, this.backbone.featureDim]) as tf.Tensor3D;
-          written = tf.keep(tf.clone(features));
-          const logits = this.head.forward(insertCells(zStatic, cells, features), { training });
-          return tf.div(tf.losses.softmaxCrossEntropy(oneHot, logits), accumulationSteps) as tf.Scalar;
-        }, this.optimizers.variables);
-        const loss = value.dataSync()[0]! * accumulationSteps;
-        tf.dispose([value, patches, zStatic]);
-        if (!Number.isFinite(loss)) {
-          tf.dispose([...Object.values(grads), written!]);
-          throw new NonFiniteLossError(this.optimizerSteps, 'the loss');
-        }
-        lossSum += loss;
-        // The re-encoded features stay in Z for the later inner iterations.
-        const values = written!.dataSync() as Float32Array;
-        const perImage = values.length / sources.length;
-        cells.forEach((c, b) => z.write(b, c, values.subarray(b * perImage, (b + 1) * perImage)));
-        written!.dispose();
-        onGradients(grads);
-        tf.dispose(Object.values(grads));
-        if (apply && ((j + 1) % accumulationSteps === 0 || j === innerIterations - 1)) {
-          this.applyAccumulated(accumulated!);
-          steps++;
-        }
-        this.options.onProgress?.({ phase: 'inner', done: j + 1, total: innerIterations });
-      }
-    } finally {
-      oneHot.dispose();
-      z.dispose();
-      if (apply) tf.dispose(Object.values(accumulated!));
-    }
-    if (apply) this.batches++;
-    return { loss: lossSum / innerIterations, innerIterations, optimizerSteps: steps, fillMs, innerMs: performance.now() - innerStart };
-  }
-
-  private applyAccumulated(grads: tf.NamedTensorMap): void {
-    const norm = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
-    if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.optimizerSteps, 'the gradient');
-    this.optimizers.apply(grads, this.schedule(this.optimizerSteps));
-    this.optimizerSteps++;
-    for (const name of Object.keys(grads)) {
-      grads[name]!.dispose();
-      delete grads[name];
-    }
-  }
-
-  private patchOptions(grid: PatchGrid) {
+  private objective(): PatchObjective<Int32Array> {
+    const head = this.head;
+    const classes = numberOf(head, 'numClasses')!;
     return {
-      grid,
-      ...(this.options.normalize ? { normalize: this.options.normalize } : {}),
-      ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}),
+      variables: variablesOf(head),
+      loss: (z, labels, options) =>
+        tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), head.forward(z, { training: options.training, seed: options.seed } as { training: boolean })) as tf.Scalar,
     };
   }
 }
 
-function defaultSampler(grid: PatchGrid, patchesPerStep: number, seed: number): Sampler {
-  return new RandomCoverSampler({ grid, patchesPerStep, seed });
-}
+const PREFIXES = { encoder: 'backbone', objective: 'head' };
 
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
 
 function dimensionsOf(source: Pixels | RegionSource): { width: number; height: number } {
   const s = source as { width?: number; height?: number; levels?: { width: number; height: number }[] };

@@ -1,54 +1,24 @@
-// Memory-budget planning by measurement: run real (unapplied) training steps at growing batch
-// sizes under the engine's memory meter and keep the largest whose peak fits the budget.
-import { measureMemory, tf } from '@patchgd/engine';
-import { OptimizerError, TrainerOptionError } from './errors.js';
+// Memory-budget planning by measurement: real, applied training steps at growing batch sizes (or
+// k), each undone afterwards, and the largest whose peak device memory fits the budget is kept.
+import { TrainerOptionError } from './errors.js';
 import type { ImageBatch } from './images.js';
+import type { StepMemory } from './step-guard.js';
 
-/** A trainer whose gradient step can be measured without changing its weights. */
+/** A trainer whose applied step can be measured and undone. */
 export interface Measurable {
-  gradients(images: ImageBatch, labels: ArrayLike<number>): Promise<{ loss: number; grads: tf.NamedTensorMap }>;
+  measureStep(images: ImageBatch, labels: ArrayLike<number>): Promise<StepMemory>;
 }
 
-export interface Measurement {
+export interface Measurement extends StepMemory {
   batchSize: number;
-  /** engine-accounted peak bytes of live tensors during the step */
-  peakTensorBytes: number;
-  /** size of the wasm heap after the step (0 on other backends) */
-  wasmHeapBytes: number;
-  ms: number;
   fits: boolean;
 }
 
-/** A measured training step needs more memory than the budget allows. */
-export class BudgetExceededError extends OptimizerError {
-  override name = 'BudgetExceededError';
-  constructor(
-    readonly budgetBytes: number,
-    readonly measurement: Measurement,
-  ) {
-    super(
-      `A training step at batch size ${measurement.batchSize} peaked at ${mib(measurement.peakTensorBytes)} of tensors, ` +
-        `over the budget of ${mib(budgetBytes)}; lower the batch size, patchesPerStep or patch size (planBatch finds one that fits)`,
-    );
-  }
-}
-
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-
-/** Measures one unapplied step of `trainer` on a batch. */
+/** Measures one real step of `trainer` on a batch; the trainer is left as it was. */
 export async function measureStep(trainer: Measurable, images: ImageBatch, labels: ArrayLike<number>, budgetBytes = Infinity): Promise<Measurement> {
-  const report = await measureMemory(async () => {
-    const { grads } = await trainer.gradients(images, labels);
-    tf.dispose(Object.values(grads));
-  });
-  const batchSize = images instanceof tf.Tensor ? images.shape[0] : images.length;
-  return {
-    batchSize,
-    peakTensorBytes: report.peakTensorBytes,
-    wasmHeapBytes: report.wasmHeapBytes,
-    ms: report.ms,
-    fits: report.peakTensorBytes <= budgetBytes,
-  };
+  const memory = await trainer.measureStep(images, labels);
+  const batchSize = Array.isArray(images) ? images.length : (images as { shape: number[] }).shape[0]!;
+  return { ...memory, batchSize, fits: memory.peakBytes <= budgetBytes };
 }
 
 export interface PlanBatchOptions {
@@ -61,21 +31,19 @@ export interface PlanBatchOptions {
 }
 
 /**
- * Finds the largest batch size whose measured training step fits in `budgetBytes`.
+ * Finds the largest batch size whose real training step (weights, optimizer state, activations, Z)
+ * peaks within `budgetBytes`; the measurement of the first size that does not fit is kept too.
  *
  * @example
  * ```ts
  * const plan = await planBatch({ trainer, budgetBytes: 4 * 2 ** 30, sample: (b) => dataset.batch(b) });
- * console.log(plan.batchSize, plan.measurements);
+ * console.log(plan.batchSize, plan.measurements.map((m) => [m.batchSize, m.peakBytes]));
  * ```
  */
 export async function planBatch(options: PlanBatchOptions): Promise<{ batchSize: number | undefined; measurements: Measurement[] }> {
   const { budgetBytes } = options;
   if (!(budgetBytes > 0)) throw new TrainerOptionError('budgetBytes', 'a positive number of bytes', budgetBytes);
-  const candidates = options.candidates ?? [1, 2, 4, 8, 16, 32, 64];
-  if (!candidates.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c > candidates[i - 1]!))) {
-    throw new TrainerOptionError('candidates', 'ascending positive integers', candidates);
-  }
+  const candidates = checkCandidates(options.candidates ?? [1, 2, 4, 8, 16, 32, 64]);
   const measurements: Measurement[] = [];
   let batchSize: number | undefined;
   for (const candidate of candidates) {
@@ -99,8 +67,8 @@ export interface PlanPatchesOptions {
 }
 
 /**
- * Finds the largest k (patches re-encoded with gradients per inner iteration) whose measured
- * PatchGD step fits in `budgetBytes` — the other knob PatchGD has besides the batch size.
+ * Finds the largest k (patches re-encoded with gradients per inner iteration) whose real PatchGD
+ * step fits in `budgetBytes` — the other knob PatchGD has besides the batch size.
  *
  * @example
  * ```ts
@@ -111,10 +79,7 @@ export interface PlanPatchesOptions {
 export async function planPatchesPerStep(options: PlanPatchesOptions): Promise<{ patchesPerStep: number | undefined; measurements: (Measurement & { patchesPerStep: number })[] }> {
   const { budgetBytes } = options;
   if (!(budgetBytes > 0)) throw new TrainerOptionError('budgetBytes', 'a positive number of bytes', budgetBytes);
-  const candidates = options.candidates ?? [1, 2, 4, 8, 16, 32, 64, 128, 256];
-  if (!candidates.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c > candidates[i - 1]!))) {
-    throw new TrainerOptionError('candidates', 'ascending positive integers', candidates);
-  }
+  const candidates = checkCandidates(options.candidates ?? [1, 2, 4, 8, 16, 32, 64, 128, 256]);
   const { images, labels } = await options.sample();
   const measurements: (Measurement & { patchesPerStep: number })[] = [];
   let patchesPerStep: number | undefined;
@@ -125,4 +90,11 @@ export async function planPatchesPerStep(options: PlanPatchesOptions): Promise<{
     patchesPerStep = k;
   }
   return { patchesPerStep, measurements };
+}
+
+function checkCandidates(candidates: number[]): number[] {
+  if (!Array.isArray(candidates) || candidates.length === 0 || !candidates.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c > candidates[i - 1]!))) {
+    throw new TrainerOptionError('candidates', 'ascending positive integers', candidates);
+  }
+  return candidates;
 }

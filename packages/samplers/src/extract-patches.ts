@@ -1,6 +1,7 @@
 // extractPatches: the pixels of k grid cells as one [k, p, p, C] float batch, read region by
 // region from an image source (only the tiles those cells touch) or copied from raw pixels.
-import { SamplerError, SamplerOptionError, checkInteger, checkNumber } from './errors.js';
+import { checkInteger, checkNumber } from '@patchgd/core';
+import { SamplerError, SamplerOptionError } from './errors.js';
 import { PatchGrid, type EdgePolicy } from './patch-grid.js';
 import { checkPixels, isRegionReader, type Pixels, type RegionReader } from './pixels.js';
 
@@ -59,7 +60,7 @@ export interface PatchBatch {
 export async function extractPatches(source: RegionReader | Pixels, cells: ArrayLike<number>, options: ExtractPatchesOptions): Promise<PatchBatch> {
   if (isRegionReader(source)) {
     const plan = planExtraction(source.levels, source.channels, cells, options, 255);
-    const concurrency = checkInteger('concurrency', options.concurrency ?? 8, 1);
+    const concurrency = checkInteger('concurrency', options.concurrency ?? 8, 1, undefined, SamplerOptionError);
     let next = 0;
     const worker = async () => {
       while (next < plan.cells.length) {
@@ -131,18 +132,18 @@ function planExtraction(
   if (options.grid !== undefined) {
     if (!(options.grid instanceof PatchGrid)) throw new SamplerOptionError('grid', 'a PatchGrid', options.grid);
     grid = options.grid;
-    level = checkInteger('level', options.level ?? grid.level, 0, levels.length - 1);
+    level = checkInteger('level', options.level ?? grid.level, 0, levels.length - 1, SamplerOptionError);
     const info = levels[level]!;
     if (info.width !== grid.width || info.height !== grid.height) {
       throw new SamplerOptionError('grid', `a grid over ${info.width}×${info.height} (level ${level})`, `a grid over ${grid.width}×${grid.height}`);
     }
   } else {
-    level = checkInteger('level', options.level ?? 0, 0, levels.length - 1);
+    level = checkInteger('level', options.level ?? 0, 0, levels.length - 1, SamplerOptionError);
     const info = levels[level]!;
     grid = new PatchGrid({
       width: info.width,
       height: info.height,
-      patchSize: checkInteger('patchSize', options.patchSize, 1),
+      patchSize: checkInteger('patchSize', options.patchSize, 1, undefined, SamplerOptionError),
       ...(options.policy !== undefined && { policy: options.policy }),
       ...(options.fill !== undefined && { fill: options.fill }),
       level,
@@ -155,12 +156,15 @@ function planExtraction(
     grid.checkCell(cellList[i]!, `cells[${i}]`);
     cells[i] = cellList[i]!;
   }
-  const channels = checkInteger('channels', options.channels ?? sourceChannels, 1, sourceChannels);
-  const scale = checkNumber('scale', options.scale ?? defaultScale, Number.MIN_VALUE);
+  const channels = checkInteger('channels', options.channels ?? sourceChannels, 1, sourceChannels, SamplerOptionError);
+  const scale = checkNumber('scale', options.scale ?? defaultScale, Number.MIN_VALUE, undefined, SamplerOptionError);
   const perChannel = (name: string, value: number | readonly number[], positive: boolean): Float32Array => {
     const values = typeof value === 'number' ? new Array<number>(channels).fill(value) : value;
     if (!Array.isArray(values) || values.length < channels) throw new SamplerOptionError(name, `a number or an array of ${channels} numbers`, value);
-    return Float32Array.from(values.slice(0, channels), (v, c) => checkNumber(`${name}[${c}]`, v, positive ? Number.MIN_VALUE : -Infinity));
+    const min = positive ? Number.MIN_VALUE : -Infinity;
+    return Float32Array.from(values.slice(0, channels), (v, c) =>
+      checkNumber(`${name}[${c}]`, v, min, undefined, SamplerOptionError),
+    );
   };
   const mean = options.normalize ? perChannel('normalize.mean', options.normalize.mean, false) : new Float32Array(channels);
   const std = options.normalize ? perChannel('normalize.std', options.normalize.std, true) : new Float32Array(channels).fill(1);

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { SamplerError, SamplerOptionError } from './errors.js';
+import { SamplerError, SamplerOptionError, SamplerStateError } from './errors.js';
 import { cellForeground, foregroundMask, otsuThreshold } from './foreground.js';
-import { ForegroundSampler } from './foreground-sampler.js';
+import { createSampler } from './registry.js';
+import type { SamplerImage } from './sampler.js';
 import { PatchGrid } from './patch-grid.js';
 import { makeSlide, memoryReader } from './testing/test-slide.js';
 
 /** True tissue fraction of every cell, from the full-resolution tissue map. */
 function trueFractions(grid: PatchGrid, tissue: Uint8Array, width: number, height: number): Float64Array {
   const out = new Float64Array(grid.size);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (tissue[y * width + x]) out[grid.cellAt(x, y)]! += 1;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) if (tissue[y * width + x]) out[grid.cellAt(x, y)]! += 1;
   return out.map((v) => v / (grid.patchSize * grid.patchSize));
 }
 
@@ -50,7 +52,9 @@ describe('otsuThreshold / foregroundMask / cellForeground', () => {
     expect(() => foregroundMask(grey, { channel: 'saturation' })).toThrow(
       "Expected at least 3 with channel 'saturation' for channels but received 1",
     );
-    expect(() => foregroundMask({ ...grey, width: 3 })).toThrow('Expected width × height × channels = 3 for pixels.data.length but received 2');
+    expect(() => foregroundMask({ ...grey, width: 3 })).toThrow(
+      'Expected width × height × channels = 3 for pixels.data.length but received 2',
+    );
   });
 
   it('computes per-cell fractions exactly when cells align with mask pixels', () => {
@@ -71,39 +75,43 @@ describe('otsuThreshold / foregroundMask / cellForeground', () => {
   });
 });
 
-describe('ForegroundSampler', () => {
+describe("'foreground'", () => {
   const slide = makeSlide(1024, 768, 7, [8, 32]);
   const grid = new PatchGrid({ width: 1024, height: 768, patchSize: 32 });
   const truth = trueFractions(grid, slide.tissue, 1024, 768);
+  const context = (seed: number, k = 16) => ({ grid, patchesPerStep: k, seed });
 
-  it('never returns a background cell on a generated slide, and covers the tissue', async () => {
+  it('never returns a background cell, and covers the tissue once per outer step in ζ = ⌈cells / k⌉', async () => {
     expect(truth.filter((f) => f === 0).length / grid.size).toBeGreaterThan(0.4); // mostly glass
     const reader = memoryReader(slide.levels);
+    const images: SamplerImage[] = [
+      { key: 'thumb', source: slide.levels[1]! },
+      { key: 'reader', source: reader },
+    ];
     for (const seed of [1, 2, 3]) {
-      const sampler = await ForegroundSampler.fromImages(grid, [slide.levels[1]!, reader], { patchesPerStep: 16, seed, maskLevel: 1 });
-      for (const image of [0, 1]) {
-        const zeta = sampler.innerIterations(image);
-        const seen: number[] = [];
-        for (let step = 0; step < 2 * zeta; step++) {
-          const cells = sampler.sample(image, step);
-          for (const c of cells) expect(truth[c]).toBeGreaterThan(0);
-          if (step < zeta) seen.push(...cells);
+      const sampler = createSampler('foreground', context(seed), { maskLongSide: 128 });
+      await sampler.prepare!(images);
+      for (const image of images) {
+        const zeta = sampler.innerIterations?.(image) ?? 0;
+        for (const outerStep of [0, 4]) {
+          const seen: number[] = [];
+          for (let inner = 0; inner < zeta; inner++) seen.push(...sampler.sample({ image, outerStep, inner }));
+          for (const c of seen) expect(truth[c]).toBeGreaterThan(0);
+          expect(new Set(seen).size).toBe(seen.length);
+          expect(zeta).toBe(Math.ceil(seen.length / 16));
+          // every cell that is (nearly) all tissue is eligible
+          truth.forEach((f, cell) => {
+            if (f >= 0.9) expect(seen).toContain(cell);
+          });
         }
-        // one outer step covers every eligible cell exactly once
-        expect(seen.length).toBe(sampler.foregroundCells(image).length);
-        expect(new Set(seen).size).toBe(seen.length);
-        // every cell that is (nearly) all tissue is eligible
-        const eligible = new Set(sampler.foregroundCells(image));
-        truth.forEach((f, cell) => {
-          if (f >= 0.9) expect(eligible.has(cell)).toBe(true);
-        });
       }
     }
-    // the mask level was read whole, once, from the source
+    // the finest level of at most maskLongSide pixels was read whole, once per sampler
+    expect(reader.reads).toHaveLength(3);
     expect(reader.reads.every((r) => r.level === 1 && r.width === 128 && r.height === 96)).toBe(true);
   });
 
-  it('uses readResized for the mask when the coarsest level is large', async () => {
+  it('uses readResized when the source has it, and refuses a source with only large levels', async () => {
     const reader = memoryReader([slide.levels[0]!]);
     const resized: { longSide: number }[] = [];
     const withResize = {
@@ -113,31 +121,84 @@ describe('ForegroundSampler', () => {
         return slide.levels[1]!; // 128 × 96: the whole image at 1/8
       },
     };
-    const sampler = await ForegroundSampler.fromImages(grid, [withResize], { patchesPerStep: 8, seed: 4, maskLongSide: 128 });
+    const sampler = createSampler('foreground', context(4, 8), { maskLongSide: 128 });
+    await sampler.prepare!([{ key: 'a', source: withResize }]);
     expect(resized).toEqual([{ longSide: 128 }]);
     expect(reader.reads).toEqual([]);
-    for (const c of sampler.sample(0, 0)) expect(truth[c]).toBeGreaterThan(0);
+    for (const c of sampler.sample({ image: { key: 'a' }, outerStep: 0, inner: 0 }))
+      expect(truth[c]).toBeGreaterThan(0);
+    await expect(sampler.prepare!([{ key: 'b', source: reader }])).rejects.toThrow(
+      "Expected an image source with readResized() or a level at most maskLongSide = 128 pixels a side for image 'b'.source " +
+        "but received '1024×768 (its coarsest level)'",
+    );
+    await expect(sampler.prepare!([{ key: 'c' }])).rejects.toThrow(
+      "Expected pixels or an image source (the 'foreground' sampler reads each image) for image 'c'.source but received undefined",
+    );
+    // pixel arrays larger than maskLongSide are subsampled: the mask still finds only tissue
+    await sampler.prepare!([{ key: 'full', source: slide.full }]);
+    for (let inner = 0; inner < (sampler.innerIterations?.({ key: 'full' }) ?? 0); inner++) {
+      for (const c of sampler.sample({ image: { key: 'full' }, outerStep: 0, inner }))
+        expect(truth[c]).toBeGreaterThan(0);
+    }
   });
 
-  it('is deterministic under a seed and restores from its state dict', async () => {
-    const a = await ForegroundSampler.fromImages(grid, [slide.levels[2]!], { patchesPerStep: 5, seed: 9 });
-    const b = new ForegroundSampler({ grid, foreground: [new Float32Array(grid.size)], patchesPerStep: 5, seed: 0, ifEmpty: 'all' });
-    b.loadStateDict(a.stateDict());
-    for (let s = 0; s < 30; s++) expect([...b.sample(0, s)]).toEqual([...a.sample(0, s)]);
+  it('caches masks by key in a bounded LRU, and says when an image was not prepared', async () => {
+    const reader = memoryReader(slide.levels);
+    const sampler = createSampler('foreground', context(2), { maskLevel: 2, cacheSize: 2 });
+    const one = (key: string) => ({ key, source: reader });
+    await sampler.prepare!([one('a'), one('b')]);
+    await sampler.prepare!([one('b'), one('a')]);
+    expect(reader.reads).toHaveLength(2); // cached: no second read
+    await sampler.prepare!([one('c')]); // evicts 'b', the least recently used
+    expect(() => sampler.sample({ image: { key: 'b' }, outerStep: 0, inner: 0 })).toThrow(SamplerError);
+    expect(() => sampler.innerIterations!({ key: 'b' })).toThrow(
+      "Expected an image prepared by the 'foreground' sampler (call prepare(images) first) for image.key but received 'b'",
+    );
+    expect(sampler.sample({ image: { key: 'a' }, outerStep: 0, inner: 0 }).length).toBe(16);
+    await expect(sampler.prepare!([one('a'), one('b'), one('c')])).rejects.toThrow(
+      'Expected at least the batch size 3 for options.cacheSize but received 2',
+    );
   });
 
-  it('handles images without foreground as asked', () => {
-    const empty = [new Float32Array(grid.size)];
-    const strict = new ForegroundSampler({ grid, foreground: empty, patchesPerStep: 4, seed: 0 });
-    expect(() => strict.sample(0, 0)).toThrow(SamplerError);
-    expect(() => strict.sample(0, 0)).toThrow(
-      "Expected at least one foreground cell for image 0 but received 0 (use ifEmpty: 'all' or lower minForeground)",
+  it('gives an image with too few eligible cells its minCells most-foreground cells', async () => {
+    const blank = {
+      key: 'blank',
+      source: { data: new Uint8Array(64 * 48 * 3).fill(240), width: 64, height: 48, channels: 3 },
+    };
+    const small = new PatchGrid({ width: 64, height: 48, patchSize: 16 }); // 3 × 4
+    const one = createSampler('foreground', { grid: small, patchesPerStep: 4, seed: 0 });
+    await one.prepare!([blank]);
+    expect(one.innerIterations!(blank)).toBe(1);
+    expect([...one.sample({ image: blank, outerStep: 0, inner: 0 })]).toEqual([0]);
+    const three = createSampler('foreground', { grid: small, patchesPerStep: 2, seed: 0 }, { minCells: 3 });
+    await three.prepare!([blank]);
+    expect(three.innerIterations!(blank)).toBe(2);
+    const cells = [0, 1].flatMap((inner) => [...three.sample({ image: blank, outerStep: 0, inner })]);
+    expect(cells.sort()).toEqual([0, 1, 2]);
+  });
+
+  it('restores its seed from a state dict; options are validated with exact messages', async () => {
+    const images = [{ key: 'x', source: slide.levels[2]! }];
+    const a = createSampler('foreground', context(9, 5), { minForeground: 0.3 });
+    const b = createSampler('foreground', context(0, 5), { minForeground: 0.3 });
+    await a.prepare!(images);
+    await b.prepare!(images);
+    b.loadStateDict(JSON.parse(JSON.stringify(a.stateDict())));
+    for (let inner = 0; inner < 30; inner++) {
+      expect([...b.sample({ image: images[0]!, outerStep: 2, inner })]).toEqual([
+        ...a.sample({ image: images[0]!, outerStep: 2, inner }),
+      ]);
+    }
+    const c = createSampler('foreground', context(0, 5));
+    expect(() => c.loadStateDict(a.stateDict())).toThrow(new SamplerStateError('minForeground', '0.5', 0.3));
+    expect(() => createSampler('foreground', context(0), { minForeground: 2 })).toThrow(
+      'Expected a number in [0, 1] for options.minForeground but received 2',
     );
-    const lenient = new ForegroundSampler({ grid, foreground: empty, patchesPerStep: 4, seed: 0, ifEmpty: 'all' });
-    expect(lenient.innerIterations(0)).toBe(grid.size / 4);
-    expect(() => new ForegroundSampler({ grid, foreground: [new Float32Array(3)], patchesPerStep: 4, seed: 0 })).toThrow(
-      'Expected the grid size 768 for foreground[0].length but received 3',
+    expect(() => createSampler('foreground', context(0), { channel: 'red' })).toThrow(
+      "Expected 'saturation' or 'grey' for options.channel but received 'red'",
     );
-    expect(() => strict.sample(1, 0)).toThrow('Expected an integer in [0, 0] for imageIndex but received 1');
+    expect(() => createSampler('foreground', context(0), { minCells: 0 })).toThrow(
+      `Expected an integer in [1, ${grid.size}] for options.minCells but received 0`,
+    );
   });
 });

@@ -1,6 +1,7 @@
 // Tissue / foreground detection on a low-resolution image: Otsu's threshold on saturation (or
 // grey), and the foreground fraction of every grid cell.
-import { SamplerOptionError, checkInteger, checkNumber } from './errors.js';
+import { checkInteger, checkNumber } from '@patchgd/core';
+import { SamplerOptionError } from './errors.js';
 import type { PatchGrid } from './patch-grid.js';
 import { checkPixels, type Pixels } from './pixels.js';
 
@@ -110,9 +111,12 @@ export function foregroundMask(pixels: Pixels, options: ForegroundMaskOptions = 
     if (isOpaque) hist[q]! += 1;
   }
   let threshold: number;
-  if (options.threshold !== undefined) threshold = checkNumber('threshold', options.threshold, 0, 255);
-  else threshold = otsuThreshold(hist);
-  if (options.minThreshold !== undefined) threshold = Math.max(threshold, checkNumber('minThreshold', options.minThreshold, 0, 255));
+  if (options.threshold !== undefined) {
+    threshold = checkNumber('threshold', options.threshold, 0, 255, SamplerOptionError);
+  } else threshold = otsuThreshold(hist);
+  if (options.minThreshold !== undefined) {
+    threshold = Math.max(threshold, checkNumber('minThreshold', options.minThreshold, 0, 255, SamplerOptionError));
+  }
   const mask = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     if (!opaque[i]) continue;
@@ -133,8 +137,8 @@ export function foregroundMask(pixels: Pixels, options: ForegroundMaskOptions = 
  * ```
  */
 export function cellForeground(grid: PatchGrid, mask: Pick<ForegroundMask, 'mask' | 'width' | 'height'>): Float32Array {
-  checkInteger('mask.width', mask?.width, 1);
-  checkInteger('mask.height', mask.height, 1);
+  checkInteger('mask.width', mask?.width, 1, undefined, SamplerOptionError);
+  checkInteger('mask.height', mask.height, 1, undefined, SamplerOptionError);
   if (!(mask.mask instanceof Uint8Array) || mask.mask.length !== mask.width * mask.height) {
     throw new SamplerOptionError('mask.mask', `a Uint8Array of width × height = ${mask.width * mask.height}`, mask.mask);
   }

@@ -1,6 +1,7 @@
 // PatchGrid: the m × n grid of non-overlapping p × p patches (stride = p) that PatchGD splits an
 // image into, with an explicit policy for sizes that are not multiples of p.
-import { SamplerOptionError, checkInteger, checkNumber } from './errors.js';
+import { checkInteger, checkNumber } from '@patchgd/core';
+import { SamplerOptionError } from './errors.js';
 
 /**
  * What to do when the image size is not a multiple of the patch size:
@@ -92,15 +93,16 @@ export class PatchGrid {
 
   constructor(options: PatchGridOptions) {
     if (options === null || typeof options !== 'object') throw new SamplerOptionError('options', 'an object', options);
-    this.width = checkInteger('width', options.width, 1);
-    this.height = checkInteger('height', options.height, 1);
-    this.patchSize = checkInteger('patchSize', options.patchSize, 1);
+    this.width = checkInteger('width', options.width, 1, undefined, SamplerOptionError);
+    this.height = checkInteger('height', options.height, 1, undefined, SamplerOptionError);
+    this.patchSize = checkInteger('patchSize', options.patchSize, 1, undefined, SamplerOptionError);
     const policy = options.policy ?? 'pad';
     if (policy !== 'pad' && policy !== 'crop') throw new SamplerOptionError('policy', "'pad' or 'crop'", policy);
     this.policy = policy;
     this.fill = checkFill('fill', options.fill ?? 0);
-    this.level = checkInteger('level', options.level ?? 0, 0);
-    this.downsample = checkNumber('downsample', options.downsample ?? 1, Number.MIN_VALUE);
+    this.level = checkInteger('level', options.level ?? 0, 0, undefined, SamplerOptionError);
+    const downsample = options.downsample ?? 1;
+    this.downsample = checkNumber('downsample', downsample, Number.MIN_VALUE, undefined, SamplerOptionError);
     const p = this.patchSize;
     if (policy === 'pad') {
       this.rows = Math.ceil(this.height / p);
@@ -124,7 +126,7 @@ export class PatchGrid {
    * ```
    */
   static forLevel(levels: readonly LevelLike[], options: Omit<PatchGridOptions, 'width' | 'height' | 'downsample'> & { level?: number }): PatchGrid {
-    const level = checkInteger('level', options.level ?? 0, 0, Math.max(0, levels.length - 1));
+    const level = checkInteger('level', options.level ?? 0, 0, Math.max(0, levels.length - 1), SamplerOptionError);
     const info = levels[level];
     if (!info) throw new SamplerOptionError('levels', 'a non-empty array of levels', levels);
     return new PatchGrid({ ...options, width: info.width, height: info.height, level, downsample: info.downsample ?? 1 });
@@ -132,8 +134,8 @@ export class PatchGrid {
 
   /** The row-major index of the cell at (row, col). */
   index(row: number, col: number): number {
-    checkInteger('row', row, 0, this.rows - 1);
-    checkInteger('col', col, 0, this.cols - 1);
+    checkInteger('row', row, 0, this.rows - 1, SamplerOptionError);
+    checkInteger('col', col, 0, this.cols - 1, SamplerOptionError);
     return row * this.cols + col;
   }
 
@@ -175,7 +177,7 @@ export class PatchGrid {
    * ```
    */
   boxAt(index: number, downsample: number, clip = false): PixelRect {
-    checkNumber('downsample', downsample, Number.MIN_VALUE);
+    checkNumber('downsample', downsample, Number.MIN_VALUE, undefined, SamplerOptionError);
     const [row, col] = this.rowCol(index);
     const f = this.downsample / downsample;
     const p = this.patchSize;

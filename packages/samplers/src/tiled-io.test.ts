@@ -1,14 +1,14 @@
 // End to end with @patchgd/tiled-io: patches read from a tiled TIFF equal those cut from the raw
-// pixels, only the tiles under the requested cells are decoded, and ForegroundSampler finds the
-// tissue of a generated 100 000 × 100 000 slide from its coarsest pyramid level.
+// pixels, only the tiles under the requested cells are decoded, and the 'foreground' sampler finds
+// the tissue of a generated 100 000 × 100 000 slide from a low-resolution view, never level 0.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { extractPatches, extractPatchesSync } from './extract-patches.js';
-import { ForegroundSampler } from './foreground-sampler.js';
 import { PatchGrid } from './patch-grid.js';
-import type { RegionReader } from './pixels.js';
+import type { RegionReader, RegionRequest } from './pixels.js';
+import { createSampler } from './registry.js';
 
 // Imported by name at run time (vitest resolves it to its TypeScript source), so this package's
 // typecheck does not depend on tiled-io having been built.
@@ -29,7 +29,11 @@ describe('with @patchgd/tiled-io', () => {
     const data = new Uint8Array(width * height * 3);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 9)) & 255;
     const path = join(dir, 'ramp.tif');
-    await io.writeTiledTiff(path, { data, width, height, channels: 3 }, { tileSize: 128, compression: 'none', pyramid: false });
+    await io.writeTiledTiff(
+      path,
+      { data, width, height, channels: 3 },
+      { tileSize: 128, compression: 'none', pyramid: false },
+    );
     const image = await io.openImage(path);
     try {
       const grid = PatchGrid.forLevel(image.levels, { patchSize: 100, fill: 255 }); // 4 × 6
@@ -45,7 +49,7 @@ describe('with @patchgd/tiled-io', () => {
     }
   });
 
-  it('ForegroundSampler never samples glass on a generated 100k × 100k slide', async () => {
+  it("'foreground' never samples glass on a generated 100k × 100k slide", async () => {
     const path = join(dir, 'slide.tif');
     const P = 1024;
     const tissue = [
@@ -61,16 +65,34 @@ describe('with @patchgd/tiled-io', () => {
     try {
       const grid = PatchGrid.forLevel(image.levels, { level: 0, patchSize: P }); // 98 × 98
       expect(grid.size).toBe(98 * 98);
-      const sampler = await ForegroundSampler.fromImages(grid, [image], { patchesPerStep: 32, seed: 1 });
+      const sampler = createSampler('foreground', { grid, patchesPerStep: 32, seed: 1 });
+      // record what the sampler reads: a resized view or a small level, never the 100 000² level 0
+      const reads: (RegionRequest | { longSide: number })[] = [];
+      const watched: RegionReader = {
+        levels: image.levels,
+        channels: image.channels,
+        readRegion: (region) => (reads.push(region), image.readRegion(region)),
+        ...(image.readResized
+          ? { readResized: (target: { longSide: number }) => (reads.push(target), image.readResized!(target)) }
+          : {}),
+      };
+      const slide = { key: 'slide.tif', source: watched };
+      await sampler.prepare!([slide]);
+      expect(reads.length).toBeGreaterThan(0);
+      for (const r of reads)
+        expect('longSide' in r ? r.longSide <= 2048 : (r.level ?? 0) > 0 && r.width <= 2048).toBe(true);
       const inTissue = (cell: number) => {
         const b = grid.box(cell);
         return tissue.some((t) => b.x >= t.x && b.y >= t.y && b.x + P <= t.x + t.width && b.y + P <= t.y + t.height);
       };
       const expected = Array.from({ length: grid.size }, (_, c) => c).filter(inTissue);
       expect(expected.length).toBe(60 + 48);
-      expect([...sampler.foregroundCells(0)]).toEqual(expected);
-      const zeta = sampler.innerIterations(0);
-      for (let step = 0; step < 2 * zeta; step++) for (const c of sampler.sample(0, step)) expect(inTissue(c)).toBe(true);
+      const zeta = sampler.innerIterations?.(slide) ?? 0;
+      expect(zeta).toBe(Math.ceil(expected.length / 32));
+      const cover = Array.from({ length: zeta }, (_, inner) => [
+        ...sampler.sample({ image: slide, outerStep: 0, inner }),
+      ]).flat();
+      expect(cover.sort((a, b) => a - b)).toEqual(expected);
     } finally {
       await image.close();
     }

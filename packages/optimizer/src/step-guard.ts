@@ -1,0 +1,108 @@
+// A training step as a transaction: model variables (trainable or not: batch-norm statistics) and
+// optimizer slots are kept aside before it, put back if it fails or peaks above the memory budget,
+// and the step's peak of device memory is measured when a budget is set.
+import { measureMemory, type tf } from '@patchgd/engine';
+import { BudgetExceededError } from './errors.js';
+import { VariableSnapshot, variableBytes } from './model-state.js';
+import type { OptimizerGroups } from './optimizer-groups.js';
+
+export interface BudgetOptions {
+  /**
+   * Device memory a training step may use, in bytes: the peak tensor memory of a complete, applied
+   * step — the model's variables (trainable and not) and optimizer slots held when it starts, plus
+   * the step's own high-water mark above that (activations, gradients, Z, patches, the update's
+   * temporaries, first-step optimizer slots, the copies kept to undo it). Every
+   * step is measured; one that peaks above it is undone and raises BudgetExceededError. The first
+   * batch is measured as a real step and undone before training on it (refuse before running).
+   */
+  budgetBytes?: number;
+  /** measure the first batch before training on it (default true when budgetBytes is set) */
+  checkBudgetFirst?: boolean;
+  /** put every variable and optimizer slot back when a step throws (default true) */
+  restoreOnError?: boolean;
+}
+
+export interface GuardOptions {
+  variables: readonly tf.Variable[];
+  optimizers: OptimizerGroups;
+  /** `always`: a dry run that changes nothing; `on-error`: undo only a failed step; `never` */
+  restore: 'always' | 'on-error' | 'never';
+  budgetBytes?: number;
+  /** what the step is, for the budget error */
+  what?: string;
+}
+
+/** Memory of one measured step. */
+export interface StepMemory {
+  /** the budget's quantity: peak bytes of all live tensors of the backend during the step */
+  peakBytes: number;
+  /** the wasm backend's linear memory after the step (it only grows); 0 on other backends */
+  wasmHeapBytes: number;
+  /** process resident set size after the step, and its high-water mark so far */
+  rssBytes: number;
+  peakRssBytes: number;
+  ms: number;
+}
+
+let measuring = false;
+
+/**
+ * Runs `fn` as a transaction over the variables and optimizer state.
+ *
+ * @example
+ * ```ts
+ * const { result, peakBytes } = await guardStep({ variables, optimizers, restore: 'on-error', budgetBytes }, () => step());
+ * ```
+ */
+export async function guardStep<T>(options: GuardOptions, fn: () => Promise<T>): Promise<{ result: T; memory?: StepMemory }> {
+  const snapshot = options.restore === 'never' && options.budgetBytes === undefined ? undefined : takeSnapshot(options);
+  const measure = options.budgetBytes !== undefined && !measuring;
+  let restored = false;
+  const restore = () => {
+    if (snapshot && !restored) {
+      snapshot.variables.restore();
+      snapshot.optimizer.restore();
+      restored = true;
+    }
+  };
+  try {
+    if (!measure) {
+      const result = await fn();
+      if (options.restore === 'always') restore();
+      return { result };
+    }
+    measuring = true;
+    // the state the step works on (weights, slots), plus its own high-water mark above what was
+    // alive before; tensors the caller holds elsewhere are not the step's
+    const before = variableBytes(options.variables) + options.optimizers.slotBytes;
+    let report;
+    try {
+      report = await measureMemory(fn);
+    } finally {
+      measuring = false;
+    }
+    const memory: StepMemory = {
+      peakBytes: before + report.peakTensorBytes,
+      wasmHeapBytes: report.wasmHeapBytes,
+      rssBytes: report.rssBytes,
+      peakRssBytes: report.peakRssBytes,
+      ms: report.ms,
+    };
+    if (options.restore === 'always') restore();
+    if (memory.peakBytes > options.budgetBytes!) {
+      restore();
+      throw new BudgetExceededError(options.budgetBytes!, memory.peakBytes, options.what ?? 'A training step');
+    }
+    return { result: report.result, memory };
+  } catch (error) {
+    if (options.restore !== 'never') restore();
+    throw error;
+  } finally {
+    snapshot?.variables.dispose();
+    snapshot?.optimizer.dispose();
+  }
+}
+
+function takeSnapshot(options: GuardOptions) {
+  return { variables: new VariableSnapshot(options.variables), optimizer: options.optimizers.snapshot() };
+}
