@@ -118,9 +118,8 @@ export function trainFeatureNet(options: FeatureNetOptions, log: (message: strin
     }, net.params.variables);
     const loss = value.dataSync()[0]!;
     value.dispose();
-    const byKey = net.params.gradsByKey(grads);
-    net.params.applyGradients(adam, byKey);
-    byKey.forEach((g) => g.dispose());
+    adam.applyGradients(grads);
+    tf.dispose(Object.values(grads));
     if ((step + 1) % 100 === 0) log(`feature net: step ${step + 1}/${options.steps}, loss ${loss.toFixed(3)}`);
   }
   adam.dispose();
@@ -153,7 +152,9 @@ export async function loadOrTrainFeatureNet(
   log(`training the feature network for the Fréchet metric (${options.steps} steps; cached in ${file})`);
   const { net, testAccuracy } = trainFeatureNet(options, log);
   await mkdir(cacheDir, { recursive: true });
-  await saveCheckpoint(file, { state: { testAccuracy, options, version: VERSION }, tensors: net.params.tensors('featureNet') });
+  const tensors = net.params.tensors('featureNet');
+  await saveCheckpoint(file, { state: { testAccuracy, options, version: VERSION }, tensors });
+  tf.dispose(Object.values(tensors));
   log(`feature net: ${(testAccuracy * 100).toFixed(1)}% on 1000 MNIST test digits`);
   return { net, testAccuracy, file, cached: false };
 }

@@ -1,9 +1,8 @@
 // A named set of trainable tf.Variables: the generator's and the discriminator's weights, their
-// EMA copy, checkpointing by key (not by the globally unique tfjs variable name), and the state of
-// the tf.train optimizer that updates them, keyed the same way.
+// EMA copy, checkpointing by key (not by the globally unique tfjs variable name).
 import { tf } from '@patchgd/engine';
 import type { Rng } from '@patchgd/core';
-import { CheckpointError } from '@patchgd/optimizer';
+import { CheckpointError, type NamedVariable } from '@patchgd/optimizer';
 
 let instances = 0;
 
@@ -85,17 +84,9 @@ export class ParamSet {
     return out;
   }
 
-  /**
-   * One optimizer step with `grads` keyed by parameter key. The gradients are passed in key order
-   * with every parameter present, because tfjs optimizers keep their slots by position in that list.
-   */
-  applyGradients(optimizer: tf.Optimizer, grads: Map<string, tf.Tensor>): void {
-    const named: tf.NamedTensorMap = {};
-    tf.tidy(() => {
-      for (const [key, v] of this.vars) named[v.name] = tf.keep(grads.get(key) ?? tf.zerosLike(v));
-    });
-    optimizer.applyGradients(named);
-    for (const [key, v] of this.vars) if (!grads.has(key)) named[v.name]!.dispose();
+  /** The parameters as named variables (name = key), the form @patchgd/optimizer trains and checkpoints. */
+  namedVariables(): NamedVariable[] {
+    return [...this.vars].map(([name, variable]) => ({ name, variable, trainable: true }));
   }
 
   /** this ← β · this + (1 − β) · other: the EMA update. */
@@ -105,10 +96,10 @@ export class ParamSet {
     });
   }
 
-  /** Tensors to checkpoint, keyed `<prefix>/<key>` (borrowed: the live variables). */
+  /** Copies of the values to checkpoint, keyed `<prefix>/<key>` (the caller disposes them). */
   tensors(prefix: string): Record<string, tf.Tensor> {
     const out: Record<string, tf.Tensor> = {};
-    for (const [key, v] of this.vars) out[`${prefix}/${key}`] = v;
+    for (const [key, v] of this.vars) out[`${prefix}/${key}`] = tf.clone(v);
     return out;
   }
 
@@ -117,49 +108,11 @@ export class ParamSet {
     for (const [key, v] of this.vars) v.assign(checked(tensors, `${prefix}/${key}`, v.shape, file));
   }
 
-  /**
-   * An Adam optimizer's slots keyed by parameter, `<prefix>/m/<key>` and `<prefix>/v/<key>`, and its
-   * accumulated β powers `<prefix>/beta1Power`, `<prefix>/beta2Power` — restored as they were, not
-   * recomputed, so a resumed run stays bit-exact. All borrowed (live variables); the step count is
-   * `optimizer.iterations`. Before the first step the moments do not exist and only the powers are written.
-   */
-  async adamTensors(optimizer: tf.AdamOptimizer, prefix: string): Promise<Record<string, tf.Tensor>> {
-    const [iterations, ...slots] = await optimizer.getWeights();
-    iterations!.tensor.dispose(); // a fresh scalar; the count is optimizer.iterations
-    const internals = adamInternals(optimizer);
-    const out: Record<string, tf.Tensor> = { [`${prefix}/beta1Power`]: internals.accBeta1, [`${prefix}/beta2Power`]: internals.accBeta2 };
-    const keys = this.keys;
-    if (slots.length === 0) return out;
-    keys.forEach((key, i) => {
-      out[`${prefix}/m/${key}`] = slots[i]!.tensor;
-      out[`${prefix}/v/${key}`] = slots[keys.length + i]!.tensor;
-    });
-    return out;
-  }
-
-  /** Restores {@link adamTensors} and the step count `iterations`; `file` names the checkpoint in errors. */
-  async loadAdam(optimizer: tf.AdamOptimizer, tensors: Record<string, tf.Tensor>, iterations: number, prefix: string, file: string): Promise<void> {
-    const hasSlots = tensors[`${prefix}/m/${this.keys[0]}`] !== undefined;
-    const slot = (kind: 'm' | 'v') => this.keys.map((key) => ({ name: `${prefix}/${kind}/${key}`, tensor: checked(tensors, `${prefix}/${kind}/${key}`, this.get(key).shape, file) }));
-    const count = tf.scalar(iterations, 'int32');
-    await optimizer.setWeights([{ name: 'iter', tensor: count }, ...(hasSlots ? [...slot('m'), ...slot('v')] : [])]);
-    count.dispose();
-    const internals = adamInternals(optimizer);
-    internals.accBeta1.assign(checked(tensors, `${prefix}/beta1Power`, [], file));
-    internals.accBeta2.assign(checked(tensors, `${prefix}/beta2Power`, [], file));
-  }
-
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
     this.byName.clear();
   }
-}
-
-// tf.train.adam keeps β1^t and β2^t as private variables and recomputes them with pow() in
-// setWeights, which differs from the accumulated product in the last bits.
-function adamInternals(optimizer: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
-  return optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
 }
 
 function checked(tensors: Record<string, tf.Tensor>, name: string, shape: readonly number[], file: string): tf.Tensor {

@@ -96,7 +96,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     if (options.resume) {
       const dict = await loadCheckpoint(checkpointFile);
       try {
-        await trainer.loadStateDict(dict, checkpointFile);
+        trainer.loadStateDict(dict, checkpointFile);
       } finally {
         Object.values(dict.tensors).forEach((t) => t.dispose());
       }
@@ -146,12 +146,12 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       if (measure) await folder.appendMetrics({ kind: 'step', mode: config.mode, ...result, tensors: tf.memory().numTensors } as MetricsRow);
       if (trainer.step % config.sampleEvery === 0) await writeSamples();
       if (config.evalEvery > 0 && trainer.step % config.evalEvery === 0 && trainer.step < config.steps) await evaluate();
-      if (trainer.step % config.checkpointEvery === 0) await saveCheckpoint(checkpointFile, await trainer.stateDict());
+      if (trainer.step % config.checkpointEvery === 0) await checkpoint(trainer, checkpointFile);
     }
     bar.stop();
     if (!lastPng || !lastPng.endsWith(`step-${String(trainer.step).padStart(6, '0')}.png`)) await writeSamples();
     const frechet = history.length > 0 && history[history.length - 1]![0] === trainer.step ? history[history.length - 1]![1] : await evaluate();
-    await saveCheckpoint(checkpointFile, await trainer.stateDict());
+    await checkpoint(trainer, checkpointFile);
     const result: TrainRunResult = {
       dir: folder.dir,
       mode: config.mode,
@@ -171,6 +171,16 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     trainer.dispose();
     if (ownedNet) ownedNet.dispose();
     if (ownsProgress) progress.stop();
+  }
+}
+
+/** Writes the trainer's state (copies of every tensor, disposed once written). */
+async function checkpoint(trainer: GanTrainer, file: string): Promise<void> {
+  const dict = trainer.stateDict();
+  try {
+    await saveCheckpoint(file, dict);
+  } finally {
+    tf.dispose(Object.values(dict.tensors));
   }
 }
 
@@ -318,7 +328,7 @@ export async function sampleRun(options: { run: string; count?: number; seed?: n
     const file = path.join(folder.checkpointDir, CHECKPOINT);
     const dict = await loadCheckpoint(file);
     try {
-      await trainer.loadStateDict(dict, file);
+      trainer.loadStateDict(dict, file);
     } finally {
       Object.values(dict.tensors).forEach((t) => t.dispose());
     }
