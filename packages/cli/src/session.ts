@@ -101,7 +101,7 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         ...(patchgd.skipBlankCells !== false ? { skipBlankCells: patchgd.skipBlankCells } : {}),
         seed: config.train.seed,
         // PatchGDTrainer takes `sampler: { name, options }` (contract A of issue 13)
-        ...(sampler ? { sampler: sampler as unknown as PatchGDTrainerOptions['sampler'] } : {}),
+        ...(sampler ? { sampler } : {}),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       });
       const plan = pg.plan(data.imageSize, data.imageSize);

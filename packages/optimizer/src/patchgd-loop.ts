@@ -6,13 +6,13 @@
 // is (cross-entropy of a head, a GAN generator loss) are the caller's parts.
 import { mixSeed } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
-import { PatchGrid } from '@patchgd/samplers';
+import { PatchGrid, type Sampler, type SamplerImage } from '@patchgd/samplers';
 import { insertCells } from '@patchgd/zblock';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { accumulate } from './images.js';
 import { variableTensors, loadVariableTensors, type NamedVariable } from './model-state.js';
 import { OptimizerGroups, type OptimizerGroupsState, type OptimizerOption } from './optimizer-groups.js';
-import { buildSampler, type LoopSampler, type SamplerImage, type SamplerOption } from './sampler-option.js';
+import { buildSampler, type SamplerOption } from './sampler-option.js';
 import { constantSchedule, type Schedule } from './schedule.js';
 import { guardStep, type BudgetOptions, type StepMemory } from './step-guard.js';
 import type { StateDict } from './checkpoint.js';
@@ -119,7 +119,7 @@ export class PatchGDLoop<Item, Target> {
   private readonly optimizers: OptimizerGroups;
   private readonly schedule: Schedule;
   private readonly variables: tf.Variable[];
-  private sampler: LoopSampler | undefined;
+  private sampler: Sampler | undefined;
   /** batches trained so far: the sampler's outer step */
   private batches = 0;
   private budgetChecked = false;
@@ -251,13 +251,13 @@ export class PatchGDLoop<Item, Target> {
     loadVariableTensors(prefixes.objective, this.options.objective.variables, dict.tensors, file);
     this.optimizers.loadStateTensors(dict.state['optimizer'] as OptimizerGroupsState, dict.tensors, file);
     this.batches = batches;
-    this.pendingSamplerState = dict.state['sampler'] as ReturnType<LoopSampler['stateDict']> | undefined;
+    this.pendingSamplerState = dict.state['sampler'] as ReturnType<Sampler['stateDict']> | undefined;
     if (this.sampler && this.pendingSamplerState) this.sampler.loadStateDict(this.pendingSamplerState);
   }
 
-  private pendingSamplerState: ReturnType<LoopSampler['stateDict']> | undefined;
+  private pendingSamplerState: ReturnType<Sampler['stateDict']> | undefined;
 
-  private samplerFor(): LoopSampler {
+  private samplerFor(): Sampler {
     if (!this.sampler) {
       const [rows, cols] = this.gridSize;
       const p = this.options.patchSize ?? 1;
