@@ -31,6 +31,9 @@ describe('resolveConfig', () => {
     expect(problems({ data: { source: 'folder' } })).toEqual(['data.path: Invalid input: expected string, received undefined']);
     expect(problems({ data: { source: 'ultramnist' } })).toEqual(['imageSize: expected at least 96 for data.source ultramnist (three 28 px digits placed without overlap)']);
     expect(problems({ patchesPerStep: 99 })).toEqual(['patchesPerStep: Expected an integer in [1, 16] for patchesPerStep but received 99']);
+    expect(problems({ sampler: { name: 'best' } })).toEqual([
+      'sampler.name: expected a registered sampler (random-cover, sequential, foreground, weighted, tissue-weighted)',
+    ]);
     expect(problems({ patchSize: 12 })).toEqual(['patchSize: Expected a positive integer that divides imageSize 32 for patchSize but received 12']);
   });
 

@@ -3,6 +3,7 @@
 // so a typo never silently falls back to a default; cross-field rules name the field they are about.
 import { OptionError } from '@patchgd/core';
 import { parseConfigWith } from '@patchgd/cli';
+import { listSamplers } from '@patchgd/samplers';
 import { z } from 'zod';
 import { checkDiscriminatorOptions } from './discriminator.js';
 import { checkGeneratorOptions } from './generator.js';
@@ -62,6 +63,11 @@ export const styleGanConfigSchema = z
     innerIterations: z.union([positiveInt, z.literal('auto')]).default('auto'),
     /** ε: 'auto' = ζ (one Adam step per generator step, like `full`) */
     accumulationSteps: z.union([positiveInt, z.literal('auto')]).default('auto'),
+    /** which cells each inner iteration re-renders: any registered sampler of @patchgd/samplers */
+    sampler: z
+      .object({ name: z.string().default('random-cover'), options: z.record(z.string(), z.unknown()).default({}) })
+      .strict()
+      .prefault({}),
     /** training steps (one discriminator step + one generator step each) */
     steps: z.number().int().min(0).default(2000),
     data: dataSchema.prefault({ source: 'mosaic' }),
@@ -126,6 +132,9 @@ export const styleGanConfigSchema = z
       }
     };
     if (c.imageSize % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['imageSize'], message: 'expected a multiple of 8 (the Fréchet features pool a quarter-resolution map to 2 × 2)' });
+    if (!listSamplers().includes(c.sampler.name)) {
+      ctx.addIssue({ code: 'custom', path: ['sampler', 'name'], message: `expected a registered sampler (${listSamplers().join(', ')})` });
+    }
     const d = c.data;
     if (d.source === 'mosaic' && c.imageSize % d.grid !== 0) ctx.addIssue({ code: 'custom', path: ['data', 'grid'], message: `expected a divisor of imageSize ${c.imageSize}` });
     if (d.source === 'ultramnist') {
@@ -178,6 +187,7 @@ export function ganOptions(c: Omit<StyleGanConfig, 'name' | 'out' | 'featureNet'
     patchesPerStep: c.patchesPerStep,
     innerIterations,
     accumulationSteps,
+    sampler: c.sampler,
     generator: c.generator,
     discriminator: c.discriminator,
     generatorLearningRate: c.generatorLearningRate,

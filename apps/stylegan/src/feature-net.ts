@@ -118,7 +118,7 @@ export function trainFeatureNet(options: FeatureNetOptions, log: (message: strin
     }, net.params.variables);
     const loss = value.dataSync()[0]!;
     value.dispose();
-    adam.applyGradients(grads);
+    adam.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     tf.dispose(Object.values(grads));
     if ((step + 1) % 100 === 0) log(`feature net: step ${step + 1}/${options.steps}, loss ${loss.toFixed(3)}`);
   }

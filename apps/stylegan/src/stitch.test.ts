@@ -31,13 +31,15 @@ describe('stitching', () => {
     tf.dispose([z, image]);
   });
 
-  it('a stitched grid of patches equals the whole canvas rendered at once, borders and noise included', () => {
+  it('a stitched grid of patches equals the whole canvas rendered at once, borders and noise included', async () => {
     const trainer = new GanTrainer(tinyOptions({ mode: 'patchgd' }));
     for (const key of trainer.G.params.keys) if (key.endsWith('/noise')) trainer.G.params.get(key).assign(tf.scalar(0.5));
-    const z = tf.tensor2d(normals(new Rng(1), 2 * 8), [2, 8]);
+    const latents = normals(new Rng(1), 2 * 8);
+    const z = tf.tensor2d(latents, [2, 8]);
     const noise = trainer.G.sampleNoise(2, new Rng(2));
     const canvas = tf.tidy(() => trainer.G.render(trainer.G.mapping(z), wholeCanvas(2, 32), noise));
-    const Z = trainer.fillZ(trainer.G, z, noise);
+    // Z as PatchGDLoop fills it through the generator encoder (k = 4 cells per image per call)
+    const Z = await trainer.loop!.fill(trainer.items(latents, noise));
     const stitched = cellsToImage(Z, 8, 1);
     const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(canvas, stitched))).dataSync()[0]!);
     const range = tf.tidy(() => tf.max(tf.abs(canvas)).dataSync()[0]!);

@@ -1,6 +1,7 @@
-import { initEngine, tf } from '@patchgd/engine';
-import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@patchgd/core';
+import { initEngine, tf } from '@patchgd/engine';
+import type { SamplerOption } from '@patchgd/optimizer';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { normals } from './params.js';
 import { tinyOptions } from './testing.js';
 import { GanTrainer } from './trainer.js';
@@ -26,46 +27,58 @@ function sum(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>): Map<string, 
   return new Map([...a].map(([key, g]) => [key, tf.add(g, b.get(key)!)]));
 }
 
-describe('GanTrainer generator step', () => {
+/** A sampler that returns `cells[inner][image]` (images keyed by their position in the batch). */
+function fixed(cells: number[][][]): SamplerOption {
+  return () => ({
+    kind: 'fixed',
+    patchesPerStep: 16,
+    sample: ({ image, inner }) => Int32Array.from(cells[inner]![Number(image.key)]!),
+    stateDict: () => ({ kind: 'fixed' }),
+    loadStateDict: () => {},
+  });
+}
+
+const dispose = (...maps: Map<string, tf.Tensor>[]) => maps.forEach((m) => m.forEach((g) => g.dispose()));
+
+describe('GanTrainer generator step through PatchGDLoop', () => {
   // Both trainers start from the same weights (same seed); patch-mode gradients are taken on the
   // same latents and noise as the full-image gradients.
   const full = () => new GanTrainer(tinyOptions({ mode: 'full' }));
-  const patch = () => new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 16 }));
+  const patch = (cells: number[][][]) => new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 16, innerIterations: cells.length, accumulationSteps: cells.length, sampler: fixed(cells) }));
   const z = normals(new Rng(7), 2 * 8);
 
-  it('equals the full-image gradient when k covers the grid (ζ = ε = 1)', () => {
-    const [f, p] = [full(), patch()];
+  it('equals the full-image gradient when k covers the grid (ζ = ε = 1)', async () => {
+    const [f, p] = [full(), patch([[ALL, ALL]])];
     const noise = f.G.sampleNoise(2, new Rng(8));
-    const gFull = f.generatorStep({ apply: false, z, noise }).grads!;
-    const gPatch = p.generatorStep({ apply: false, z, noise, cells: [[ALL, ALL]] }).grads!;
+    const gFull = (await f.generatorStep({ apply: false, z, noise })).grads!;
+    const gPatch = (await p.generatorStep({ apply: false, z, noise })).grads!;
     expect(gFull.size).toBe(f.G.params.keys.length);
+    expect(gPatch.size).toBe(f.G.params.keys.length);
     expect(maxRelativeDifference(gFull, gPatch)).toBeLessThan(1e-4);
-    [...gFull.values(), ...gPatch.values()].forEach((g) => g.dispose());
+    dispose(gFull, gPatch);
     f.dispose();
     p.dispose();
   });
 
-  it('takes gradients only through the active patches: g(A) + g(rest) = g(full), g(A) ≠ g(full)', () => {
-    const [f, p] = [full(), new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 5 }))];
-    const noise = f.G.sampleNoise(2, new Rng(9));
+  it('takes gradients only through the active patches: g(A) + g(rest) = g(full), g(A) ≠ g(full)', async () => {
     const A = [[0, 3, 6, 9, 15], [1, 2, 4, 8, 12]];
     const rest = A.map((cells) => ALL.filter((c) => !cells.includes(c)));
-    const gFull = f.generatorStep({ apply: false, z, noise }).grads!;
-    const gA = p.generatorStep({ apply: false, z, noise, cells: [A] }).grads!;
-    const gRest = p.generatorStep({ apply: false, z, noise, cells: [rest] }).grads!;
+    const [f, pA, pRest] = [full(), patch([A]), patch([rest])];
+    const noise = f.G.sampleNoise(2, new Rng(9));
+    const gFull = (await f.generatorStep({ apply: false, z, noise })).grads!;
+    const gA = (await pA.generatorStep({ apply: false, z, noise })).grads!;
+    const gRest = (await pRest.generatorStep({ apply: false, z, noise })).grads!;
     const total = sum(gA, gRest);
     expect(maxRelativeDifference(gFull, total)).toBeLessThan(1e-4);
     expect(maxRelativeDifference(gFull, gA)).toBeGreaterThan(0.05);
-    [...gFull.values(), ...gA.values(), ...gRest.values(), ...total.values()].forEach((g) => g.dispose());
-    f.dispose();
-    p.dispose();
+    dispose(gFull, gA, gRest, total);
+    for (const t of [f, pA, pRest]) t.dispose();
   });
 
-  it('gives zero gradient to the input map outside the active patches and their receptive field', () => {
-    const p = new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 1 }));
+  it('gives zero gradient to the input map outside the active patches and their receptive field', async () => {
+    const p = patch([[[5], [5]]]); // cell 5 = row 1, col 1: pixels 8–15 in y and x
     const noise = p.G.sampleNoise(2, new Rng(10));
-    const cells = [[[5], [5]]]; // cell 5 = row 1, col 1: pixels 8–15 in y and x
-    const grads = p.generatorStep({ apply: false, z, noise, cells }).grads!;
+    const grads = (await p.generatorStep({ apply: false, z, noise })).grads!;
     const g = grads.get('const')!.arraySync() as number[][][]; // padded by the margin (2 px)
     const margin = p.G.margin;
     let inside = 0;
@@ -78,21 +91,25 @@ describe('GanTrainer generator step', () => {
         else expect(magnitude).toBe(0);
       }
     expect(inside).toBeGreaterThan(0);
-    grads.forEach((t) => t.dispose());
+    dispose(grads);
     p.dispose();
   });
 
-  it('accumulates over ε inner iterations: ζ = 4 patches of 4 cells, one Adam step, same update as full', () => {
-    const [f, p] = [full(), new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 4, innerIterations: 4, accumulationSteps: 4 }))];
+  it('accumulates over ε inner iterations with registered samplers by name: ζ = 4 × 4 cells, same update as full', async () => {
+    const f = full();
     const noise = f.G.sampleNoise(2, new Rng(11));
-    const gFull = f.generatorStep({ apply: false, z, noise }).grads!;
-    const gPatch = p.generatorStep({ apply: false, z, noise }).grads!; // sampled without replacement: covers the grid
-    // the mean over 4 iterations of (full-image loss) gradients through 4 of 16 cells = g(full) / 4
-    const scaled = new Map([...gPatch].map(([k, g]) => [k, tf.mul(g, 4)]));
-    expect(maxRelativeDifference(gFull, scaled)).toBeLessThan(1e-4);
-    [...gFull.values(), ...gPatch.values(), ...scaled.values()].forEach((g) => g.dispose());
+    const gFull = (await f.generatorStep({ apply: false, z, noise })).grads!;
+    for (const name of ['random-cover', 'sequential']) {
+      const p = new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 4, innerIterations: 4, accumulationSteps: 4, sampler: { name } }));
+      const gPatch = (await p.generatorStep({ apply: false, z, noise })).grads!; // 4 × 4 cells cover the grid once
+      // the mean over 4 iterations of (full-image loss) gradients through 4 of 16 cells = g(full) / 4
+      const scaled = new Map([...gPatch].map(([k, g]) => [k, tf.mul(g, 4)]));
+      expect(maxRelativeDifference(gFull, scaled)).toBeLessThan(1e-4);
+      dispose(gPatch, scaled);
+      p.dispose();
+    }
+    dispose(gFull);
     f.dispose();
-    p.dispose();
   });
 });
 
