@@ -31,7 +31,8 @@ async function userErrors(fn: () => Promise<void>): Promise<void> {
 
 const train: Command = {
   summary: 'train a generator (--mode full|patchgd) into <out>/<name>: config, metrics, samples, checkpoint, report',
-  usage: 'train [--config run.yaml] [--mode patchgd] [--steps 2000] [--field value …] | train --resume <run folder> [--steps N]',
+  usage:
+    'train [--config run.yaml] [--mode patchgd] [--steps 2000] [--field value …] | train --resume <run> [--steps N]',
   run: (ctx) =>
     userErrors(async () => {
       const config = await configOf(ctx);
@@ -40,8 +41,13 @@ const train: Command = {
       if (typeof resume === 'string') {
         // The run keeps its config: runCli merged the saved one under the flags, so any difference is a flag.
         const saved = styleGanConfigSchema.parse(await (await RunFolder.open(resume)).readConfig());
-        const changed = Object.keys(config).find((k) => !['steps', 'engine', 'quiet'].includes(k) && JSON.stringify(config[k as keyof StyleGanConfig]) !== JSON.stringify(saved[k as keyof StyleGanConfig]));
-        if (changed) throw new CliError(`--resume keeps the run's config: only --steps may change, but ${changed} differs`);
+        const changed = Object.keys(config).find(
+          (k) =>
+            !['steps', 'engine', 'quiet'].includes(k) &&
+            JSON.stringify(config[k as keyof StyleGanConfig]) !== JSON.stringify(saved[k as keyof StyleGanConfig]),
+        );
+        if (changed)
+          throw new CliError(`--resume keeps the run's config: only --steps may change, but ${changed} differs`);
         result = await trainRun({ resume, steps: config.steps, quiet: config.quiet });
       } else result = await trainRun({ config, quiet: config.quiet });
       ctx.out(JSON.stringify(result, null, 2));
@@ -55,7 +61,19 @@ const compare: Command = {
     userErrors(async () => {
       const config = await configOf(ctx);
       const result = await compareRuns({ config, quiet: config.quiet });
-      ctx.out(JSON.stringify({ dir: result.dir, sideBySidePng: result.sideBySidePng, metric: METRIC_NAME, full: summary(result.full), patchgd: summary(result.patchgd) }, null, 2));
+      ctx.out(
+        JSON.stringify(
+          {
+            dir: result.dir,
+            sideBySidePng: result.sideBySidePng,
+            metric: METRIC_NAME,
+            full: summary(result.full),
+            patchgd: summary(result.patchgd),
+          },
+          null,
+          2,
+        ),
+      );
     }),
 };
 
@@ -65,7 +83,8 @@ const sample: Command = {
   run: (ctx) =>
     userErrors(async () => {
       const run = ctx.args._[1];
-      if (run === undefined) throw new CliError(`sample needs a run folder (one written by \`train\`): ${sample.usage}`);
+      if (run === undefined)
+        throw new CliError(`sample needs a run folder (one written by \`train\`): ${sample.usage}`);
       const count = Number(ctx.args['count'] ?? 64);
       const seed = Number(ctx.args['seed'] ?? 0);
       const out = ctx.args['out'];
@@ -75,7 +94,14 @@ const sample: Command = {
 };
 
 function summary(r: TrainRunResult) {
-  return { dir: r.dir, frechet: r.frechet, peakGeneratorStepMiB: r.peakGeneratorStepBytes / 2 ** 20, medianStepMs: r.medianStepMs, medianGeneratorStepMs: r.medianGeneratorStepMs, samples: r.samplesPng };
+  return {
+    dir: r.dir,
+    frechet: r.frechet,
+    peakGeneratorStepMiB: r.peakGeneratorStepBytes / 2 ** 20,
+    medianStepMs: r.medianStepMs,
+    medianGeneratorStepMs: r.medianGeneratorStepMs,
+    samples: r.samplesPng,
+  };
 }
 
 /**
@@ -86,7 +112,10 @@ function summary(r: TrainRunResult) {
  * process.exitCode = await main(['train', '--mode', 'patchgd', '--steps', '500']);
  * ```
  */
-export async function main(argv: string[], io: { out?: (line: string) => void; err?: (line: string) => void } = {}): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { out?: (line: string) => void; err?: (line: string) => void } = {},
+): Promise<number> {
   return runCli(argv, {
     name: 'stylegan',
     builtins: [],

@@ -14,10 +14,13 @@ const split = z.enum(['train', 'test']).default('train');
 
 const dataSchema = z.preprocess(
   // `data: { count: 100 }` means the default source.
-  (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('source' in v) ? { source: 'mosaic', ...v } : v),
+  (v) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) && !('source' in v) ? { source: 'mosaic', ...v } : v,
   z.discriminatedUnion('source', [
     /** grid × grid MNIST digits per image */
-    z.object({ source: z.literal('mosaic'), count: positiveInt.default(4096), split, grid: positiveInt.default(2) }).strict(),
+    z
+      .object({ source: z.literal('mosaic'), count: positiveInt.default(4096), split, grid: positiveInt.default(2) })
+      .strict(),
     /** UltraMNIST images (@patchgd/datasets) with digits[0]–digits[1] digits */
     z
       .object({
@@ -85,7 +88,10 @@ export const styleGanConfigSchema = z
       })
       .strict()
       .prefault({}),
-    discriminator: z.object({ width: positiveInt.default(32), maxWidth: positiveInt.default(64) }).strict().prefault({}),
+    discriminator: z
+      .object({ width: positiveInt.default(32), maxWidth: positiveInt.default(64) })
+      .strict()
+      .prefault({}),
     generatorLearningRate: z.number().positive().default(0.002),
     discriminatorLearningRate: z.number().positive().default(0.002),
     /** Adam β1, β2 (StyleGAN-2: 0, 0.99) */
@@ -116,7 +122,10 @@ export const styleGanConfigSchema = z
       })
       .strict()
       .prefault({}),
-    engine: z.object({ backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('wasm') }).strict().prefault({}),
+    engine: z
+      .object({ backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('wasm') })
+      .strict()
+      .prefault({}),
     /** plain progress lines instead of bars */
     quiet: z.boolean().default(false),
   })
@@ -131,18 +140,41 @@ export const styleGanConfigSchema = z
         ctx.addIssue({ code: 'custom', path: error.parameter.split('.'), message: error.message });
       }
     };
-    if (c.imageSize % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['imageSize'], message: 'expected a multiple of 8 (the Fréchet features pool a quarter-resolution map to 2 × 2)' });
+    if (c.imageSize % 8 !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['imageSize'],
+        message: 'expected a multiple of 8 (the Fréchet features pool a quarter-resolution map to 2 × 2)',
+      });
     if (!listSamplers().includes(c.sampler.name)) {
-      ctx.addIssue({ code: 'custom', path: ['sampler', 'name'], message: `expected a registered sampler (${listSamplers().join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sampler', 'name'],
+        message: `expected a registered sampler (${listSamplers().join(', ')})`,
+      });
     }
     const d = c.data;
-    if (d.source === 'mosaic' && c.imageSize % d.grid !== 0) ctx.addIssue({ code: 'custom', path: ['data', 'grid'], message: `expected a divisor of imageSize ${c.imageSize}` });
+    if (d.source === 'mosaic' && c.imageSize % d.grid !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'grid'],
+        message: `expected a divisor of imageSize ${c.imageSize}`,
+      });
     if (d.source === 'ultramnist') {
       // UltraMNIST draws a class-balanced label (the digit sum, 0–27), so at least 3 digits must fit.
       if (d.digits[0] > d.digits[1] || d.digits[1] < 3) {
-        ctx.addIssue({ code: 'custom', path: ['data', 'digits'], message: 'expected [min, max] digit counts with min ≤ max and max ≥ 3 (labels are digit sums up to 27)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', 'digits'],
+          message: 'expected [min, max] digit counts with min ≤ max and max ≥ 3 (labels are digit sums up to 27)',
+        });
       }
-      if (c.imageSize < 96) ctx.addIssue({ code: 'custom', path: ['imageSize'], message: 'expected at least 96 for data.source ultramnist (three 28 px digits placed without overlap)' });
+      if (c.imageSize < 96)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['imageSize'],
+          message: 'expected at least 96 for data.source ultramnist (three 28 px digits placed without overlap)',
+        });
     }
     const channels = d.source === 'folder' ? d.channels : 1;
     check(() => checkGeneratorOptions({ ...c.generator, imageSize: c.imageSize, channels }));
@@ -164,7 +196,10 @@ export type StyleGanConfigInput = z.input<typeof styleGanConfigSchema>;
  * const config = resolveConfig({ mode: 'full', steps: 100, data: { source: 'ultramnist' }, imageSize: 128 });
  * ```
  */
-export function resolveConfig(input: StyleGanConfigInput | Record<string, unknown> = {}, source = 'config'): StyleGanConfig {
+export function resolveConfig(
+  input: StyleGanConfigInput | Record<string, unknown> = {},
+  source = 'config',
+): StyleGanConfig {
   return parseConfigWith(styleGanConfigSchema, input as Record<string, unknown>, source);
 }
 
@@ -176,7 +211,8 @@ export function channelsOf(c: Pick<StyleGanConfig, 'data'>): number {
 /** The trainer's options of a config (ζ and ε resolved). */
 export function ganOptions(c: Omit<StyleGanConfig, 'name' | 'out' | 'featureNet' | 'engine' | 'quiet'>): GanOptions {
   const cells = (c.imageSize / c.patchSize) ** 2;
-  const innerIterations = c.innerIterations === 'auto' ? Math.ceil(cells / Math.min(c.patchesPerStep, cells)) : c.innerIterations;
+  const innerIterations =
+    c.innerIterations === 'auto' ? Math.ceil(cells / Math.min(c.patchesPerStep, cells)) : c.innerIterations;
   const accumulationSteps = c.accumulationSteps === 'auto' ? innerIterations : c.accumulationSteps;
   return {
     mode: c.mode,

@@ -37,11 +37,7 @@ export class GeneratorEncoder implements PatchEncoder<GanItem, GeneratorInput> {
   readonly featureDim: number;
   readonly variables: readonly NamedVariable[];
 
-  constructor(
-    readonly generator: Generator,
-    readonly grid: PatchGrid,
-    readonly channels: number,
-  ) {
+  constructor(readonly generator: Generator, readonly grid: PatchGrid, readonly channels: number) {
     this.featureDim = grid.patchSize * grid.patchSize * channels;
     this.variables = generator.params.namedVariables();
   }
@@ -54,7 +50,10 @@ export class GeneratorEncoder implements PatchEncoder<GanItem, GeneratorInput> {
     return {
       z: tf.tensor2d(z, [items.length, latent]),
       regions: cells.map((list) => Array.from(list, (c) => this.grid.box(c))),
-      noise: { batch: items.length, maps: Array.from({ length: layers }, (_, l) => items.map((item) => item.noise[l]!)) },
+      noise: {
+        batch: items.length,
+        maps: Array.from({ length: layers }, (_, l) => items.map((item) => item.noise[l]!)),
+      },
     };
   }
 
@@ -64,7 +63,8 @@ export class GeneratorEncoder implements PatchEncoder<GanItem, GeneratorInput> {
     const w = g.mapping(input.z);
     const total = regions.reduce((n, r) => n + r.length, 0);
     const k = regions[0]!.length;
-    if (k > 0 && regions.every((r) => r.length === k)) return tf.reshape(g.render(w, regions, noise), [total, this.featureDim]);
+    if (k > 0 && regions.every((r) => r.length === k))
+      return tf.reshape(g.render(w, regions, noise), [total, this.featureDim]);
     // Images with different numbers of cells (fill chunks that span images, a short last chunk): one render each.
     const parts: tf.Tensor[] = [];
     regions.forEach((list, b) => {
@@ -83,13 +83,14 @@ export class GeneratorEncoder implements PatchEncoder<GanItem, GeneratorInput> {
 export class CriticObjective implements PatchObjective<undefined> {
   readonly variables: readonly NamedVariable[] = [];
 
-  constructor(
-    readonly discriminator: Discriminator,
-    readonly grid: PatchGrid,
-    readonly channels: number,
-  ) {}
+  constructor(readonly discriminator: Discriminator, readonly grid: PatchGrid, readonly channels: number) {}
 
   loss(z: tf.Tensor4D): tf.Scalar {
-    return tf.tidy(() => tf.mean(tf.softplus(tf.neg(this.discriminator.score(cellsToImage(z, this.grid.patchSize, this.channels))))) as tf.Scalar);
+    return tf.tidy(
+      () =>
+        tf.mean(
+          tf.softplus(tf.neg(this.discriminator.score(cellsToImage(z, this.grid.patchSize, this.channels)))),
+        ) as tf.Scalar,
+    );
   }
 }

@@ -118,6 +118,10 @@ export class ParamSet {
 function checked(tensors: Record<string, tf.Tensor>, name: string, shape: readonly number[], file: string): tf.Tensor {
   const t = tensors[name];
   if (!t) throw new CheckpointError(file, `it has no tensor ${name}`);
-  if (t.shape.join() !== shape.join()) throw new CheckpointError(file, `tensor ${name} has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`);
+  if (t.shape.join() !== shape.join())
+    throw new CheckpointError(
+      file,
+      `tensor ${name} has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`,
+    );
   return t;
 }

@@ -16,7 +16,8 @@ import { StyleGanOptionError } from './errors.js';
  */
 export function cellsToImage(z: tf.Tensor4D, patchSize: number, channels: number): tf.Tensor4D {
   const [b, rows, cols, s] = z.shape;
-  if (s !== patchSize * patchSize * channels) throw new StyleGanOptionError('z.shape[3]', `patchSize² · channels = ${patchSize * patchSize * channels}`, s);
+  if (s !== patchSize * patchSize * channels)
+    throw new StyleGanOptionError('z.shape[3]', `patchSize² · channels = ${patchSize * patchSize * channels}`, s);
   return tf.tidy(() => {
     const t = tf.reshape(z, [b * rows, cols, patchSize, patchSize * channels]);
     return tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [b, rows * patchSize, cols * patchSize, channels]);
@@ -26,7 +27,8 @@ export function cellsToImage(z: tf.Tensor4D, patchSize: number, channels: number
 /** The inverse of {@link cellsToImage}: images `[B, H, W, C]` → `[B, H/p, W/p, p·p·C]`. */
 export function imageToCells(images: tf.Tensor4D, patchSize: number): tf.Tensor4D {
   const [b, h, w, c] = images.shape;
-  if (h % patchSize !== 0 || w % patchSize !== 0) throw new StyleGanOptionError('patchSize', `a divisor of ${h} and ${w}`, patchSize);
+  if (h % patchSize !== 0 || w % patchSize !== 0)
+    throw new StyleGanOptionError('patchSize', `a divisor of ${h} and ${w}`, patchSize);
   const rows = h / patchSize;
   const cols = w / patchSize;
   return tf.tidy(() => {

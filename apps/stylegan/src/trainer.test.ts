@@ -17,7 +17,10 @@ function maxRelativeDifference(a: Map<string, tf.Tensor>, b: Map<string, tf.Tens
   for (const [key, g] of a) {
     const other = b.get(key);
     if (!other) throw new Error(`missing gradient ${key}`);
-    const [diff, scale] = tf.tidy(() => [tf.max(tf.abs(tf.sub(g, other))).dataSync()[0]!, tf.max(tf.abs(g)).dataSync()[0]!]);
+    const [diff, scale] = tf.tidy(() => [
+      tf.max(tf.abs(tf.sub(g, other))).dataSync()[0]!,
+      tf.max(tf.abs(g)).dataSync()[0]!,
+    ]);
     worst = Math.max(worst, diff! / (scale! + 1e-12));
   }
   return worst;
@@ -44,7 +47,16 @@ describe('GanTrainer generator step through PatchGDLoop', () => {
   // Both trainers start from the same weights (same seed); patch-mode gradients are taken on the
   // same latents and noise as the full-image gradients.
   const full = () => new GanTrainer(tinyOptions({ mode: 'full' }));
-  const patch = (cells: number[][][]) => new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 16, innerIterations: cells.length, accumulationSteps: cells.length, sampler: fixed(cells) }));
+  const patch = (cells: number[][][]) =>
+    new GanTrainer(
+      tinyOptions({
+        mode: 'patchgd',
+        patchesPerStep: 16,
+        innerIterations: cells.length,
+        accumulationSteps: cells.length,
+        sampler: fixed(cells),
+      }),
+    );
   const z = normals(new Rng(7), 2 * 8);
 
   it('equals the full-image gradient when k covers the grid (ζ = ε = 1)', async () => {
@@ -61,7 +73,10 @@ describe('GanTrainer generator step through PatchGDLoop', () => {
   });
 
   it('takes gradients only through the active patches: g(A) + g(rest) = g(full), g(A) ≠ g(full)', async () => {
-    const A = [[0, 3, 6, 9, 15], [1, 2, 4, 8, 12]];
+    const A = [
+      [0, 3, 6, 9, 15],
+      [1, 2, 4, 8, 12],
+    ];
     const rest = A.map((cells) => ALL.filter((c) => !cells.includes(c)));
     const [f, pA, pRest] = [full(), patch([A]), patch([rest])];
     const noise = f.G.sampleNoise(2, new Rng(9));
@@ -100,7 +115,15 @@ describe('GanTrainer generator step through PatchGDLoop', () => {
     const noise = f.G.sampleNoise(2, new Rng(11));
     const gFull = (await f.generatorStep({ apply: false, z, noise })).grads!;
     for (const name of ['random-cover', 'sequential']) {
-      const p = new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 4, innerIterations: 4, accumulationSteps: 4, sampler: { name } }));
+      const p = new GanTrainer(
+        tinyOptions({
+          mode: 'patchgd',
+          patchesPerStep: 4,
+          innerIterations: 4,
+          accumulationSteps: 4,
+          sampler: { name },
+        }),
+      );
       const gPatch = (await p.generatorStep({ apply: false, z, noise })).grads!; // 4 × 4 cells cover the grid once
       // the mean over 4 iterations of (full-image loss) gradients through 4 of 16 cells = g(full) / 4
       const scaled = new Map([...gPatch].map(([k, g]) => [k, tf.mul(g, 4)]));
@@ -115,7 +138,16 @@ describe('GanTrainer generator step through PatchGDLoop', () => {
 
 describe('GanTrainer discriminator step', () => {
   it('R1 gradients are a true double backprop: they match finite differences', () => {
-    const t = new GanTrainer(tinyOptions({ imageSize: 8, patchSize: 4, patchesPerStep: 1, r1Gamma: 2, r1Interval: 1, discriminator: { width: 2, maxWidth: 2 } }));
+    const t = new GanTrainer(
+      tinyOptions({
+        imageSize: 8,
+        patchSize: 4,
+        patchesPerStep: 1,
+        r1Gamma: 2,
+        r1Interval: 1,
+        discriminator: { width: 2, maxWidth: 2 },
+      }),
+    );
     const real = tf.tensor4d(normals(new Rng(12), 2 * 64), [2, 8, 8, 1]);
     const { penalty, grads } = t.r1Gradients(real);
     expect(penalty).toBeGreaterThan(0);
@@ -144,7 +176,9 @@ describe('GanTrainer discriminator step', () => {
 
   it('trains in both modes without leaking tensors and keeps every loss finite', async () => {
     for (const mode of ['full', 'patchgd'] as const) {
-      const t = new GanTrainer(tinyOptions({ mode, imageSize: 16, patchSize: 8, patchesPerStep: 2, innerIterations: 2, accumulationSteps: 1 }));
+      const t = new GanTrainer(
+        tinyOptions({ mode, imageSize: 16, patchSize: 8, patchesPerStep: 2, innerIterations: 2, accumulationSteps: 1 }),
+      );
       const real = tf.tensor4d(normals(new Rng(13), 2 * 256), [2, 16, 16, 1]);
       await t.trainStep(real);
       const before = tf.memory().numTensors;
@@ -161,6 +195,8 @@ describe('GanTrainer discriminator step', () => {
   });
 
   it('rejects a k larger than the grid, naming the field', () => {
-    expect(() => new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 17 }))).toThrow('Expected an integer in [1, 16] for patchesPerStep but received 17');
+    expect(() => new GanTrainer(tinyOptions({ mode: 'patchgd', patchesPerStep: 17 }))).toThrow(
+      'Expected an integer in [1, 16] for patchesPerStep but received 17',
+    );
   });
 });

@@ -9,7 +9,14 @@
 // loss plus a lazy R1 penalty computed by double backprop.
 import { Rng, checkInteger, checkNumber, mixSeed, type RngState } from '@patchgd/core';
 import { measureMemory, tf } from '@patchgd/engine';
-import { NonFiniteLossError, OptimizerGroups, PatchGDLoop, type OptimizerGroupsState, type SamplerOption, type StateDict } from '@patchgd/optimizer';
+import {
+  NonFiniteLossError,
+  OptimizerGroups,
+  PatchGDLoop,
+  type OptimizerGroupsState,
+  type SamplerOption,
+  type StateDict,
+} from '@patchgd/optimizer';
 import { PatchGrid, createSampler, type PixelRect } from '@patchgd/samplers';
 import { Discriminator } from './discriminator.js';
 import { StyleGanOptionError } from './errors.js';
@@ -116,7 +123,10 @@ export class GanTrainer {
     const gOptions: GeneratorOptions = { ...o.generator, imageSize: o.imageSize, channels: o.channels };
     this.G = new Generator(gOptions, new Rng(mixSeed(o.seed, 1)), 'G');
     this.gEma = new Generator(gOptions, new Rng(mixSeed(o.seed, 1)), 'G_ema');
-    this.D = new Discriminator({ imageSize: o.imageSize, channels: o.channels, ...o.discriminator }, new Rng(mixSeed(o.seed, 2)));
+    this.D = new Discriminator(
+      { imageSize: o.imageSize, channels: o.channels, ...o.discriminator },
+      new Rng(mixSeed(o.seed, 2)),
+    );
     const [beta1, beta2] = o.betas;
     // StyleGAN-2's Adam (β1 = 0). Equalized learning rate and the mapping network's lr multiplier
     // are weight scalings in the forward passes, so one learning rate per network is all Adam needs.
@@ -137,7 +147,10 @@ export class GanTrainer {
         patchSize: o.patchSize,
         patchesPerStep: k,
         // a registered sampler by name, created once for the run
-        sampler: typeof sampler === 'function' ? sampler : (context) => createSampler(sampler.name, context, sampler.options ?? {}),
+        sampler:
+          typeof sampler === 'function'
+            ? sampler
+            : (context) => createSampler(sampler.name, context, sampler.options ?? {}),
         innerIterations: o.innerIterations,
         accumulationSteps: o.accumulationSteps,
         optimizer: this.optG,
@@ -168,7 +181,15 @@ export class GanTrainer {
     for (let start = 0; start < n; start += this.options.batchSize) {
       const b = Math.min(this.options.batchSize, n - start);
       const noise = g.sampleNoise(b, noiseRng);
-      chunks.push(tf.tidy(() => g.render(g.mapping(tf.tensor2d(z.subarray(start * L, (start + b) * L), [b, L])), wholeCanvas(b, this.options.imageSize), noise)));
+      chunks.push(
+        tf.tidy(() =>
+          g.render(
+            g.mapping(tf.tensor2d(z.subarray(start * L, (start + b) * L), [b, L])),
+            wholeCanvas(b, this.options.imageSize),
+            noise,
+          ),
+        ),
+      );
     }
     const out = chunks.length === 1 ? chunks[0]! : (tf.concat(chunks, 0) as tf.Tensor4D);
     if (chunks.length > 1) chunks.forEach((c) => c.dispose());
@@ -178,14 +199,23 @@ export class GanTrainer {
   /** The loop's items of a generator step: each image's latent and noise maps. */
   items(z: Float32Array, noise: NoiseMaps): GanItem[] {
     const L = this.options.generator.latentSize;
-    return Array.from({ length: noise.batch }, (_, b) => ({ z: z.subarray(b * L, (b + 1) * L), noise: noise.maps.map((layer) => layer[b]!) }));
+    return Array.from({ length: noise.batch }, (_, b) => ({
+      z: z.subarray(b * L, (b + 1) * L),
+      noise: noise.maps.map((layer) => layer[b]!),
+    }));
   }
 
   /** Fakes for the discriminator step, rendered the way the mode renders (no gradients). */
   private async fakes(z: Float32Array, noise: NoiseMaps): Promise<tf.Tensor4D> {
     const B = noise.batch;
     if (!this.loop) {
-      return tf.tidy(() => this.G.render(this.G.mapping(tf.tensor2d(z, [B, this.options.generator.latentSize])), wholeCanvas(B, this.options.imageSize), noise));
+      return tf.tidy(() =>
+        this.G.render(
+          this.G.mapping(tf.tensor2d(z, [B, this.options.generator.latentSize])),
+          wholeCanvas(B, this.options.imageSize),
+          noise,
+        ),
+      );
     }
     const Z = await this.loop.fill(this.items(z, noise));
     const images = cellsToImage(Z, this.grid.patchSize, this.options.channels);
@@ -194,7 +224,9 @@ export class GanTrainer {
   }
 
   /** One discriminator step on `real` `[B, H, W, C]` in [−1, 1]; R1 every `r1Interval` steps. */
-  async discriminatorStep(real: tf.Tensor4D): Promise<{ dLoss: number; r1?: number; realScore: number; fakeScore: number }> {
+  async discriminatorStep(
+    real: tf.Tensor4D,
+  ): Promise<{ dLoss: number; r1?: number; realScore: number; fakeScore: number }> {
     const B = real.shape[0];
     const fake = await this.fakes(this.latents(B), this.G.sampleNoise(B, this.rng.noise));
     let realScore = 0;
@@ -242,7 +274,9 @@ export class GanTrainer {
     let penalty = 0;
     const scale = (this.options.r1Gamma / 2) * this.options.r1Interval;
     const { value, grads } = tf.variableGrads(() => {
-      const gradX = tf.grad((x: tf.Tensor) => tf.sum(this.D.score(x as tf.Tensor4D, { twiceDifferentiable: true })))(real);
+      const gradX = tf.grad((x: tf.Tensor) => tf.sum(this.D.score(x as tf.Tensor4D, { twiceDifferentiable: true })))(
+        real,
+      );
       const norms = tf.mean(tf.sum(tf.square(gradX), [1, 2, 3]));
       penalty = norms.dataSync()[0]!;
       return tf.mul(norms, scale) as tf.Scalar;
@@ -298,7 +332,18 @@ export class GanTrainer {
     this.imagesSeen += real.shape[0];
     this.updateEma();
     this.step++;
-    return { step: this.step, imagesSeen: this.imagesSeen, dLoss: d.dLoss, gLoss, ...(d.r1 !== undefined && { r1: d.r1 }), realScore: d.realScore, fakeScore: d.fakeScore, dMs: t1 - t0, gMs: t2 - t1, ...memory };
+    return {
+      step: this.step,
+      imagesSeen: this.imagesSeen,
+      dLoss: d.dLoss,
+      gLoss,
+      ...(d.r1 !== undefined && { r1: d.r1 }),
+      realScore: d.realScore,
+      fakeScore: d.fakeScore,
+      dMs: t1 - t0,
+      gMs: t2 - t1,
+      ...memory,
+    };
   }
 
   /** gEma ← β gEma + (1 − β) G with β = 0.5^(B / half-life), the half-life ramped up early on. */
@@ -337,8 +382,20 @@ export class GanTrainer {
 
   /** Restores {@link stateDict}; `file` names the checkpoint in errors. */
   loadStateDict(dict: StateDict, file = 'checkpoint'): void {
-    const s = dict.state as { step: number; imagesSeen: number; rng: { z: RngState; noise: RngState }; optD: OptimizerGroupsState; optG?: OptimizerGroupsState; loop?: Record<string, unknown> };
-    if (this.loop) this.loop.loadStateDict({ state: s.loop ?? {}, tensors: dict.tensors }, { encoder: 'G', objective: 'critic' }, file);
+    const s = dict.state as {
+      step: number;
+      imagesSeen: number;
+      rng: { z: RngState; noise: RngState };
+      optD: OptimizerGroupsState;
+      optG?: OptimizerGroupsState;
+      loop?: Record<string, unknown>;
+    };
+    if (this.loop)
+      this.loop.loadStateDict(
+        { state: s.loop ?? {}, tensors: dict.tensors },
+        { encoder: 'G', objective: 'critic' },
+        file,
+      );
     else {
       this.G.params.load(dict.tensors, 'G', file);
       this.gGroups!.loadStateTensors(s.optG!, unprefixed('optG', dict.tensors), file);
@@ -359,11 +416,18 @@ export class GanTrainer {
 
 // D's (and, in full mode, G's) optimizer state next to the loop's own `optimizer/…` tensors.
 function prefixed(prefix: string, s: { state: OptimizerGroupsState; tensors: Record<string, tf.Tensor> }) {
-  return { state: s.state, tensors: Object.fromEntries(Object.entries(s.tensors).map(([k, t]) => [`${prefix}/${k}`, t])) };
+  return {
+    state: s.state,
+    tensors: Object.fromEntries(Object.entries(s.tensors).map(([k, t]) => [`${prefix}/${k}`, t])),
+  };
 }
 
 function unprefixed(prefix: string, tensors: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
-  return Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}/`)).map(([k, t]) => [k.slice(prefix.length + 1), t]));
+  return Object.fromEntries(
+    Object.entries(tensors)
+      .filter(([k]) => k.startsWith(`${prefix}/`))
+      .map(([k, t]) => [k.slice(prefix.length + 1), t]),
+  );
 }
 
 /** The whole image as one region, for each of `batch` images. */
@@ -375,7 +439,8 @@ export function wholeCanvas(batch: number, size: number): PixelRect[][] {
 export function checkGanOptions(o: GanOptions): void {
   if (!TRAINING_MODES.includes(o.mode)) throw new StyleGanOptionError('mode', "'full' or 'patchgd'", o.mode);
   const cells = gridOf(o.imageSize, o.patchSize).size;
-  const int = (name: string, v: unknown, min: number, max?: number) => checkInteger(name, v, min, max, StyleGanOptionError);
+  const int = (name: string, v: unknown, min: number, max?: number) =>
+    checkInteger(name, v, min, max, StyleGanOptionError);
   int('batchSize', o.batchSize, 1);
   int('patchesPerStep', o.patchesPerStep, 1, cells);
   int('innerIterations', o.innerIterations, 1);
@@ -383,12 +448,18 @@ export function checkGanOptions(o: GanOptions): void {
   int('r1Interval', o.r1Interval, 1);
   int('seed', o.seed, 0);
   const positive = (name: string, v: unknown) => {
-    if (checkNumber(name, v, 0, Infinity, StyleGanOptionError) === 0) throw new StyleGanOptionError(name, 'a positive number', v);
+    if (checkNumber(name, v, 0, Infinity, StyleGanOptionError) === 0)
+      throw new StyleGanOptionError(name, 'a positive number', v);
   };
   positive('generatorLearningRate', o.generatorLearningRate);
   positive('discriminatorLearningRate', o.discriminatorLearningRate);
-  for (const name of ['r1Gamma', 'emaHalfLifeImages', 'emaRampup'] as const) checkNumber(name, o[name], 0, Infinity, StyleGanOptionError);
-  if (!Array.isArray(o.betas) || o.betas.length !== 2 || o.betas.some((b) => typeof b !== 'number' || !(b >= 0 && b < 1))) {
+  for (const name of ['r1Gamma', 'emaHalfLifeImages', 'emaRampup'] as const)
+    checkNumber(name, o[name], 0, Infinity, StyleGanOptionError);
+  if (
+    !Array.isArray(o.betas) ||
+    o.betas.length !== 2 ||
+    o.betas.some((b) => typeof b !== 'number' || !(b >= 0 && b < 1))
+  ) {
     throw new StyleGanOptionError('betas', 'two numbers in [0, 1)', o.betas);
   }
 }

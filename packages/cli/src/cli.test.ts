@@ -6,12 +6,27 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runCli, type Command } from './cli.js';
 
-const schema = z.object({ steps: z.number().int().min(0).default(10), model: z.object({ width: z.number().int().positive().default(8) }).strict().prefault({}) }).strict();
+const schema = z
+  .object({
+    steps: z.number().int().min(0).default(10),
+    model: z
+      .object({ width: z.number().int().positive().default(8) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 
 async function run(argv: string[], command: Command, builtins: string[] = []) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { name: 'app', builtins, defaults: { steps: 3 }, commands: { go: command }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, {
+    name: 'app',
+    builtins,
+    defaults: { steps: 3 },
+    commands: { go: command },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+  });
   return { code, out, err };
 }
 
@@ -25,15 +40,19 @@ const go: Command = {
 };
 
 describe('runCli with an app schema', () => {
-  it('validates defaults, the config file, flags and extra fields with the command\'s schema', async () => {
+  it("validates defaults, the config file, flags and extra fields with the command's schema", async () => {
     expect((await run(['go'], go)).out).toEqual(['{"steps":3,"model":{"width":8}}']);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-app-'));
     await writeFile(path.join(dir, 'a.yaml'), 'model: { width: 4 }\n');
     // `--steps` is a control flag of the CLI; the command passes it on as an extra field.
-    expect((await run(['go', '--config', path.join(dir, 'a.yaml'), '--steps', '7'], go)).out).toEqual(['{"steps":7,"model":{"width":4}}']);
+    expect((await run(['go', '--config', path.join(dir, 'a.yaml'), '--steps', '7'], go)).out).toEqual([
+      '{"steps":7,"model":{"width":4}}',
+    ]);
     const bad = await run(['go', '--model.width', '0', '--model.depth', '2'], go);
     expect(bad.code).toBe(2);
-    expect(bad.err).toEqual(['Invalid config (defaults + flags):\n  model.width: Too small: expected number to be >0\n  model: unknown field "depth"']);
+    expect(bad.err).toEqual([
+      'Invalid config (defaults + flags):\n  model.width: Too small: expected number to be >0\n  model: unknown field "depth"',
+    ]);
   });
 
   it('offers only the built-in commands it is given', async () => {

@@ -43,8 +43,10 @@ export function loadMnist(split: Split): MnistSplit {
   const [imageFile, labelFile] = FILES[split].map((f) => path.join(dir, f)) as [string, string];
   const imageBytes = read(imageFile);
   const labelBytes = read(labelFile);
-  if (imageBytes.readUInt32BE(0) !== 2051) throw new DatasetFileError(imageFile, 'an MNIST image IDX file', 'its magic number is not 2051');
-  if (labelBytes.readUInt32BE(0) !== 2049) throw new DatasetFileError(labelFile, 'an MNIST label IDX file', 'its magic number is not 2049');
+  if (imageBytes.readUInt32BE(0) !== 2051)
+    throw new DatasetFileError(imageFile, 'an MNIST image IDX file', 'its magic number is not 2051');
+  if (labelBytes.readUInt32BE(0) !== 2049)
+    throw new DatasetFileError(labelFile, 'an MNIST label IDX file', 'its magic number is not 2049');
   const count = imageBytes.readUInt32BE(4);
   const images = new Uint8Array(imageBytes.buffer, imageBytes.byteOffset + 16, count * 784);
   const labels = new Uint8Array(labelBytes.buffer, labelBytes.byteOffset + 8, count);

@@ -72,7 +72,12 @@ function drawScales(n: number, weights: readonly number[], rng: Rng, stratified:
  * image and overlaps none of `placed` — what "uniform, rejected on overlap" converges to, computed
  * exactly on the compressed coordinates of the forbidden rectangles. undefined: no position is free.
  */
-export function freePosition(side: number, placed: readonly PlacedDigit[], size: number, rng: Rng): { x: number; y: number } | undefined {
+export function freePosition(
+  side: number,
+  placed: readonly PlacedDigit[],
+  size: number,
+  rng: Rng,
+): { x: number; y: number } | undefined {
   const end = size - side + 1; // corners 0 … end − 1 keep the box inside
   if (end <= 0) return undefined;
   // Corner (x, y) overlaps box p iff p.x − side < x < p.x + p.side (and the same in y).
@@ -82,7 +87,8 @@ export function freePosition(side: number, placed: readonly PlacedDigit[], size:
     y0: Math.max(0, p.y - side + 1),
     y1: Math.min(end, p.y + p.side),
   }));
-  const cuts = (lo: 'x0' | 'y0', hi: 'x1' | 'y1') => [...new Set([0, end, ...forbidden.flatMap((r) => [r[lo], r[hi]])])].sort((a, b) => a - b);
+  const cuts = (lo: 'x0' | 'y0', hi: 'x1' | 'y1') =>
+    [...new Set([0, end, ...forbidden.flatMap((r) => [r[lo], r[hi]])])].sort((a, b) => a - b);
   const xs = cuts('x0', 'x1');
   const ys = cuts('y0', 'y1');
   const free: { x: number; y: number; width: number; area: number }[] = [];
@@ -119,11 +125,18 @@ const POSITION_TRIES = 20;
 
 /**
  * Scales and non-overlapping positions for `digits` (with their MNIST indices) in a `size` px image,
- * largest first (the order they are placed in). Each digit is placed uniformly among the free positions; a layout that jams is
- * placed again, and after {@link POSITION_TRIES} jams its scales are redrawn. Only when
- * {@link SCALE_DRAWS} draws fail (images too small for their digits) does the largest scale shrink.
+ * largest first (the order they are placed in). Each digit is placed uniformly among the free
+ * positions; a layout that jams is placed again, and after {@link POSITION_TRIES} jams its scales
+ * are redrawn. Only when {@link SCALE_DRAWS} draws fail (images too small for their digits) does
+ * the largest scale shrink.
  */
-export function layoutDigits(digits: readonly number[], mnistIndices: readonly number[], maxScale: number, size: number, rng: Rng): PlacedDigit[] {
+export function layoutDigits(
+  digits: readonly number[],
+  mnistIndices: readonly number[],
+  maxScale: number,
+  size: number,
+  rng: Rng,
+): PlacedDigit[] {
   const n = digits.length;
   for (let limit = Math.min(maxScale, Math.floor(size / DIGIT)); limit >= 1; limit--) {
     const weights = scaleWeights(limit);
@@ -137,7 +150,14 @@ export function layoutDigits(digits: readonly number[], mnistIndices: readonly n
           const side = DIGIT * scales[i]!;
           const spot = freePosition(side, placed, size, rng);
           if (!spot) break;
-          placed.push({ digit: digits[i]!, mnistIndex: mnistIndices[i]!, scale: scales[i]!, x: spot.x, y: spot.y, side });
+          placed.push({
+            digit: digits[i]!,
+            mnistIndex: mnistIndices[i]!,
+            scale: scales[i]!,
+            x: spot.x,
+            y: spot.y,
+            side,
+          });
         }
         if (placed.length === n) return placed;
       }

@@ -42,7 +42,11 @@ describe('UltraMNIST generator', () => {
     const again = ultraMnistSample(7, { split: 'train', size: 256, seed: 3 });
     expect(again.pixels).toEqual(samples[7]!.pixels);
     expect(again.digits).toEqual(samples[7]!.digits);
-    expect(ultraMnistLayout(7, { split: 'train', size: 256, seed: 3 })).toEqual({ size: 256, label: again.label, digits: again.digits });
+    expect(ultraMnistLayout(7, { split: 'train', size: 256, seed: 3 })).toEqual({
+      size: 256,
+      label: again.label,
+      digits: again.digits,
+    });
     expect(ultraMnistSample(7, { split: 'train', size: 256, seed: 4 }).pixels).not.toEqual(samples[7]!.pixels);
   });
 
@@ -56,7 +60,8 @@ describe('UltraMNIST generator', () => {
         // Every pixel of the box equals the source pixel it was scaled from.
         for (let dy = 0; dy < d.side; dy += 5) {
           for (let dx = 0; dx < d.side; dx += 5) {
-            const source = mnist.images[d.mnistIndex * 784 + Math.floor(dy / d.scale) * 28 + Math.floor(dx / d.scale)]! / 255;
+            const source =
+              mnist.images[d.mnistIndex * 784 + Math.floor(dy / d.scale) * 28 + Math.floor(dx / d.scale)]! / 255;
             expect(s.pixels[(d.y + dy) * 256 + d.x + dx]).toBeCloseTo(source, 6);
           }
         }
@@ -67,7 +72,11 @@ describe('UltraMNIST generator', () => {
   it('enumerates digit combinations by sum and weights scales in a V', () => {
     const combos = digitCombinations(3, 5);
     expect(combos).toHaveLength(CLASSES);
-    expect(combos[0]).toEqual([[0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0, 0]]);
+    expect(combos[0]).toEqual([
+      [0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+    ]);
     for (const [sum, list] of combos.entries()) for (const c of list) expect(c.reduce((a, b) => a + b, 0)).toBe(sum);
     const w = scaleWeights(9);
     expect(w[0]).toBeGreaterThan(w[4]!);
@@ -87,9 +96,15 @@ describe('UltraMNIST generator', () => {
     expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(
       'Expected [min, max] digit counts whose sums reach every class 0–27 ([1, 2] cannot sum to 19) for digits but received [1,2]',
     );
-    expect(() => ultraMnistSample(0, { split: 'train', size: 40 })).toThrow('Expected an integer >= 56 for size but received 40');
-    expect(() => ultraMnistSample(-1, { split: 'train' })).toThrow('Expected a non-negative integer for index but received -1');
-    expect(() => ultraMnistSample(0, { split: 'valid' as 'test' })).toThrow("Expected one of 'train', 'test' for split but received 'valid'");
+    expect(() => ultraMnistSample(0, { split: 'train', size: 40 })).toThrow(
+      'Expected an integer >= 56 for size but received 40',
+    );
+    expect(() => ultraMnistSample(-1, { split: 'train' })).toThrow(
+      'Expected a non-negative integer for index but received -1',
+    );
+    expect(() => ultraMnistSample(0, { split: 'valid' as 'test' })).toThrow(
+      "Expected one of 'train', 'test' for split but received 'valid'",
+    );
     expect(() => ultraMnistSample(0, { split: 'train', size: 56, digits: [5, 5] })).toThrow(
       'Could not place 5 digits without overlap in a 56×56 image: use a larger size or fewer digits',
     );

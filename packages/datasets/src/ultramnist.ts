@@ -123,13 +123,25 @@ function drawLayout(index: number, options: UltraMnistOptions): { layout: UltraM
   const [minDigits, maxDigits] = options.digits ?? [3, 5];
   checkInteger('digits[0]', minDigits, 1, undefined, DatasetOptionError);
   checkInteger('digits[1]', maxDigits, minDigits, undefined, DatasetOptionError);
-  const maxScale = checkInteger('maxScale', options.maxScale ?? Math.max(1, Math.round((75 * size) / 4000)), 1, undefined, DatasetOptionError);
+  const maxScale = checkInteger(
+    'maxScale',
+    options.maxScale ?? Math.max(1, Math.round((75 * size) / 4000)),
+    1,
+    undefined,
+    DatasetOptionError,
+  );
   const seed = checkInteger('seed', options.seed ?? 0, undefined, undefined, DatasetOptionError);
   const mnist = loadMnist(options.split);
   const all = combinationsFor(minDigits, maxDigits);
   const missing = all.findIndex((c) => c.length === 0);
   if (missing >= 0) {
-    throw new DatasetOptionError('digits', `[min, max] digit counts whose sums reach every class 0–${CLASSES - 1} ([${minDigits}, ${maxDigits}] cannot sum to ${missing})`, [minDigits, maxDigits]);
+    throw new DatasetOptionError(
+      'digits',
+      `[min, max] digit counts whose sums reach every class 0–${
+        CLASSES - 1
+      } ([${minDigits}, ${maxDigits}] cannot sum to ${missing})`,
+      [minDigits, maxDigits],
+    );
   }
   const rng = new Rng(mixSeed(seed, index, SPLIT_STREAM[options.split]));
   const label = labelOf(index, seed);
@@ -168,7 +180,8 @@ function addNoise(pixels: Float32Array, size: number, rng: Rng): void {
   for (let i = 0; i < triangles; i++) {
     const pts = Array.from({ length: 3 }, () => [random() * size, random() * size] as const);
     shapes.push((x, y) => {
-      const sign = (a: readonly number[], b: readonly number[]) => (x - b[0]!) * (a[1]! - b[1]!) - (a[0]! - b[0]!) * (y - b[1]!);
+      const sign = (a: readonly number[], b: readonly number[]) =>
+        (x - b[0]!) * (a[1]! - b[1]!) - (a[0]! - b[0]!) * (y - b[1]!);
       const d1 = sign(pts[0]!, pts[1]!);
       const d2 = sign(pts[1]!, pts[2]!);
       const d3 = sign(pts[2]!, pts[0]!);
