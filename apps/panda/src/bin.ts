@@ -11,7 +11,7 @@ import { CliError, createProgress, deepMerge, folderTask, runCli, type Command }
 import { generateSyntheticPanda } from './synthetic.js';
 import { pandaTask } from './task.js';
 
-/** The reference setup (docs/patchgd-method.md): ResNet50 → 256-d latent, k = 1/8 of the grid, Adam 1e-3, 2 warm-up epochs, seed 42. */
+/** The reference setup (docs/method.md): ResNet50 → 256-d latent, k = 1/8 of the grid, Adam 1e-3, 2 warm-up epochs, seed 42. */
 export const PANDA_DEFAULTS = {
   task: 'panda',
   data: { imageSize: 512 },

@@ -1,8 +1,9 @@
 // Typed errors of the PANDA app. Each names the file, row, column or option it is about, in the
 // house vocabulary: `Expected <what> for <name> but received <value>`.
+import { PatchGDError, checkInteger as checkCoreInteger, checkNumber as checkCoreNumber, expectedMessage } from '@patchgd/core';
 
 /** Base class of every error this app throws, so callers can catch them as one family. */
-export class PandaError extends Error {
+export class PandaError extends PatchGDError {
   override name = 'PandaError';
 }
 
@@ -14,7 +15,7 @@ export class PandaOptionError extends PandaError {
     expected: string,
     received: unknown,
   ) {
-    super(`Expected ${expected} for ${parameter} but received ${describe(received)}`);
+    super(expectedMessage(parameter, expected, received));
   }
 }
 
@@ -36,7 +37,7 @@ export class PandaCsvError extends PandaError {
 
   /** `Expected <what> for column <c> in <file> row <r> but received <value>` */
   static expected(file: string, row: number, column: string, expected: string, received: unknown): PandaCsvError {
-    return new PandaCsvError(file, row, column, `Expected ${expected} for column ${column} in ${file} row ${row} but received ${describe(received)}`);
+    return new PandaCsvError(file, row, column, expectedMessage(`column ${column} in ${file} row ${row}`, expected, received));
   }
 }
 
@@ -53,31 +54,13 @@ export class PandaDatasetError extends PandaError {
   }
 }
 
-/** Renders a received value for an `Expected … but received …` message. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value.length > 8 ? [...value.slice(0, 8), '…'] : value);
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
-  if (value !== null && typeof value === 'object') return value.constructor === Object ? 'an object' : `a ${value.constructor.name}`;
-  return String(value);
-}
+/** `@patchgd/core`'s checkInteger, throwing {@link PandaOptionError}. */
+export const checkInteger = (name: string, value: unknown, min?: number, max?: number): number =>
+  checkCoreInteger(name, value, min, max, PandaOptionError);
 
-/** Throws PandaOptionError unless `value` is an integer in [min, max]. */
-export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const what = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? 'a positive integer' : `an integer >= ${min}`) : `an integer in [${min}, ${max}]`;
-    throw new PandaOptionError(name, what, value);
-  }
-  return value;
-}
-
-/** Throws PandaOptionError unless `value` is a number in [min, max]. */
-export function checkNumber(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new PandaOptionError(name, `a number in [${min}, ${max}]`, value);
-  }
-  return value;
-}
+/** `@patchgd/core`'s checkNumber, throwing {@link PandaOptionError}. */
+export const checkNumber = (name: string, value: unknown, min?: number, max?: number): number =>
+  checkCoreNumber(name, value, min, max, PandaOptionError);
 
 /** Throws PandaOptionError unless `value` is a non-empty string. */
 export function checkString(name: string, value: unknown, what = 'a non-empty string'): string {

@@ -1,6 +1,6 @@
 // Stratified k-fold split on the ISUP grade, as the reference does (5 folds, fold 0 validates).
 // Seeded and deterministic: the same labels and seed give the same folds on every machine.
-import { Rng } from '@patchgd/samplers';
+import { Rng } from '@patchgd/core';
 import { PandaOptionError, checkInteger } from './errors.js';
 
 export interface StratifiedFoldsOptions {

@@ -4,8 +4,9 @@
 // through tiled-io's readResized, which decodes the coarsest pyramid level that is at least as
 // fine as the target (level 2 of a Kaggle slide for 512, level 1 for 4096), never level 0 if
 // it can help it.
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '@patchgd/core/node';
 import { openImage, writeTiledTiff, type ImageSource, type Pixels } from '@patchgd/tiled-io';
 import { PandaDatasetError, PandaOptionError, checkInteger, checkString } from './errors.js';
 
@@ -105,15 +106,14 @@ export async function preprocessSlide(slidePath: string, imageId: string, option
 
   await mkdir(path.dirname(file), { recursive: true });
   let slide: ImageSource | undefined;
-  const temporary = `${file}.partial-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
     slide = await openImage(slidePath);
     const square = await resizeAndPad(slide, size);
-    await writeTiledTiff(temporary, { data: square.data, width: size, height: size, channels: 3 }, { tileSize: 256, compression: 'jpeg', quality, pyramid: true });
-    await rename(temporary, file);
+    await writeAtomic(file, (temporary) =>
+      writeTiledTiff(temporary, { data: square.data, width: size, height: size, channels: 3 }, { tileSize: 256, compression: 'jpeg', quality, pyramid: true }),
+    );
     return file;
   } catch (error) {
-    await rm(temporary, { force: true });
     throw new PandaDatasetError(slidePath, `Cannot preprocess ${slidePath} to ${size}×${size}: ${(error as Error).message.split('\n')[0]!.slice(0, 300)}`, { cause: error });
   } finally {
     await slide?.close();

@@ -7,7 +7,7 @@
 //
 // The scene is a list of primitives bucketed by tile, so any tile renders on its own and a 20k²
 // slide is drawn band by band.
-import { Rng } from '@patchgd/samplers';
+import { Rng } from '@patchgd/core';
 
 /** What the grade changes, as fractions of the grade-0 gland radius. */
 export interface GradeStyle {

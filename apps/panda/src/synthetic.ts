@@ -2,9 +2,10 @@
 // procedural biopsies (see synthetic-scene.ts) written as real three-level (downsample 1, 4, 16)
 // JPEG-tiled TIFFs. Slides are drawn and written one band of tiles at a time, so a 20k × 20k
 // slide needs a few tens of MB, not the 1.2 GB its pixels would take.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Rng, mixSeed } from '@patchgd/samplers';
+import { Rng, mixSeed } from '@patchgd/core';
+import { writeAtomic } from '@patchgd/core/node';
 import { ISUP_GRADES } from './csv.js';
 import { PandaOptionError, checkInteger, checkNumber, checkString } from './errors.js';
 import { layoutScene, renderTile, type Scene } from './synthetic-scene.js';
@@ -143,7 +144,7 @@ export async function generateSyntheticPanda(options: SyntheticPandaOptions): Pr
 
   const csv = path.join(dir, 'train.csv');
   const lines = ['image_id,data_provider,isup_grade,gleason_score', ...slides.map((s) => `${s.imageId},${s.dataProvider},${s.isupGrade},${s.gleasonScore}`)];
-  await writeFile(csv, `${lines.join('\n')}\n`);
+  await writeAtomic(csv, `${lines.join('\n')}\n`);
   return { dir, csv, slides, ms: performance.now() - start };
 }
 
@@ -157,53 +158,52 @@ export async function writeSyntheticSlide(file: string, scene: Scene, options: {
   const W = scene.width;
   const H = scene.height;
   const levels = PANDA_DOWNSAMPLES.map((d) => ({ width: Math.ceil(W / d), height: Math.ceil(H / d) }));
-  const temporary = `${file}.partial-${process.pid}`;
-  const writer = await StreamingTiffWriter.create(temporary, { levels, tileSize: T, ...(options.quality !== undefined ? { quality: options.quality } : {}) });
-  try {
-    const across = levels.map((_, l) => writer.tilesOf(l).across);
-    const down0 = writer.tilesOf(0).down;
-    // Bands of the reduced levels: T rows, wide enough for the level's tiles and for the
-    // reduction of the level above (both are multiples of 16 ≥ the level width).
-    const bandWidth = (l: number) => Math.max(across[l]! * T, (across[l - 1]! * T) / 4);
-    const bands = [null, new Uint8Array(T * bandWidth(1) * 3).fill(255), new Uint8Array(T * bandWidth(2) * 3).fill(255)];
-    const mask = new Uint8Array(T * T);
+  return writeAtomic(file, async (temporary) => {
+    const writer = await StreamingTiffWriter.create(temporary, { levels, tileSize: T, ...(options.quality !== undefined ? { quality: options.quality } : {}) });
+    try {
+      const across = levels.map((_, l) => writer.tilesOf(l).across);
+      const down0 = writer.tilesOf(0).down;
+      // Bands of the reduced levels: T rows, wide enough for the level's tiles and for the
+      // reduction of the level above (both are multiples of 16 ≥ the level width).
+      const bandWidth = (l: number) => Math.max(across[l]! * T, (across[l - 1]! * T) / 4);
+      const bands = [null, new Uint8Array(T * bandWidth(1) * 3).fill(255), new Uint8Array(T * bandWidth(2) * 3).fill(255)];
+      const mask = new Uint8Array(T * T);
 
-    const flush = async (l: number, bandRow: number) => {
-      const band = bands[l]!;
-      const width = bandWidth(l);
-      const tiles = [];
-      for (let tx = 0; tx < across[l]!; tx++) {
-        const pixels = new Uint8Array(T * T * 3);
-        for (let y = 0; y < T; y++) pixels.set(band.subarray((y * width + tx * T) * 3, (y * width + tx * T + T) * 3), y * T * 3);
-        tiles.push({ level: l, tx, ty: bandRow, pixels });
-      }
-      await writer.writeTiles(tiles);
-      if (l + 1 < levels.length) {
-        reduceInto(band, width, T, bands[l + 1]!, bandWidth(l + 1), (bandRow % 4) * (T / 4));
-        if (bandRow % 4 === 3 || bandRow === writer.tilesOf(l).down - 1) await flush(l + 1, Math.floor(bandRow / 4));
-      }
-      band.fill(255);
-    };
+      const flush = async (l: number, bandRow: number) => {
+        const band = bands[l]!;
+        const width = bandWidth(l);
+        const tiles = [];
+        for (let tx = 0; tx < across[l]!; tx++) {
+          const pixels = new Uint8Array(T * T * 3);
+          for (let y = 0; y < T; y++) pixels.set(band.subarray((y * width + tx * T) * 3, (y * width + tx * T + T) * 3), y * T * 3);
+          tiles.push({ level: l, tx, ty: bandRow, pixels });
+        }
+        await writer.writeTiles(tiles);
+        if (l + 1 < levels.length) {
+          reduceInto(band, width, T, bands[l + 1]!, bandWidth(l + 1), (bandRow % 4) * (T / 4));
+          if (bandRow % 4 === 3 || bandRow === writer.tilesOf(l).down - 1) await flush(l + 1, Math.floor(bandRow / 4));
+        }
+        band.fill(255);
+      };
 
-    for (let ty = 0; ty < down0; ty++) {
-      const tiles = [];
-      for (let tx = 0; tx < across[0]!; tx++) {
-        const pixels = new Uint8Array(T * T * 3);
-        renderTile(scene, tx * T, ty * T, pixels, mask);
-        reduceInto(pixels, T, T, bands[1]!, bandWidth(1), (ty % 4) * (T / 4), (tx * T) / 4);
-        tiles.push({ level: 0, tx, ty, pixels });
+      for (let ty = 0; ty < down0; ty++) {
+        const tiles = [];
+        for (let tx = 0; tx < across[0]!; tx++) {
+          const pixels = new Uint8Array(T * T * 3);
+          renderTile(scene, tx * T, ty * T, pixels, mask);
+          reduceInto(pixels, T, T, bands[1]!, bandWidth(1), (ty % 4) * (T / 4), (tx * T) / 4);
+          tiles.push({ level: 0, tx, ty, pixels });
+        }
+        await writer.writeTiles(tiles);
+        if (ty % 4 === 3 || ty === down0 - 1) await flush(1, Math.floor(ty / 4));
       }
-      await writer.writeTiles(tiles);
-      if (ty % 4 === 3 || ty === down0 - 1) await flush(1, Math.floor(ty / 4));
+      const result = await writer.finish();
+      return { path: file, bytes: result.bytes };
+    } catch (error) {
+      await writer.abort();
+      throw error;
     }
-    const result = await writer.finish();
-    await rename(temporary, file);
-    return { path: file, bytes: result.bytes };
-  } catch (error) {
-    await writer.abort();
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  });
 }
 
 /** 4×4 box mean of `src` (srcWidth × rows, RGB) written into `dst` at row `dstRow`, column `dstCol`. */

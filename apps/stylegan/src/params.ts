@@ -3,6 +3,7 @@
 import { tf } from '@patchgd/engine';
 import type { Rng } from '@patchgd/core';
 import { CheckpointError, type NamedVariable } from '@patchgd/optimizer';
+import { StyleGanOptionError } from './errors.js';
 
 let instances = 0;
 
@@ -55,7 +56,7 @@ export class ParamSet {
 
   get(key: string): tf.Variable {
     const v = this.vars.get(key);
-    if (!v) throw new Error(`no parameter ${key} in ${this.prefix}`);
+    if (!v) throw new StyleGanOptionError('key', `one of the parameters of ${this.prefix}`, key);
     return v;
   }
 

@@ -2,6 +2,7 @@
 // `ultramnist <command>`: the patchgd commands with the UltraMNIST task, plus `generate` (files)
 // and `compare` (GD vs PatchGD under one memory budget).
 import { createBackbone } from '@patchgd/backbones';
+import { asLayersBackbone } from '@patchgd/backbones/layers';
 import { CliError, createProgress, deepMerge, folderTask, runCli, train, type Command, type Progress, type RunConfig } from '@patchgd/cli';
 import { initEngine } from '@patchgd/engine';
 import { createHash } from 'node:crypto';
@@ -69,12 +70,14 @@ const pretrain: Command = {
 /** Pre-trains the backbone `config` describes (at its patch size) and saves its weights to `out`. */
 export async function pretrainDigits(config: RunConfig, out: string, steps: number, progress: Progress) {
   await initEngine({ backend: config.engine.backend });
-  const backbone = createBackbone(config.model.backbone, {
+  // Saved in the TensorFlow.js layers format, which `model.weights` loads: a tfjs-layers backbone.
+  const backbone = asLayersBackbone(createBackbone(config.model.backbone, {
     ...config.model.backboneOptions,
     inputSize: config.patchgd.patchSize,
     inputChannels: 1,
     ...(config.model.featureDim !== undefined ? { featureDim: config.model.featureDim } : {}),
-  });
+    seed: config.train.seed,
+  }), 'model.backbone');
   // Digits as large as the task's, cut by the patch border as the grid cuts them.
   const data = config.data as { size?: number; maxScale?: number };
   const maxScale = data.maxScale ?? Math.max(1, Math.round((75 * (data.size ?? 512)) / 4000));

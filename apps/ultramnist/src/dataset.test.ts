@@ -8,7 +8,7 @@ describe('UltraMnistDataset', () => {
     const { image, label } = data.get(2);
     expect(label).toBe(ultraMnistSample(2, { split: 'train', size: 256, seed: 3 }).label);
     expect(image).toMatchObject({ width: 256, height: 256, channels: 1 });
-    expect(() => data.get(10)).toThrow('Expected an integer in [0, 10) for index but received 10');
+    expect(() => data.get(10)).toThrow('Expected an integer in [0, 9] for index but received 10');
   });
 
   it('with fresh, every epoch serves new images, the same ones again for the same epoch', () => {

@@ -1,5 +1,7 @@
+import { checkInteger } from '@patchgd/core';
 import type { Dataset, Example } from '@patchgd/optimizer';
 import { ultraMnistSample, type UltraMnistOptions } from '@patchgd/datasets';
+import { UltraMnistOptionError } from './errors.js';
 
 /**
  * An UltraMNIST split generated on the fly: `get(i)` renders sample i (deterministic), keeping up
@@ -32,9 +34,7 @@ export class UltraMnistDataset implements Dataset {
   }
 
   get(index: number): Example {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new RangeError(`Expected an integer in [0, ${this.length}) for index but received ${index}`);
-    }
+    checkInteger('index', index, 0, this.length - 1, UltraMnistOptionError);
     let example = this.cache.get(index);
     if (!example) {
       const sample = ultraMnistSample(this.fresh ? this.epoch * this.length + index : index, this.options);

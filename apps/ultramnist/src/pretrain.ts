@@ -1,10 +1,10 @@
 // Backbone pre-training on single MNIST digits in p×p patches (classes 0–9, and 10 for an empty
 // patch). The paper's backbones start from ImageNet weights; none are available offline, so the
 // quickstart starts from a backbone that already knows digit strokes, trained here in a minute.
+import { Rng, mixSeed } from '@patchgd/core';
 import type { Backbone } from '@patchgd/backbones';
 import { tf } from '@patchgd/engine';
 import { GDTrainer, type Pixels } from '@patchgd/optimizer';
-import { Rng, mixSeed } from '@patchgd/core';
 import { loadMnist } from '@patchgd/datasets';
 
 const DIGIT = 28;
@@ -66,7 +66,7 @@ export interface PretrainOptions extends DigitPatchOptions {
  */
 export async function pretrainBackbone(backbone: Backbone, options: PretrainOptions): Promise<{ accuracy: number; loss: number }> {
   const { steps, batchSize = 32, lr = 2e-3, seed = 0 } = options;
-  const patch = backbone.options.inputSize;
+  const patch = backbone.inputSize;
   const trainer = new GDTrainer({ backbone, numClasses: PRETRAIN_CLASSES, optimizer: tf.train.adam(lr), normalize: { mean: 0.1307, std: 0.3081 } });
   let loss = Number.NaN;
   for (let step = 0; step < steps; step++) {
@@ -81,7 +81,9 @@ export async function pretrainBackbone(backbone: Backbone, options: PretrainOpti
     const logits = await trainer.predict(chunk.map((b) => b.image));
     const predicted = tf.tidy(() => tf.argMax(logits, 1).dataSync());
     logits.dispose();
-    chunk.forEach((b, i) => (correct += predicted[i] === b.label ? 1 : 0));
+    chunk.forEach((b, i) => {
+      if (predicted[i] === b.label) correct++;
+    });
   }
   return { accuracy: correct / held.length, loss };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '@patchgd/engine';
-import { createBackbone, listBackbones } from '@patchgd/backbones';
+import { countParams, createBackbone, listBackbones } from '@patchgd/backbones';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,6 +58,7 @@ interface Row {
 async function measure(name: string, size: number, batch: number): Promise<Row> {
   await initEngine({ backend: 'wasm' });
   const backbone = createBackbone(name, { inputSize: size, featureDim });
+  const trainable = backbone.variables.filter((v) => v.trainable).map((v) => v.variable);
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const forward = time(() => tf.tidy(() => void backbone.forwardFeatures(x).dataSync()), reps);
   // A tiny learning rate: the update costs the same, and the weights stay sane across repetitions.
@@ -67,18 +68,19 @@ async function measure(name: string, size: number, batch: number): Promise<Row> 
       const loss = optimizer.minimize(
         () => tf.mean(tf.square(backbone.forwardFeatures(x, { training: true }))) as tf.Scalar,
         true,
-        backbone.trainableWeights,
+        trainable,
       )!;
       loss.dataSync();
     });
   const train = time(step, reps);
-  const perSecond = (t: { ms: number[]; warmupMs: number }) => (batch * 1000) / (t.ms.length > 0 ? median(t.ms) : t.warmupMs);
+  const perSecond = (t: { ms: number[]; warmupMs: number }) =>
+    (batch * 1000) / (t.ms.length > 0 ? median(t.ms) : t.warmupMs);
   const slow = train.ms.length === 0 || forward.ms.length === 0;
   return {
     name,
     size,
     batch,
-    params: backbone.countParams({ trainableOnly: true }),
+    params: countParams(backbone.variables, { trainableOnly: true }),
     forward: perSecond(forward),
     train: perSecond(train),
     note: slow ? `timed once (warm-up over ${args['slow-step-s']} s)` : '',
@@ -104,12 +106,21 @@ function measureInChild(name: string, size: number): Row {
     const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (child.status === 0 && line) {
       const row = JSON.parse(line.slice('RESULT '.length)) as Row;
-      if (failures.length > 0) row.note = [`batch ${failures.join(', ')} aborted (wasm heap)`, row.note].filter(Boolean).join('; ');
+      if (failures.length > 0)
+        row.note = [`batch ${failures.join(', ')} aborted (wasm heap)`, row.note].filter(Boolean).join('; ');
       return row;
     }
     failures.push(String(b));
   }
-  return { name, size, batch: 0, params: 0, forward: Number.NaN, train: Number.NaN, note: `aborted at every batch size (${failures.join(', ')}): wasm heap` };
+  return {
+    name,
+    size,
+    batch: 0,
+    params: 0,
+    forward: Number.NaN,
+    train: Number.NaN,
+    note: `aborted at every batch size (${failures.join(', ')}): wasm heap`,
+  };
 }
 
 const engine = await initEngine({ backend: 'wasm' });
@@ -120,7 +131,11 @@ for (const name of names) {
   for (const size of sizes) {
     const row = measureInChild(name, size);
     rows.push(row);
-    console.log(`${name} ${size}px (batch ${row.batch}): forward ${row.forward.toFixed(2)} patches/s, train ${row.train.toFixed(2)} patches/s ${row.note}`);
+    console.log(
+      `${name} ${size}px (batch ${row.batch}): forward ${row.forward.toFixed(2)} patches/s, train ${row.train.toFixed(
+        2,
+      )} patches/s ${row.note}`,
+    );
   }
 }
 const loadAfter = os.loadavg();
@@ -137,10 +152,18 @@ const lines = [
   `featureDim ${featureDim} after global pooling, as the PatchGD reference does; the loss is the mean`,
   `square of the features, so the time is the backbone's alone. Median of ${reps} runs after one warm-up run.`,
   '',
-  `- Command: \`npm run bench -w @patchgd/backbones${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\``,
+  `- Command: \`npm run bench -w @patchgd/backbones${
+    process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''
+  }\``,
   `- Date: ${started.toISOString()} (${minutes} min)`,
-  `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, no GPU; Node ${process.version}; tfjs ${tf.version.tfjs}; backend ${engine.backend}, ${engine.threads} thread(s)`,
-  `- Load average (1 min) before / after: ${loadBefore[0]!.toFixed(2)} / ${loadAfter[0]!.toFixed(2)} on ${os.cpus().length} cores.` +
+  `- Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(
+    os.totalmem() / 2 ** 30,
+  )} GiB, no GPU; Node ${process.version}; tfjs ${tf.version.tfjs}; backend ${engine.backend}, ${
+    engine.threads
+  } thread(s)`,
+  `- Load average (1 min) before / after: ${loadBefore[0]!.toFixed(2)} / ${loadAfter[0]!.toFixed(2)} on ${
+    os.cpus().length
+  } cores.` +
     (Math.max(loadBefore[0]!, loadAfter[0]!) > os.cpus().length
       ? ' Other processes used the cores while this ran, so the figures are noisy: single rows can be low by 2–3×, and' +
         ' rows measured minutes apart are not strictly comparable. Rerun on an idle machine for firm numbers.'
@@ -148,7 +171,12 @@ const lines = [
   '',
   '| backbone | params (trainable) | patch | batch | forward patches/s | train patches/s | note |',
   '|---|---:|---:|---:|---:|---:|---|',
-  ...rows.map((r) => `| ${r.name} | ${(r.params / 1e6).toFixed(2)} M | ${r.size} | ${r.batch} | ${fmt(r.forward)} | ${fmt(r.train)} | ${r.note} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${(r.params / 1e6).toFixed(2)} M | ${r.size} | ${r.batch} | ${fmt(r.forward)} | ${fmt(
+        r.train,
+      )} | ${r.note} |`,
+  ),
   '',
   'To choose a backbone for a budget: PatchGD runs the backbone forward on every patch of the image',
   'to fill Z, and a training step on the sampled patches only, so images/s ≈ 1 / (patches per image /',

@@ -1,7 +1,7 @@
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHead } from './registry.js';
-import { randomBatch } from './testing/helpers.js';
+import { layersHeadOf, randomBatch } from './test-helpers.js';
 
 beforeAll(async () => {
   await initEngine({ backend: 'wasm' });
@@ -17,7 +17,7 @@ const GRIDS: [number, number][] = [
 
 describe('attentionHead', () => {
   it('reads any grid with one set of weights and gives per-cell weights that sum to 1', () => {
-    const head = createHead('attentionHead', { latentDim: S, numClasses: 2, hiddenDim: 8 });
+    const head = createHead('attentionHead', { featureDim: S, numClasses: 2, hiddenDim: 8 });
     for (const [m, n] of GRIDS) {
       const z = randomBatch([3, m, n, S], m * 10 + n) as tf.Tensor4D;
       const a = head.attention!(z);
@@ -32,7 +32,7 @@ describe('attentionHead', () => {
   });
 
   it('computes gated attention pooling: softmax(wᵀ(tanh(V h) ⊙ σ(U h))) then dense', () => {
-    const head = createHead('attentionHead', { latentDim: S, numClasses: 2, hiddenDim: 8 });
+    const head = layersHeadOf(createHead('attentionHead', { featureDim: S, numClasses: 2, hiddenDim: 8 }));
     const z = randomBatch([2, 3, 4, S], 11) as tf.Tensor4D;
     const w = (layer: string) => head.model.getLayer(layer).getWeights();
     const expected = tf.tidy(() => {
@@ -41,7 +41,10 @@ describe('attentionHead', () => {
       const [uk, ub] = w('attention_u');
       const [wk] = w('attention_w');
       const [dk, db] = w('logits');
-      const gate = tf.mul(tf.tanh(tf.add(tf.matMul(h.reshape([24, S]), vk!), vb!)), tf.sigmoid(tf.add(tf.matMul(h.reshape([24, S]), uk!), ub!)));
+      const gate = tf.mul(
+        tf.tanh(tf.add(tf.matMul(h.reshape([24, S]), vk!), vb!)),
+        tf.sigmoid(tf.add(tf.matMul(h.reshape([24, S]), uk!), ub!)),
+      );
       const scores = tf.matMul(gate, wk!).reshape([2, 12]);
       const a = tf.softmax(scores);
       const pooled = tf.sum(tf.mul(h, a.expandDims(2)), 1);
@@ -58,11 +61,16 @@ describe('attentionHead', () => {
 
   it('puts the most weight on the cell with the highest score, for a heatmap', () => {
     // Weights set by hand: score(h) = Σ_j 0.5·tanh(h₀), so the cell with the largest first channel wins.
-    const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 3 });
+    const head = layersHeadOf(createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 3 }));
     const v = head.model.getLayer('attention_v');
     const u = head.model.getLayer('attention_u');
     const w = head.model.getLayer('attention_w');
-    const firstChannel = tf.tensor2d([[1, 1, 1], [0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+    const firstChannel = tf.tensor2d([
+      [1, 1, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     v.setWeights([firstChannel, tf.zeros([3])]);
     u.setWeights([tf.zeros([4, 3]), tf.zeros([3])]);
     w.setWeights([tf.ones([3, 1])]);
@@ -86,10 +94,28 @@ describe('attentionHead', () => {
   });
 
   it('fixes the grid when gridSize is given', () => {
-    const head = createHead('attentionHead', { latentDim: S, numClasses: 2, gridSize: [2, 2], hiddenDim: 4 });
+    const head = createHead('attentionHead', { featureDim: S, numClasses: 2, gridSize: [2, 2], hiddenDim: 4 });
     const z = tf.zeros([1, 3, 3, S]) as tf.Tensor4D;
     expect(() => head.forward(z)).toThrow('Expected a [B, 2, 2, 16] tensor for z but received [1,3,3,16]');
     z.dispose();
+    head.dispose();
+  });
+
+  it('drops cells with a mask drawn from the forward seed', () => {
+    const head = createHead('attentionHead', { featureDim: S, numClasses: 3, hiddenDim: 8, dropout: 0.5 });
+    const z = randomBatch([2, 4, 4, S], 12) as tf.Tensor4D;
+    const logits = (seed: number) => {
+      const y = head.forward(z, { training: true, seed });
+      const out = Array.from(y.dataSync());
+      y.dispose();
+      return out;
+    };
+    expect(logits(3)).toEqual(logits(3));
+    expect(logits(3)).not.toEqual(logits(4));
+    const eval1 = head.forward(z);
+    const eval2 = head.forward(z, { seed: 9 });
+    expect(Array.from(eval2.dataSync())).toEqual(Array.from(eval1.dataSync()));
+    tf.dispose([z, eval1, eval2]);
     head.dispose();
   });
 });

@@ -1,10 +1,12 @@
-// MobileNetV2 (Sandler et al. 2018) with a width multiplier, in the torchvision / Keras
-// applications layout (inverted residual blocks, ReLU6, no bias before batch norm) and Keras
-// layer names (`Conv1`, `block_1_expand`, …, `out_relu`).
-import { checkMinInputSize, imageInput, layersBackbone } from './layers-backbone.js';
+// MobileNetV2 (Sandler et al. 2018) with a width multiplier (inverted residual blocks, ReLU6, no
+// bias before batch norm) and Keras layer names (`Conv1`, `block_1_expand`, …, `out_relu`). Two
+// layouts that differ only in numerics: `torchvision` (default; batch-norm ε 1e-5, strided
+// convolutions padded by one on every side) and `keras` (ε 1e-3, TensorFlow's 'same' padding).
+import { RESNET_LAYOUTS } from './resnet.js';
+import { checkMinInputSize, imageInput, layersBackbone, type FeatureInfo, type LayersBackbone } from './layers-backbone.js';
 import { act, add, bn, conv, depthwise, type Sym } from './layers-util.js';
 import { checkOneOf } from './options.js';
-import type { Backbone, FeatureInfo, ResolvedBackboneOptions } from './types.js';
+import type { MobileNetV2Options, Resolved } from './types.js';
 
 /** Width multipliers of the published ImageNet models. */
 export const MOBILENETV2_WIDTHS = [0.35, 0.5, 0.75, 1.0] as const;
@@ -35,25 +37,29 @@ export function makeDivisible(v: number, divisor = 8): number {
   return rounded;
 }
 
-const EPS = 1e-3;
 
 /**
- * Builds MobileNetV2. Registered as `mobilenetv2` (option `widthMultiplier`, default 1.0); use
+ * Builds MobileNetV2. Registered as `mobilenetv2` (options `widthMultiplier`, default 1.0, and
+ * `layout`, `'torchvision'` or `'keras'`); use
  * `createBackbone` rather than calling this directly.
  *
  * @example
  * ```ts
- * const backbone = mobileNetV2({ inputChannels: 3, inputSize: 128, widthMultiplier: 0.5 });
+ * const backbone = mobileNetV2({ inputChannels: 3, inputSize: 128, widthMultiplier: 0.5, seed: 0 });
  * backbone.featureDim; // 1280
  * ```
  */
-export function mobileNetV2(options: ResolvedBackboneOptions, name = 'mobilenetv2'): Backbone {
+export function mobileNetV2(options: Resolved<MobileNetV2Options>, name = 'mobilenetv2'): LayersBackbone {
   checkMinInputSize(options, name, 32);
-  const alpha = checkOneOf(options.widthMultiplier ?? 1.0, `widthMultiplier of '${name}'`, MOBILENETV2_WIDTHS);
+  const alpha = checkOneOf(`widthMultiplier of '${name}'`, options.widthMultiplier ?? 1.0, MOBILENETV2_WIDTHS);
+  const keras = checkOneOf(`layout of '${name}'`, options.layout ?? 'torchvision', RESNET_LAYOUTS) === 'keras';
+  const eps = keras ? 1e-3 : 1e-5;
+  const padding = keras ? 'same' : 'symmetric';
+  const seed = options.seed;
   const input = imageInput(options);
   let inChannels = makeDivisible(32 * alpha);
-  let x: Sym = conv(input, { filters: inChannels, kernel: 3, stride: 2, name: 'Conv1' });
-  x = act(bn(x, 'bn_Conv1', EPS), 'relu6', 'Conv1_relu');
+  let x: Sym = conv(input, { filters: inChannels, kernel: 3, stride: 2, padding, name: 'Conv1', seed });
+  x = act(bn(x, 'bn_Conv1', eps), 'relu6', 'Conv1_relu');
   const featureInfo: FeatureInfo[] = [];
   let block = 0;
   let reduction = 2;
@@ -64,12 +70,12 @@ export function mobileNetV2(options: ResolvedBackboneOptions, name = 'mobilenetv
       const prefix = block === 0 ? 'expanded_conv' : `block_${block}`;
       let y = x;
       if (t !== 1) {
-        y = conv(y, { filters: inChannels * t, kernel: 1, name: `${prefix}_expand` });
-        y = act(bn(y, `${prefix}_expand_BN`, EPS), 'relu6', `${prefix}_expand_relu`);
+        y = conv(y, { filters: inChannels * t, kernel: 1, name: `${prefix}_expand`, seed });
+        y = act(bn(y, `${prefix}_expand_BN`, eps), 'relu6', `${prefix}_expand_relu`);
       }
-      y = depthwise(y, { kernel: 3, stride, name: `${prefix}_depthwise` });
-      y = act(bn(y, `${prefix}_depthwise_BN`, EPS), 'relu6', `${prefix}_depthwise_relu`);
-      y = bn(conv(y, { filters: out, kernel: 1, name: `${prefix}_project` }), `${prefix}_project_BN`, EPS);
+      y = depthwise(y, { kernel: 3, stride, padding, name: `${prefix}_depthwise`, seed });
+      y = act(bn(y, `${prefix}_depthwise_BN`, eps), 'relu6', `${prefix}_depthwise_relu`);
+      y = bn(conv(y, { filters: out, kernel: 1, name: `${prefix}_project`, seed }), `${prefix}_project_BN`, eps);
       const last = stride === 1 && inChannels === out ? add([x, y], `${prefix}_add`) : y;
       x = last;
       inChannels = out;
@@ -83,8 +89,8 @@ export function mobileNetV2(options: ResolvedBackboneOptions, name = 'mobilenetv
     }
   }
   const lastChannels = alpha > 1 ? makeDivisible(1280 * alpha) : 1280;
-  x = conv(x, { filters: lastChannels, kernel: 1, name: 'Conv_1' });
-  x = act(bn(x, 'Conv_1_bn', EPS), 'relu6', 'out_relu');
+  x = conv(x, { filters: lastChannels, kernel: 1, name: 'Conv_1', seed });
+  x = act(bn(x, 'Conv_1_bn', eps), 'relu6', 'out_relu');
   featureInfo.push({ stage: `stage${featureInfo.length + 1}`, layer: 'out_relu', channels: lastChannels, reduction });
   return layersBackbone(name, options, { input, output: x, featureInfo });
 }

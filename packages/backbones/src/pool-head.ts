@@ -4,37 +4,46 @@
 // are independent of where in the grid something is, so it needs far fewer images than a head
 // that flattens Z.
 import { tf } from '@patchgd/engine';
-import { checkGridSize, layersHead } from './layers-head.js';
-import { call, heNormalFanOut, type Sym } from './layers-util.js';
-import { checkInteger, checkRange } from './options.js';
-import type { Head, ResolvedHeadOptions } from './types.js';
+import { layersHead, type LayersHead } from './layers-head.js';
+import { call, dense, ForwardSeeds, heNormalFanOut, layerSeed, SeededDropout, type Sym } from './layers-util.js';
+import { checkGridSize, checkInteger, checkRate } from './options.js';
+import type { PoolHeadOptions, ResolvedHead } from './types.js';
 
 /** Defaults of `poolHead`. */
-export const POOL_HEAD_DEFAULTS = { latentDim: 256, hiddenDim: 128, contextBlocks: 1, dropout: 0.1 };
+export const POOL_HEAD_DEFAULTS = { featureDim: 256, hiddenDim: 128, contextBlocks: 1, dropout: 0.1 };
 
 /**
  * Builds the pooling head. Use `createHead('poolHead', …)`; `gridSize` is optional (any grid).
  *
  * @example
  * ```ts
- * const head = poolHead({ latentDim: 64, numClasses: 28, hiddenDim: 128, contextBlocks: 1, dropout: 0.1 });
+ * const head = poolHead({ featureDim: 64, numClasses: 28, hiddenDim: 128, contextBlocks: 1, dropout: 0.1, seed: 0 });
  * head.forward(tf.zeros([2, 4, 4, 64])).shape; // [2, 28]
  * ```
  */
-export function poolHead(options: ResolvedHeadOptions, name = 'poolHead'): Head {
-  const grid = options.gridSize === undefined ? undefined : checkGridSize(options.gridSize, name);
-  const hidden = checkInteger(options.hiddenDim, `hiddenDim of '${name}'`);
-  const context = checkInteger(options.contextBlocks, `contextBlocks of '${name}'`, 0);
-  const rate = checkRange(options.dropout, `dropout of '${name}'`, 0, 1);
-  const input = tf.input({ shape: [grid?.[0] ?? null, grid?.[1] ?? null, options.latentDim] as number[], name: 'z' });
+export function poolHead(options: ResolvedHead<PoolHeadOptions>, name = 'poolHead'): LayersHead {
+  const grid = options.gridSize === undefined ? undefined : checkGridSize(`gridSize of '${name}'`, options.gridSize);
+  const hidden = checkInteger(`hiddenDim of '${name}'`, options.hiddenDim);
+  const context = checkInteger(`contextBlocks of '${name}'`, options.contextBlocks, 0);
+  const rate = checkRate(`dropout of '${name}'`, options.dropout);
+  const seed = options.seed;
+  const seeds = new ForwardSeeds(seed);
+  const conv = (kernelSize: number, layer: string) =>
+    tf.layers.conv2d({
+      filters: hidden,
+      kernelSize,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: heNormalFanOut(layerSeed(seed, layer)),
+      name: layer,
+    });
+  const input = tf.input({ shape: [grid?.[0] ?? null, grid?.[1] ?? null, options.featureDim] as number[], name: 'z' });
   let x: Sym = input;
-  for (let i = 0; i < context; i++) {
-    x = call(tf.layers.conv2d({ filters: hidden, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: heNormalFanOut(), name: `context${i + 1}_conv` }), x);
-  }
-  x = call(tf.layers.conv2d({ filters: hidden, kernelSize: 1, activation: 'relu', kernelInitializer: heNormalFanOut(), name: 'cell_proj' }), x);
+  for (let i = 0; i < context; i++) x = call(conv(3, `context${i + 1}_conv`), x);
+  x = call(conv(1, 'cell_proj'), x);
   x = call(tf.layers.globalAveragePooling2d({ name: 'pool' }), x);
-  x = call(tf.layers.dense({ units: hidden, activation: 'relu', name: 'mlp' }), x);
-  if (rate > 0) x = call(tf.layers.dropout({ rate, name: 'mlp_dropout' }), x);
-  const logits = call(tf.layers.dense({ units: options.numClasses, name: 'logits' }), x);
-  return layersHead(name, options, tf.model({ inputs: input, outputs: logits, name }), grid);
+  x = call(dense({ units: hidden, activation: 'relu', name: 'mlp', seed }), x);
+  if (rate > 0) x = call(new SeededDropout({ rate, name: 'mlp_dropout', seeds }), x);
+  const logits = call(dense({ units: options.numClasses, name: 'logits', seed }), x);
+  return layersHead(name, options, tf.model({ inputs: input, outputs: logits, name }), grid, seeds);
 }

@@ -3,8 +3,12 @@ import path from 'node:path';
 import { initEngine, tf } from '@patchgd/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackboneOptionError, WeightsMismatchError } from './errors.js';
-import { createBackbone } from './registry.js';
-import { cleanup, sameValues, snapshot, tempDir } from './testing/helpers.js';
+import { asLayersBackbone } from './layers-backbone.js';
+import { createBackbone as create } from './registry.js';
+import { countParams } from './state.js';
+import { cleanup, sameValues, snapshot, tempDir } from './test-helpers.js';
+
+const createBackbone = (name: string, options: Record<string, unknown>) => asLayersBackbone(create(name, options));
 import { loadModelWeights, readCheckpoint, saveModelWeights } from './weights-io.js';
 
 beforeAll(async () => {
@@ -29,7 +33,7 @@ describe('saveWeights / loadWeights', () => {
     expect(names).toContain('stem_conv/kernel');
     expect(names).toContain('stem_bn/moving_mean');
     expect(names).toContain('features_proj/bias');
-    expect(saved.bytes).toBe(b.countParams() * 4);
+    expect(saved.bytes).toBe(countParams(b.variables) * 4);
     // Saving again over an existing checkpoint replaces it.
     await b.saveWeights(dir);
     expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
@@ -58,22 +62,26 @@ describe('saveWeights / loadWeights', () => {
     target.dispose();
   });
 
-  it('names the layers a checkpoint lacks, and a backbone-only load skips the missing classifier top', async () => {
+  it('names the layers a checkpoint lacks, and a backbone-only load skips the missing projection', async () => {
     const trunk = createBackbone('convnet', small);
     const dir = tempDir();
     await trunk.saveWeights(dir);
-    const withTop = createBackbone('convnet', { ...small, numClasses: 3 });
+    const withTop = createBackbone('convnet', { ...small, featureDim: 3 });
     await expect(withTop.loadWeights(dir)).rejects.toThrow(
-      `Expected the weights of checkpoint ${dir} to match model 'convnet' but 1 layer differs (predictions):\n` +
-        "  Expected predictions/kernel [8,3] for layer 'predictions' but received nothing (not in the checkpoint)\n" +
-        "  Expected predictions/bias [3] for layer 'predictions' but received nothing (not in the checkpoint)",
+      `Expected the weights of checkpoint ${dir} to match model 'convnet' but 1 layer differs (features_proj):\n` +
+        "  Expected features_proj/kernel [8,3] for layer 'features_proj' but received nothing (not in the checkpoint)\n" +
+        "  Expected features_proj/bias [3] for layer 'features_proj' but received nothing (not in the checkpoint)",
     );
     await withTop.loadWeights(dir, { backboneOnly: true });
     const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
-    expect(sameValues(withTop.forwardFeatures(x).dataSync(), trunk.forwardFeatures(x).dataSync())).toBe(true);
+    expect(sameValues(withTop.forwardStages(x).at(-1)!.dataSync(), trunk.forwardStages(x).at(-1)!.dataSync())).toBe(
+      true,
+    );
     // …but still names trunk layers whose shapes differ.
     const wider = createBackbone('convnet', { ...small, widths: [4, 16] });
-    await expect(wider.loadWeights(dir, { backboneOnly: true })).rejects.toThrow(/2 layers differ \(stage1_conv, stage1_bn\)/);
+    await expect(wider.loadWeights(dir, { backboneOnly: true })).rejects.toThrow(
+      /2 layers differ \(stage1_conv, stage1_bn\)/,
+    );
     tf.dispose(x);
     for (const b of [trunk, withTop, wider]) b.dispose();
   });
@@ -106,7 +114,9 @@ describe('saveWeights / loadWeights', () => {
     const dir = tempDir();
     const b = createBackbone('convnet', small);
     await expect(b.loadWeights(dir)).rejects.toThrow(BackboneOptionError);
-    await expect(b.loadWeights(dir)).rejects.toThrow(`Expected a directory holding model.json for checkpoint but received '${dir}'`);
+    await expect(b.loadWeights(dir)).rejects.toThrow(
+      `Expected a directory holding model.json for checkpoint but received '${dir}'`,
+    );
     await expect(saveModelWeights(b.model, '')).rejects.toThrow("Expected a directory path for dir but received ''");
     b.dispose();
   });
@@ -118,7 +128,9 @@ describe('saveWeights / loadWeights', () => {
     const dir = tempDir();
     await saveModelWeights(a, dir);
     await loadModelWeights(c, dir);
-    expect(sameValues(c.getLayer('fc').getWeights()[0]!.dataSync(), a.getLayer('fc').getWeights()[0]!.dataSync())).toBe(true);
+    expect(sameValues(c.getLayer('fc').getWeights()[0]!.dataSync(), a.getLayer('fc').getWeights()[0]!.dataSync())).toBe(
+      true,
+    );
     a.dispose();
     c.dispose();
   });

@@ -2,11 +2,21 @@
 // node:fs: tfjs has no file-system IO handler in Node without tfjs-node. Writes are atomic
 // (temporary file, then rename), and loading matches weights by `layer/weight` name, reporting
 // every layer that differs instead of stopping at the first.
-import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import { BackboneOptionError, WeightsMismatchError, type WeightMismatch } from './errors.js';
-import type { SavedWeights } from './types.js';
+
+/** What `saveModelWeights` wrote. */
+export interface SavedWeights {
+  modelJson: string;
+  weightsBin: string;
+  /** bytes of weights.bin */
+  bytes: number;
+  /** number of weight tensors */
+  weights: number;
+}
 
 /** Options of `loadModelWeights`. */
 export interface LoadModelWeightsOptions {
@@ -31,17 +41,6 @@ function namedWeights(model: tf.LayersModel): NamedWeight[] {
     for (const variable of layer.weights) out.push({ layer: layer.name, name: variable.originalName, variable });
   }
   return out;
-}
-
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
 }
 
 /**
@@ -95,9 +94,15 @@ export async function readCheckpoint(dirOrModelJson: string): Promise<tf.NamedTe
   } catch {
     throw new BackboneOptionError('checkpoint', 'a directory holding model.json', dirOrModelJson);
   }
-  const json = JSON.parse(text) as Partial<tf.io.ModelJSON>;
+  let json: Partial<tf.io.ModelJSON>;
+  try {
+    json = JSON.parse(text) as Partial<tf.io.ModelJSON>;
+  } catch {
+    throw new BackboneOptionError('checkpoint', 'a model.json holding JSON', modelJson);
+  }
   const manifest = json.weightsManifest;
-  if (!Array.isArray(manifest)) throw new BackboneOptionError('checkpoint', 'a model.json with a weightsManifest', modelJson);
+  if (!Array.isArray(manifest))
+    throw new BackboneOptionError('checkpoint', 'a model.json with a weightsManifest', modelJson);
   const base = path.dirname(modelJson);
   const buffers: Uint8Array[] = [];
   const specs: tf.io.WeightsManifestEntry[] = [];
@@ -134,7 +139,11 @@ function layerOf(weightName: string): string {
  * await loadModelWeights(model, '/tmp/imagenet', { include: (l) => l !== 'fc', ignoreUnknownLayers: true });
  * ```
  */
-export async function loadModelWeights(model: tf.LayersModel, dir: string, options: LoadModelWeightsOptions = {}): Promise<void> {
+export async function loadModelWeights(
+  model: tf.LayersModel,
+  dir: string,
+  options: LoadModelWeightsOptions = {},
+): Promise<void> {
   const include = options.include ?? (() => true);
   const checkpoint = await readCheckpoint(dir);
   try {
@@ -144,9 +153,20 @@ export async function loadModelWeights(model: tf.LayersModel, dir: string, optio
     for (const w of targets) {
       const found = checkpoint[w.name];
       if (found === undefined) {
-        mismatches.push({ layer: w.layer, kind: 'missing', weight: w.name, expected: [...w.variable.shape] as number[] });
+        mismatches.push({
+          layer: w.layer,
+          kind: 'missing',
+          weight: w.name,
+          expected: [...w.variable.shape] as number[],
+        });
       } else if (!tf.util.arraysEqual(found.shape, w.variable.shape as number[])) {
-        mismatches.push({ layer: w.layer, kind: 'shape', weight: w.name, expected: [...w.variable.shape] as number[], received: found.shape });
+        mismatches.push({
+          layer: w.layer,
+          kind: 'shape',
+          weight: w.name,
+          expected: [...w.variable.shape] as number[],
+          received: found.shape,
+        });
       }
     }
     const targetNames = new Set(targets.map((w) => w.name));

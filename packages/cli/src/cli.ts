@@ -4,6 +4,8 @@ import { bench, evaluateRun, plan, predictFiles } from './commands.js';
 import path from 'node:path';
 import { compare, writeComparison } from './compare.js';
 import type { z } from 'zod';
+import { convertWeights } from './convert.js';
+import { exportRun } from './export.js';
 import { deepMerge, parseConfigWith, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { createProgress, type Progress } from './progress.js';
@@ -92,7 +94,7 @@ export function parseArgs(argv: string[], shorthands: Record<string, string> = {
   const parsed = yargsParser(argv, {
     configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
     boolean: ['quiet', 'help', 'json'],
-    string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root'],
+    string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root', 'backbone', 'naming'],
     alias: { help: ['h'] },
   });
   const short = { ...SHORTHANDS, ...shorthands };
@@ -176,6 +178,41 @@ const builtin: Record<string, Command> = {
       ctx.out(`report: ${report}`);
     },
   },
+  convert: {
+    summary: 'torchvision / timm weights (.safetensors) into a backbone weight folder for model.weights',
+    usage: 'convert <weights.safetensors> --backbone resnet50 --out <folder> [--widthMultiplier 1] [--naming timm]',
+    async run(ctx) {
+      const file = ctx.args._[1];
+      const backbone = optionalString(ctx.args['backbone']);
+      const out = optionalString(ctx.args['out']);
+      if (!file || !backbone || !out) throw new CliError(`convert needs a file, --backbone and --out: ${this.usage}`);
+      const naming = optionalString(ctx.args['naming']);
+      if (naming !== undefined && naming !== 'torchvision' && naming !== 'timm') {
+        throw new CliError(`--naming: expected 'torchvision' or 'timm', received '${naming}'`);
+      }
+      const widthMultiplier = ctx.args['widthMultiplier'];
+      const result = await convertWeights({
+        file,
+        backbone,
+        out,
+        ...(naming ? { naming } : {}),
+        ...(widthMultiplier !== undefined ? { backboneOptions: { widthMultiplier: Number(widthMultiplier) } } : {}),
+      });
+      ctx.out(`${result.tensors} tensors: ${result.out} (use it as model.weights)`);
+    },
+  },
+  export: {
+    summary: 'a PatchGD run as a folder that predicts on its own: tfjs LayersModels, patchgd.json, torchvision safetensors',
+    usage: 'export <run folder> --out <folder> [--checkpoint file.ckpt]',
+    async run(ctx) {
+      const folder = await runFolderArg(ctx);
+      const out = optionalString(ctx.args['out']);
+      if (!out) throw new CliError(`export needs --out: ${this.usage}`);
+      const { config, task } = await ctx.config();
+      const { manifest, checkpoint } = await exportRun(folder, config, task, ctx.progress(config.quiet), out, optionalString(ctx.args['checkpoint']));
+      ctx.out(`exported ${checkpoint}: ${out} (${Object.values(manifest.files).join(', ')}, patchgd.json)`);
+    },
+  },
   bench: {
     summary: 'training-step time, images/s and peak step memory of the configured model',
     usage: 'bench [--config run.yaml] [--steps 3]',
@@ -239,7 +276,8 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
   }
   // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
   const merged = async (extra: Record<string, unknown> = {}) => {
-    const runDir = optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' ? args._[1] : undefined);
+    const runDir =
+      optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' || name === 'export' ? args._[1] : undefined);
     let base: Record<string, unknown> = options.defaults ?? {};
     let source = 'defaults';
     if (runDir) {

@@ -2,13 +2,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import { evaluate, loadCheckpoint, measureStep, planPatchesPerStep, PatchGDTrainer, type Pixels, type RegionSource } from '@patchgd/optimizer';
 import { openImage } from '@patchgd/tiled-io';
 import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
-import { RunFolder, writeAtomic } from './run-folder.js';
+import { RunFolder } from './run-folder.js';
 import { batchOf, optimizer } from './session.js';
 import type { Task } from './task.js';
 import { prepare, validationFigures } from './train.js';

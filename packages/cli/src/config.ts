@@ -53,7 +53,8 @@ export const runConfigSchema = z
         featureDim: positiveInt.optional(),
         head: z.string().default('convHead'),
         headOptions: options.prefault({}),
-        /** folder of pre-trained backbone weights (saveWeights format); only the trunk is loaded */
+        /** pre-trained backbone weights: a folder (saveWeights format) or a torchvision / timm .safetensors
+         *  (converted once, cached under run.root/.cache/weights); only the trunk is loaded */
         weights: z.string().optional(),
       })
       .strict()
@@ -96,7 +97,7 @@ export const runConfigSchema = z
         batchSize: z.union([positiveInt, z.literal('auto')]).default(8),
         /** the largest batch size 'auto' may pick */
         maxBatchSize: positiveInt.default(64),
-        seed: z.number().int().default(1),
+        seed: z.number().int().nonnegative().default(1),
         /** memory budget for one training step's tensors (e.g. 512MiB); steps above it are refused */
         budget: bytes.optional(),
         /** also write last.ckpt every this many batches */

@@ -4,8 +4,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataset, Example } from '@patchgd/optimizer';
 import { openImage, type ImageSource } from '@patchgd/tiled-io';
+import { checkInteger } from '@patchgd/core';
+import { CsvError } from 'csv-parse';
+import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
-import { CliError } from './errors.js';
+import { CliError, CliOptionError, DataFileError } from './errors.js';
 import type { Task } from './task.js';
 
 const schema = z
@@ -40,19 +43,33 @@ async function readLabels(file: string, idColumn: string, labelColumnOption: str
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new CliError(`data: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`);
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new DataFileError(file, undefined, `data: cannot read ${file} (${code})`, { cause: error });
   }
-  const lines = text.split(/\r?\n/).filter((l) => l.trim());
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim());
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { bom: true, trim: true, skip_empty_lines: true, info: true }) as unknown as typeof records;
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    const row = typeof error['lines'] === 'number' ? error['lines'] : undefined;
+    throw new DataFileError(file, row, `Cannot parse ${file} at row ${row ?? '?'}: ${error.message}`, { cause: error });
+  }
+  const header = records[0]?.record ?? [];
   const id = header.indexOf(idColumn);
   const labelColumn = labelColumnOption ?? header[1] ?? 'label';
   const label = header.indexOf(labelColumn);
-  if (id < 0 || label < 0) throw new CliError(`${file}: expected a header with columns "${idColumn}" and "${labelColumn}", found "${lines[0] ?? ''}"`);
-  return lines.slice(1).map((line, i) => {
-    const cells = line.split(',');
-    const value = Number(cells[label]);
-    if (!Number.isInteger(value) || value < 0) throw new CliError(`${file} row ${i + 2}: expected a non-negative integer in "${labelColumn}", found "${cells[label] ?? ''}"`);
-    return { id: (cells[id] ?? '').trim(), label: value };
+  if (id < 0 || label < 0) {
+    const found = header.join(',');
+    throw new DataFileError(file, 1, `${file}: expected a header with columns "${idColumn}" and "${labelColumn}", found "${found}"`);
+  }
+  return records.slice(1).map(({ record, info }) => {
+    const cell = record[label] ?? '';
+    const value = cell === '' ? NaN : Number(cell);
+    if (!Number.isInteger(value) || value < 0) {
+      const message = `${file} row ${info.lines}: expected a non-negative integer in "${labelColumn}", found "${cell}"`;
+      throw new DataFileError(file, info.lines, message);
+    }
+    return { id: record[id] ?? '', label: value };
   });
 }
 
@@ -69,8 +86,7 @@ class FileDataset implements Dataset {
     return this.rows.length;
   }
   async get(index: number): Promise<Example> {
-    const row = this.rows[index];
-    if (!row) throw new RangeError(`Expected an index in [0, ${this.rows.length}) but received ${index}`);
+    const row = this.rows[checkInteger('index', index, 0, this.rows.length - 1, CliOptionError)]!;
     let source = this.open.get(index);
     if (!source) {
       const file = path.join(this.dir, `${row.id}${this.extension}`);

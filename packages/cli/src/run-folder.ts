@@ -1,7 +1,8 @@
 // One folder per run: config.json (the effective, validated config), metrics.jsonl (one JSON
 // object per line: steps and epochs), checkpoints/ (last.ckpt, best.ckpt), report.html.
-import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '@patchgd/core/node';
 import { RunFolderError } from './errors.js';
 
 export type MetricsRow = Record<string, unknown> & { kind: string };
@@ -86,11 +87,4 @@ export class RunFolder {
     const rows = (await this.readMetrics()).filter(keep);
     await writeAtomic(this.metricsFile, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
-}
-
-/** Writes through a temporary file and a rename, so readers never see half a file. */
-export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
 }

@@ -1,6 +1,8 @@
 // From a validated config and a task's data to a ready trainer: backbone, head, optimizer,
 // schedule, batch size (planned under the budget when 'auto').
 import { createBackbone, createHead, type Backbone } from '@patchgd/backbones';
+import { asLayersBackbone } from '@patchgd/backbones/layers';
+import { mixSeed } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
 import {
   GDTrainer,
@@ -15,7 +17,9 @@ import {
   type Schedule,
 } from '@patchgd/optimizer';
 import { createSampler, type SamplerContext } from '@patchgd/samplers';
+import path from 'node:path';
 import type { RunConfig, SamplerConfig } from './config.js';
+import { resolveWeights } from './convert.js';
 import { formatBytes } from './config.js';
 import { CliError, ConfigError } from './errors.js';
 import type { TaskData } from './task.js';
@@ -82,12 +86,20 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         inputSize: patchgd.patchSize,
         inputChannels: data.channels,
         ...(model.featureDim !== undefined ? { featureDim: model.featureDim } : {}),
+        seed: config.train.seed,
       });
       backboneRef = backbone;
       const side = gridSide(data.imageSize, patchgd.patchSize);
       // the config's sampler wins over the task's default (e.g. panda's slide mode: foreground)
       const sampler = patchgd.sampler ?? data.sampler;
-      const head = createHead(model.head, { ...model.headOptions, latentDim: backbone.featureDim, numClasses: data.classes, gridSize: [side, side] });
+      const head = createHead(model.head, {
+        ...model.headOptions,
+        featureDim: backbone.featureDim,
+        numClasses: data.classes,
+        gridSize: [side, side],
+        // Another stream than the backbone's: a head layer named like a backbone layer starts elsewhere.
+        seed: mixSeed(config.train.seed, 1),
+      });
       const pg = new PatchGDTrainer({
         ...common,
         backbone,
@@ -114,7 +126,12 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
       description = `PatchGD: ${model.backbone} on ${patchgd.patchSize}² patches (${side}×${side} grid, Z ${side}×${side}×${backbone.featureDim}), k = ${plan.patchesPerStep}, ζ = ${plan.innerIterations}, ε = ${plan.accumulationSteps}; head ${model.head}`;
       if (sampler) description += `; sampler ${sampler.name}`;
     } else {
-      const backbone = createBackbone(model.backbone, { ...model.backboneOptions, inputSize: data.imageSize, inputChannels: data.channels });
+      const backbone = createBackbone(model.backbone, {
+        ...model.backboneOptions,
+        inputSize: data.imageSize,
+        inputChannels: data.channels,
+        seed: config.train.seed,
+      });
       backboneRef = backbone;
       trainer = new GDTrainer({ ...common, backbone, numClasses: data.classes, accumulationSteps: config.gd.accumulationSteps });
       description = `GD: ${model.backbone} on the whole ${data.imageSize}² image, ε = ${config.gd.accumulationSteps}`;
@@ -127,7 +144,10 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
 
   if (model.weights) {
     try {
-      await backboneRef!.loadWeights(model.weights, { backboneOnly: true });
+      const cacheDir = path.join(config.run.root, '.cache', 'weights');
+      const { dir } = await resolveWeights(model.weights, { backbone: model.backbone, backboneOptions: model.backboneOptions, cacheDir });
+      // Pre-trained weights come in the TensorFlow.js layers format: tfjs-layers backbones only.
+      await asLayersBackbone(backboneRef!, 'model.backbone').loadWeights(dir, { backboneOnly: true });
     } catch (error) {
       throw new ConfigError('config', [{ field: 'model.weights', message: `could not load backbone weights from ${model.weights}: ${(error as Error).message}` }]);
     }

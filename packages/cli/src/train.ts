@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '@patchgd/core/node';
 import { initEngine, tf } from '@patchgd/engine';
 import { confusionMatrix, quadraticWeightedKappa } from '@patchgd/metrics';
 import { fit, loadCheckpoint, type CustomMonitor, type Evaluation, type Monitor } from '@patchgd/optimizer';
@@ -10,7 +11,7 @@ import type { RunConfig } from './config.js';
 import { createProgress, type Bar, type Progress } from './progress.js';
 import { runReport } from './report-runs.js';
 import { writeReport, type ReportImage } from './report.js';
-import { RunFolder, writeAtomic, type MetricsRow } from './run-folder.js';
+import { RunFolder, type MetricsRow } from './run-folder.js';
 import { batchOf, createSession, type Session } from './session.js';
 import type { Task, TaskData } from './task.js';
 import { thumbnail } from './thumbnails.js';

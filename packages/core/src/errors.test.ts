@@ -14,6 +14,7 @@ suite('describe', () => {
     expect(describe({ a: 1 })).toBe('an object');
     expect(describe(Object.create(null))).toBe('an object');
     expect(describe(new Map())).toBe('a Map');
+    expect(describe({ shape: [2, 3], dtype: 'float32' })).toBe('a tensor of shape [2,3]');
     expect(describe(undefined)).toBe('undefined');
     expect(describe(null)).toBe('null');
     expect(describe(NaN)).toBe('NaN');

@@ -26,12 +26,15 @@ export function expectedMessage(parameter: string, expected: string, received: u
   return `Expected ${expected} for ${parameter} but received ${describe(received)}`;
 }
 
-/** Formats a received value for an error message: strings quoted, arrays as JSON, others as String(). */
+/** Formats a received value for an error message: strings quoted, arrays as JSON, tensors by shape, others as String(). */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (Array.isArray(value)) return JSON.stringify(value.length > 8 ? [...value.slice(0, 8), '…'] : value);
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
   if (value !== null && typeof value === 'object') {
+    // tensors (any library's) are told by their shape, not their class
+    const shape = (value as { shape?: unknown }).shape;
+    if (Array.isArray(shape)) return `a tensor of shape ${JSON.stringify(shape)}`;
     const ctor = (value as object).constructor;
     return ctor === Object || ctor === undefined ? 'an object' : `a ${ctor.name}`;
   }
@@ -88,7 +91,9 @@ export function checkOneOf<T extends string | number | boolean>(
   choices: readonly T[],
   ErrorClass: OptionErrorClass = OptionError,
 ): T {
-  if (!choices.includes(value as T)) throw new ErrorClass(name, `one of ${choices.map((c) => describe(c)).join(', ')}`, value);
+  if (!choices.includes(value as T)) {
+    throw new ErrorClass(name, `one of ${choices.map((c) => describe(c)).join(', ')}`, value);
+  }
   return value as T;
 }
 

@@ -50,7 +50,9 @@ describe('Rng', () => {
     expect(() => new Rng(-1)).toThrow(new OptionError('seed', 'a non-negative integer', -1));
     expect(() => new Rng(1.5)).toThrow('Expected a non-negative integer for seed but received 1.5');
     expect(() => new Rng(0).loadStateDict({ algorithm: 'mt' } as never)).toThrow(RngStateError);
-    expect(() => new Rng(0).loadStateDict({ algorithm: 'mt' } as never)).toThrow("Expected 'xoshiro128**' for state.algorithm but received 'mt'");
+    expect(() => new Rng(0).loadStateDict({ algorithm: 'mt' } as never)).toThrow(
+      "Expected 'xoshiro128**' for state.algorithm but received 'mt'",
+    );
     expect(() => new Rng(0).loadStateDict({ algorithm: 'xoshiro128**', state: [0, 0, 0, 0] })).toThrow(
       'Expected a non-zero state for state.state but received [0,0,0,0]',
     );

@@ -150,7 +150,11 @@ export class Rng {
   loadStateDict(state: RngState): void {
     if (state?.algorithm !== 'xoshiro128**') throw new RngStateError('algorithm', "'xoshiro128**'", state?.algorithm);
     const words = state.state;
-    if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+    if (
+      !Array.isArray(words) ||
+      words.length !== 4 ||
+      !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)
+    ) {
       throw new RngStateError('state', 'four 32-bit unsigned integers', words);
     }
     if (words.every((w) => w === 0)) throw new RngStateError('state', 'a non-zero state', words);

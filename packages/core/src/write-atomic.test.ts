@@ -39,4 +39,26 @@ describe('writeAtomic', () => {
     expect((renameError as AtomicWriteError).operation).toBe('rename');
     expect((await readdir(dir)).sort()).toEqual(['keep', 'target']);
   });
+
+  it('lets a producer write the temporary path, returns its result and cleans up when it fails', async () => {
+    const file = path.join(dir, 'slide.tiff');
+    const written = await writeAtomic(file, async (temporary) => {
+      expect(path.dirname(temporary)).toBe(dir);
+      await writeFile(temporary, 'pixels');
+      return 6;
+    });
+    expect(written).toBe(6);
+    expect(await readFile(file, 'utf8')).toBe('pixels');
+    const failure = new Error('encoder broke');
+    const error = await writeAtomic(path.join(dir, 'b.tiff'), async (temporary) => {
+      await writeFile(temporary, 'half');
+      throw failure;
+    }).catch((e: unknown) => e);
+    expect(error).toBe(failure);
+    expect(await readdir(dir)).toEqual(['slide.tiff']);
+    // a producer that writes nothing: the fsync step names the missing temporary
+    const nothing = await writeAtomic(path.join(dir, 'c.tiff'), async () => undefined).catch((e: unknown) => e);
+    expect((nothing as AtomicWriteError).operation).toBe('fsync');
+    expect((nothing as AtomicWriteError).code).toBe('ENOENT');
+  });
 });

@@ -1,6 +1,6 @@
 // The UltraMNIST benchmark (Gupta et al.): large black images holding 3–5 MNIST digits of very
 // different sizes; the label is the sum of the digits (28 classes, 0–27). Written from the
-// description in docs/patchgd-method.md: class-balanced digit combinations, integer scale factors
+// description in docs/method.md: class-balanced digit combinations, integer scale factors
 // with a V-shaped distribution scaled to the image size, non-overlapping placement, optional
 // XOR-combined background noise, deterministic under a seed.
 import { Rng, checkInteger, mixSeed } from '@patchgd/core';

@@ -1,5 +1,7 @@
+import { PatchGDError, expectedMessage } from '@patchgd/core';
+
 /** Base class of every error this package throws, so callers can catch them as one family. */
-export class EngineError extends Error {
+export class EngineError extends PatchGDError {
   override name = 'EngineError';
 }
 
@@ -43,7 +45,7 @@ export class EngineOptionError extends EngineError {
     expected: string,
     received: unknown,
   ) {
-    super(`Expected ${expected} for ${parameter} but received ${describe(received)}`);
+    super(expectedMessage(parameter, expected, received));
   }
 }
 
@@ -56,12 +58,6 @@ export class UnsupportedKernelAttributeError extends EngineError {
     expected: string,
     received: unknown,
   ) {
-    super(`Expected ${expected} for ${kernel}.${attribute} but received ${describe(received)}`);
+    super(expectedMessage(`${kernel}.${attribute}`, expected, received));
   }
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value);
-  return String(value);
 }

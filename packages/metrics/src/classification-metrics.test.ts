@@ -158,7 +158,9 @@ describe('ClassificationMetrics against scikit-learn', () => {
     expect(r.weighted.recall).toBeCloseTo(0.3, 12);
     expect(r.weighted.f1).toBeCloseTo(0.29107142857142854, 12);
     const auc = [0.42666666666666675, 0.5773809523809523, 0.5733333333333333, 0.4140625];
-    r.rocAuc!.perClass.forEach((v, c) => expect(v).toBeCloseTo(auc[c]!, 12));
+    r.rocAuc!.perClass.forEach((v, c) => {
+      expect(v).toBeCloseTo(auc[c]!, 12);
+    });
     expect(r.rocAuc!.macro).toBeCloseTo(0.4978608630952381, 12);
     expect(r.rocAuc!.weighted).toBeCloseTo(0.5060267857142857, 12);
   });

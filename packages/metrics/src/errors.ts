@@ -1,5 +1,7 @@
+import { PatchGDError, checkInteger as checkCoreInteger, checkOneOf as checkCoreOneOf, expectedMessage } from '@patchgd/core';
+
 /** Base class of every error this package throws, so callers can catch them as one family. */
-export class MetricsError extends Error {
+export class MetricsError extends PatchGDError {
   override name = 'MetricsError';
 }
 
@@ -15,7 +17,7 @@ export class MetricsOptionError extends MetricsError {
     readonly expected: string,
     readonly received: unknown,
   ) {
-    super(`Expected ${expected} for ${parameter} but received ${describe(received)}`);
+    super(expectedMessage(parameter, expected, received));
   }
 }
 
@@ -30,34 +32,13 @@ export class MetricsStateError extends MetricsError {
     readonly expected: string,
     readonly received: unknown,
   ) {
-    super(`Expected ${expected} for state.${field} but received ${describe(received)}`);
+    super(expectedMessage(`state.${field}`, expected, received));
   }
 }
 
-/** Formats a received value for an error message: strings quoted, arrays as JSON, others as String(). */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value.length > 8 ? [...value.slice(0, 8), '…'] : value);
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
-  if (value !== null && typeof value === 'object') return value.constructor === Object ? 'an object' : `a ${value.constructor.name}`;
-  return String(value);
-}
-
-/** Throws MetricsOptionError unless `value` is an integer in [min, max]. */
-export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const what =
-      max === Number.MAX_SAFE_INTEGER
-        ? min === 0
-          ? 'a non-negative integer'
-          : min === 1
-            ? 'a positive integer'
-            : `an integer >= ${min}`
-        : `an integer in [${min}, ${max}]`;
-    throw new MetricsOptionError(name, what, value);
-  }
-  return value;
-}
+/** `@patchgd/core`'s checkInteger, throwing {@link MetricsOptionError}. */
+export const checkInteger = (name: string, value: unknown, min?: number, max?: number): number =>
+  checkCoreInteger(name, value, min, max, MetricsOptionError);
 
 /** Throws MetricsOptionError unless `value` is a finite number greater than `exclusiveMin`. */
 export function checkPositive(name: string, value: unknown): number {
@@ -67,13 +48,9 @@ export function checkPositive(name: string, value: unknown): number {
   return value;
 }
 
-/** Throws MetricsOptionError unless `value` is one of `allowed`. */
-export function checkOneOf<T extends string | number | boolean>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new MetricsOptionError(name, `one of ${allowed.map((a) => (typeof a === 'string' ? `'${a}'` : String(a))).join(', ')}`, value);
-  }
-  return value as T;
-}
+/** `@patchgd/core`'s checkOneOf, throwing {@link MetricsOptionError}. */
+export const checkOneOf = <T extends string | number | boolean>(name: string, value: unknown, allowed: readonly T[]): T =>
+  checkCoreOneOf(name, value, allowed, MetricsOptionError);
 
 /** The number of classes every classification metric needs: an integer >= 2. */
 export function checkNumClasses(value: unknown, name = 'numClasses'): number {

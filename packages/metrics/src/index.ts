@@ -25,6 +25,4 @@ export { ClassificationMetrics, reportScalars } from './classification-metrics.j
 export type { ClassificationMetricsOptions, ClassificationMetricsState, ClassificationReport } from './classification-metrics.js';
 export { ThroughputMeter } from './throughput-meter.js';
 export type { Rates, ThroughputMeterOptions, ThroughputReport, ThroughputState, WorkDone } from './throughput-meter.js';
-export { MEMORY_FIELDS, MemoryMeter, trackMemory } from './memory-meter.js';
-export type { MemoryMeterOptions, MemoryMeterReport, MemoryMeterState, MemorySample, TrackedMemory } from './memory-meter.js';
 export { MetricsError, MetricsOptionError, MetricsStateError } from './errors.js';

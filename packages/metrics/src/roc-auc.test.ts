@@ -1,3 +1,4 @@
+import { Rng } from '@patchgd/core';
 import { describe, expect, it } from 'vitest';
 import { MetricsOptionError, MetricsStateError } from './errors.js';
 import { softmax } from './inputs.js';
@@ -41,8 +42,8 @@ describe('binaryRocAuc', () => {
   });
 
   it('equals the pairwise definition and the trapezoidal area under rocCurve, with many ties', () => {
-    let seed = 12345;
-    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rng = new Rng(12345);
+    const next = () => rng.next();
     for (let trial = 0; trial < 20; trial++) {
       const scores = Array.from({ length: 60 }, () => Math.round(next() * 8) / 8); // 9 distinct values
       const labels = scores.map((s) => (next() < 0.3 + 0.4 * s ? 1 : 0));

@@ -50,7 +50,7 @@ async function runJob(job: Job): Promise<Row> {
       : (() => {
           const backbone = createBackbone(job.backbone, { inputSize: job.patch, featureDim: 64 });
           const grid = Math.ceil(job.size / job.patch);
-          const head = createHead('convHead', { latentDim: 64, numClasses: 2, gridSize: [grid, grid], width: 64, stride1Blocks: 1, stride2Blocks: Math.min(3, Math.floor(Math.log2(grid))), dropout: 0 });
+          const head = createHead('convHead', { featureDim: 64, numClasses: 2, gridSize: [grid, grid], width: 64, stride1Blocks: 1, stride2Blocks: Math.min(3, Math.floor(Math.log2(grid))), dropout: 0 });
           return new PatchGDTrainer({ backbone, head, patchSize: job.patch, patchesPerStep: job.k, optimizer: tf.train.adam(1e-3) });
         })();
   const measured = await measureStep(trainer, [image], labels);

@@ -36,7 +36,7 @@ function makeTrainer(name: keyof typeof backbones, optimizer: 'sgd' | 'adam', me
     return { trainer: new GDTrainer({ backbone, numClasses: 2, optimizer: opt, ...budget }), dispose: () => backbone.dispose() };
   }
   const backbone = createBackbone(name, { inputSize: PATCH, inputChannels: 3, featureDim: 16, ...backbones[name] });
-  const head = createHead('convHead', { latentDim: 16, numClasses: 2, gridSize: [2, 2], width: 8, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
+  const head = createHead('convHead', { featureDim: 16, numClasses: 2, gridSize: [2, 2], width: 8, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
   const trainer = new PatchGDTrainer({ backbone, head, patchSize: PATCH, patchesPerStep: 2, optimizer: opt, ...budget });
   return { trainer, dispose: () => (backbone.dispose(), head.dispose()) };
 }

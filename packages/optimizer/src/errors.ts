@@ -35,6 +35,48 @@ export class NonFiniteLossError extends OptimizerError {
   }
 }
 
+/** An image's pixels are NaN or infinite after normalisation (a broken file, or a std near 0). */
+export class NonFiniteInputError extends OptimizerError {
+  override name = 'NonFiniteInputError';
+  constructor(
+    readonly key: string,
+    readonly count: number,
+  ) {
+    super(
+      `Image ${key} has ${count} non-finite value${count === 1 ? '' : 's'} (NaN or ±Infinity) after normalisation: ` +
+        'check the file and the normalisation (data.mean / data.std, scale); the batch was undone',
+    );
+  }
+}
+
+/** A model produced NaN or infinite outputs (its weights have diverged or hold non-finite values). */
+export class NonFiniteOutputError extends OptimizerError {
+  override name = 'NonFiniteOutputError';
+  constructor(readonly what: string) {
+    super(`${what} are not finite: the weights have diverged or hold NaN/Infinity (train from an earlier checkpoint or lower the learning rate)`);
+  }
+}
+
+/** A tensor of a model's state is NaN or infinite, so it is not written or not loaded. */
+export class NonFiniteStateError extends OptimizerError {
+  override name = 'NonFiniteStateError';
+  constructor(
+    readonly tensor: string,
+    readonly source: string,
+  ) {
+    super(`Tensor ${tensor} of ${source} holds NaN or infinite values; a checkpoint must be finite (the last finite checkpoint is kept)`);
+  }
+}
+
+/** Throws NonFiniteStateError for the first tensor that is not finite. */
+export function checkFiniteTensors(tensors: Record<string, { dtype: string; dataSync(): ArrayLike<number> }>, source: string): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'float32') continue;
+    const values = t.dataSync();
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) throw new NonFiniteStateError(name, source);
+  }
+}
+
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** A training step needs (or needed) more device memory than the budget allows. */

@@ -6,9 +6,10 @@ import { initEngine, tf } from '@patchgd/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { fit, permutation, type Dataset, type Example } from './fit.js';
+import { GDTrainer } from './gd-trainer.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 import {  planBatch, planPatchesPerStep } from './planner.js';
-import { BudgetExceededError } from './errors.js';
+import { BudgetExceededError, NonFiniteStateError } from './errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'patchgd-fit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +31,7 @@ function dataset(count: number, seed: number): Dataset {
 
 function trainer(options: { budgetBytes?: number } = {}) {
   const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4], featureDim: 4 });
-  const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
+  const head = createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
   return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 2, optimizer: tf.train.adam(0.01), seed: 3, ...options });
 }
 
@@ -69,6 +70,73 @@ describe('fit', () => {
     expect([...first.slice(0, 4), ...rest]).toEqual(uninterrupted);
     expect(resumed.epochs.map((e) => e.val!.loss)).toEqual(full.epochs.map((e) => e.val!.loss));
     expect(readFileSync(path.join(runDir, 'best.ckpt')).length).toBeGreaterThan(100);
+  });
+
+  for (const method of ['patchgd', 'gd'] as const) {
+    it(`${method}: with dropout on and Adam (the quickstart's defaults), a resumed run is bit-identical to the uninterrupted one`, async () => {
+      const train = dataset(12, 7);
+      const build = () => {
+        // built with one seed each time: initial weights are equal without copying them
+        if (method === 'gd') {
+          const backbone = createBackbone('convnet', { inputSize: 16, inputChannels: 1, widths: [4, 6], seed: 5 });
+          return new GDTrainer({ backbone, numClasses: 2, optimizer: tf.train.adam(0.01), seed: 3 });
+        }
+        const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4], featureDim: 6, seed: 5 });
+        const head = createHead('poolHead', { featureDim: 6, numClasses: 2, hiddenDim: 8, contextBlocks: 1, dropout: 0.1, gridSize: [2, 2], seed: 6 });
+        return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 2, optimizer: { backbone: tf.train.adam(3e-3), head: tf.train.adam(1e-2) }, seed: 3 });
+      };
+      const record = (into: number[]) => ({ onTrainBatchEnd: ({ loss }: { loss: number }) => void into.push(loss) });
+      const uninterrupted: number[] = [];
+      await fit(build(), { train, epochs: 2, batchSize: 3, callbacks: [record(uninterrupted)] });
+      const again: number[] = [];
+      await fit(build(), { train, epochs: 2, batchSize: 3, callbacks: [record(again)] });
+      expect(again).toEqual(uninterrupted); // same seed, same run
+
+      const runDir = path.join(dir, `resume-defaults-${method}`);
+      const first: number[] = [];
+      const kill = { onTrainBatchEnd: ({ epoch, batch }: { epoch: number; batch: number }) => {
+        if (epoch === 0 && batch === 2) throw new Error('killed');
+      } };
+      await expect(fit(build(), { train, epochs: 2, batchSize: 3, checkpointDir: runDir, checkpointEvery: 2, callbacks: [record(first), kill] })).rejects.toThrow('killed');
+      const rest: number[] = [];
+      await fit(build(), { train, epochs: 2, batchSize: 3, checkpointDir: runDir, resumeFrom: path.join(runDir, 'last.ckpt'), callbacks: [record(rest)] });
+      expect([...first.slice(0, 2), ...rest]).toEqual(uninterrupted);
+      // dropout really draws: a different run seed gives different losses
+      if (method === 'patchgd') {
+        const other: number[] = [];
+        const t = build() as PatchGDTrainer;
+        const reseeded = new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: 8, patchesPerStep: 2, optimizer: tf.train.adam(3e-3), seed: 4 });
+        await fit(reseeded, { train, epochs: 1, batchSize: 3, callbacks: [record(other)] });
+        expect(other[0]).not.toBe(uninterrupted[0]);
+      }
+    });
+  }
+
+  it('does not write a checkpoint holding NaN or Infinity over the last finite one', async () => {
+    const runDir = path.join(dir, 'non-finite');
+    let poisoned = false;
+    const inner = trainer();
+    const wrapped = {
+      trainBatch: (images: Parameters<typeof inner.trainBatch>[0], labels: number[]) => inner.trainBatch(images, labels),
+      predict: (images: Parameters<typeof inner.predict>[0]) => inner.predict(images),
+      loadStateDict: (d: Parameters<typeof inner.loadStateDict>[0]) => inner.loadStateDict(d),
+      stateDict: async () => {
+        const d = await inner.stateDict();
+        if (!poisoned) return d;
+        const key = Object.keys(d.tensors)[0]!;
+        d.tensors[key]!.dispose();
+        d.tensors[key] = tf.tensor1d([Number.POSITIVE_INFINITY]);
+        return d;
+      },
+    };
+    const poison = { onTrainBatchEnd: ({ batch }: { batch: number }) => void (poisoned = batch === 1) };
+    const error = await fit(wrapped, { train: dataset(8, 1), epochs: 1, batchSize: 4, checkpointDir: runDir, checkpointEvery: 1, callbacks: [poison] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteStateError);
+    expect((error as Error).message).toContain(`of ${path.join(runDir, 'last.ckpt')} holds NaN or infinite values`);
+    // the checkpoint of batch 0 is what is on disk
+    const kept = await loadCheckpoint(path.join(runDir, 'last.ckpt'));
+    expect((kept.state['fit'] as { batch: number }).batch).toBe(1);
+    tf.dispose(Object.values(kept.tensors));
   });
 
   it('stops early when validation stops improving', async () => {
@@ -135,7 +203,7 @@ describe('memory budget', () => {
   it('planPatchesPerStep picks the largest k whose step fits, and memory grows with k', async () => {
     const make = (k: number) => {
       const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [8], featureDim: 4 });
-      const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
+      const head = createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
       return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: k, optimizer: tf.train.sgd(0.1) });
     };
     const all = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: 2 ** 40, candidates: [1, 4] });

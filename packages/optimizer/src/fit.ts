@@ -7,7 +7,7 @@ import { Rng, mixSeed } from '@patchgd/core';
 import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import { loadCheckpoint, saveCheckpoint, type StateDict } from './checkpoint.js';
-import { NonFiniteLossError, TrainerOptionError } from './errors.js';
+import { NonFiniteInputError, NonFiniteLossError, TrainerOptionError, checkFiniteTensors } from './errors.js';
 import type { Pixels, RegionSource } from './images.js';
 
 export interface Example {
@@ -67,7 +67,7 @@ export interface Callbacks {
   onEpochEnd?(info: EpochEnd): void | Promise<void>;
   onException?(error: unknown, info: { epoch: number; batch: number }): void | Promise<void>;
   /** a batch ended in NonFiniteLossError and was skipped (`onBadBatch: { skip }`); the model is as before it */
-  onBadBatch?(info: { epoch: number; batch: number; keys: string[]; error: NonFiniteLossError; skipped: number }): void | Promise<void>;
+  onBadBatch?(info: { epoch: number; batch: number; keys: string[]; error: NonFiniteLossError | NonFiniteInputError; skipped: number }): void | Promise<void>;
 }
 
 export interface FitOptions {
@@ -152,7 +152,18 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
   const checkpoint = async (name: string) => {
     if (!options.checkpointDir) return;
     const dict = await trainer.stateDict();
-    await saveCheckpoint(path.join(options.checkpointDir, name), { state: { ...dict.state, fit: progress }, tensors: dict.tensors });
+    try {
+      // a diverged model is not saved over the last finite checkpoint
+      checkFiniteTensors(dict.tensors, path.join(options.checkpointDir, name));
+    } catch (error) {
+      tf.dispose(Object.values(dict.tensors));
+      throw error;
+    }
+    try {
+      await saveCheckpoint(path.join(options.checkpointDir, name), { state: { ...dict.state, fit: progress }, tensors: dict.tensors });
+    } finally {
+      tf.dispose(Object.values(dict.tensors));
+    }
   };
   const emit = async <K extends keyof Callbacks>(hook: K, ...args: Parameters<NonNullable<Callbacks[K]>>) => {
     for (const c of callbacks) await (c[hook] as ((...a: unknown[]) => unknown) | undefined)?.(...args);
@@ -170,7 +181,8 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
         try {
           ({ loss } = await trainer.trainBatch(examples.map((e) => e.image), examples.map((e) => e.label), { keys }));
         } catch (error) {
-          if (!(error instanceof NonFiniteLossError) || onBadBatch === 'stop') throw error;
+          const bad = error instanceof NonFiniteLossError || error instanceof NonFiniteInputError;
+          if (!bad || onBadBatch === 'stop') throw error;
           progress.skipped = (progress.skipped ?? 0) + 1;
           await emit('onBadBatch', { epoch: progress.epoch, batch: progress.batch, keys, error, skipped: progress.skipped });
           if (progress.skipped > onBadBatch.skip) throw error;

@@ -5,12 +5,12 @@ import type { Backbone, BackboneClassifier } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import { mixSeed } from '@patchgd/core';
 import type { StateDict } from './checkpoint.js';
-import { numberOf, variablesOf } from './contract-shim.js';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { loadVariableTensors, variableTensors, type NamedVariable } from './model-state.js';
 import { accumulate, imagesOf, labelsOf, readPatches, type ImageBatch } from './images.js';
 import { OptimizerGroups, type OptimizerGroupsState, type OptimizerOption } from './optimizer-groups.js';
 import { constantSchedule, type Schedule } from './schedule.js';
+import { checkFiniteOutput, nonFiniteVariables } from './model-state.js';
 import { guardStep, type BudgetOptions, type StepMemory } from './step-guard.js';
 
 export interface GDTrainerOptions extends BudgetOptions {
@@ -57,8 +57,8 @@ export class GDTrainer {
     }
     this.options = options;
     this.classifier = backbone.classifier(numClasses);
-    this.variables = variablesOf(this.classifier);
-    const trunk = new Set(variablesOf(backbone).map((v) => v.variable));
+    this.variables = this.classifier.variables;
+    const trunk = new Set(backbone.variables.map((v) => v.variable));
     this.optimizers = new OptimizerGroups(options.optimizer, {
       backbone: this.variables.filter((v) => trunk.has(v.variable)),
       head: this.variables.filter((v) => !trunk.has(v.variable)),
@@ -72,14 +72,15 @@ export class GDTrainer {
   }
 
   /** Whole images as one normalised `[B, H, W, C]` tensor, through the same pipeline as patches. */
-  async toTensor(images: ImageBatch): Promise<tf.Tensor4D> {
+  async toTensor(images: ImageBatch, keys?: readonly string[]): Promise<tf.Tensor4D> {
     const sources = imagesOf(images);
-    const size = numberOf(this.options.backbone, 'inputSize')!;
+    const size = this.options.backbone.inputSize;
     const grid = new PatchGrid({ width: size, height: size, patchSize: size });
     return readPatches(sources, sources.map(() => Int32Array.of(0)), {
       grid,
       ...(this.options.normalize ? { normalize: this.options.normalize } : {}),
       ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}),
+      ...(keys ? { keys } : {}),
     });
   }
 
@@ -92,17 +93,17 @@ export class GDTrainer {
     return { loss: result, grads };
   }
 
-  async trainBatch(images: ImageBatch, labels: ArrayLike<number>): Promise<{ loss: number; peakBytes?: number }> {
+  async trainBatch(images: ImageBatch, labels: ArrayLike<number>, options: { keys?: readonly string[] } = {}): Promise<{ loss: number; peakBytes?: number }> {
     const budget = this.options.budgetBytes;
     const variables = this.variables.map((v) => v.variable);
     const what = `A GD step on ${imagesOf(images).length} images`;
     if (budget !== undefined && !this.budgetChecked && this.options.checkBudgetFirst !== false) {
-      await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what }, () => this.run(images, labels, {}, true));
+      await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what }, () => this.run(images, labels, {}, true, options.keys));
       this.budgetChecked = true;
     }
     const guarded = await guardStep(
       { variables, optimizers: this.optimizers, restore: this.options.restoreOnError === false ? 'never' : 'on-error', ...(budget !== undefined ? { budgetBytes: budget } : {}), what },
-      () => this.run(images, labels, {}, true),
+      () => this.run(images, labels, {}, true, options.keys),
     );
     return { loss: guarded.result, ...(guarded.memory ? { peakBytes: guarded.memory.peakBytes } : {}) };
   }
@@ -114,8 +115,8 @@ export class GDTrainer {
     return memory!;
   }
 
-  private async run(images: ImageBatch, labelsIn: ArrayLike<number>, grads: tf.NamedTensorMap, apply: boolean): Promise<number> {
-    const x = await this.toTensor(images);
+  private async run(images: ImageBatch, labelsIn: ArrayLike<number>, grads: tf.NamedTensorMap, apply: boolean, keys?: readonly string[]): Promise<number> {
+    const x = await this.toTensor(images, keys);
     const batch = x.shape[0];
     const labels = labelsOf(labelsIn, batch, this.options.numClasses);
     const eps = Math.min(this.options.accumulationSteps ?? 1, batch);
@@ -130,7 +131,7 @@ export class GDTrainer {
         const { value, grads: g } = tf.variableGrads(() => {
           const micro = tf.slice(x, [start, 0, 0, 0], [end - start, -1, -1, -1]);
           const oneHot = tf.oneHot(tf.tensor1d(labels.subarray(start, end), 'int32'), this.options.numClasses);
-          const logits = this.classifier.predict(micro, { training, seed } as { training: boolean });
+          const logits = this.classifier.predict(micro, { training, seed });
           // Each micro-batch loss is weighted by its share of the batch, so the sum is the batch mean.
           return tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), (end - start) / batch) as tf.Scalar;
         }, this.optimizers.variables);
@@ -139,7 +140,9 @@ export class GDTrainer {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
       }
-      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'the loss', { batch: step, keys: labels.length ? Array.from({ length: batch }, (_, i) => String(i)) : [] });
+      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'the loss', { batch: step, keys: keys ?? Array.from({ length: batch }, (_, i) => String(i)) });
+      const broken = nonFiniteVariables(this.variables.filter((v) => !v.trainable));
+      if (broken.length > 0) throw new NonFiniteLossError(step, `the model state (${broken.slice(0, 3).join(', ')})`, { batch: step, keys: keys ?? [] });
       if (apply) this.optimizers.apply(grads, this.schedule(step));
     } finally {
       x.dispose();
@@ -164,10 +167,12 @@ export class GDTrainer {
 
   async predict(images: ImageBatch): Promise<tf.Tensor2D> {
     const x = await this.toTensor(images);
+    let logits: tf.Tensor2D;
     try {
-      return tf.tidy(() => this.classifier.predict(x, { training: false }));
+      logits = tf.tidy(() => this.classifier.predict(x, { training: false }));
     } finally {
       x.dispose();
     }
+    return checkFiniteOutput(logits);
   }
 }

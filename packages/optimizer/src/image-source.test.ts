@@ -21,7 +21,7 @@ it('trains and predicts on ImageSources, with the same result as on their pixels
   await writeTiledTiff(file, { data, width: size, height: size, channels: 3 }, { tileSize: 16, compression: 'deflate' });
   const source = await openImage(file);
   const backbone = createBackbone('convnet', { inputSize: 16, widths: [4], featureDim: 4 });
-  const head = createHead('attentionHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
+  const head = createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
   const trainer = new PatchGDTrainer({ backbone, head, patchSize: 16, patchesPerStep: 4, optimizer: tf.train.sgd(0.01) });
   const fromSource = await trainer.predict([source]);
   const fromPixels = await trainer.predict([{ data, width: size, height: size, channels: 3 }]);

@@ -3,7 +3,7 @@
 // sources never has to be decoded whole.
 import { tf } from '@patchgd/engine';
 import { extractPatches, type Normalization, type PatchGrid, type Pixels, type RegionReader } from '@patchgd/samplers';
-import { TrainerOptionError } from './errors.js';
+import { NonFiniteInputError, TrainerOptionError } from './errors.js';
 
 /** Raw pixels of one image (HWC), and anything that reads regions (an ImageSource from @patchgd/tiled-io). */
 export type { Pixels, RegionReader as RegionSource };
@@ -42,6 +42,8 @@ export interface PatchReadOptions {
   grid: PatchGrid;
   normalize?: Normalization;
   scale?: number;
+  /** the images' keys, for the error when pixels are not finite (default their positions) */
+  keys?: readonly string[];
 }
 
 /** Patches of `cells[b]` of every image b, concatenated as one `[Σk, p, p, C]` tensor. */
@@ -69,6 +71,11 @@ export async function readPatchData(
       }),
     ),
   );
+  batches.forEach((batch, b) => {
+    let bad = 0;
+    for (let i = 0; i < batch.data.length; i++) if (!Number.isFinite(batch.data[i]!)) bad++;
+    if (bad > 0) throw new NonFiniteInputError(options.keys?.[b] ?? String(b), bad);
+  });
   const [, p, q, c] = batches[0]!.shape;
   const total = batches.reduce((n, batch) => n + batch.shape[0], 0);
   const data = new Float32Array(total * p * q * c);

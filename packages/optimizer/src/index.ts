@@ -15,7 +15,7 @@ export type { Schedule, WarmupDecayOptions } from './schedule.js';
 export type { ImageBatch, Pixels, RegionSource } from './images.js';
 export { OptimizerGroups } from './optimizer-groups.js';
 export type { OptimizerOption, OptimizerGroupsState } from './optimizer-groups.js';
-export { OptimizerError, TrainerOptionError, NonFiniteLossError, BudgetExceededError } from './errors.js';
+export { OptimizerError, TrainerOptionError, NonFiniteLossError, NonFiniteInputError, NonFiniteOutputError, NonFiniteStateError, BudgetExceededError } from './errors.js';
 export type { StepLocation } from './errors.js';
 export { fit, evaluate, permutation } from './fit.js';
 export type { Dataset, Example, Trainable, Callbacks, FitOptions, FitResult, BatchEnd, EpochEnd, Evaluation, Monitor, CustomMonitor } from './fit.js';
@@ -23,3 +23,7 @@ export { saveCheckpoint, loadCheckpoint, CheckpointError } from './checkpoint.js
 export type { StateDict } from './checkpoint.js';
 export { planBatch, planPatchesPerStep, measureStep } from './planner.js';
 export type { Measurable, Measurement, PlanBatchOptions, PlanPatchesOptions } from './planner.js';
+export { exportPatchGDModel } from './export-model.js';
+export type { ExportInfo } from './export-model.js';
+export { loadPatchGDModel, ExportFormatError } from './patchgd-model.js';
+export type { PatchGDManifest, PatchGDModel, LoadPatchGDModelOptions, ExportReader } from './patchgd-model.js';

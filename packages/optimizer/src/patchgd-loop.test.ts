@@ -1,8 +1,7 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { variablesOf } from './contract-shim.js';
-import { NonFiniteLossError } from './errors.js';
+import { NonFiniteInputError, NonFiniteLossError, NonFiniteOutputError, NonFiniteStateError } from './errors.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 import type { SamplerOption } from './sampler-option.js';
 
@@ -26,7 +25,7 @@ function images(count: number, seed: number): Image[] {
 
 function model(): { backbone: Backbone; head: Head } {
   const backbone = createBackbone('convnet', { inputSize: P, inputChannels: 1, widths: [4, 6], featureDim: S });
-  const head = createHead('convHead', { latentDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
+  const head = createHead('convHead', { featureDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
   return { backbone, head };
 }
 
@@ -59,7 +58,7 @@ function patchOf(batch: Image[], c: number): tf.Tensor4D {
  * the size of its accumulation group, and the summed gradient is applied at the group's end.
  */
 function referenceTrain(backbone: Backbone, head: Head, batch: Image[], labels: number[], schedule: number[][], zeta: number, epsilon: number, lr: number): number[] {
-  const variables = [...variablesOf(backbone), ...variablesOf(head)].filter((v) => v.trainable).map((v) => v.variable);
+  const variables = [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable);
   const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES);
   const cells = Array.from({ length: GRID * GRID }, (_, c) => tf.tidy(() => backbone.forwardFeatures(patchOf(batch, c), { training: false })));
   const losses: number[] = [];
@@ -141,17 +140,17 @@ describe('PatchGDLoop through PatchGDTrainer: Algorithm 1 exactly', () => {
       });
       const reference = new PatchGDTrainer({ ...b, patchSize: P, optimizer: tf.train.sgd(0.05) });
       await reference.loadStateDict(await trainer.stateDict());
-      const initial = variablesOf(a.backbone).map((v) => v.variable.clone());
+      const initial = a.backbone.variables.map((v) => v.variable.clone());
       const result = await trainer.trainBatch(batch, labels);
       const expected = referenceTrain(b.backbone, b.head, batch, labels, schedule, zeta, epsilon, 0.05);
       expect(result.innerIterations).toBe(zeta);
       expect(result.optimizerSteps).toBe(Math.ceil(zeta / epsilon));
       expect(result.loss).toBeCloseTo(expected.reduce((s, l) => s + l, 0) / zeta, 5);
-      const mine = [...variablesOf(a.backbone), ...variablesOf(a.head)];
-      const theirs = [...variablesOf(b.backbone), ...variablesOf(b.head)];
+      const mine = [...a.backbone.variables, ...a.head.variables];
+      const theirs = [...b.backbone.variables, ...b.head.variables];
       mine.forEach((v, i) => expect(maxRelativeDifference(v.variable, theirs[i]!.variable), v.name).toBeLessThan(1e-5));
       // the backbone moved, so the comparison is not vacuous
-      expect(Math.max(...initial.map((w, i) => maxRelativeDifference(w, variablesOf(a.backbone)[i]!.variable)))).toBeGreaterThan(1e-4);
+      expect(Math.max(...initial.map((w, i) => maxRelativeDifference(w, a.backbone.variables[i]!.variable)))).toBeGreaterThan(1e-4);
       tf.dispose(initial);
     });
   }
@@ -242,13 +241,14 @@ describe('a bad batch changes nothing', () => {
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01), backboneModeDuringFill: 'train' });
     const good = images(2, 1);
     await trainer.trainBatch(good, [0, 1]); // slots exist now
-    const variables = [...variablesOf(backbone), ...variablesOf(head)];
+    const variables = [...backbone.variables, ...head.variables];
     expect(variables.some((v) => !v.trainable)).toBe(true); // batch-norm moving statistics are covered
     const before = variables.map((v) => v.variable.dataSync().slice());
     const stateBefore = await trainer.stateDict();
     const predictedBefore = (await trainer.predict(good)).dataSync().slice();
     const side = GRID * P;
-    const bad = [good[0]!, { data: new Float32Array(side * side).fill(Number.NaN), width: side, height: side, channels: 1 }];
+    // finite pixels that overflow the convolutions: batch-norm statistics become NaN while Z fills
+    const bad = [good[0]!, { data: new Float32Array(side * side).fill(3e38), width: side, height: side, channels: 1 }];
     const error = await trainer.trainBatch(bad, [0, 1], { keys: ['slide-a', 'slide-b'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
     expect((error as Error).message).toContain('images ["slide-a","slide-b"]');
@@ -272,8 +272,42 @@ describe('a bad batch changes nothing', () => {
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01) });
     const side = GRID * P;
     const tensorsBefore = tf.memory().numTensors;
-    await expect(trainer.trainBatch([{ data: new Float32Array(side * side).fill(Number.NaN), width: side, height: side, channels: 1 }], [0])).rejects.toBeInstanceOf(NonFiniteLossError);
+    await expect(trainer.trainBatch([{ data: new Float32Array(side * side).fill(3e38), width: side, height: side, channels: 1 }], [0])).rejects.toBeInstanceOf(NonFiniteLossError);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('an image that is not finite after normalisation is an error naming it, and changes nothing', async () => {
+    const { backbone, head } = model();
+    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01) });
+    const before = backbone.variables.map((v) => v.variable.dataSync().slice());
+    const broken = images(2, 4);
+    broken[1]!.data[7] = Number.NaN;
+    const error = await trainer.trainBatch(broken, [0, 1], { keys: ['a.png', 'b.png'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteInputError);
+    expect((error as Error).message).toMatch(/^Image b\.png has 1 non-finite value \(NaN or ±Infinity\) after normalisation: check the file/);
+    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
+  });
+
+  it('a normalisation that overflows the batch-norm statistics (std 1e-30) stops training instead of going on silently', async () => {
+    const { backbone, head } = model();
+    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01), normalize: { mean: 0.5, std: 1e-30 } });
+    const before = backbone.variables.map((v) => v.variable.dataSync().slice());
+    const error = await trainer.trainBatch(images(2, 4), [0, 1]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!)));
+  });
+
+  it('predictions that are not finite, and checkpoints with non-finite tensors, are errors naming what', async () => {
+    const { backbone, head } = model();
+    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.sgd(0.01) });
+    const dict = await trainer.stateDict();
+    const key = Object.keys(dict.tensors).find((k) => k.startsWith('backbone/'))!;
+    const broken = { ...dict, tensors: { ...dict.tensors, [key]: tf.fill(dict.tensors[key]!.shape, Number.NaN) } };
+    await expect(trainer.loadStateDict(broken, 'runs/x/last.ckpt')).rejects.toThrow(new NonFiniteStateError(key, 'runs/x/last.ckpt'));
+    const v = backbone.variables.find((w) => w.trainable)!;
+    v.variable.assign(tf.fill(v.variable.shape, Number.NaN));
+    await expect(trainer.predict(images(1, 1))).rejects.toBeInstanceOf(NonFiniteOutputError);
+    tf.dispose([...Object.values(dict.tensors), broken.tensors[key]!]);
   });
 });
 

@@ -10,7 +10,7 @@ import { PatchGrid, type Sampler, type SamplerImage } from '@patchgd/samplers';
 import { insertCells } from '@patchgd/zblock';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { accumulate } from './images.js';
-import { variableTensors, loadVariableTensors, type NamedVariable } from './model-state.js';
+import { nonFiniteVariables, variableTensors, loadVariableTensors, type NamedVariable } from './model-state.js';
 import { OptimizerGroups, type OptimizerGroupsState, type OptimizerOption } from './optimizer-groups.js';
 import { buildSampler, type SamplerOption } from './sampler-option.js';
 import { constantSchedule, type Schedule } from './schedule.js';
@@ -23,6 +23,8 @@ export interface EncodeOptions {
   seed: number;
   /** `'fill'` runs without gradients (Algorithm 2); `'inner'` is under the gradient tape */
   phase: 'fill' | 'inner';
+  /** the stable keys of the items of this call, for error messages and caches */
+  keys: readonly string[];
 }
 
 /**
@@ -151,8 +153,9 @@ export class PatchGDLoop<Item, Target> {
   }
 
   /** Algorithm 2: Z `[B, rows, cols, s]` for every item, without gradients (the caller disposes it). */
-  async fill(items: readonly Item[], options: { training?: boolean; seed?: number } = {}): Promise<tf.Tensor4D> {
+  async fill(items: readonly Item[], options: { training?: boolean; seed?: number; keys?: readonly string[] } = {}): Promise<tf.Tensor4D> {
     checkItems(items);
+    const keys = options.keys ?? items.map((_, i) => String(i));
     const [rows, cols] = this.gridSize;
     const cellsPerItem = rows * cols;
     const total = items.length * cellsPerItem;
@@ -166,14 +169,16 @@ export class PatchGDLoop<Item, Target> {
       for (let start = 0; start < total; start += chunk) {
         const end = Math.min(total, start + chunk);
         const chunkItems: Item[] = [];
+        const chunkKeys: string[] = [];
         const chunkCells: Int32Array[] = [];
         for (let b = Math.floor(start / cellsPerItem); b * cellsPerItem < end; b++) {
           const from = Math.max(start, b * cellsPerItem) - b * cellsPerItem;
           const to = Math.min(end, (b + 1) * cellsPerItem) - b * cellsPerItem;
           chunkItems.push(items[b]!);
+          chunkKeys.push(keys[b]!);
           chunkCells.push(Int32Array.from({ length: to - from }, (_, i) => from + i));
         }
-        const encodeOptions: EncodeOptions = { training, seed: mixSeed(seed, start), phase: 'fill' };
+        const encodeOptions: EncodeOptions = { training, seed: mixSeed(seed, start), phase: 'fill', keys: chunkKeys };
         const input = await this.options.encoder.read(chunkItems, chunkCells, encodeOptions);
         try {
           parts.push(tf.tidy(() => this.encodeChecked(input, chunkCells, encodeOptions)));
@@ -287,7 +292,7 @@ export class PatchGDLoop<Item, Target> {
     const outerStep = this.batches;
 
     const fillStart = performance.now();
-    let z = await this.fill(items, { seed: mixSeed(this.seed, outerStep, 0) });
+    let z = await this.fill(items, { seed: mixSeed(this.seed, outerStep, 0), keys });
     const fillMs = performance.now() - fillStart;
     const innerStart = performance.now();
     let lossSum = 0;
@@ -300,7 +305,7 @@ export class PatchGDLoop<Item, Target> {
         const groupSize = Math.min(epsilon, zeta - groupStart);
         const seed = mixSeed(this.seed, outerStep, j + 1);
         const active = cells.some((c) => c.length > 0);
-        const encodeOptions: EncodeOptions = { training, seed: mixSeed(seed, 1), phase: 'inner' };
+        const encodeOptions: EncodeOptions = { training, seed: mixSeed(seed, 1), phase: 'inner', keys };
         const input = active ? await this.options.encoder.read(items, cells, encodeOptions) : undefined;
         let zNext: tf.Tensor4D | undefined;
         let value: tf.Scalar;
@@ -332,6 +337,9 @@ export class PatchGDLoop<Item, Target> {
         }
         this.options.onProgress?.({ phase: 'inner', done: j + 1, total: zeta });
       }
+      // batch statistics updated while filling Z can overflow with finite losses (a std near 0)
+      const broken = nonFiniteVariables([...this.options.encoder.variables, ...this.options.objective.variables].filter((v) => !v.trainable));
+      if (broken.length > 0) throw new NonFiniteLossError(this.optimizerSteps, `the model state (${broken.slice(0, 3).join(', ')}${broken.length > 3 ? ', …' : ''})`, { batch: outerStep, keys });
     } finally {
       z.dispose();
       if (apply) tf.dispose(Object.values(grads));

@@ -21,7 +21,7 @@ function images(batch: number, seed: number): tf.Tensor4D {
 
 function model(_seed: number): { backbone: Backbone; head: Head } {
   const backbone = createBackbone('convnet', { inputSize: P, inputChannels: 1, widths: [4, 6], featureDim: S });
-  const head = createHead('convHead', { latentDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
+  const head = createHead('convHead', { featureDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
   return { backbone, head };
 }
 
@@ -64,7 +64,7 @@ describe('PatchGDTrainer', () => {
     const labels = [0, 2];
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, patchesPerStep: GRID * GRID, innerIterations: 1, accumulationSteps: 1, optimizer: tf.train.sgd(0.1), training: false, backboneModeDuringFill: 'eval', seed: 5 });
     const { grads } = await trainer.gradients(x, labels);
-    const variables = [...backbone.trainableWeights, ...head.trainableWeights];
+    const variables = [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable);
     const reference = tf.variableGrads(() => {
       const rows = [];
       for (let r = 0; r < GRID; r++) {
@@ -100,7 +100,7 @@ describe('PatchGDTrainer', () => {
       const f = tf.reshape(backbone.forwardFeatures(patchesOf(x, 1, 0), { training: false }), [2, 1, 1, S]);
       const z = tf.add(tf.mul(zStatic, tf.sub(1, mask)), tf.mul(mask, f)) as tf.Tensor4D;
       return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES), head.forward(z, { training: false })) as tf.Scalar;
-    }, [...backbone.trainableWeights, ...head.trainableWeights]);
+    }, [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable));
     expectGradsClose(grads, reference.grads);
   });
 
@@ -128,7 +128,7 @@ describe('PatchGDTrainer', () => {
     const train = make(24, 7);
     const test = make(24, 99);
     const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [8, 8], featureDim: 8 });
-    const head = createHead('attentionHead', { latentDim: 8, numClasses: 2, hiddenDim: 8, dropout: 0 });
+    const head = createHead('attentionHead', { featureDim: 8, numClasses: 2, hiddenDim: 8, dropout: 0 });
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 8, optimizer: tf.train.adam(0.02), seed: 1 });
     const losses: number[] = [];
     for (let epoch = 0; epoch < 6; epoch++) {
@@ -149,10 +149,10 @@ describe('PatchGDTrainer', () => {
   it('stops on a non-finite loss without touching the weights', async () => {
     const { backbone, head } = model(3);
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.sgd(0.1) });
-    const before = backbone.trainableWeights.map((v) => v.dataSync().slice());
-    const data = new Float32Array(16 * 16).fill(Number.NaN);
+    const before = backbone.variables.map((v) => v.variable.dataSync().slice());
+    const data = new Float32Array(16 * 16).fill(3e38); // finite, but the convolutions overflow
     await expect(trainer.trainBatch([{ data, width: 16, height: 16, channels: 1 }], [0])).rejects.toBeInstanceOf(NonFiniteLossError);
-    backbone.trainableWeights.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(Array.from(before[i]!)));
+    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
   });
 
   it('validates its options and inputs', async () => {
@@ -187,7 +187,7 @@ describe('skipBlankCells', () => {
   }
   function trainer(skip?: boolean | { tolerance: number }) {
     const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4, 6], featureDim: 4 });
-    const head = createHead('poolHead', { latentDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0, gridSize: [4, 4] });
+    const head = createHead('poolHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0, gridSize: [4, 4] });
     return new PatchGDTrainer({ backbone, head, patchSize: 8, optimizer: tf.train.sgd(0.1), normalize: { mean: 0.5, std: 0.25 }, ...(skip !== undefined ? { skipBlankCells: skip } : {}) });
   }
 

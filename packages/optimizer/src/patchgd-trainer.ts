@@ -4,7 +4,7 @@ import { tf } from '@patchgd/engine';
 import type { Backbone, Head } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import type { StateDict } from './checkpoint.js';
-import { gridSizeOf, numberOf, variablesOf } from './contract-shim.js';
+import { checkFiniteOutput } from './model-state.js';
 import { TrainerOptionError } from './errors.js';
 import { blankGroups, imagesOf, labelsOf, readPatchData, type ImageBatch, type Pixels, type RegionSource } from './images.js';
 import type { BudgetOptions, StepMemory } from './step-guard.js';
@@ -97,9 +97,9 @@ export class PatchGDTrainer {
   constructor(options: PatchGDTrainerOptions) {
     const { backbone, head, patchSize } = options;
     if (!Number.isInteger(patchSize) || patchSize < 1) throw new TrainerOptionError('patchSize', 'a positive integer', patchSize);
-    const inputSize = numberOf(backbone, 'inputSize');
+    const inputSize = backbone.inputSize;
     if (inputSize !== patchSize) throw new TrainerOptionError('patchSize', `the backbone's inputSize (${inputSize})`, patchSize);
-    const headDim = numberOf(head, 'featureDim', 'latentDim');
+    const headDim = head.featureDim;
     if (headDim !== backbone.featureDim) {
       throw new TrainerOptionError('head featureDim', `the backbone's featureDim (${backbone.featureDim})`, headDim);
     }
@@ -122,7 +122,7 @@ export class PatchGDTrainer {
   /** The grid, k, ζ and ε this trainer uses for images of this size (ζ may be per image with a sampler that knows it). */
   plan(width: number, height: number): { grid: PatchGrid; patchesPerStep: number; innerIterations: number; accumulationSteps: number } {
     const grid = new PatchGrid({ width, height, patchSize: this.patchSize, policy: 'pad', fill: this.options.fill ?? 0 });
-    const [m, n] = gridSizeOf(this.head) ?? [grid.rows, grid.cols];
+    const [m, n] = this.head.gridSize ?? [grid.rows, grid.cols];
     if (m !== grid.rows || n !== grid.cols) {
       throw new TrainerOptionError('images', `${m * this.patchSize}×${n * this.patchSize} pixels (the head's ${m}×${n} grid)`, `${width}×${height}`);
     }
@@ -158,11 +158,13 @@ export class PatchGDTrainer {
   /** Algorithm 2 then the head: logits `[B, classes]` with every layer in inference mode. */
   async predict(images: ImageBatch): Promise<tf.Tensor2D> {
     const z = await this.fillZ(images, 'eval');
+    let logits: tf.Tensor2D;
     try {
-      return tf.tidy(() => this.head.forward(z, { training: false }));
+      logits = tf.tidy(() => this.head.forward(z, { training: false }));
     } finally {
       z.dispose();
     }
+    return checkFiniteOutput(logits);
   }
 
   /** Optimizer steps taken so far. */
@@ -175,7 +177,7 @@ export class PatchGDTrainer {
     if (!this.loop) {
       if (this.pendingState) return this.pendingState;
       // no batch seen yet: the grid comes from the head, or a 1×1 placeholder for heads without one
-      const [m, n] = gridSizeOf(this.head) ?? [1, 1];
+      const [m, n] = this.head.gridSize ?? [1, 1];
       this.loopFor([{ data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 }]);
     }
     const dict = this.loop!.stateDict(PREFIXES);
@@ -187,7 +189,7 @@ export class PatchGDTrainer {
     if (this.loop) this.loop.loadStateDict(dict, PREFIXES, file);
     else {
       // validate and load the models now; the loop (which needs the grid) takes the rest on the first batch
-      const [m, n] = gridSizeOf(this.head) ?? [undefined, undefined];
+      const [m, n] = this.head.gridSize ?? [undefined, undefined];
       if (m !== undefined && n !== undefined) {
         this.loopFor([{ data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 }]).loadStateDict(dict, PREFIXES, file);
       } else this.pendingState = { state: dict.state, tensors: Object.fromEntries(Object.entries(dict.tensors).map(([k, t]) => [k, t.clone()])) };
@@ -195,7 +197,7 @@ export class PatchGDTrainer {
   }
 
   private labels(labels: ArrayLike<number>, batch: number): Int32Array {
-    return labelsOf(labels, batch, numberOf(this.head, 'numClasses')!);
+    return labelsOf(labels, batch, this.head.numClasses);
   }
 
   private loopFor(sources: readonly Source[]): PatchGDLoop<Source, Int32Array> {
@@ -237,9 +239,9 @@ export class PatchGDTrainer {
     const read = { grid, ...(this.options.normalize ? { normalize: this.options.normalize } : {}), ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}) };
     return {
       featureDim: backbone.featureDim,
-      variables: variablesOf(backbone),
+      variables: backbone.variables,
       read: async (items, cells, options: EncodeOptions): Promise<PatchInput> => {
-        const { data, shape } = await readPatchData(items, cells, read);
+        const { data, shape } = await readPatchData(items, cells, { ...read, keys: options.keys });
         if (options.phase !== 'fill' || tolerance === undefined) {
           if (options.phase === 'fill') this.fillEncoded += shape[0];
           return { patches: tf.tensor4d(data, shape) };
@@ -252,7 +254,7 @@ export class PatchGDTrainer {
         return { patches: tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]), featureOf: tf.tensor1d(featureOf, 'int32') };
       },
       encode: (input, options) => {
-        const features = backbone.forwardFeatures(input.patches, { training: options.training, seed: options.seed } as { training: boolean });
+        const features = backbone.forwardFeatures(input.patches, { training: options.training, seed: options.seed });
         return input.featureOf ? (tf.gather(features, input.featureOf) as tf.Tensor2D) : features;
       },
     };
@@ -260,11 +262,11 @@ export class PatchGDTrainer {
 
   private objective(): PatchObjective<Int32Array> {
     const head = this.head;
-    const classes = numberOf(head, 'numClasses')!;
+    const classes = head.numClasses;
     return {
-      variables: variablesOf(head),
+      variables: head.variables,
       loss: (z, labels, options) =>
-        tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), head.forward(z, { training: options.training, seed: options.seed } as { training: boolean })) as tf.Scalar,
+        tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), head.forward(z, { training: options.training, seed: options.seed })) as tf.Scalar,
     };
   }
 }

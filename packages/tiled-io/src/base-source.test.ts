@@ -25,7 +25,7 @@ describe('readResized level choice', () => {
     expect(resolveTarget({ longSide: 2048 }, 40000, 30000)).toEqual({ width: 2048, height: 1536 });
     expect(resolveTarget({ width: 512, height: 512 }, 40000, 30000)).toEqual({ width: 512, height: 512 });
     expect(() => resolveTarget({ longSide: 0 }, 10, 10)).toThrow(new InvalidArgumentError('target', '{ width, height } or { longSide } with positive integers', { longSide: 0 }));
-    expect(() => resolveTarget({ width: 5 } as never, 10, 10)).toThrow('Expected { width, height } or { longSide } with positive integers for target but received {"width":5}');
+    expect(() => resolveTarget({ width: 5 } as never, 10, 10)).toThrow('Expected { width, height } or { longSide } with positive integers for target but received an object');
   });
 });
 

@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import { toRaw } from './codecs.js';
 import { InvalidArgumentError, RegionOutOfBoundsError, SourceClosedError } from './errors.js';
-import type { ImageFormat, ImageSource, ImageSourceStats, LevelInfo, Pixels, Region, ResizeTarget } from './types.js';
+import type { DamagedLevel, ImageFormat, ImageSource, ImageSourceStats, LevelInfo, Pixels, Region, ResizeTarget } from './types.js';
 
 /** Largest level (in pixels) that readResized decodes in one piece before switching to bands. */
 const WHOLE_LEVEL_PIXELS = 32 * 1024 * 1024;
@@ -22,6 +22,7 @@ export abstract class BaseImageSource implements ImageSource {
   abstract readonly channels: number;
   abstract readonly bitsPerSample: number;
   abstract readonly stats: ImageSourceStats;
+  readonly damagedLevels: readonly DamagedLevel[] = [];
   protected closed = false;
 
   constructor(

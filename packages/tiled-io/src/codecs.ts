@@ -2,6 +2,7 @@
 // (zstddec, WebAssembly), JPEG and WebP (sharp / libjpeg-turbo / libwebp), plus the horizontal
 // predictor. Each decoder bounds its output so a hostile stream cannot allocate without limit.
 import { inflateSync } from 'node:zlib';
+import { PatchGDError } from '@patchgd/core';
 import sharp, { type Sharp } from 'sharp';
 
 /** TIFF compression codes this package decodes, with their display names. */
@@ -17,7 +18,7 @@ export const COMPRESSION_NAMES: Record<number, string> = {
 };
 
 /** Thrown by codecs for undecodable data; tiff-image.ts wraps it into a CorruptImageError. */
-export class CodecError extends Error {
+export class CodecError extends PatchGDError {
   override name = 'CodecError';
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CorruptImageError, describe as describeValue, InvalidArgumentError, RegionOutOfBoundsError, RemoteReadError, TiledIoError, UnsupportedFormatError } from './errors.js';
+import { PatchGDError } from '@patchgd/core';
+import { CorruptImageError, DamagedLevelError, InvalidArgumentError, RegionOutOfBoundsError, RemoteReadError, TiledIoError, UnsupportedFormatError } from './errors.js';
 
 describe('errors', () => {
   it('name the file, URL or parameter and keep one family', () => {
@@ -23,9 +24,20 @@ describe('errors', () => {
     expect((errors[2]!.cause as Error).message).toMatch(/^inner failure/);
   });
 
-  it('describes received values', () => {
-    expect([describeValue('x'), describeValue([1, 2]), describeValue(new Uint8Array(3)), describeValue({ a: 1 }), describeValue(undefined)]).toEqual([
-      "'x'", '[1,2]', 'Uint8Array(3)', '{"a":1}', 'undefined',
-    ]);
+  it('belong to the PatchGD family and describe received values as core does', () => {
+    const e = new InvalidArgumentError('options.cache', 'a TileCache', { a: 1 });
+    expect(e).toBeInstanceOf(PatchGDError);
+    expect(e.message).toBe('Expected a TileCache for options.cache but received an object');
+    expect(new InvalidArgumentError('x', 'y', new Uint8Array(3)).message).toBe('Expected y for x but received Uint8Array(3)');
+  });
+
+  it('a damaged level names the file, the level, the directory and the way out', () => {
+    const e = new DamagedLevelError('a.tif', 2, 'IFD 2', 'IFD at offset 900 runs past the end of the file');
+    expect(e).toBeInstanceOf(CorruptImageError);
+    expect(e.message).toBe(
+      "Corrupt image a.tif: level 2 (IFD 2) is damaged: IFD at offset 900 runs past the end of the file; " +
+        "pass { onDamagedLevel: 'skip' } to open the other levels",
+    );
+    expect([e.level, e.directory, e.source]).toEqual([2, 'IFD 2', 'a.tif']);
   });
 });

@@ -1,9 +1,10 @@
 // Typed errors of @patchgd/tiled-io. Every error names the file, URL or parameter it is about,
 // and decoder failures are wrapped (the original is kept as `cause`) so that callers never see
 // a raw decoder stack.
+import { PatchGDError, expectedMessage } from '@patchgd/core';
 
 /** Base class of every error this package throws, so callers can catch them as one family. */
-export class TiledIoError extends Error {
+export class TiledIoError extends PatchGDError {
   override name = 'TiledIoError';
   constructor(
     /** The file path, URL or `<buffer>` the error is about (`undefined` for pure argument errors). */
@@ -24,7 +25,7 @@ export class InvalidArgumentError extends TiledIoError {
     received: unknown,
     source?: string,
   ) {
-    super(source, `Expected ${expected} for ${parameter} but received ${describe(received)}`);
+    super(source, expectedMessage(parameter, expected, received));
   }
 }
 
@@ -69,16 +70,49 @@ export class RegionOutOfBoundsError extends TiledIoError {
   }
 }
 
+/** Where and how hard a {@link RemoteReadError} tried before giving up. */
+export interface RemoteAttempts {
+  /** the byte range asked for, inclusive */
+  range: { start: number; end: number };
+  /** requests sent for it */
+  attempts: number;
+  /** milliseconds from the first request to giving up */
+  elapsedMs: number;
+}
+
 /** An HTTP(S) read failed: network error, timeout, bad status, or a server without range requests. */
 export class RemoteReadError extends TiledIoError {
   override name = 'RemoteReadError';
+  /** the range, attempts and time spent when the error ends a retried read */
+  readonly tried: RemoteAttempts | undefined;
   constructor(
     readonly url: string,
     readonly detail: string,
     readonly status?: number,
     cause?: unknown,
+    tried?: RemoteAttempts,
   ) {
     super(url, `Remote read failed for ${url}: ${detail}${causeSuffix(cause)}`, { cause });
+    this.tried = tried;
+  }
+}
+
+/**
+ * A pyramid level's directory cannot be parsed, or does not fit the pyramid. Thrown by
+ * `openImage` unless `onDamagedLevel: 'skip'`, which lists the level in `damagedLevels` instead.
+ */
+export class DamagedLevelError extends CorruptImageError {
+  override name = 'DamagedLevelError';
+  constructor(
+    source: string,
+    /** the index the level would have had in `levels` */
+    readonly level: number,
+    /** which directory: 'IFD 3' (main chain) or 'SubIFD 1' (of the first IFD) */
+    readonly directory: string,
+    readonly reason: string,
+  ) {
+    const hint = "pass { onDamagedLevel: 'skip' } to open the other levels";
+    super(source, `level ${level} (${directory}) is damaged: ${reason}; ${hint}`);
   }
 }
 
@@ -88,21 +122,6 @@ export class SourceClosedError extends TiledIoError {
   constructor(source: string) {
     super(source, `Image ${source} is closed`);
   }
-}
-
-/** Renders a received value for an `Expected … but received …` message. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value);
-  if (value instanceof Uint8Array) return `${value.constructor.name}(${value.length})`;
-  if (value !== null && typeof value === 'object') {
-    try {
-      return JSON.stringify(value);
-    } catch {
-      return String(value);
-    }
-  }
-  return String(value);
 }
 
 function causeSuffix(cause: unknown): string {

@@ -4,7 +4,7 @@ import { TiledIoError } from './errors.js';
 import { openImage } from './open-image.js';
 
 /** Opens `bytes` and reads a corner region of every level plus a small readResized. */
-export async function exercise(bytes: Uint8Array): Promise<string> {
+export async function exercise(bytes: Uint8Array): Promise<{ detail: string; levels: number }> {
   const image = await openImage(bytes, { cacheBytes: 32 * 1024 * 1024, maxTileBytes: 64 * 1024 * 1024, maxRegionPixels: 1 << 22 });
   try {
     for (let level = 0; level < image.levels.length; level++) {
@@ -17,7 +17,7 @@ export async function exercise(bytes: Uint8Array): Promise<string> {
       }
     }
     const small = await image.readResized({ longSide: 32 });
-    return `read ${image.format} ${image.levels.length} levels ${small.width}x${small.height}`;
+    return { detail: `read ${image.format} ${image.levels.length} levels ${small.width}x${small.height}`, levels: image.levels.length };
   } finally {
     await image.close();
   }
@@ -26,7 +26,7 @@ export async function exercise(bytes: Uint8Array): Promise<string> {
 if (process.send) {
   process.on('message', (message: { id: number; bytes: Uint8Array }) => {
     void exercise(message.bytes).then(
-      (detail) => process.send!({ id: message.id, outcome: 'read', detail, rss: process.memoryUsage().rss }),
+      ({ detail, levels }) => process.send!({ id: message.id, outcome: 'read', detail, levels, rss: process.memoryUsage().rss }),
       (error: unknown) => {
         const typed = error instanceof TiledIoError;
         const detail = `${(error as Error)?.name}: ${(error as Error)?.message}${typed ? '' : `\n${(error as Error)?.stack}`}`;

@@ -1,24 +1,54 @@
 // Fuzzing of the readers: mutates real image files (truncation, flipped bytes, rewritten TIFF
 // tag counts / offsets, huge declared sizes) and opens + reads each mutant in a child process
-// with a time limit. Every case must end in a typed TiledIoError or a read of the right size:
-// an untyped error, a crash or a hang is a bug.
+// with a time limit. Every case must end in a typed TiledIoError or a read of the right size
+// with every pyramid level of the original: an untyped error, a crash, a hang or a level that
+// went missing without an error is a bug.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Rng } from '@patchgd/core';
+import { TiledIoError } from './errors.js';
+import { openImage } from './open-image.js';
 
-/** A deterministic pseudo-random generator (mulberry32). */
+/** The fuzzer's random stream: core's seeded Rng as a function. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Kinds of mutation applied by {@link mutate}. */
-export type MutationKind = 'truncate' | 'flip' | 'tag-count' | 'tag-offset' | 'huge-dims' | 'ifd-offset' | 'none';
+export type MutationKind =
+  | 'truncate' | 'truncate-tail' | 'flip' | 'tag-count' | 'tag-offset' | 'huge-dims' | 'ifd-offset' | 'ifd-pointer' | 'none';
+
+/** Byte positions of every IFD pointer of a TIFF: the header's, each next-IFD field, each SubIFDs value. */
+export function tiffPointerPositions(data: Uint8Array): Array<{ at: number; size: number; le: boolean }> {
+  if (data.length < 16) return [];
+  const le = data[0] === 0x49;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const big = view.getUint16(2, le) === 43;
+  const size = big ? 8 : 4;
+  const out = [{ at: big ? 8 : 4, size, le }];
+  let ifd = big ? Number(view.getBigUint64(8, le)) : view.getUint32(4, le);
+  const seen = new Set<number>();
+  while (ifd > 0 && ifd + 8 < data.length && !seen.has(ifd) && seen.size < 64) {
+    seen.add(ifd);
+    const n = big ? Number(view.getBigUint64(ifd, le)) : view.getUint16(ifd, le);
+    const first = ifd + (big ? 8 : 2);
+    const entrySize = big ? 20 : 12;
+    if (first + n * entrySize + size > data.length) break;
+    for (let i = 0; i < n; i++) {
+      const p = first + i * entrySize;
+      if (view.getUint16(p, le) !== 330) continue;
+      const count = big ? Number(view.getBigUint64(p + 4, le)) : view.getUint32(p + 4, le);
+      const field = p + (big ? 12 : 8);
+      const at = count * size <= size ? field : big ? Number(view.getBigUint64(field, le)) : view.getUint32(field, le);
+      for (let k = 0; k < Math.min(count, 64); k++) if (at + (k + 1) * size <= data.length) out.push({ at: at + k * size, size, le });
+    }
+    const nextAt = first + n * entrySize;
+    out.push({ at: nextAt, size, le });
+    ifd = big ? Number(view.getBigUint64(nextAt, le)) : view.getUint32(nextAt, le);
+  }
+  return out;
+}
 
 /** Byte positions of the fields of every IFD entry of a TIFF (empty for other files). */
 export function tiffEntryPositions(data: Uint8Array): Array<{ tag: number; countAt: number; countSize: number; valueAt: number; valueSize: number; le: boolean }> {
@@ -55,7 +85,9 @@ function writeUint(view: DataView, at: number, size: number, value: number, le: 
 export function mutate(input: Uint8Array, random: () => number): { bytes: Uint8Array; kind: MutationKind } {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const entries = tiffEntryPositions(input);
-  const kinds: MutationKind[] = entries.length > 0 ? ['truncate', 'flip', 'tag-count', 'tag-offset', 'huge-dims', 'ifd-offset'] : ['truncate', 'flip'];
+  const kinds: MutationKind[] = entries.length > 0
+    ? ['truncate', 'truncate-tail', 'flip', 'tag-count', 'tag-offset', 'huge-dims', 'ifd-offset', 'ifd-pointer']
+    : ['truncate', 'flip'];
   const kind = pick(kinds);
   const bytes = new Uint8Array(input); // a copy with its own ArrayBuffer (Buffer#slice would share memory)
   const view = new DataView(bytes.buffer);
@@ -63,6 +95,16 @@ export function mutate(input: Uint8Array, random: () => number): { bytes: Uint8A
   switch (kind) {
     case 'truncate':
       return { bytes: bytes.subarray(0, Math.floor(random() * input.length)), kind };
+    case 'truncate-tail':
+      // a few bytes short, as an interrupted copy leaves a file: libvips writes the last level's IFD last
+      return { bytes: bytes.subarray(0, Math.max(0, input.length - 1 - Math.floor(random() * 256))), kind };
+    case 'ifd-pointer': {
+      // one flipped bit in a next-IFD or SubIFD pointer: the levels behind it are lost or land on garbage
+      const pointers = tiffPointerPositions(input);
+      const p = pick(pointers);
+      bytes[p.at + Math.floor(random() * p.size)]! ^= 1 << Math.floor(random() * 8);
+      return { bytes, kind };
+    }
     case 'flip': {
       const n = 1 + Math.floor(random() * 8);
       for (let i = 0; i < n; i++) {
@@ -101,7 +143,10 @@ export function mutate(input: Uint8Array, random: () => number): { bytes: Uint8A
 }
 
 /** How one case ended. */
-export type Outcome = 'read' | 'typed-error' | 'untyped-error' | 'crash' | 'hang' | 'memory';
+export type Outcome = 'read' | 'typed-error' | 'untyped-error' | 'crash' | 'hang' | 'memory' | 'level-lost';
+
+/** Outcomes that are bugs. */
+export const BAD_OUTCOMES: readonly Outcome[] = ['untyped-error', 'crash', 'hang', 'memory', 'level-lost'];
 
 /** Result of {@link runFuzz}. */
 export interface FuzzReport {
@@ -111,7 +156,7 @@ export interface FuzzReport {
   byKind: Record<string, Partial<Record<Outcome, number>>>;
   /** errors by name (typed-error cases) */
   errors: Record<string, number>;
-  /** the first few bad cases (untyped error, crash, hang, memory) */
+  /** the first few bad cases (untyped error, crash, hang, memory, a level lost without an error) */
   failures: Array<{ index: number; fixture: string; kind: MutationKind; outcome: Outcome; detail: string }>;
   seconds: number;
 }
@@ -135,6 +180,22 @@ interface WorkerReply {
   outcome: 'read' | 'typed-error' | 'untyped-error';
   detail: string;
   rss: number;
+  /** levels opened, for reads */
+  levels?: number;
+}
+
+/** Pyramid levels of each unmutated fixture (undefined when it does not open). */
+async function levelCounts(fixtures: FuzzOptions['fixtures']): Promise<Map<string, number | undefined>> {
+  const counts = new Map<string, number | undefined>();
+  for (const f of fixtures) {
+    const image = await openImage(f.bytes).catch((error: unknown) => {
+      if (error instanceof TiledIoError) return undefined;
+      throw error;
+    });
+    counts.set(f.name, image?.levels.length);
+    await image?.close();
+  }
+  return counts;
 }
 
 const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './fuzz-worker.ts' : './fuzz-worker.js', import.meta.url);
@@ -161,12 +222,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const report: FuzzReport = {
     cases: options.cases,
     seed: options.seed,
-    counts: { read: 0, 'typed-error': 0, 'untyped-error': 0, crash: 0, hang: 0, memory: 0 },
+    counts: { read: 0, 'typed-error': 0, 'untyped-error': 0, crash: 0, hang: 0, memory: 0, 'level-lost': 0 },
     byKind: {},
     errors: {},
     failures: [],
     seconds: 0,
   };
+  const expectedLevels = await levelCounts(options.fixtures);
   // generate every case up front from the seed, so results do not depend on scheduling
   const cases = Array.from({ length: options.cases }, (_, index) => {
     const fixture = options.fixtures[Math.floor(random() * options.fixtures.length)]!;
@@ -211,8 +273,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         const onMessage = (m: WorkerReply) => {
           if (m.id !== c.index) return;
           cleanup();
+          const expected = expectedLevels.get(c.fixture);
           if (m.rss > maxRss) resolve({ outcome: 'memory', detail: `RSS ${m.rss} bytes` });
-          else resolve({ outcome: m.outcome, detail: m.detail });
+          else if (m.outcome === 'read' && expected !== undefined && (m.levels ?? 0) < expected) {
+            resolve({ outcome: 'level-lost', detail: `opened with ${m.levels} of ${expected} levels and no error (${m.detail})` });
+          } else resolve({ outcome: m.outcome, detail: m.detail });
         };
         const onExit = (code: number | null, signal: string | null) => {
           cleanup();

@@ -9,7 +9,12 @@ export {
   RegionOutOfBoundsError,
   RemoteReadError,
   SourceClosedError,
+  DamagedLevelError,
+  type RemoteAttempts,
 } from './errors.js';
-export type { ImageSource, ImageFormat, LevelInfo, Region, Pixels, ResizeTarget, ImageSourceStats } from './types.js';
+export type { ImageSource, ImageFormat, LevelInfo, Region, Pixels, ResizeTarget, ImageSourceStats, DamagedLevel } from './types.js';
+export type { HttpOptions } from './http-retry.js';
+export type { DamagedLevelPolicy } from './tiff-image.js';
+export { levelForMpp, readRegionAtMpp, NoPhysicalScaleError, type MppChoice, type MppRegion } from './physical-scale.js';
 export { StreamingTiffWriter, TiffWriteError } from './stream-tiff-writer.js';
 export type { StreamingTiffOptions, TiffLevelSize } from './stream-tiff-writer.js';

@@ -92,7 +92,8 @@ describe('openImage arguments and signatures', () => {
       ['ftp://example.com/a.tif', {}, "Expected a file path, an http(s) URL or bytes for source but received 'ftp://example.com/a.tif'"],
       [new Uint8Array(4), { cacheBytes: -1 }, 'Expected a positive number for options.cacheBytes but received -1'],
       [new Uint8Array(4), { maxPixels: 'big' }, "Expected a positive number for options.maxPixels but received 'big'"],
-      [new Uint8Array(4), { cache: {} }, 'Expected a TileCache for options.cache but received {}'],
+      [new Uint8Array(4), { cache: {} }, 'Expected a TileCache for options.cache but received an object'],
+      [new Uint8Array(4), { onDamagedLevel: 'drop' }, "Expected one of 'error', 'skip' for options.onDamagedLevel but received 'drop'"],
     ];
     for (const [source, options, message] of cases) {
       const err = await openImage(source as never, options as never).catch((e: unknown) => e);

@@ -1,11 +1,14 @@
 // openImage: the entry point. Detects the container from its first bytes and returns a TIFF
 // (tiled / stripped / pyramidal / SVS / BigTIFF) or a sharp-backed PNG / JPEG / WebP source.
 import { fileURLToPath } from 'node:url';
-import { bufferSource, openFileSource, openHttpSource, type ByteSource } from './byte-source.js';
+import { checkOneOf } from '@patchgd/core';
+import { bufferSource, openFileSource, type ByteSource } from './byte-source.js';
 import { InvalidArgumentError, TiledIoError, UnsupportedFormatError } from './errors.js';
+import { resolveHttpOptions, type HttpOptions } from './http-retry.js';
+import { openHttpSource } from './http-source.js';
 import { SharpImageSource } from './sharp-image.js';
 import { TileCache } from './tile-cache.js';
-import { TiffImageSource, type TileDecoder } from './tiff-image.js';
+import { TiffImageSource, type DamagedLevelPolicy, type TileDecoder } from './tiff-image.js';
 import type { ImageSource } from './types.js';
 
 /** Options of {@link openImage}. */
@@ -29,15 +32,18 @@ export interface OpenImageOptions {
    * region of a local file in one call; 'per-tile' decodes each tile from the bytes read.
    */
   tileDecoder?: TileDecoder;
-  /** HTTP: per-request timeout in ms (default 30 000) */
-  timeoutMs?: number;
-  /** HTTP: extra request headers */
-  headers?: Record<string, string>;
-  /** HTTP: largest whole-file download accepted when the server ignores ranges (default 256 MiB) */
-  maxDownloadBytes?: number;
+  /** HTTP(S) sources: retries, backoff, timeouts, deadline, headers (see {@link HttpOptions}) */
+  http?: HttpOptions;
+  /**
+   * A pyramid level whose directory cannot be parsed or does not fit the pyramid: 'error'
+   * (default) throws a DamagedLevelError naming the level; 'skip' opens the other levels and
+   * lists the dropped ones in `image.damagedLevels`.
+   */
+  onDamagedLevel?: DamagedLevelPolicy;
 }
 
-const POSITIVE_OPTIONS = ['cacheBytes', 'maxPixels', 'maxRegionPixels', 'maxTileBytes', 'timeoutMs', 'maxDownloadBytes'] as const;
+const POSITIVE_OPTIONS = ['cacheBytes', 'maxPixels', 'maxRegionPixels', 'maxTileBytes'] as const;
+const KNOWN_OPTIONS: readonly string[] = [...POSITIVE_OPTIONS, 'cache', 'tileDecoder', 'http', 'onDamagedLevel'];
 
 /**
  * Opens a TIFF / BigTIFF / SVS / PNG / JPEG / WebP image from a file path, an `http(s)://` URL
@@ -56,6 +62,11 @@ const POSITIVE_OPTIONS = ['cacheBytes', 'maxPixels', 'maxRegionPixels', 'maxTile
  */
 export async function openImage(source: string | Uint8Array, options: OpenImageOptions = {}): Promise<ImageSource> {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'an object', options);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(key)) {
+      throw new InvalidArgumentError(`options.${key}`, `one of the options ${KNOWN_OPTIONS.join(', ')}`, key);
+    }
+  }
   for (const key of POSITIVE_OPTIONS) {
     const v = options[key];
     if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) {
@@ -68,6 +79,9 @@ export async function openImage(source: string | Uint8Array, options: OpenImageO
   if (options.cache !== undefined && !(options.cache instanceof TileCache)) {
     throw new InvalidArgumentError('options.cache', 'a TileCache', options.cache);
   }
+  const http = resolveHttpOptions(options.http);
+  const damagedPolicies = ['error', 'skip'] as const;
+  const onDamagedLevel = checkOneOf('options.onDamagedLevel', options.onDamagedLevel ?? 'error', damagedPolicies, InvalidArgumentError);
   const maxPixels = options.maxPixels ?? 2 ** 36;
   const limits = {
     maxPixels,
@@ -81,7 +95,7 @@ export async function openImage(source: string | Uint8Array, options: OpenImageO
   if (typeof source === 'string') {
     if (source.length === 0) throw new InvalidArgumentError('source', 'a file path, an http(s) URL or bytes', source);
     if (/^https?:\/\//i.test(source)) {
-      bytes = await openHttpSource(source, options);
+      bytes = await openHttpSource(source, http);
     } else {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !/^file:\/\//i.test(source)) {
         throw new InvalidArgumentError('source', 'a file path, an http(s) URL or bytes', source);
@@ -99,7 +113,9 @@ export async function openImage(source: string | Uint8Array, options: OpenImageO
     if (bytes.size === 0) throw new UnsupportedFormatError(bytes.name, 'the file is empty');
     const head = await bytes.readMeta(0, Math.min(16, bytes.size));
     const format = sniff(head);
-    if (format === 'tiff') return await TiffImageSource.open(bytes, cache, limits, path, options.tileDecoder);
+    if (format === 'tiff') {
+      return await TiffImageSource.open(bytes, cache, limits, { path, decoder: options.tileDecoder, onDamagedLevel });
+    }
     if (format) return await SharpImageSource.open(bytes, path, format, cache, maxPixels, limits);
     const hex = Buffer.from(head.subarray(0, 8)).toString('hex');
     throw new UnsupportedFormatError(bytes.name, `unrecognised file signature ${hex} (expected TIFF, BigTIFF, SVS, PNG, JPEG or WebP)`);

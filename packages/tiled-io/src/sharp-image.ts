@@ -34,7 +34,8 @@ export class SharpImageSource extends BaseImageSource {
   }
 
   get stats(): ImageSourceStats {
-    return { bytesRead: this.bytes.stats.bytesRead, requests: this.bytes.stats.requests, tilesDecoded: this.decodedCount, cacheHits: this.hits };
+    const { bytesRead, requests, retries } = this.bytes.stats;
+    return { bytesRead, requests, retries, tilesDecoded: this.decodedCount, cacheHits: this.hits };
   }
 
   /**

@@ -3,17 +3,15 @@
 // this writer takes any level sizes (e.g. PANDA's downsample 1, 4 and 16) and tiles in any order,
 // in the layout of the Kaggle slides: one IFD per level, level 0 first, YCbCr JPEG tiles.
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { checkInteger } from '@patchgd/core';
 import sharp from 'sharp';
 import { InvalidArgumentError, TiledIoError } from './errors.js';
+import { rational } from './tiff-writer.js';
+import { checkMpp } from './write-tiled-tiff.js';
 
 /** Writing a streamed TIFF went wrong (finished twice, a tile missing, over 4 GiB). */
 export class TiffWriteError extends TiledIoError {
   override name = 'TiffWriteError';
-}
-
-function checkInteger(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(name, `an integer in [${min}, ${max}]`, value);
-  return value;
 }
 
 export interface TiffLevelSize {
@@ -28,6 +26,8 @@ export interface StreamingTiffOptions {
   tileSize?: number;
   /** JPEG quality 1–100 (default 85) */
   quality?: number;
+  /** microns per pixel of level 0 (one number or { x, y }): written as resolution tags on every level */
+  mpp?: number | { x: number; y: number };
 }
 
 interface LevelState extends TiffLevelSize {
@@ -60,24 +60,26 @@ export class StreamingTiffWriter {
     private readonly levels: LevelState[],
     readonly tileSize: number,
     readonly quality: number,
+    private readonly mpp: { x: number; y: number } | undefined,
   ) {}
 
   static async create(path: string, options: StreamingTiffOptions): Promise<StreamingTiffWriter> {
-    const tileSize = checkInteger('tileSize', options.tileSize ?? 512, 16, 4096);
+    const tileSize = checkInteger('tileSize', options.tileSize ?? 512, 16, 4096, InvalidArgumentError);
     if (tileSize % 16 !== 0) throw new InvalidArgumentError('tileSize', 'a multiple of 16 from 16 to 4096', tileSize);
-    const quality = checkInteger('quality', options.quality ?? 85, 1, 100);
+    const quality = checkInteger('quality', options.quality ?? 85, 1, 100, InvalidArgumentError);
     if (!Array.isArray(options.levels) || options.levels.length === 0) throw new InvalidArgumentError('levels', 'a non-empty array of { width, height }', options.levels);
     const levels = options.levels.map((level, i) => {
-      const width = checkInteger(`levels[${i}].width`, level?.width, 1, 2 ** 31);
-      const height = checkInteger(`levels[${i}].height`, level?.height, 1, 2 ** 31);
+      const width = checkInteger(`levels[${i}].width`, level?.width, 1, 2 ** 31, InvalidArgumentError);
+      const height = checkInteger(`levels[${i}].height`, level?.height, 1, 2 ** 31, InvalidArgumentError);
       const across = Math.ceil(width / tileSize);
       const down = Math.ceil(height / tileSize);
       return { width, height, across, down, offsets: new Float64Array(across * down).fill(-1), counts: new Float64Array(across * down) };
     });
+    const mpp = options.mpp === undefined ? undefined : checkMpp('mpp', options.mpp);
     const file = await open(path, 'w');
     // header: little-endian, magic 42, first IFD offset patched by finish()
     await file.write(Uint8Array.of(0x49, 0x49, 42, 0, 0, 0, 0, 0), 0, 8, 0);
-    return new StreamingTiffWriter(path, file, levels, tileSize, quality);
+    return new StreamingTiffWriter(path, file, levels, tileSize, quality, mpp);
   }
 
   /** Tiles across and down of a level. */
@@ -111,7 +113,7 @@ export class StreamingTiffWriter {
       });
       let first = 0;
       // Directories are laid out finest first; each one's "next" field points at the following.
-      const sizes = this.levels.map((level) => directoryBytes(level.across * level.down));
+      const sizes = this.levels.map((level) => directoryBytes(level.across * level.down, this.mpp !== undefined));
       let offset = this.position + (this.position % 2);
       const starts = sizes.map((size) => {
         const start = offset;
@@ -152,8 +154,8 @@ export class StreamingTiffWriter {
   private async appendTile(level: number, tx: number, ty: number, bytes: Buffer): Promise<void> {
     if (this.finished) throw new TiffWriteError(this.path, `${this.path} is already finished`);
     const { across, down } = this.tilesOf(level);
-    checkInteger('tx', tx, 0, across - 1);
-    checkInteger('ty', ty, 0, down - 1);
+    checkInteger('tx', tx, 0, across - 1, InvalidArgumentError);
+    checkInteger('ty', ty, 0, down - 1, InvalidArgumentError);
     const state = this.levels[level]!;
     const offset = this.position + (this.position % 2); // word-aligned, as the TIFF spec asks
     if (offset + bytes.length > MAX_CLASSIC_TIFF) throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
@@ -165,7 +167,7 @@ export class StreamingTiffWriter {
 
   private directory(level: LevelState, index: number, start: number, next: number): Buffer {
     const n = level.across * level.down;
-    const entries: [tag: number, type: 3 | 4, values: ArrayLike<number>][] = [
+    const entries: [tag: number, type: 3 | 4 | 5, values: ArrayLike<number>][] = [
       [254, 4, [index === 0 ? 0 : 1]], // NewSubfileType: reduced-resolution image
       [256, 4, [level.width]],
       [257, 4, [level.height]],
@@ -180,7 +182,15 @@ export class StreamingTiffWriter {
       [325, 4, level.counts],
       [530, 3, [2, 2]], // YCbCrSubSampling 4:2:0
     ];
-    const out = Buffer.alloc(directoryBytes(n));
+    if (this.mpp) {
+      // pixels per centimetre of this level, tags 282 / 283 (RATIONAL) and ResolutionUnit 3 (cm), in tag order
+      const base = this.levels[0]!;
+      const x = 10_000 / ((this.mpp.x * base.width) / level.width);
+      const y = 10_000 / ((this.mpp.y * base.height) / level.height);
+      entries.push([282, 5, [x]], [283, 5, [y]], [296, 3, [3]]);
+      entries.sort((a, b) => a[0] - b[0]);
+    }
+    const out = Buffer.alloc(directoryBytes(n, this.mpp !== undefined));
     out.writeUInt16LE(entries.length, 0);
     let extra = 2 + entries.length * 12 + 4;
     entries.forEach(([tag, type, values], i) => {
@@ -188,7 +198,7 @@ export class StreamingTiffWriter {
       out.writeUInt16LE(tag, at);
       out.writeUInt16LE(type, at + 2);
       out.writeUInt32LE(values.length, at + 4);
-      const size = type === 3 ? 2 : 4;
+      const size = type === 3 ? 2 : type === 4 ? 4 : 8;
       const inline = values.length * size <= 4;
       let cursor = inline ? at + 8 : extra;
       if (!inline) {
@@ -197,7 +207,11 @@ export class StreamingTiffWriter {
       }
       for (let v = 0; v < values.length; v++) {
         if (type === 3) out.writeUInt16LE(values[v]!, cursor);
-        else out.writeUInt32LE(values[v]!, cursor);
+        else if (type === 5) {
+          const [num, den] = rational(values[v]!);
+          out.writeUInt32LE(num, cursor);
+          out.writeUInt32LE(den, cursor + 4);
+        } else out.writeUInt32LE(values[v]!, cursor);
         cursor += size;
       }
     });
@@ -206,8 +220,9 @@ export class StreamingTiffWriter {
   }
 }
 
-/** Bytes of one directory with `tiles` tiles: entries, next pointer, BitsPerSample, offsets and counts. */
-function directoryBytes(tiles: number): number {
-  const bytes = 2 + 13 * 12 + 4 + 6 + (tiles > 1 ? 8 * tiles : 0);
+/** Bytes of one directory: entries, next pointer, BitsPerSample, offsets and counts (and two rationals). */
+function directoryBytes(tiles: number, resolution: boolean): number {
+  const entries = resolution ? 16 : 13;
+  const bytes = 2 + entries * 12 + 4 + 6 + (tiles > 1 ? 8 * tiles : 0) + (resolution ? 16 : 0);
   return bytes + (bytes % 2);
 }

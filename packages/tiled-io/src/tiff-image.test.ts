@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { Rng } from '@patchgd/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegionOutOfBoundsError, InvalidArgumentError } from './errors.js';
 import { openImage } from './open-image.js';
@@ -121,8 +122,8 @@ describe('tile decoding strategy for JPEG tiles of local files', () => {
   it('random reads over an image much larger than the cache switch to exact-region reads, with identical pixels', async () => {
     const image = await openImage(file, { cacheBytes: 20 * tileBytes });
     const perTile = await openImage(file, { tileDecoder: 'per-tile' });
-    let seed = 7;
-    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rng = new Rng(7);
+    const next = () => rng.next();
     for (let i = 0; i < 60; i++) {
       const region = { x: Math.floor(next() * (side - 100)), y: Math.floor(next() * (side - 100)), width: 100, height: 100 };
       const ours = await image.readRegion(region);

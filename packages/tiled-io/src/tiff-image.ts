@@ -16,11 +16,11 @@ import {
   undoHorizontalPredictor,
   zstdDecode,
 } from './codecs.js';
-import { CorruptImageError, TiledIoError, UnsupportedFormatError } from './errors.js';
+import { CorruptImageError, DamagedLevelError, TiledIoError, UnsupportedFormatError } from './errors.js';
 import type { CachedTile, TileCache } from './tile-cache.js';
 import { readDirectory, type LevelDirectory, type TiffLimits } from './tiff-directory.js';
-import { Tag, TiffFile } from './tiff-parser.js';
-import type { ImageFormat, ImageSourceStats, LevelInfo } from './types.js';
+import { Tag, TiffFile, type Ifd } from './tiff-parser.js';
+import type { DamagedLevel, ImageFormat, ImageSourceStats, LevelInfo } from './types.js';
 
 /**
  * How JPEG / WebP tiles are decoded: 'auto' lets libvips (through sharp) decode all missing
@@ -28,6 +28,61 @@ import type { ImageFormat, ImageSourceStats, LevelInfo } from './types.js';
  * per tile; 'per-tile' always decodes tile by tile from the bytes this package reads.
  */
 export type TileDecoder = 'auto' | 'per-tile';
+
+/** What openImage does with a damaged pyramid level: throw (default) or leave it out and say so. */
+export type DamagedLevelPolicy = 'error' | 'skip';
+
+/**
+ * What a directory after the first is meant to be: 'level' (a SubIFD, or a tiled directory of
+ * a tiled pyramid that is marked reduced-resolution or sits in an SVS: it must fit), 'maybe'
+ * (a tiled page not marked reduced-resolution), 'other' (stripped: a thumbnail or an overview),
+ * 'associated' (an Aperio thumbnail, label or macro). 'damaged' when its tags cannot be read.
+ */
+async function levelRole(
+  file: TiffFile, ifd: Ifd, format: ImageFormat, subIfd: boolean, tiledBase: boolean,
+): Promise<'level' | 'maybe' | 'other' | 'associated' | 'damaged'> {
+  const tiled = ifd.entries.has(Tag.TileWidth) || ifd.entries.has(Tag.TileOffsets);
+  if (subIfd && tiledBase) return 'level';
+  try {
+    if (format === 'svs') {
+      // Aperio associated images are stripped; a tiled one named "label" or "macro" is associated too
+      if (!tiled) return 'associated';
+      const text = (await file.ascii(ifd, Tag.ImageDescription, 256)) ?? '';
+      return /(^|[\r\n])\s*(label|macro)\b/i.test(text) ? 'associated' : 'level';
+    }
+    if (!tiledBase || !tiled) return 'other';
+    const subfile = (await file.scalar(ifd, Tag.NewSubfileType, 0)) ?? 0;
+    return (subfile & 1) === 1 ? 'level' : 'maybe';
+  } catch (error) {
+    if (error instanceof TiledIoError) return 'damaged';
+    throw error;
+  }
+}
+
+/**
+ * Level 0's microns per pixel: Aperio's `MPP = …` in the ImageDescription (one value for both
+ * axes), else XResolution / YResolution (pixels per ResolutionUnit: 2 inch, the default, or
+ * 3 centimetre). Undefined when neither is there or the values are not positive and finite.
+ */
+async function physicalScale(
+  file: TiffFile, ifd: Ifd, description: string,
+): Promise<{ x: number; y: number } | undefined> {
+  const aperio = description.startsWith('Aperio') ? /\|\s*MPP\s*=\s*([0-9.eE+-]+)/.exec(description) : null;
+  const mpp = aperio ? Number(aperio[1]) : NaN;
+  if (Number.isFinite(mpp) && mpp > 0) return { x: mpp, y: mpp };
+  try {
+    const unit = (await file.scalar(ifd, Tag.ResolutionUnit, 2))!;
+    const micronsPerUnit = unit === 2 ? 25_400 : unit === 3 ? 10_000 : undefined;
+    const xres = await file.scalar(ifd, Tag.XResolution);
+    const yres = (await file.scalar(ifd, Tag.YResolution)) ?? xres;
+    if (micronsPerUnit === undefined || xres === undefined || yres === undefined) return undefined;
+    if (!(xres > 0 && yres > 0 && Number.isFinite(xres) && Number.isFinite(yres))) return undefined;
+    return { x: micronsPerUnit / xres, y: micronsPerUnit / yres };
+  } catch (error) {
+    if (error instanceof TiledIoError) return undefined; // a broken resolution tag is no scale, not a broken image
+    throw error;
+  }
+}
 
 /** InterColorProfile (ICC) tag. */
 const ICC_PROFILE_TAG = 34675;
@@ -65,6 +120,8 @@ export class TiffImageSource extends BaseImageSource {
     format: ImageFormat,
     private readonly cache: TileCache,
     limits: TiffLimits,
+    mpp: { x: number; y: number } | undefined,
+    override readonly damagedLevels: readonly DamagedLevel[],
   ) {
     super(bytes.name, limits);
     this.format = format;
@@ -81,6 +138,8 @@ export class TiffImageSource extends BaseImageSource {
         level.tileWidth = d.blockWidth;
         level.tileHeight = d.blockHeight;
       }
+      // one scale for the slide, per axis: reduced levels' own resolution tags are often copies of level 0's
+      if (mpp) level.mpp = { x: (mpp.x * base.width) / d.width, y: (mpp.y * base.height) / d.height };
       return level;
     });
   }
@@ -89,46 +148,78 @@ export class TiffImageSource extends BaseImageSource {
     return {
       bytesRead: this.bytes.stats.bytesRead,
       requests: this.bytes.stats.requests,
+      retries: this.bytes.stats.retries,
       tilesDecoded: this.decoded,
       cacheHits: this.hits,
     };
   }
   private hits = 0;
 
-  /** Parses the TIFF structure of `bytes` and selects its pyramid levels. */
+  /**
+   * Parses the TIFF structure of `bytes` and selects its pyramid levels. A directory meant as
+   * a level (tiled, in a tiled pyramid, not an Aperio label or macro) that cannot be parsed or
+   * does not fit the pyramid is a DamagedLevelError, or with `onDamagedLevel: 'skip'` an entry
+   * of `damagedLevels`: level indices never shift without a word.
+   */
   static async open(
     bytes: ByteSource,
     cache: TileCache,
     limits: TiffLimits,
-    path?: string,
-    decoder: TileDecoder = 'auto',
+    options: { path?: string; decoder?: TileDecoder; onDamagedLevel?: DamagedLevelPolicy } = {},
   ): Promise<TiffImageSource> {
-    const file = await TiffFile.open(bytes);
+    const file = await TiffFile.open(bytes, { keepGoing: true });
     const first = file.ifds[0]!;
     const base = await readDirectory(file, first, limits, 0, undefined);
-    const description = (await file.ascii(first, Tag.ImageDescription, 256)) ?? '';
+    const description = (await file.ascii(first, Tag.ImageDescription, 4096)) ?? '';
     const format: ImageFormat = description.startsWith('Aperio') ? 'svs' : file.bigTiff ? 'bigtiff' : 'tiff';
-    const useSub = file.subIfds[0]!.length > 0;
+    const useSub = first.entries.has(Tag.SubIFDs) && file.subIfds[0]!.length > 0;
     const candidates = useSub ? file.subIfds[0]! : file.ifds.slice(1);
     const dirs = [base];
+    const damaged: DamagedLevel[] = [];
+    const damage = (directory: string, offset: number, reason: string) => {
+      const index = dirs.length + damaged.length;
+      if (options.onDamagedLevel !== 'skip') throw new DamagedLevelError(bytes.name, index, directory, reason);
+      damaged.push({ index, directory, offset, reason });
+    };
     for (const [i, ifd] of candidates.entries()) {
+      const directory = useSub ? `SubIFD ${i}` : `IFD ${i + 1}`;
+      if (ifd.damage !== undefined) {
+        damage(directory, ifd.offset, useSub ? ifd.damage : `${ifd.damage} (the IFDs after it are lost too)`);
+        continue;
+      }
+      const role = await levelRole(file, ifd, format, useSub, base.tiled);
       let dir: LevelDirectory;
       try {
-        dir = useSub ? await readDirectory(file, ifd, limits, 0, i) : await readDirectory(file, ifd, limits, i + 1, undefined);
+        if (role === 'damaged') throw new CorruptImageError(bytes.name, 'its NewSubfileType / ImageDescription cannot be read');
+        dir = await readDirectory(file, ifd, limits, useSub ? 0 : i + 1, useSub ? i : undefined);
       } catch (error) {
-        if (error instanceof TiledIoError) continue; // not a usable level (label, macro, odd codec)
-        throw error;
+        if (!(error instanceof TiledIoError)) throw error;
+        // mangled tags are damage wherever they are (except in an Aperio slide's label or macro);
+        // a codec or layout we cannot read is damage only in a directory that must be a level
+        const corrupt = error instanceof CorruptImageError && role !== 'associated';
+        const reason = (error as CorruptImageError).detail ?? error.message;
+        if (corrupt || role === 'level') damage(directory, ifd.offset, reason);
+        continue;
       }
       const prev = dirs[dirs.length - 1]!;
-      if (dir.tiled !== base.tiled && base.tiled) continue; // e.g. the SVS thumbnail strip
-      if (dir.samples !== base.samples || dir.bits !== base.bits || dir.photometric !== base.photometric) continue;
-      if (dir.width >= prev.width || dir.height > prev.height) continue;
       const ds = (base.width / dir.width + base.height / dir.height) / 2;
-      if (Math.abs(base.width / ds - dir.width) > 2 || Math.abs(base.height / ds - dir.height) > 2) continue;
-      dirs.push(dir);
+      const misfit =
+        dir.tiled !== base.tiled ? (dir.tiled ? 'tiled' : 'stripped') + ' unlike level 0'
+        : dir.samples !== base.samples || dir.bits !== base.bits || dir.photometric !== base.photometric
+          ? `${dir.samples}x${dir.bits}-bit samples (photometric ${dir.photometric}) unlike level 0's ` +
+            `${base.samples}x${base.bits}-bit (photometric ${base.photometric})`
+          : dir.width >= prev.width || dir.height > prev.height
+            ? `${dir.width}x${dir.height} pixels is not smaller than the level before (${prev.width}x${prev.height})`
+            : Math.abs(base.width / ds - dir.width) > 2 || Math.abs(base.height / ds - dir.height) > 2
+              ? `${dir.width}x${dir.height} pixels is not one downsample of level 0 (${base.width}x${base.height})`
+              : undefined;
+      if (misfit === undefined) dirs.push(dir);
+      else if (role === 'level') damage(directory, ifd.offset, misfit);
     }
-    const source = new TiffImageSource(bytes, file, dirs, format, cache, limits);
-    if (decoder === 'auto' && path !== undefined) source.path = path;
+    const mpp = await physicalScale(file, first, description);
+    const decoder = options.decoder ?? 'auto';
+    const source = new TiffImageSource(bytes, file, dirs, format, cache, limits, mpp, damaged);
+    if (decoder === 'auto' && options.path !== undefined) source.path = options.path;
     return source;
   }
 
@@ -249,7 +340,7 @@ export class TiffImageSource extends BaseImageSource {
     const dir = this.dirs[level]!;
     const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
     const px = await toRaw(sharp(this.path!, options).extract({ left: x, top: y, width, height }), this.channels);
-    if (px.width !== width || px.height !== height || px.channels !== this.channels) throw new Error('libvips returned an unexpected size');
+    if (px.width !== width || px.height !== height || px.channels !== this.channels) throw new CorruptImageError(this.source, `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`);
     return px.data;
   }
 
@@ -303,7 +394,7 @@ export class TiffImageSource extends BaseImageSource {
     const height = Math.min(dir.height, (ty1 + 1) * bh) - top;
     const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
     const px = await toRaw(sharp(this.path!, options).extract({ left, top, width, height }), c);
-    if (px.width !== width || px.height !== height || px.channels !== c) throw new Error('libvips returned an unexpected size');
+    if (px.width !== width || px.height !== height || px.channels !== c) throw new CorruptImageError(this.source, `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`);
     // every tile is a view into the one decoded rectangle: no copies
     const tiles = new Map<number, CachedTile>();
     const stride = width * c;

@@ -19,6 +19,9 @@ export const Tag = {
   RowsPerStrip: 278,
   StripByteCounts: 279,
   PlanarConfiguration: 284,
+  XResolution: 282,
+  YResolution: 283,
+  ResolutionUnit: 296,
   Predictor: 317,
   ColorMap: 320,
   TileWidth: 322,
@@ -50,6 +53,8 @@ export interface TiffEntry {
 export interface Ifd {
   offset: number;
   entries: Map<number, TiffEntry>;
+  /** set (entries empty) when the directory could not be parsed and `keepGoing` was given */
+  damage?: string;
 }
 
 /** Limits applied while parsing. */
@@ -58,6 +63,11 @@ export interface ParseLimits {
   maxIfds?: number;
   /** most entries in one IFD (default 4096) */
   maxEntries?: number;
+  /**
+   * Record an unparseable IFD after the first (an Ifd with `damage` set) instead of throwing:
+   * a broken SubIFD is kept in its place, a broken IFD of the main chain ends the chain.
+   */
+  keepGoing?: boolean;
 }
 
 /** The structure of a TIFF file: byte order, variant and its IFDs. */
@@ -103,20 +113,48 @@ export class TiffFile {
     const seen = new Set<number>();
     let offset = firstIfd;
     if (offset === 0) throw new CorruptImageError(name, 'the file has no image directory (first IFD offset is 0)');
+    // with keepGoing, a directory that fails to parse is recorded in place (never the first one)
+    const attempt = async <T>(first: boolean, at: number, read: () => Promise<T>): Promise<T | Ifd> => {
+      try {
+        return await read();
+      } catch (error) {
+        if (first || !limits.keepGoing || !(error instanceof CorruptImageError)) throw error;
+        return { offset: at, entries: new Map(), damage: error.detail };
+      }
+    };
     while (offset !== 0) {
-      if (seen.has(offset)) throw new CorruptImageError(name, `IFD chain loops back to offset ${offset}`);
-      if (seen.size >= maxIfds) throw new CorruptImageError(name, `more than ${maxIfds} IFDs`);
-      seen.add(offset);
-      const { ifd, next } = await file.readIfd(offset, maxEntries);
+      const first = file.ifds.length === 0;
+      const read = await attempt(first, offset, async () => {
+        if (seen.has(offset)) throw new CorruptImageError(name, `IFD chain loops back to offset ${offset}`);
+        if (seen.size >= maxIfds) throw new CorruptImageError(name, `more than ${maxIfds} IFDs`);
+        seen.add(offset);
+        return file.readIfd(offset, maxEntries);
+      });
+      if ('damage' in read) {
+        file.ifds.push(read);
+        file.subIfds.push([]);
+        break; // the next pointer is lost with the directory
+      }
+      const { ifd, next } = read as { ifd: Ifd; next: number };
       file.ifds.push(ifd);
       const subs: Ifd[] = [];
       const subEntry = ifd.entries.get(Tag.SubIFDs);
       if (subEntry) {
-        for (const subOffset of await file.values(subEntry)) {
-          if (subOffset === 0 || seen.has(subOffset)) continue;
-          if (seen.size >= maxIfds) throw new CorruptImageError(name, `more than ${maxIfds} IFDs`);
-          seen.add(subOffset);
-          subs.push((await file.readIfd(subOffset, maxEntries)).ifd);
+        const subOffsets = await attempt(false, subEntry.valueOffset, () => file.values(subEntry));
+        if (!(subOffsets instanceof Float64Array)) subs.push(subOffsets);
+        else {
+          for (const subOffset of subOffsets) {
+            if (subOffset === 0 || (seen.has(subOffset) && !limits.keepGoing)) continue;
+            if (seen.size >= maxIfds) throw new CorruptImageError(name, `more than ${maxIfds} IFDs`);
+            const sub = await attempt(false, subOffset, async () => {
+              if (seen.has(subOffset)) {
+                throw new CorruptImageError(name, `SubIFD offset ${subOffset} points at another IFD`);
+              }
+              seen.add(subOffset);
+              return (await file.readIfd(subOffset, maxEntries)).ifd;
+            });
+            subs.push(sub);
+          }
         }
       }
       file.subIfds.push(subs);

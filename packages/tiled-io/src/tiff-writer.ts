@@ -2,6 +2,7 @@
 // without pushing every pixel through libvips, and to rewrite a pyramid's IFD chain as SubIFDs.
 import { readFile, writeFile } from 'node:fs/promises';
 import { bufferSource } from './byte-source.js';
+import { InvalidArgumentError } from './errors.js';
 import { Tag, TiffFile } from './tiff-parser.js';
 
 /** A tag to write: numbers of one TIFF field type, or raw bytes (`type` 7 / 2). */
@@ -11,7 +12,7 @@ export interface WriteEntry {
   values: readonly number[] | Uint8Array;
 }
 
-const SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 7: 1, 13: 4, 16: 8, 18: 8 };
+const SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 13: 4, 16: 8, 18: 8 };
 
 /** Appends blobs and IFDs to a growing TIFF / BigTIFF file image (little-endian unless told otherwise). */
 export class TiffBuilder {
@@ -36,7 +37,7 @@ export class TiffBuilder {
     if (this.pos % 2 === 1) this.push(new Uint8Array(1));
     const at = this.pos;
     this.push(bytes);
-    if (!this.bigTiff && this.pos > 0xffffffff) throw new RangeError('classic TIFF cannot exceed 4 GiB; use bigtiff');
+    if (!this.bigTiff && this.pos > 0xffffffff) throw new InvalidArgumentError('options.bigtiff', 'true for a TIFF over 4 GiB', false);
     return at;
   }
 
@@ -100,12 +101,32 @@ function encode(e: WriteEntry, le: boolean): Uint8Array {
   const out = new Uint8Array(e.values.length * size);
   const view = new DataView(out.buffer);
   e.values.forEach((v, i) => {
-    if (size === 1) view.setUint8(i, v);
+    if (e.type === 5) {
+      const [num, den] = rational(v);
+      view.setUint32(i * 8, num, le);
+      view.setUint32(i * 8 + 4, den, le);
+    } else if (size === 1) view.setUint8(i, v);
     else if (size === 2) view.setUint16(i * 2, v, le);
     else if (size === 4) view.setUint32(i * 4, v, le);
     else view.setBigUint64(i * 8, BigInt(v), le);
   });
   return out;
+}
+
+/** A positive number as a TIFF RATIONAL: the largest power-of-ten denominator (≤ 10⁶) that keeps the numerator in 32 bits. */
+export function rational(value: number): [number, number] {
+  let den = 1_000_000;
+  while (den > 1 && value * den > 0xffffffff) den /= 10;
+  return [Math.min(0xffffffff, Math.round(value * den)), den];
+}
+
+/** Resolution tags for `mpp` microns per pixel: XResolution / YResolution in pixels per centimetre, ResolutionUnit 3. */
+export function resolutionEntries(mpp: { x: number; y: number }): WriteEntry[] {
+  return [
+    { tag: 282, type: 5, values: [10_000 / mpp.x] },
+    { tag: 283, type: 5, values: [10_000 / mpp.y] },
+    { tag: 296, type: 3, values: [3] },
+  ];
 }
 
 /**

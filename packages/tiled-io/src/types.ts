@@ -9,6 +9,24 @@ export interface LevelInfo {
   /** tile size, for tiled TIFF levels only */
   tileWidth?: number;
   tileHeight?: number;
+  /**
+   * Microns per pixel of this level, where the file records a physical scale (Aperio `MPP`,
+   * TIFF XResolution / YResolution in inches or centimetres): level 0's scale times this level's
+   * downsample in each direction. Absent when the file does not say.
+   */
+  mpp?: { x: number; y: number };
+}
+
+/** A pyramid level left out by `openImage(…, { onDamagedLevel: 'skip' })`. */
+export interface DamagedLevel {
+  /** the index the level would have had in `levels` (later levels moved down by one) */
+  index: number;
+  /** which directory: 'IFD 3' (main chain) or 'SubIFD 1' (of the first IFD) */
+  directory: string;
+  /** byte offset of the directory in the file */
+  offset: number;
+  /** why it was left out */
+  reason: string;
 }
 
 /** Container formats recognised by {@link openImage}. */
@@ -50,6 +68,8 @@ export interface ImageSourceStats {
   tilesDecoded: number;
   /** tile reads served from the tile cache */
   cacheHits: number;
+  /** HTTP: failed requests that were retried (0 for local files and buffers) */
+  retries: number;
 }
 
 /** An opened image: its pyramid and region readers. */
@@ -58,6 +78,8 @@ export interface ImageSource {
   readonly source: string;
   readonly format: ImageFormat;
   readonly levels: readonly LevelInfo[];
+  /** levels dropped because `onDamagedLevel: 'skip'` was given (empty otherwise: damage is an error) */
+  readonly damagedLevels: readonly DamagedLevel[];
   /** channels of every Pixels returned (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) */
   readonly channels: number;
   /** bits per sample stored in the file (8 or 16); pixels returned are always 8-bit */

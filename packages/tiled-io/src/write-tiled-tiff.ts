@@ -5,7 +5,7 @@ import { writeFile, stat } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { InvalidArgumentError } from './errors.js';
-import { TiffBuilder, convertChainToSubIfds, type WriteEntry } from './tiff-writer.js';
+import { TiffBuilder, convertChainToSubIfds, resolutionEntries, type WriteEntry } from './tiff-writer.js';
 import type { ImageSource } from './types.js';
 
 /** Compressions writeTiledTiff can write (ZSTD is not in sharp's libvips build). */
@@ -58,6 +58,12 @@ export interface WriteTiledTiffOptions {
   subIfds?: boolean;
   /** horizontal differencing for LZW / Deflate (default 'horizontal', as libvips) */
   predictor?: 'none' | 'horizontal';
+  /**
+   * Microns per pixel of level 0, written as XResolution / YResolution in pixels per centimetre.
+   * Without it, the libvips path writes libvips' default (1 pixel per mm, read back as 1000 µm/px)
+   * and a ConstantImage gets no resolution tags.
+   */
+  mpp?: number | { x: number; y: number };
 }
 
 const COMPRESSIONS: readonly string[] = ['none', 'jpeg', 'deflate', 'lzw', 'webp', 'packbits'];
@@ -99,8 +105,9 @@ export async function writeTiledTiff(
     throw new InvalidArgumentError('options.pyramid', 'false when options.tiled is false (pyramids need tiles)', options.pyramid);
   }
 
+  const mpp = options.mpp === undefined ? undefined : checkMpp('options.mpp', options.mpp);
   if (isConstant(source)) {
-    await writeConstant(path, source, { tileSize, compression, quality, pyramid: pyramid && tiled, bigtiff: options.bigtiff ?? false });
+    await writeConstant(path, source, { tileSize, compression, quality, pyramid: pyramid && tiled, bigtiff: options.bigtiff ?? false, mpp });
   } else {
     let pipeline: Sharp;
     if (typeof source === 'string' || source instanceof Uint8Array) {
@@ -131,11 +138,23 @@ export async function writeTiledTiff(
         pyramid: pyramid && tiled,
         bigtiff: options.bigtiff ?? false,
         predictor: options.predictor ?? 'horizontal',
+        // sharp's xres / yres are pixels per millimetre
+        ...(mpp ? { xres: 1000 / mpp.x, yres: 1000 / mpp.y, resolutionUnit: 'cm' as const } : {}),
       })
       .toFile(path);
   }
   if (options.subIfds) await convertChainToSubIfds(path);
   return { path, bytes: (await stat(path)).size };
+}
+
+/** A microns-per-pixel value: one positive number for both axes, or { x, y }. */
+export function checkMpp(name: string, value: unknown): { x: number; y: number } {
+  const pair = typeof value === 'number' ? { x: value, y: value } : (value as { x?: unknown; y?: unknown } | null);
+  const ok = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+  if (pair === null || typeof pair !== 'object' || !ok(pair.x) || !ok(pair.y)) {
+    throw new InvalidArgumentError(name, 'a positive number of microns per pixel or { x, y } of them', value);
+  }
+  return { x: pair.x as number, y: pair.y as number };
 }
 
 function isConstant(v: unknown): v is ConstantImage {
@@ -151,7 +170,7 @@ function isImageSource(v: unknown): v is ImageSource {
 async function writeConstant(
   path: string,
   image: ConstantImage,
-  o: { tileSize: number; compression: TiffCompression; quality: number; pyramid: boolean; bigtiff: boolean },
+  o: { tileSize: number; compression: TiffCompression; quality: number; pyramid: boolean; bigtiff: boolean; mpp?: { x: number; y: number } },
 ): Promise<void> {
   const { width: W, height: H, channels: C } = image;
   const T = o.tileSize;
@@ -267,6 +286,7 @@ async function writeConstant(
       { tag: 325, type: big ? 16 : 4, values: L.counts },
     ];
     if (photometric === 6) entries.push({ tag: 530, type: 3, values: [2, 2] });
+    if (o.mpp) entries.push(...resolutionEntries({ x: (o.mpp.x * W) / L.w, y: (o.mpp.y * H) / L.h }));
     next = builder.appendIfd(entries, next);
   }
   await writeFile(path, builder.finish(next));

@@ -1,3 +1,4 @@
+import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ZBlockOptionError } from './errors.js';
@@ -5,13 +6,8 @@ import { insertCells, type InsertMethod } from './insert.js';
 
 /** Deterministic values in [-1, 1). */
 function values(length: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  return Float32Array.from({ length }, () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  });
+  const rng = new Rng(seed);
+  return Float32Array.from({ length }, () => rng.next() * 2 - 1);
 }
 
 const B = 2, m = 3, n = 4, s = 5, k = 4;

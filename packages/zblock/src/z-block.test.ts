@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZBlockDisposedError, ZBlockOptionError } from './errors.js';
@@ -9,13 +10,8 @@ import { roundToFloat16 } from './float16.js';
 import { ZBlock, type ZBlockOptions } from './z-block.js';
 
 function values(length: number, seed: number, scale = 10): Float32Array {
-  let a = seed >>> 0;
-  return Float32Array.from({ length }, () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  });
+  const rng = new Rng(seed);
+  return Float32Array.from({ length }, () => (rng.next() * 2 - 1) * scale);
 }
 
 /** Bitwise equality of two float arrays (much faster than toEqual on large typed arrays). */
@@ -47,7 +43,9 @@ describe('ZBlock', () => {
     const expected = fp16 ? roundToFloat16(f.slice()) : f;
     expect(z.readCells(1, cells)).toEqual(expected);
     const all = z.read(1);
-    cells.forEach((cell, j) => expect(all.subarray(cell * 6, cell * 6 + 6)).toEqual(expected.subarray(j * 6, j * 6 + 6)));
+    cells.forEach((cell, j) => {
+      expect(all.subarray(cell * 6, cell * 6 + 6)).toEqual(expected.subarray(j * 6, j * 6 + 6));
+    });
     let nonzero = 0;
     all.forEach((v, i) => { if (v !== 0 && !cells.includes(Math.floor(i / 6))) nonzero++; });
     expect(nonzero).toBe(0);
@@ -73,7 +71,9 @@ describe('ZBlock', () => {
     const ra = a.read(0);
     const rb = b.read(0);
     let worst = 0;
-    ra.forEach((v, i) => (worst = Math.max(worst, Math.abs(rb[i]! - v) / Math.max(Math.abs(v), 2 ** -14))));
+    ra.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(rb[i]! - v) / Math.max(Math.abs(v), 2 ** -14));
+    });
     expect(worst).toBeLessThanOrEqual(2 ** -11);
     a.dispose();
     b.dispose();

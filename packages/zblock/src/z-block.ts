@@ -1,7 +1,8 @@
 // ZBlock: the latent grid Z of PatchGD for B images, [B, m, n, s], stored as float32 or float16,
 // in memory or in a file paged in and out one grid row at a time.
 import { tf } from '@patchgd/engine';
-import { ZBlockDisposedError, ZBlockOptionError, checkInteger, describe } from './errors.js';
+import { describe } from '@patchgd/core';
+import { ZBlockDisposedError, ZBlockOptionError, checkInteger } from './errors.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { insertCells, type InsertOptions } from './insert.js';
 import { DiskPageStore, MemoryPageStore, type PageStats, type PageStore } from './page-store.js';
@@ -238,10 +239,10 @@ export class ZBlock {
   toTensor(images?: ArrayLike<number>): tf.Tensor4D {
     this.checkLive();
     const list = images === undefined ? Array.from({ length: this.images }, (_, i) => i) : Array.from(images);
-    list.forEach((image, i) => this.checkImage(image, `images[${i}]`));
+    for (const [i, image] of list.entries()) this.checkImage(image, `images[${i}]`);
     const size = this.cells * this.latentSize;
     const data = new Float32Array(list.length * size);
-    list.forEach((image, i) => data.set(this.read(image), i * size));
+    for (const [i, image] of list.entries()) data.set(this.read(image), i * size);
     return tf.tensor4d(data, [list.length, this.rows, this.cols, this.latentSize], 'float32');
   }
 

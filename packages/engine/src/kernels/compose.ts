@@ -2,7 +2,7 @@
 // measured fast (forward conv, plain matmul, rank-4 transpose/pad/slice/concat, fill) and
 // avoids the slow ones (Reverse, GatherV2, strided slice, rank>4 transpose or slice, Tile).
 import * as tf from '@tensorflow/tfjs-core';
-import { UnsupportedKernelAttributeError } from '../errors.js';
+import { EngineOptionError, UnsupportedKernelAttributeError } from '../errors.js';
 
 type Pair = [number, number];
 
@@ -196,6 +196,6 @@ export function rememberNativeKernel(config: tf.KernelConfig): void {
 /** The backend's own kernel that an override replaced (throws if there was none). */
 export function nativeKernel(kernelName: string, backendName = 'wasm'): tf.KernelConfig {
   const config = nativeKernels.get(`${backendName}/${kernelName}`);
-  if (config === undefined) throw new Error(`No native ${backendName} kernel ${kernelName} was recorded`);
+  if (config === undefined) throw new EngineOptionError('kernelName', `a ${backendName} kernel an override replaced`, kernelName);
   return config;
 }

@@ -14,7 +14,9 @@ beforeAll(async () => {
 async function expectSameOnBothBackends(fn: () => tf.Tensor[], tolerance = TOLERANCE) {
   const expected = await onBackend('cpu', fn);
   const actual = await onBackend('wasm', fn);
-  expected.forEach((e, i) => expect(relativeError(actual[i]!, e)).toBeLessThanOrEqual(tolerance));
+  expected.forEach((e, i) => {
+    expect(relativeError(actual[i]!, e)).toBeLessThanOrEqual(tolerance);
+  });
 }
 
 const tensor = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed), shape);

@@ -36,7 +36,9 @@ describe('batchNormTraining', () => {
       const expected = await onBackend(backend, run('autodiff'));
       const actual = await onBackend(backend, run('fused'));
       const names = ['loss', 'y', 'dx', 'dγ', 'dβ'];
-      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThanOrEqual(1e-4));
+      expected.forEach((e, i) => {
+        expect(relativeError(actual[i]!, e), names[i]).toBeLessThanOrEqual(1e-4);
+      });
     });
   }
 

@@ -1,19 +1,12 @@
 // Test helpers: run the same computation on two backends and compare, as tfjs's own backend
 // tests do against the reference `cpu` backend.
+import { Rng } from '@patchgd/core';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Deterministic pseudo-random floats in [-1, 1) (mulberry32). */
+/** Deterministic pseudo-random floats in [-1, 1) from the shared seeded {@link Rng}. */
 export function randomArray(length: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const rng = new Rng(seed >>> 0);
+  return Float32Array.from({ length }, () => rng.next() * 2 - 1);
 }
 
 /** Runs `fn` on `backend` and returns its outputs as plain arrays (no tensors escape). */

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from '@patchgd/engine';
+import type { LayersHead } from './layers-head.js';
+import type { Head } from './types.js';
 
 /** A fresh temporary directory; `cleanup()` removes every one made so far. */
 const made: string[] = [];
@@ -30,4 +32,11 @@ export function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean 
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The tfjs-layers head behind a built-in head (the built-ins all are). */
+export function layersHeadOf(head: Head): LayersHead {
+  const model = (head as Partial<LayersHead>).model;
+  if (!(model instanceof tf.LayersModel)) throw new Error(`head '${head.name}' has no layers model`);
+  return head as LayersHead;
 }
