@@ -98,9 +98,15 @@ export class Discriminator {
 
 export function checkDiscriminatorOptions(o: DiscriminatorOptions, prefix = 'discriminator'): void {
   const blocks = Math.log2(o.imageSize / 4);
-  if (!Number.isInteger(blocks) || blocks < 1) throw new StyleGanOptionError('imageSize', 'a power of two ≥ 8 (the discriminator halves it down to 4)', o.imageSize);
+  if (!Number.isInteger(blocks) || blocks < 1)
+    throw new StyleGanOptionError(
+      'imageSize',
+      'a power of two ≥ 8 (the discriminator halves it down to 4)',
+      o.imageSize,
+    );
   if (o.channels !== 1 && o.channels !== 3) throw new StyleGanOptionError('channels', '1 or 3', o.channels);
   for (const name of ['width', 'maxWidth'] as const) {
-    if (!Number.isInteger(o[name]) || o[name] < 1) throw new StyleGanOptionError(`${prefix}.${name}`, 'a positive integer', o[name]);
+    if (!Number.isInteger(o[name]) || o[name] < 1)
+      throw new StyleGanOptionError(`${prefix}.${name}`, 'a positive integer', o[name]);
   }
 }

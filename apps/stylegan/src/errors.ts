@@ -15,7 +15,11 @@ export class StyleGanOptionError extends OptionError {
 /** An image folder, image file or run folder could not be used. */
 export class StyleGanFileError extends StyleGanError {
   override name = 'StyleGanFileError';
-  constructor(readonly file: string, readonly expected: string, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly problem: string,
+  ) {
     super(`Expected ${expected} at ${file} but ${problem}`);
   }
 }

@@ -57,7 +57,9 @@ export class FeatureNet {
     return tf.tidy(() => {
       let h = tf.div(tf.sub(x, 0.13), 0.31) as tf.Tensor4D;
       WIDTH.forEach((_, i) => {
-        h = tf.relu(tf.add(tf.conv2d(h, this.params.get(`conv${i}/w`) as tf.Tensor4D, 1, 'same'), this.params.get(`conv${i}/b`))) as tf.Tensor4D;
+        h = tf.relu(
+          tf.add(tf.conv2d(h, this.params.get(`conv${i}/w`) as tf.Tensor4D, 1, 'same'), this.params.get(`conv${i}/b`)),
+        ) as tf.Tensor4D;
         if (i < 2) h = downsample2x(h);
       });
       return h;
@@ -65,7 +67,12 @@ export class FeatureNet {
   }
 
   logits(x: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => tf.add(tf.matMul(tf.mean(this.featureMap(x), [1, 2]) as tf.Tensor2D, this.params.get('fc/w') as tf.Tensor2D), this.params.get('fc/b')));
+    return tf.tidy(() =>
+      tf.add(
+        tf.matMul(tf.mean(this.featureMap(x), [1, 2]) as tf.Tensor2D, this.params.get('fc/w') as tf.Tensor2D),
+        this.params.get('fc/b'),
+      ),
+    );
   }
 
   /**
@@ -74,7 +81,8 @@ export class FeatureNet {
    */
   features(images: tf.Tensor4D): tf.Tensor2D {
     const [, h, w, c] = images.shape;
-    if (h % 8 !== 0 || w % 8 !== 0) throw new StyleGanOptionError('imageSize', 'a multiple of 8 for the Fréchet metric', h);
+    if (h % 8 !== 0 || w % 8 !== 0)
+      throw new StyleGanOptionError('imageSize', 'a multiple of 8 for the Fréchet metric', h);
     return tf.tidy(() => {
       const grey = c === 1 ? images : (tf.mean(images, 3, true) as tf.Tensor4D);
       return tf.reshape(poolToGrid(this.featureMap(grey), 2), [images.shape[0], FEATURE_DIM]);
@@ -100,13 +108,17 @@ function digitBatch(split: 'train' | 'test', n: number, rng: Rng): { images: Flo
     const small = resize(digit, 28, side);
     const y = rng.nextInt(CANVAS - side + 1);
     const x = rng.nextInt(CANVAS - side + 1);
-    for (let r = 0; r < side; r++) images.set(small.subarray(r * side, (r + 1) * side), i * CANVAS * CANVAS + (y + r) * CANVAS + x);
+    for (let r = 0; r < side; r++)
+      images.set(small.subarray(r * side, (r + 1) * side), i * CANVAS * CANVAS + (y + r) * CANVAS + x);
   }
   return { images, labels };
 }
 
 /** Trains a feature network; returns it with its accuracy on 1000 MNIST test digits. */
-export function trainFeatureNet(options: FeatureNetOptions, log: (message: string) => void = () => {}): { net: FeatureNet; testAccuracy: number } {
+export function trainFeatureNet(
+  options: FeatureNetOptions,
+  log: (message: string) => void = () => {},
+): { net: FeatureNet; testAccuracy: number } {
   const net = new FeatureNet(options.seed);
   const adam = tf.train.adam(options.learningRate, 0.9, 0.999, 1e-7);
   const rng = new Rng(mixSeed(options.seed, 22));
@@ -124,7 +136,9 @@ export function trainFeatureNet(options: FeatureNetOptions, log: (message: strin
   }
   adam.dispose();
   const test = digitBatch('test', 1000, new Rng(mixSeed(options.seed, 23)));
-  const predicted = tf.tidy(() => tf.argMax(net.logits(tf.tensor4d(test.images, [1000, CANVAS, CANVAS, 1])), 1).dataSync());
+  const predicted = tf.tidy(() =>
+    tf.argMax(net.logits(tf.tensor4d(test.images, [1000, CANVAS, CANVAS, 1])), 1).dataSync(),
+  );
   let correct = 0;
   for (let i = 0; i < 1000; i++) if (predicted[i] === test.labels[i]) correct++;
   return { net, testAccuracy: correct / 1000 };
@@ -139,7 +153,10 @@ export async function loadOrTrainFeatureNet(
   options: FeatureNetOptions,
   log: (message: string) => void = () => {},
 ): Promise<{ net: FeatureNet; testAccuracy: number; file: string; cached: boolean }> {
-  const file = path.join(cacheDir, `feature-net-v${VERSION}-steps${options.steps}-batch${options.batchSize}-lr${options.learningRate}-seed${options.seed}.ckpt`);
+  const file = path.join(
+    cacheDir,
+    `feature-net-v${VERSION}-steps${options.steps}-batch${options.batchSize}-lr${options.learningRate}-seed${options.seed}.ckpt`,
+  );
   try {
     const dict = await loadCheckpoint(file);
     const net = new FeatureNet(options.seed);
@@ -160,12 +177,21 @@ export async function loadOrTrainFeatureNet(
 }
 
 /** Feature vectors of images `[n·H·W·C]` in [0, 1], computed `batch` at a time. */
-export function featuresOf(net: FeatureNet, pixels: Float32Array, count: number, size: number, channels: number, batch = 64): Float32Array {
+export function featuresOf(
+  net: FeatureNet,
+  pixels: Float32Array,
+  count: number,
+  size: number,
+  channels: number,
+  batch = 64,
+): Float32Array {
   const out = new Float32Array(count * FEATURE_DIM);
   const per = size * size * channels;
   for (let start = 0; start < count; start += batch) {
     const n = Math.min(batch, count - start);
-    const f = tf.tidy(() => net.features(tf.tensor4d(pixels.subarray(start * per, (start + n) * per), [n, size, size, channels])).dataSync());
+    const f = tf.tidy(() =>
+      net.features(tf.tensor4d(pixels.subarray(start * per, (start + n) * per), [n, size, size, channels])).dataSync(),
+    );
     out.set(f, start * FEATURE_DIM);
   }
   return out;

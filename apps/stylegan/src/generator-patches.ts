@@ -37,7 +37,11 @@ export class GeneratorEncoder implements PatchEncoder<GanItem, GeneratorInput> {
   readonly featureDim: number;
   readonly variables: readonly NamedVariable[];
 
-  constructor(readonly generator: Generator, readonly grid: PatchGrid, readonly channels: number) {
+  constructor(
+    readonly generator: Generator,
+    readonly grid: PatchGrid,
+    readonly channels: number,
+  ) {
     this.featureDim = grid.patchSize * grid.patchSize * channels;
     this.variables = generator.params.namedVariables();
   }
@@ -45,7 +49,7 @@ export class GeneratorEncoder implements PatchEncoder<GanItem, GeneratorInput> {
   read(items: readonly GanItem[], cells: readonly Int32Array[]): GeneratorInput {
     const latent = items[0]!.z.length;
     const z = new Float32Array(items.length * latent);
-    items.forEach((item, b) => z.set(item.z, b * latent));
+    for (const [b, item] of items.entries()) z.set(item.z, b * latent);
     const layers = items[0]!.noise.length;
     return {
       z: tf.tensor2d(z, [items.length, latent]),
@@ -83,7 +87,11 @@ export class GeneratorEncoder implements PatchEncoder<GanItem, GeneratorInput> {
 export class CriticObjective implements PatchObjective<undefined> {
   readonly variables: readonly NamedVariable[] = [];
 
-  constructor(readonly discriminator: Discriminator, readonly grid: PatchGrid, readonly channels: number) {}
+  constructor(
+    readonly discriminator: Discriminator,
+    readonly grid: PatchGrid,
+    readonly channels: number,
+  ) {}
 
   loss(z: tf.Tensor4D): tf.Scalar {
     return tf.tidy(

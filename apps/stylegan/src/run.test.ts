@@ -53,14 +53,20 @@ describe('trainRun', () => {
 
     const resumed = await trainRun({ resume: dir, steps: 6, progress: quiet });
     expect(resumed.steps).toBe(6);
-    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number });
+    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; step: number });
     expect(rows.filter((r) => r.kind === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await loadCheckpoint(path.join(dir, 'checkpoints', 'last.ckpt'))).state.step).toBe(6);
 
     // resuming gives the same weights as training 6 steps in one go
     await trainRun({ config: { ...config, steps: 6, name: 'b' }, progress: quiet });
-    const [a, b] = await Promise.all(['a', 'b'].map((n) => loadCheckpoint(path.join(root, n, 'checkpoints', 'last.ckpt'))));
-    for (const key of ['G/syn0/conv', 'G_ema/rgb/conv', 'D/b0/conv0/w']) expect(Array.from(a!.tensors[key]!.dataSync())).toEqual(Array.from(b!.tensors[key]!.dataSync()));
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map((n) => loadCheckpoint(path.join(root, n, 'checkpoints', 'last.ckpt'))),
+    );
+    for (const key of ['G/syn0/conv', 'G_ema/rgb/conv', 'D/b0/conv0/w'])
+      expect(Array.from(a!.tensors[key]!.dataSync())).toEqual(Array.from(b!.tensors[key]!.dataSync()));
 
     const png = await sampleRun({ run: dir, count: 4, seed: 1 });
     expect(png).toBe(path.join(dir, 'samples', 'sample-step6-seed1.png'));
@@ -85,7 +91,16 @@ describe('compareRuns', () => {
     }
     expect(summary.metric).toMatch(/not Inception-FID/);
     expect((await stat(result.sideBySidePng)).size).toBeGreaterThan(100);
-    expect((await readdir(result.dir)).sort()).toEqual(['checkpoints', 'compare.json', 'config.json', 'full', 'patchgd', 'real-samples.png', 'report.html', 'samples-side-by-side.png']);
+    expect((await readdir(result.dir)).sort()).toEqual([
+      'checkpoints',
+      'compare.json',
+      'config.json',
+      'full',
+      'patchgd',
+      'real-samples.png',
+      'report.html',
+      'samples-side-by-side.png',
+    ]);
   });
 });
 
@@ -106,7 +121,9 @@ describe('cli', () => {
     ]);
     expect(err[0]).toBe('Invalid config (defaults + flags):\n  steps: Invalid input: expected number, received string');
     const file = path.join(root, 'cli-sample.png');
-    expect(await main(['sample', path.join(root, 'a'), '--count', '4', '--seed', '2', '--out', file, '--quiet'], io)).toBe(0);
+    expect(
+      await main(['sample', path.join(root, 'a'), '--count', '4', '--seed', '2', '--out', file, '--quiet'], io),
+    ).toBe(0);
     expect(out).toEqual([file]);
     expect((await stat(file)).size).toBeGreaterThan(50);
   });

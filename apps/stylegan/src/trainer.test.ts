@@ -41,7 +41,9 @@ function fixed(cells: number[][][]): SamplerOption {
   });
 }
 
-const dispose = (...maps: Map<string, tf.Tensor>[]) => maps.forEach((m) => m.forEach((g) => g.dispose()));
+const dispose = (...maps: Map<string, tf.Tensor>[]) => {
+  for (const m of maps) tf.dispose([...m.values()]);
+};
 
 describe('GanTrainer generator step through PatchGDLoop', () => {
   // Both trainers start from the same weights (same seed); patch-mode gradients are taken on the
@@ -162,14 +164,14 @@ describe('GanTrainer discriminator step', () => {
         v[index]! += delta;
         w.assign(tf.tensor(v, w.shape));
         const r = t.r1Gradients(real);
-        r.grads.forEach((g) => g.dispose());
+        tf.dispose([...r.grads.values()]);
         return r.penalty; // the loss is γ/2 · interval · penalty = penalty here
       };
       const numeric = (at(h) - at(-h)) / (2 * h);
       expect(analytic[index]!).toBeCloseTo(numeric, 2);
       w.assign(tf.tensor(original, w.shape));
     }
-    grads.forEach((g) => g.dispose());
+    tf.dispose([...grads.values()]);
     real.dispose();
     t.dispose();
   });

@@ -192,7 +192,7 @@ export class GanTrainer {
       );
     }
     const out = chunks.length === 1 ? chunks[0]! : (tf.concat(chunks, 0) as tf.Tensor4D);
-    if (chunks.length > 1) chunks.forEach((c) => c.dispose());
+    if (chunks.length > 1) tf.dispose(chunks);
     return out;
   }
 

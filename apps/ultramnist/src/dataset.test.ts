@@ -16,7 +16,11 @@ describe('UltraMnistDataset', () => {
     const epoch0 = Array.from({ length: 4 }, (_, i) => data.get(i).image);
     data.setEpoch(1);
     const epoch1 = Array.from({ length: 4 }, (_, i) => data.get(i).image);
-    expect(epoch1.every((img, i) => (img as { data: Float32Array }).data.some((v, p) => v !== (epoch0[i] as { data: Float32Array }).data[p]))).toBe(true);
+    expect(
+      epoch1.every((img, i) =>
+        (img as { data: Float32Array }).data.some((v, p) => v !== (epoch0[i] as { data: Float32Array }).data[p]),
+      ),
+    ).toBe(true);
     // Epoch 1 of a length-4 set is samples 4–7 of the split.
     expect(data.get(2).label).toBe(ultraMnistSample(6, { split: 'train', size: 128, seed: 2 }).label);
     data.setEpoch(0);

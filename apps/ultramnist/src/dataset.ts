@@ -38,7 +38,10 @@ export class UltraMnistDataset implements Dataset {
     let example = this.cache.get(index);
     if (!example) {
       const sample = ultraMnistSample(this.fresh ? this.epoch * this.length + index : index, this.options);
-      example = { image: { data: sample.pixels, width: sample.size, height: sample.size, channels: 1 }, label: sample.label };
+      example = {
+        image: { data: sample.pixels, width: sample.size, height: sample.size, channels: 1 },
+        label: sample.label,
+      };
       if (this.cache.size < this.cacheSize) this.cache.set(index, example);
     }
     return example;

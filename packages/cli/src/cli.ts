@@ -56,10 +56,28 @@ export interface CliOptions {
 }
 
 /** Flags that are not config fields. */
-const CONTROL = new Set(['_', '$0', 'config', 'resume', 'checkpoint', 'out', 'steps', 'title', 'help', 'h', 'json', '--']);
+const CONTROL = new Set([
+  '_',
+  '$0',
+  'config',
+  'resume',
+  'checkpoint',
+  'out',
+  'steps',
+  'title',
+  'help',
+  'h',
+  'json',
+  '--',
+]);
 
 /** Short flags for common config fields. */
-const SHORTHANDS: Record<string, string> = { budget: 'train.budget', epochs: 'train.epochs', method: 'method', backend: 'engine.backend' };
+const SHORTHANDS: Record<string, string> = {
+  budget: 'train.budget',
+  epochs: 'train.epochs',
+  method: 'method',
+  backend: 'engine.backend',
+};
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
   const keys = dotted.split('.');
@@ -82,7 +100,8 @@ function jsonish(value: unknown): unknown {
       return value;
     }
   }
-  if (value && typeof value === 'object' && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonish(v)]));
+  if (value && typeof value === 'object' && !Array.isArray(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonish(v)]));
   return value;
 }
 
@@ -92,7 +111,12 @@ function jsonish(value: unknown): unknown {
  */
 export function parseArgs(argv: string[], shorthands: Record<string, string> = {}, controlFlags: string[] = []) {
   const parsed = yargsParser(argv, {
-    configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
+    configuration: {
+      'dot-notation': true,
+      'camel-case-expansion': false,
+      'parse-positional-numbers': false,
+      'strip-aliased': true,
+    },
     boolean: ['quiet', 'help', 'json'],
     string: ['config', 'resume', 'checkpoint', 'out', 'run.name', 'run.root', 'backbone', 'naming'],
     alias: { help: ['h'] },
@@ -125,7 +149,13 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const result = await evaluateRun(folder, config, task, ctx.progress(config.quiet), optionalString(ctx.args['checkpoint']));
+      const result = await evaluateRun(
+        folder,
+        config,
+        task,
+        ctx.progress(config.quiet),
+        optionalString(ctx.args['checkpoint']),
+      );
       ctx.out(JSON.stringify(result, null, 2));
     },
   },
@@ -135,7 +165,14 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const { rows, file } = await predictFiles(folder, config, task, ctx.args._.slice(2), ctx.progress(config.quiet), optionalString(ctx.args['out']));
+      const { rows, file } = await predictFiles(
+        folder,
+        config,
+        task,
+        ctx.args._.slice(2),
+        ctx.progress(config.quiet),
+        optionalString(ctx.args['out']),
+      );
       for (const r of rows) ctx.out(`${r.file}\t${r.predicted}\t${r.probability.toFixed(3)}`);
       ctx.out(`predictions: ${file}`);
     },
@@ -147,14 +184,20 @@ const builtin: Record<string, Command> = {
       const { config, task } = await ctx.config();
       const result = await plan(config, task, ctx.progress(config.quiet));
       if (ctx.args['json']) return ctx.out(JSON.stringify(result));
-      for (const b of result.batches) ctx.out(`batch ${String(b.batchSize).padStart(3)}: ${b.peak.padStart(10)} ${b.fits ? 'fits' : 'over budget'}`);
+      for (const b of result.batches)
+        ctx.out(`batch ${String(b.batchSize).padStart(3)}: ${b.peak.padStart(10)} ${b.fits ? 'fits' : 'over budget'}`);
       ctx.out(`largest batch size: ${result.batchSize}`);
-      for (const k of result.ks ?? []) ctx.out(`k ${String(k.k).padStart(4)} (batch ${result.batchSize}): ${k.peak.padStart(10)} ${k.fits ? 'fits' : 'over budget'}`);
-      if (result.patchesPerStep !== undefined) ctx.out(`largest k at batch ${result.batchSize}: ${result.patchesPerStep}`);
+      for (const k of result.ks ?? [])
+        ctx.out(
+          `k ${String(k.k).padStart(4)} (batch ${result.batchSize}): ${k.peak.padStart(10)} ${k.fits ? 'fits' : 'over budget'}`,
+        );
+      if (result.patchesPerStep !== undefined)
+        ctx.out(`largest k at batch ${result.batchSize}: ${result.patchesPerStep}`);
     },
   },
   compare: {
-    summary: 'train GD and PatchGD under the same measured memory budget (planner-chosen batch sizes) and write one report',
+    summary:
+      'train GD and PatchGD under the same measured memory budget (planner-chosen batch sizes) and write one report',
     usage: 'compare --budget 512MiB [--config run.yaml] [--train.epochs N …]',
     async run(ctx) {
       const { config, task } = await ctx.config();
@@ -167,14 +210,21 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const dirs = ctx.args._.slice(1);
       const out = optionalString(ctx.args['out']);
-      if (dirs.length === 0 || !out) throw new CliError('report needs run folders and --out: report runs/a runs/b --out runs/a-vs-b');
+      if (dirs.length === 0 || !out)
+        throw new CliError('report needs run folders and --out: report runs/a runs/b --out runs/a-vs-b');
       const runs = await Promise.all(
         dirs.map(async (arg) => {
-          const [label, dir] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [path.basename(arg), arg];
+          const [label, dir] = arg.includes('=')
+            ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+            : [path.basename(arg), arg];
           return { name: label, rows: await (await RunFolder.open(dir)).readMetrics() };
         }),
       );
-      const { report } = await writeComparison(out, optionalString(ctx.args['title']) ?? runs.map((r) => r.name).join(' vs '), runs);
+      const { report } = await writeComparison(
+        out,
+        optionalString(ctx.args['title']) ?? runs.map((r) => r.name).join(' vs '),
+        runs,
+      );
       ctx.out(`report: ${report}`);
     },
   },
@@ -202,14 +252,22 @@ const builtin: Record<string, Command> = {
     },
   },
   export: {
-    summary: 'a PatchGD run as a folder that predicts on its own: tfjs LayersModels, patchgd.json, torchvision safetensors',
+    summary:
+      'a PatchGD run as a folder that predicts on its own: tfjs LayersModels, patchgd.json, torchvision safetensors',
     usage: 'export <run folder> --out <folder> [--checkpoint file.ckpt]',
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const out = optionalString(ctx.args['out']);
       if (!out) throw new CliError(`export needs --out: ${this.usage}`);
       const { config, task } = await ctx.config();
-      const { manifest, checkpoint } = await exportRun(folder, config, task, ctx.progress(config.quiet), out, optionalString(ctx.args['checkpoint']));
+      const { manifest, checkpoint } = await exportRun(
+        folder,
+        config,
+        task,
+        ctx.progress(config.quiet),
+        out,
+        optionalString(ctx.args['checkpoint']),
+      );
       ctx.out(`exported ${checkpoint}: ${out} (${Object.values(manifest.files).join(', ')}, patchgd.json)`);
     },
   },
@@ -219,7 +277,8 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const { config, task } = await ctx.config();
       const steps = Number(ctx.args['steps'] ?? 3);
-      if (!Number.isInteger(steps) || steps < 1) throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
+      if (!Number.isInteger(steps) || steps < 1)
+        throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
       ctx.out(JSON.stringify(await bench(config, task, ctx.progress(config.quiet), steps), null, 2));
     },
   },
@@ -231,7 +290,10 @@ function optionalString(value: unknown): string | undefined {
 
 async function runFolderArg(ctx: CommandContext): Promise<RunFolder> {
   const dir = ctx.args._[1];
-  if (typeof dir !== 'string') throw new CliError(`${ctx.args._[0]} needs a run folder (one written by \`train\`): ${ctx.args._[0]} runs/<name> …`);
+  if (typeof dir !== 'string')
+    throw new CliError(
+      `${ctx.args._[0]} needs a run folder (one written by \`train\`): ${ctx.args._[0]} runs/<name> …`,
+    );
   return RunFolder.open(dir);
 }
 
@@ -241,10 +303,18 @@ function usage(options: CliOptions, commands: Record<string, Command>): string {
   return [
     `usage: ${options.name} <command> [options]`,
     '',
-    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n  ${' '.repeat(width)}  ${options.name} ${c.usage}`),
+    ...Object.entries(commands).map(
+      ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n  ${' '.repeat(width)}  ${options.name} ${c.usage}`,
+    ),
     '',
     'Every config field can be set with a flag: --train.epochs 20 --model.backbone resnet18 --patchgd.patchSize 64.',
-    ...(Object.keys(tasks).length ? [`Tasks: ${Object.entries(tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`] : []),
+    ...(Object.keys(tasks).length
+      ? [
+          `Tasks: ${Object.entries(tasks)
+            .map(([n, t]) => `${n} (${t.description})`)
+            .join('; ')}`,
+        ]
+      : []),
     '--quiet prints plain lines instead of progress bars (for CI logs).',
   ].join('\n');
 }
@@ -261,7 +331,9 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
   const out = options.out ?? ((line: string) => console.log(line));
   const err = options.err ?? ((line: string) => console.error(line));
   const tasks = options.tasks ?? {};
-  const offered = options.builtins ? Object.fromEntries(Object.entries(builtin).filter(([n]) => options.builtins!.includes(n))) : builtin;
+  const offered = options.builtins
+    ? Object.fromEntries(Object.entries(builtin).filter(([n]) => options.builtins!.includes(n)))
+    : builtin;
   const commands = { ...offered, ...options.commands };
   const { args, overrides } = parseArgs(argv, options.shorthands, options.controlFlags);
   const name = args._[0];
@@ -277,7 +349,8 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
   // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
   const merged = async (extra: Record<string, unknown> = {}) => {
     const runDir =
-      optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' || name === 'export' ? args._[1] : undefined);
+      optionalString(args['resume']) ??
+      (name === 'evaluate' || name === 'predict' || name === 'export' ? args._[1] : undefined);
     let base: Record<string, unknown> = options.defaults ?? {};
     let source = 'defaults';
     if (runDir) {

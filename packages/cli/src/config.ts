@@ -27,7 +27,7 @@ export function formatBytes(bytes: number): string {
 const bytes = z
   .union([z.number(), z.string()])
   .transform((v) => parseBytes(v))
-  .refine((v) => Number.isFinite(v) && v > 0, { message: "expected a size such as 512MiB, 2GiB or a number of bytes" });
+  .refine((v) => Number.isFinite(v) && v > 0, { message: 'expected a size such as 512MiB, 2GiB or a number of bytes' });
 const positiveInt = z.number().int().positive();
 const options = z.record(z.string(), z.unknown());
 
@@ -63,19 +63,31 @@ export const runConfigSchema = z
       .object({
         patchSize: positiveInt.default(128),
         patchesPerStep: positiveInt.optional(),
-        sampleFraction: z.number().gt(0).lte(1).default(1 / 8),
+        sampleFraction: z
+          .number()
+          .gt(0)
+          .lte(1)
+          .default(1 / 8),
         innerIterations: positiveInt.optional(),
         accumulationSteps: positiveInt.optional(),
         fillBatchSize: positiveInt.default(64),
         backboneModeDuringFill: z.enum(['train', 'eval']).default('train'),
         /** encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units */
-        skipBlankCells: z.union([z.boolean(), z.object({ tolerance: z.number().min(0).max(1) }).strict()]).default(false),
+        skipBlankCells: z
+          .union([z.boolean(), z.object({ tolerance: z.number().min(0).max(1) }).strict()])
+          .default(false),
         /** a registered sampler and options, e.g. { name: 'tissue-weighted' }; default: the task's or random-cover */
-        sampler: z.object({ name: z.string().min(1), options: options.optional() }).strict().optional(),
+        sampler: z
+          .object({ name: z.string().min(1), options: options.optional() })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),
-    gd: z.object({ accumulationSteps: positiveInt.default(1) }).strict().prefault({}),
+    gd: z
+      .object({ accumulationSteps: positiveInt.default(1) })
+      .strict()
+      .prefault({}),
     optimizer: z
       .object({
         name: z.enum(['adam', 'sgd', 'momentum', 'rmsprop']).default('adam'),
@@ -119,7 +131,10 @@ export const runConfigSchema = z
       })
       .strict()
       .prefault({}),
-    report: z.object({ samples: z.number().int().min(0).max(64).default(8) }).strict().prefault({}),
+    report: z
+      .object({ samples: z.number().int().min(0).max(64).default(8) })
+      .strict()
+      .prefault({}),
     quiet: z.boolean().default(false),
   })
   .strict();
@@ -135,16 +150,29 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, [{ field: '--config', message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})` }]);
+    throw new ConfigError(file, [
+      {
+        field: '--config',
+        message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      },
+    ]);
   }
   let value: unknown;
   try {
     value = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(file, [{ field: '(file)', message: `not valid ${path.extname(file).slice(1).toUpperCase() || 'YAML'}: ${(error as Error).message.split('\n')[0]}` }]);
+    throw new ConfigError(file, [
+      {
+        field: '(file)',
+        message: `not valid ${path.extname(file).slice(1).toUpperCase() || 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+      },
+    ]);
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, [{ field: '(file)', message: 'expected a mapping of sections (task, data, model, train, …)' }]);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(file, [
+      { field: '(file)', message: 'expected a mapping of sections (task, data, model, train, …)' },
+    ]);
   return value as Record<string, unknown>;
 }
 
@@ -166,7 +194,8 @@ function problemsOf(error: z.ZodError, prefix: string[] = []): { field: string; 
   return error.issues.map((issue) => {
     const field = [...prefix, ...issue.path.map(String)].join('.') || '(config)';
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (issue.code === 'unrecognized_keys')
+      message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     return { field, message };
   });
 }
@@ -180,7 +209,11 @@ function problemsOf(error: z.ZodError, prefix: string[] = []): { field: string; 
  * const config = parseConfigWith(z.object({ steps: z.number().int().default(100) }).strict(), { steps: 10 }, 'flags');
  * ```
  */
-export function parseConfigWith<S extends z.ZodType>(schema: S, raw: Record<string, unknown>, source: string): z.output<S> {
+export function parseConfigWith<S extends z.ZodType>(
+  schema: S,
+  raw: Record<string, unknown>,
+  source: string,
+): z.output<S> {
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(source, problemsOf(result.error));
   return result.data;
@@ -194,15 +227,27 @@ export function parseConfigWith<S extends z.ZodType>(schema: S, raw: Record<stri
  * const { config, task } = resolveConfig(deepMerge(await readConfigFile('run.yaml'), flags), tasks, 'run.yaml');
  * ```
  */
-export function resolveConfig(raw: Record<string, unknown>, tasks: Record<string, Task>, source: string): { config: RunConfig; task: Task } {
+export function resolveConfig(
+  raw: Record<string, unknown>,
+  tasks: Record<string, Task>,
+  source: string,
+): { config: RunConfig; task: Task } {
   const result = runConfigSchema.safeParse(raw);
   const taskName = raw['task'];
   const task = typeof taskName === 'string' ? tasks[taskName] : undefined;
   const problems = (result.success ? [] : problemsOf(result.error)).map((p) =>
-    p.field === 'task' && taskName === undefined ? { field: 'task', message: `required: where the images come from (known tasks: ${Object.keys(tasks).join(', ')})` } : p,
+    p.field === 'task' && taskName === undefined
+      ? {
+          field: 'task',
+          message: `required: where the images come from (known tasks: ${Object.keys(tasks).join(', ')})`,
+        }
+      : p,
   );
   if (typeof taskName === 'string' && !task) {
-    problems.push({ field: 'task', message: `unknown task "${taskName}"; known tasks: ${Object.keys(tasks).join(', ')}` });
+    problems.push({
+      field: 'task',
+      message: `unknown task "${taskName}"; known tasks: ${Object.keys(tasks).join(', ')}`,
+    });
   }
   const samplerName = result.success ? result.data.patchgd.sampler?.name : undefined;
   if (samplerName !== undefined && !listSamplers().includes(samplerName)) {

@@ -9,7 +9,11 @@ export class DatasetOptionError extends OptionError {
 /** A data file could not be read or is not what it should be. */
 export class DatasetFileError extends PatchGDError {
   override name = 'DatasetFileError';
-  constructor(readonly file: string, readonly expected: string, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly problem: string,
+  ) {
     super(`Expected ${expected} at ${file} but ${problem}`);
   }
 }
@@ -17,7 +21,10 @@ export class DatasetFileError extends PatchGDError {
 /** The digits of an UltraMNIST image could not be placed without overlap, even at scale 1. */
 export class UltraMnistLayoutError extends PatchGDError {
   override name = 'UltraMnistLayoutError';
-  constructor(readonly digits: number, readonly size: number) {
+  constructor(
+    readonly digits: number,
+    readonly size: number,
+  ) {
     super(
       `Could not place ${digits} digits without overlap in a ${size}×${size} image: use a larger size or fewer digits`,
     );

@@ -51,7 +51,7 @@ export function loadMnist(split: Split): MnistSplit {
   const images = new Uint8Array(imageBytes.buffer, imageBytes.byteOffset + 16, count * 784);
   const labels = new Uint8Array(labelBytes.buffer, labelBytes.byteOffset + 8, count);
   const lists: number[][] = Array.from({ length: 10 }, () => []);
-  labels.forEach((label, i) => lists[label]!.push(i));
+  for (const [i, label] of labels.entries()) lists[label]!.push(i);
   const result = { images, labels, count, byDigit: lists.map((l) => Int32Array.from(l)) };
   cache.set(split, result);
   return result;

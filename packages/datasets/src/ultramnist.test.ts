@@ -24,7 +24,7 @@ describe('UltraMNIST generator', () => {
         digits.forEach((a, j) => {
           expect(a.x >= 0 && a.y >= 0 && a.x + a.side <= size && a.y + a.side <= size).toBe(true);
           expect(a.side).toBe(28 * a.scale);
-          digits.slice(j + 1).forEach((b) => expect(overlaps(a, b)).toBe(false));
+          for (const b of digits.slice(j + 1)) expect(overlaps(a, b)).toBe(false);
         });
       }
     }

@@ -158,7 +158,10 @@ const comboCache = new Map<string, number[][][]>();
 function combinationsFor(min: number, max: number): number[][][] {
   const key = `${min}-${max}`;
   let combos = comboCache.get(key);
-  if (!combos) comboCache.set(key, (combos = digitCombinations(min, max)));
+  if (!combos) {
+    combos = digitCombinations(min, max);
+    comboCache.set(key, combos);
+  }
   return combos;
 }
 
