@@ -308,7 +308,7 @@ export function fourierFeatures(region: PixelRect, margin: number, size: number,
  * Copies the `region` grown by `margin` out of a padded single-channel map of side
  * `size + 2·pad` (the map's pixel (pad, pad) is image pixel (0, 0)); `margin ≤ pad`.
  */
-export function cropPadded(
+function cropPadded(
   map: Float32Array,
   size: number,
   pad: number,

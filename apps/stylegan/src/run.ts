@@ -463,5 +463,3 @@ export async function sampleRun(options: {
     trainer.dispose();
   }
 }
-
-export type { ImageSet };
