@@ -38,7 +38,8 @@ export class Discriminator {
     checkDiscriminatorOptions(options);
     const o = options;
     this.blocks = Math.log2(o.imageSize / 4);
-    const p = (this.params = new ParamSet('D'));
+    this.params = new ParamSet('D');
+    const p = this.params;
     const ch = (i: number) => Math.min(o.width * 2 ** i, o.maxWidth);
     p.add('fromrgb/w', [1, 1, o.channels, ch(0)], { normal: 1 }, rng);
     p.add('fromrgb/b', [ch(0)], { constant: 0 }, rng);

@@ -41,7 +41,8 @@ export class FeatureNet {
 
   constructor(seed: number) {
     const rng = new Rng(mixSeed(seed, 21));
-    const p = (this.params = new ParamSet('featureNet'));
+    this.params = new ParamSet('featureNet');
+    const p = this.params;
     let cin = 1;
     WIDTH.forEach((c, i) => {
       p.add(`conv${i}/w`, [3, 3, cin, c], { normal: Math.sqrt(2 / (9 * cin)) }, rng);
@@ -161,7 +162,7 @@ export async function loadOrTrainFeatureNet(
     const dict = await loadCheckpoint(file);
     const net = new FeatureNet(options.seed);
     net.params.load(dict.tensors, 'featureNet', file);
-    Object.values(dict.tensors).forEach((t) => t.dispose());
+    tf.dispose(Object.values(dict.tensors));
     return { net, testAccuracy: (dict.state as { testAccuracy: number }).testAccuracy, file, cached: true };
   } catch (error) {
     if (!(error instanceof CheckpointError)) throw error;

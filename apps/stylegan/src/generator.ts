@@ -199,7 +199,10 @@ export class Generator {
       for (const region of list) {
         const key = `${region.y},${region.x}`;
         let u = unique.get(key);
-        if (!u) unique.set(key, (u = { region, index: unique.size }));
+        if (!u) {
+          u = { region, index: unique.size };
+          unique.set(key, u);
+        }
         rowOf.push(u.index);
         features.set(fourierFeatures(region, R, o.imageSize, o.fourierFrequencies), n++ * h * w * f);
       }
@@ -214,7 +217,7 @@ export class Generator {
     // Place the U unique crops into the N rows with a one-hot matrix (a gather's gradient needs
     // UnsortedSegmentSum, which the wasm backend lacks).
     const onehot = new Float32Array(N * unique.size);
-    rowOf.forEach((u, i) => (onehot[i * unique.size + u] = 1));
+    for (const [i, u] of rowOf.entries()) onehot[i * unique.size + u] = 1;
     const placed = tf.reshape(tf.matMul(tf.tensor2d(onehot, [N, unique.size]), cropMatrix as tf.Tensor2D), [
       N,
       h,
@@ -227,11 +230,10 @@ export class Generator {
   private noiseCrops(maps: Float32Array[], regions: PixelRect[][], margin: number, h: number, w: number): tf.Tensor4D {
     const out = new Float32Array(regions.length * regions[0]!.length * h * w);
     let n = 0;
-    regions.forEach((list, b) =>
-      list.forEach((region) =>
-        cropPadded(maps[b]!, this.options.imageSize, this.margin, region, margin, out, n++ * h * w),
-      ),
-    );
+    for (const [b, list] of regions.entries()) {
+      for (const region of list)
+        cropPadded(maps[b]!, this.options.imageSize, this.margin, region, margin, out, n++ * h * w);
+    }
     return tf.tensor4d(out, [out.length / (h * w), h, w, 1]);
   }
 

@@ -7,12 +7,12 @@ import { RunFolder, createProgress, writeReport, type MetricsRow, type Progress,
 import { tf } from '@patchgd/engine';
 import { loadCheckpoint, saveCheckpoint } from '@patchgd/optimizer';
 import { channelsOf, ganOptions, resolveConfig, type DataConfig, type StyleGanConfig } from './config.js';
-import { batchOf, loadImages, type ImageSet } from './data.js';
+import { batchOf, loadImages } from './data.js';
 import { StyleGanFileError, StyleGanOptionError } from './errors.js';
 import { FEATURE_DIM, featuresOf, loadOrTrainFeatureNet, type FeatureNet } from './feature-net.js';
 import { featureStats, frechetDistance, type GaussianStats } from './frechet.js';
 import { imageGridPng, sideBySidePng } from './png.js';
-import { GanTrainer } from './trainer.js';
+import { GanTrainer, type StepResult } from './trainer.js';
 
 /** The metric's name wherever it is printed: it is not Inception-FID. */
 export const METRIC_NAME = 'Fréchet distance in MNIST-classifier features (not Inception-FID)';
@@ -105,7 +105,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       try {
         trainer.loadStateDict(dict, checkpointFile);
       } finally {
-        Object.values(dict.tensors).forEach((t) => t.dispose());
+        tf.dispose(Object.values(dict.tensors));
       }
       await folder.filterMetrics((row) => typeof row.step !== 'number' || row.step <= trainer.step);
       log(`resumed ${folder.dir} at step ${trainer.step}`);
@@ -166,7 +166,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         data.channels,
       ]);
       const measure = (trainer.step + 1) % config.logEvery === 0;
-      let result;
+      let result: StepResult;
       try {
         result = await trainer.trainStep(real, { measureMemory: measure });
       } finally {
@@ -189,7 +189,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       if (trainer.step % config.checkpointEvery === 0) await checkpoint(trainer, checkpointFile);
     }
     bar.stop();
-    if (!lastPng || !lastPng.endsWith(`step-${String(trainer.step).padStart(6, '0')}.png`)) await writeSamples();
+    if (!lastPng?.endsWith(`step-${String(trainer.step).padStart(6, '0')}.png`)) await writeSamples();
     const frechet =
       history.length > 0 && history[history.length - 1]![0] === trainer.step
         ? history[history.length - 1]![1]
@@ -446,7 +446,7 @@ export async function sampleRun(options: {
     try {
       trainer.loadStateDict(dict, file);
     } finally {
-      Object.values(dict.tensors).forEach((t) => t.dispose());
+      tf.dispose(Object.values(dict.tensors));
     }
     const z = trainer.latents(count, new Rng(mixSeed(seed, 100)));
     const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mixSeed(seed, 101)) });
