@@ -1,208 +1,218 @@
-// The one config of `train`, `sample` and `compare`: defaults, a JSON file, CLI flags on top, and
-// validation that names the field. Unknown fields are errors, so a typo never silently falls back
-// to a default.
-import { readFile } from 'node:fs/promises';
-import { DATA_SOURCES, type DataConfig } from './data.js';
-import { StyleGanError, StyleGanFileError, StyleGanOptionError } from './errors.js';
-import { checkGeneratorOptions, type GeneratorOptions } from './generator.js';
-import { checkGanOptions, TRAINING_MODES, type GanOptions, type TrainingMode } from './trainer.js';
+// The one config of `train`, `sample` and `compare`: a zod schema with every default, read by
+// @patchgd/cli's runCli from a YAML/JSON file and `--field value` flags. Unknown fields are errors,
+// so a typo never silently falls back to a default; cross-field rules name the field they are about.
+import { OptionError } from '@patchgd/core';
+import { parseConfigWith } from '@patchgd/cli';
+import { listSamplers } from '@patchgd/samplers';
+import { z } from 'zod';
+import { checkDiscriminatorOptions } from './discriminator.js';
+import { checkGeneratorOptions } from './generator.js';
+import { checkGanOptions, TRAINING_MODES, type GanOptions } from './trainer.js';
+
+const positiveInt = z.number().int().positive();
+const split = z.enum(['train', 'test']).default('train');
+
+const dataSchema = z.preprocess(
+  // `data: { count: 100 }` means the default source.
+  (v) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) && !('source' in v) ? { source: 'mosaic', ...v } : v,
+  z.discriminatedUnion('source', [
+    /** grid × grid MNIST digits per image */
+    z
+      .object({ source: z.literal('mosaic'), count: positiveInt.default(4096), split, grid: positiveInt.default(2) })
+      .strict(),
+    /** UltraMNIST images (@patchgd/datasets) with digits[0]–digits[1] digits */
+    z
+      .object({
+        source: z.literal('ultramnist'),
+        count: positiveInt.default(4096),
+        split,
+        digits: z.tuple([positiveInt, positiveInt]).default([1, 3]),
+      })
+      .strict(),
+    /** every .png of a folder */
+    z
+      .object({
+        source: z.literal('folder'),
+        path: z.string().min(1, { message: 'expected a folder of PNG images' }),
+        count: positiveInt.default(100_000),
+        channels: z.union([z.literal(1), z.literal(3)]).default(1),
+      })
+      .strict(),
+  ]),
+);
+
+/** Where the real images come from. */
+export type DataConfig = z.output<typeof dataSchema>;
+
+export const styleGanConfigSchema = z
+  .object({
+    mode: z.enum(TRAINING_MODES).default('patchgd'),
+    /** folder that holds the run folders */
+    out: z.string().min(1).default('runs/stylegan'),
+    /** run folder name (default: a timestamp; compare: `compare-<timestamp>`) */
+    name: z
+      .string()
+      .regex(/^[^/\\]+$/, { message: 'expected a folder name without slashes' })
+      .optional(),
+    /** image side in pixels (a multiple of 8; a power of two for the discriminator) */
+    imageSize: positiveInt.default(32),
+    /** patch side in pixels (divides imageSize) */
+    patchSize: positiveInt.default(8),
+    batchSize: positiveInt.default(16),
+    /** k: patches per image re-rendered with gradients per inner iteration */
+    patchesPerStep: positiveInt.default(4),
+    /** ζ: 'auto' = ⌈cells / k⌉, so one generator step re-renders every patch once */
+    innerIterations: z.union([positiveInt, z.literal('auto')]).default('auto'),
+    /** ε: 'auto' = ζ (one Adam step per generator step, like `full`) */
+    accumulationSteps: z.union([positiveInt, z.literal('auto')]).default('auto'),
+    /** which cells each inner iteration re-renders: any registered sampler of @patchgd/samplers */
+    sampler: z
+      .object({ name: z.string().default('random-cover'), options: z.record(z.string(), z.unknown()).default({}) })
+      .strict()
+      .prefault({}),
+    /** training steps (one discriminator step + one generator step each) */
+    steps: z.number().int().min(0).default(2000),
+    data: dataSchema.prefault({ source: 'mosaic' }),
+    generator: z
+      .object({
+        latentSize: positiveInt.default(64),
+        styleSize: positiveInt.default(64),
+        mappingLayers: positiveInt.default(4),
+        /** learning-rate multiplier of the mapping network (StyleGAN: 0.01), applied as a weight scale */
+        mappingLrMultiplier: z.number().positive().default(0.01),
+        width: positiveInt.default(32),
+        kernels: z.array(positiveInt).default([3, 3, 1, 1]),
+        fourierFrequencies: positiveInt.default(4),
+        constantChannels: z.number().int().min(0).default(8),
+      })
+      .strict()
+      .prefault({}),
+    discriminator: z
+      .object({ width: positiveInt.default(32), maxWidth: positiveInt.default(64) })
+      .strict()
+      .prefault({}),
+    generatorLearningRate: z.number().positive().default(0.002),
+    discriminatorLearningRate: z.number().positive().default(0.002),
+    /** Adam β1, β2 (StyleGAN-2: 0, 0.99) */
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0, 0.99]),
+    r1Gamma: z.number().min(0).default(0.1),
+    r1Interval: positiveInt.default(16),
+    emaHalfLifeImages: z.number().min(0).default(2000),
+    emaRampup: z.number().min(0).default(0.05),
+    seed: z.number().int().min(0).default(0),
+    /** a metrics.jsonl row (losses, timings, generator-step memory) every this many steps */
+    logEvery: positiveInt.default(10),
+    /** a sample grid every this many steps (and at the end) */
+    sampleEvery: positiveInt.default(200),
+    /** images in a sample grid */
+    sampleCount: positiveInt.default(64),
+    /** a checkpoint every this many steps (and at the end) */
+    checkpointEvery: positiveInt.default(200),
+    /** the Fréchet metric every this many steps (0: only at the end) */
+    evalEvery: z.number().int().min(0).default(0),
+    /** real and generated images per Fréchet evaluation */
+    evalSamples: z.number().int().min(2).default(500),
+    featureNet: z
+      .object({
+        steps: positiveInt.default(600),
+        batchSize: positiveInt.default(64),
+        learningRate: z.number().positive().default(0.002),
+        cacheDir: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    engine: z
+      .object({ backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('wasm') })
+      .strict()
+      .prefault({}),
+    /** plain progress lines instead of bars */
+    quiet: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    // The rules that relate fields, with the messages of the checks the classes run themselves.
+    const check = (fn: () => void) => {
+      try {
+        fn();
+      } catch (error) {
+        if (!(error instanceof OptionError)) throw error;
+        ctx.addIssue({ code: 'custom', path: error.parameter.split('.'), message: error.message });
+      }
+    };
+    if (c.imageSize % 8 !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['imageSize'],
+        message: 'expected a multiple of 8 (the Fréchet features pool a quarter-resolution map to 2 × 2)',
+      });
+    if (!listSamplers().includes(c.sampler.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sampler', 'name'],
+        message: `expected a registered sampler (${listSamplers().join(', ')})`,
+      });
+    }
+    const d = c.data;
+    if (d.source === 'mosaic' && c.imageSize % d.grid !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'grid'],
+        message: `expected a divisor of imageSize ${c.imageSize}`,
+      });
+    if (d.source === 'ultramnist') {
+      // UltraMNIST draws a class-balanced label (the digit sum, 0–27), so at least 3 digits must fit.
+      if (d.digits[0] > d.digits[1] || d.digits[1] < 3) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', 'digits'],
+          message: 'expected [min, max] digit counts with min ≤ max and max ≥ 3 (labels are digit sums up to 27)',
+        });
+      }
+      if (c.imageSize < 96)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['imageSize'],
+          message: 'expected at least 96 for data.source ultramnist (three 28 px digits placed without overlap)',
+        });
+    }
+    const channels = d.source === 'folder' ? d.channels : 1;
+    check(() => checkGeneratorOptions({ ...c.generator, imageSize: c.imageSize, channels }));
+    check(() => checkDiscriminatorOptions({ imageSize: c.imageSize, channels, ...c.discriminator }));
+    check(() => checkGanOptions(ganOptions(c)));
+  });
 
 /** The full, validated config of a run (written to the run folder as config.json). */
-export interface StyleGanConfig {
-  mode: TrainingMode;
-  /** folder that holds the run folders */
-  out: string;
-  /** run folder name (default: a timestamp; compare: `compare-<timestamp>`) */
-  name?: string;
-  /** image side in pixels */
-  imageSize: number;
-  /** patch side in pixels */
-  patchSize: number;
-  batchSize: number;
-  /** k: patches per image re-rendered with gradients per inner iteration */
-  patchesPerStep: number;
-  /** ζ: 'auto' = ⌈cells / k⌉, so one generator step re-renders every patch once */
-  innerIterations: number | 'auto';
-  /** ε: 'auto' = ζ (one Adam step per generator step, like `full`) */
-  accumulationSteps: number | 'auto';
-  /** training steps (one discriminator step + one generator step each) */
-  steps: number;
-  data: DataConfig;
-  generator: Omit<GeneratorOptions, 'imageSize' | 'channels'>;
-  discriminator: { width: number; maxWidth: number };
-  generatorLearningRate: number;
-  discriminatorLearningRate: number;
-  betas: [number, number];
-  r1Gamma: number;
-  r1Interval: number;
-  emaHalfLifeImages: number;
-  emaRampup: number;
-  seed: number;
-  /** a metrics.jsonl row (losses, timings, generator-step memory) every this many steps */
-  logEvery: number;
-  /** a sample grid every this many steps (and at the end) */
-  sampleEvery: number;
-  /** images in a sample grid */
-  sampleCount: number;
-  /** a checkpoint every this many steps (and at the end) */
-  checkpointEvery: number;
-  /** the Fréchet metric every this many steps (0: only at the end) */
-  evalEvery: number;
-  /** real and generated images per Fréchet evaluation */
-  evalSamples: number;
-  featureNet: { steps: number; batchSize: number; learningRate: number; cacheDir?: string };
-}
-
-/** Unknown config field (a typo, or a field of another data source). */
-export class UnknownConfigFieldError extends StyleGanError {
-  override name = 'UnknownConfigFieldError';
-  constructor(
-    readonly field: string,
-    readonly known: readonly string[],
-  ) {
-    super(`Unknown config field ${field}: expected one of ${known.join(', ')}`);
-  }
-}
-
-const DATA_DEFAULTS: Record<DataConfig['source'], DataConfig> = {
-  mosaic: { source: 'mosaic', count: 4096, split: 'train', grid: 2 },
-  ultramnist: { source: 'ultramnist', count: 4096, split: 'train', digits: [1, 3] },
-  folder: { source: 'folder', path: '', count: 100_000, channels: 1 },
-};
-
-/** The defaults: 32 px MNIST mosaics, 8 px patches, a small StyleGAN-2 recipe. */
-export const DEFAULT_CONFIG: StyleGanConfig = {
-  mode: 'patchgd',
-  out: 'runs/stylegan',
-  imageSize: 32,
-  patchSize: 8,
-  batchSize: 16,
-  patchesPerStep: 4,
-  innerIterations: 'auto',
-  accumulationSteps: 'auto',
-  steps: 2000,
-  data: DATA_DEFAULTS.mosaic,
-  generator: { latentSize: 64, styleSize: 64, mappingLayers: 4, mappingLrMultiplier: 0.01, width: 32, kernels: [3, 3, 1, 1], fourierFrequencies: 4, constantChannels: 8 },
-  discriminator: { width: 32, maxWidth: 64 },
-  generatorLearningRate: 0.002,
-  discriminatorLearningRate: 0.002,
-  betas: [0, 0.99],
-  r1Gamma: 0.1,
-  r1Interval: 16,
-  emaHalfLifeImages: 2000,
-  emaRampup: 0.05,
-  seed: 0,
-  logEvery: 10,
-  sampleEvery: 200,
-  sampleCount: 64,
-  checkpointEvery: 200,
-  evalEvery: 0,
-  evalSamples: 500,
-  featureNet: { steps: 600, batchSize: 64, learningRate: 0.002 },
-};
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+export type StyleGanConfig = z.output<typeof styleGanConfigSchema>;
+/** What a config file or `resolveConfig` accepts: any subset of the fields. */
+export type StyleGanConfigInput = z.input<typeof styleGanConfigSchema>;
 
 /**
- * Validates `input` (a partial config) over the defaults and returns the full config.
+ * Validates `input` (a partial config) over the defaults and returns the full config; invalid
+ * fields throw one ConfigError naming each.
  *
  * @example
  * ```ts
- * const config = resolveConfig({ mode: 'full', steps: 100, data: { source: 'ultramnist' }, imageSize: 64 });
+ * const config = resolveConfig({ mode: 'full', steps: 100, data: { source: 'ultramnist' }, imageSize: 128 });
  * ```
  */
-export function resolveConfig(input: unknown = {}): StyleGanConfig {
-  if (!isObject(input)) throw new StyleGanOptionError('config', 'an object', input);
-  checkKnown(input, DEFAULT_CONFIG as unknown as Json, '', ['name', 'data']);
-  const dataInput = input.data ?? {};
-  if (!isObject(dataInput)) throw new StyleGanOptionError('data', 'an object', dataInput);
-  const source = dataInput.source ?? 'mosaic';
-  if (!DATA_SOURCES.includes(source as DataConfig['source'])) throw new StyleGanOptionError('data.source', `one of ${DATA_SOURCES.map((s) => `'${s}'`).join(', ')}`, source);
-  const dataDefaults = DATA_DEFAULTS[source as DataConfig['source']];
-  checkKnown(dataInput, dataDefaults as unknown as Json, 'data');
-  const config = merge(DEFAULT_CONFIG as unknown as Json, input) as unknown as StyleGanConfig;
-  config.data = merge(dataDefaults as unknown as Json, dataInput) as unknown as DataConfig;
-  if (config.featureNet.cacheDir === undefined) delete config.featureNet.cacheDir;
-  checkConfig(config);
-  return config;
-}
-
-function checkKnown(input: Json, defaults: Json, prefix: string, extra: string[] = []): void {
-  const known = [...Object.keys(defaults), ...extra];
-  if (prefix === 'featureNet') known.push('cacheDir');
-  for (const [key, value] of Object.entries(input)) {
-    const field = prefix ? `${prefix}.${key}` : key;
-    if (!known.includes(key)) throw new UnknownConfigFieldError(field, known);
-    const sub = defaults[key];
-    if (key !== 'data' && isObject(sub)) {
-      if (!isObject(value)) throw new StyleGanOptionError(field, 'an object', value);
-      checkKnown(value, sub, field);
-    }
-  }
-}
-
-function merge(base: Json, over: Json): Json {
-  const out: Json = structuredClone(base);
-  for (const [key, value] of Object.entries(over)) out[key] = isObject(value) && isObject(out[key]) ? merge(out[key] as Json, value) : structuredClone(value);
-  return out;
-}
-
-function checkConfig(c: StyleGanConfig): void {
-  const int = (field: string, v: unknown, min: number) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new StyleGanOptionError(field, `an integer ≥ ${min}`, v);
-  };
-  if (!TRAINING_MODES.includes(c.mode)) throw new StyleGanOptionError('mode', "'full' or 'patchgd'", c.mode);
-  if (typeof c.out !== 'string' || c.out === '') throw new StyleGanOptionError('out', 'a folder path', c.out);
-  if (c.name !== undefined && (typeof c.name !== 'string' || c.name === '' || /[/\\]/.test(c.name))) throw new StyleGanOptionError('name', 'a folder name without slashes', c.name);
-  int('imageSize', c.imageSize, 8);
-  if (c.imageSize % 8 !== 0) throw new StyleGanOptionError('imageSize', 'a multiple of 8 (the Fréchet features pool a quarter-resolution map to 2 × 2)', c.imageSize);
-  for (const field of ['innerIterations', 'accumulationSteps'] as const) {
-    if (c[field] !== 'auto') int(field, c[field], 1);
-  }
-  int('steps', c.steps, 0);
-  for (const field of ['logEvery', 'sampleEvery', 'checkpointEvery', 'sampleCount', 'evalSamples'] as const) int(field, c[field], 1);
-  int('evalEvery', c.evalEvery, 0);
-  if (c.evalSamples < 2) throw new StyleGanOptionError('evalSamples', 'an integer ≥ 2', c.evalSamples);
-  int('featureNet.steps', c.featureNet.steps, 1);
-  int('featureNet.batchSize', c.featureNet.batchSize, 1);
-  if (typeof c.featureNet.learningRate !== 'number' || !(c.featureNet.learningRate > 0)) throw new StyleGanOptionError('featureNet.learningRate', 'a positive number', c.featureNet.learningRate);
-  if (c.featureNet.cacheDir !== undefined && (typeof c.featureNet.cacheDir !== 'string' || c.featureNet.cacheDir === '')) {
-    throw new StyleGanOptionError('featureNet.cacheDir', 'a folder path', c.featureNet.cacheDir);
-  }
-  const d = c.data;
-  int('data.count', d.count, 1);
-  if (d.source === 'mosaic' || d.source === 'ultramnist') {
-    if (d.split !== 'train' && d.split !== 'test') throw new StyleGanOptionError('data.split', "'train' or 'test'", d.split);
-  }
-  if (d.source === 'mosaic') {
-    int('data.grid', d.grid, 1);
-    if (c.imageSize % d.grid !== 0) throw new StyleGanOptionError('data.grid', `a divisor of imageSize ${c.imageSize}`, d.grid);
-  }
-  if (d.source === 'ultramnist') {
-    // UltraMNIST draws a class-balanced label (the digit sum, 0–27), so at least 3 digits must fit.
-    if (!Array.isArray(d.digits) || d.digits.length !== 2 || !d.digits.every((n) => Number.isInteger(n) && n >= 1) || d.digits[0] > d.digits[1] || d.digits[1] < 3) {
-      throw new StyleGanOptionError('data.digits', '[min, max] digit counts with 1 ≤ min ≤ max and max ≥ 3 (labels are digit sums up to 27)', d.digits);
-    }
-    if (c.imageSize < 96) throw new StyleGanOptionError('imageSize', 'at least 96 for data.source ultramnist (up to three 28 px digits placed at random without overlap)', c.imageSize);
-  }
-  if (d.source === 'folder') {
-    if (typeof d.path !== 'string' || d.path === '') throw new StyleGanOptionError('data.path', 'a folder of PNG images', d.path);
-    if (d.channels !== 1 && d.channels !== 3) throw new StyleGanOptionError('data.channels', '1 or 3', d.channels);
-  }
-  checkGeneratorOptions({ ...c.generator, imageSize: c.imageSize, channels: channelsOf(c) });
-  checkGanOptions(ganOptions(c));
+export function resolveConfig(
+  input: StyleGanConfigInput | Record<string, unknown> = {},
+  source = 'config',
+): StyleGanConfig {
+  return parseConfigWith(styleGanConfigSchema, input as Record<string, unknown>, source);
 }
 
 /** Image channels of a config's data. */
-export function channelsOf(c: StyleGanConfig): number {
+export function channelsOf(c: Pick<StyleGanConfig, 'data'>): number {
   return c.data.source === 'folder' ? c.data.channels : 1;
 }
 
 /** The trainer's options of a config (ζ and ε resolved). */
-export function ganOptions(c: StyleGanConfig): GanOptions {
+export function ganOptions(c: Omit<StyleGanConfig, 'name' | 'out' | 'featureNet' | 'engine' | 'quiet'>): GanOptions {
   const cells = (c.imageSize / c.patchSize) ** 2;
-  const innerIterations = c.innerIterations === 'auto' ? Math.ceil(cells / Math.min(c.patchesPerStep, cells)) : c.innerIterations;
+  const innerIterations =
+    c.innerIterations === 'auto' ? Math.ceil(cells / Math.min(c.patchesPerStep, cells)) : c.innerIterations;
   const accumulationSteps = c.accumulationSteps === 'auto' ? innerIterations : c.accumulationSteps;
   return {
     mode: c.mode,
@@ -213,6 +223,7 @@ export function ganOptions(c: StyleGanConfig): GanOptions {
     patchesPerStep: c.patchesPerStep,
     innerIterations,
     accumulationSteps,
+    sampler: c.sampler,
     generator: c.generator,
     discriminator: c.discriminator,
     generatorLearningRate: c.generatorLearningRate,
@@ -224,53 +235,4 @@ export function ganOptions(c: StyleGanConfig): GanOptions {
     emaRampup: c.emaRampup,
     seed: c.seed,
   };
-}
-
-/** Reads a JSON config file (the fields of {@link StyleGanConfig}, any subset). */
-export async function readConfigFile(file: string): Promise<Json> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new StyleGanFileError(file, 'a JSON config file for --config', `it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new StyleGanFileError(file, 'a JSON config file for --config', `it is not valid JSON (${(error as Error).message})`);
-  }
-  if (!isObject(parsed)) throw new StyleGanFileError(file, 'a JSON object of config fields', 'it holds something else');
-  return parsed;
-}
-
-/**
- * Turns `--field value` flags into a partial config: kebab-case or camelCase, dotted paths into
- * sections (`--generator.width 16`, `--data.source folder`; `--data folder` is short for
- * `--data.source folder`). Values are parsed as numbers, booleans, JSON, or comma lists of numbers.
- */
-export function flagsToConfig(flags: Record<string, string>): Json {
-  const out: Json = {};
-  for (const [flag, raw] of Object.entries(flags)) {
-    const path = flag.split('.').map((part) => part.replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase()));
-    if (path.length === 1 && path[0] === 'data') path.push('source');
-    let target = out;
-    for (const part of path.slice(0, -1)) target = (target[part] = isObject(target[part]) ? target[part] : {}) as Json;
-    target[path[path.length - 1]!] = parseValue(raw);
-  }
-  return out;
-}
-
-function parseValue(raw: string): unknown {
-  if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(raw)) return Number(raw);
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  if (/^[[{]/.test(raw)) {
-    try {
-      return JSON.parse(raw);
-    } catch {
-      return raw;
-    }
-  }
-  if (/^-?[\d.e-]+(,-?[\d.e-]+)+$/i.test(raw)) return raw.split(',').map(Number);
-  return raw;
 }

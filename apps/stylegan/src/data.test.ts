@@ -20,7 +20,12 @@ describe('mnistMosaics', () => {
     expect(set.pixels.length).toBe(3 * 32 * 32);
     expect(Math.max(...set.pixels)).toBeLessThanOrEqual(1);
     for (let i = 0; i < 3; i++) {
-      for (const [cy, cx] of [[0, 0], [0, 16], [16, 0], [16, 16]] as const) {
+      for (const [cy, cx] of [
+        [0, 0],
+        [0, 16],
+        [16, 0],
+        [16, 16],
+      ] as const) {
         let ink = 0;
         for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) ink += set.pixels[i * 1024 + (cy + y) * 32 + cx + x]!;
         expect(ink).toBeGreaterThan(2);
@@ -33,14 +38,18 @@ describe('mnistMosaics', () => {
   });
 
   it('rejects a grid that does not divide the image', () => {
-    expect(() => mnistMosaics(1, 32, 3, 'train', 0)).toThrow('Expected a positive integer that divides imageSize 32 for data.grid but received 3');
+    expect(() => mnistMosaics(1, 32, 3, 'train', 0)).toThrow(
+      'Expected a positive integer that divides imageSize 32 for data.grid but received 3',
+    );
   });
 });
 
 describe('ultraMnistImages', () => {
   it('renders UltraMNIST images at the size asked', () => {
     const set = ultraMnistImages(2, 96, [1, 3], 'test', 0);
-    expect(() => ultraMnistImages(1, 96, [1, 2], 'test', 0)).toThrow('Expected [min, max] with max ≥ 3 (labels are digit sums up to 27) for data.digits but received [1,2]');
+    expect(() => ultraMnistImages(1, 96, [1, 2], 'test', 0)).toThrow(
+      'Expected [min, max] with max ≥ 3 (labels are digit sums up to 27) for data.digits but received [1,2]',
+    );
     expect(set.pixels.length).toBe(2 * 96 * 96);
     expect(set.pixels.some((v) => v > 0.5)).toBe(true);
   });
@@ -66,20 +75,26 @@ describe('folderImages', () => {
   });
 
   it('names the folder or file that cannot be used', async () => {
-    await expect(folderImages(path.join(dir, 'missing'), 1, 4, 1)).rejects.toThrow(`Expected a folder of PNG images for data.path at ${path.join(dir, 'missing')} but it cannot be read (ENOENT)`);
+    await expect(folderImages(path.join(dir, 'missing'), 1, 4, 1)).rejects.toThrow(
+      `Expected a folder of PNG images for data.path at ${path.join(dir, 'missing')} but it cannot be read (ENOENT)`,
+    );
     const empty = path.join(dir, 'empty');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(empty);
     await expect(folderImages(empty, 1, 4, 1)).rejects.toThrow('but it holds no .png file');
     await writeFile(path.join(empty, 'broken.png'), 'not a png');
-    await expect(folderImages(empty, 1, 4, 1)).rejects.toThrow(`Expected a readable PNG image at ${path.join(empty, 'broken.png')} but decoding failed`);
+    await expect(folderImages(empty, 1, 4, 1)).rejects.toThrow(
+      `Expected a readable PNG image at ${path.join(empty, 'broken.png')} but decoding failed`,
+    );
     expect(sharp).toBeDefined();
   });
 });
 
 describe('resize', () => {
   it('keeps a constant image constant and preserves mean ink when shrinking', () => {
-    expect(Array.from(resize(new Float32Array(28 * 28).fill(0.5), 28, 14)).every((v) => Math.abs(v - 0.5) < 1e-6)).toBe(true);
+    expect(Array.from(resize(new Float32Array(28 * 28).fill(0.5), 28, 14)).every((v) => Math.abs(v - 0.5) < 1e-6)).toBe(
+      true,
+    );
     expect(Array.from(resize(new Float32Array(4).fill(0.5), 2, 5)).every((v) => Math.abs(v - 0.5) < 1e-6)).toBe(true);
     const src = Float32Array.from({ length: 16 }, (_, i) => i);
     const small = resize(src, 4, 2);

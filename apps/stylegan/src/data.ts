@@ -1,20 +1,13 @@
 // Real images for the GAN, all offline: MNIST digit mosaics, UltraMNIST images
-// (@patchgd/app-ultramnist) and any folder of PNGs (decoded with sharp). A data set is held in
+// (@patchgd/datasets) and any folder of PNGs (decoded with sharp). A data set is held in
 // memory as N × size × size × channels values in [0, 1].
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadMnist, ultraMnistSample } from '@patchgd/app-ultramnist';
+import { Rng, mixSeed } from '@patchgd/core';
+import { loadMnist, ultraMnistSample } from '@patchgd/datasets';
 import sharp from 'sharp';
+import type { DataConfig } from './config.js';
 import { StyleGanFileError, StyleGanOptionError } from './errors.js';
-import { Rng, mix } from './rng.js';
-
-/** Where the real images come from. */
-export type DataConfig =
-  | { source: 'mosaic'; count: number; split: 'train' | 'test'; grid: number }
-  | { source: 'ultramnist'; count: number; split: 'train' | 'test'; digits: [number, number] }
-  | { source: 'folder'; path: string; count: number; channels: 1 | 3 };
-
-export const DATA_SOURCES = ['mosaic', 'ultramnist', 'folder'] as const;
 
 /** An in-memory image set. */
 export interface ImageSet {
@@ -45,37 +38,72 @@ export async function loadImages(data: DataConfig, size: number, seed: number): 
  * `grid` × `grid` MNIST digits on a `size` px canvas: each digit resized (area average / bilinear)
  * to 7/8 of its cell and centred in it.
  */
-export function mnistMosaics(count: number, size: number, grid: number, split: 'train' | 'test', seed: number): ImageSet {
-  if (!Number.isInteger(grid) || grid < 1 || size % grid !== 0) throw new StyleGanOptionError('data.grid', `a positive integer that divides imageSize ${size}`, grid);
+export function mnistMosaics(
+  count: number,
+  size: number,
+  grid: number,
+  split: 'train' | 'test',
+  seed: number,
+): ImageSet {
+  if (!Number.isInteger(grid) || grid < 1 || size % grid !== 0)
+    throw new StyleGanOptionError('data.grid', `a positive integer that divides imageSize ${size}`, grid);
   const cell = size / grid;
   const side = Math.max(1, Math.floor((cell * 7) / 8));
   const offset = Math.floor((cell - side) / 2);
   const mnist = loadMnist(split);
-  const rng = new Rng(mix(seed, 11, split === 'train' ? 1 : 2));
+  const rng = new Rng(mixSeed(seed, 11, split === 'train' ? 1 : 2));
   const pixels = new Float32Array(count * size * size);
   const digit = new Float32Array(28 * 28);
   for (let i = 0; i < count; i++) {
     for (let a = 0; a < grid; a++) {
       for (let b = 0; b < grid; b++) {
-        const index = rng.int(mnist.count);
+        const index = rng.nextInt(mnist.count);
         for (let j = 0; j < 784; j++) digit[j] = mnist.images[index * 784 + j]! / 255;
         const small = resize(digit, 28, side);
         for (let y = 0; y < side; y++) {
-          pixels.set(small.subarray(y * side, (y + 1) * side), i * size * size + (a * cell + offset + y) * size + b * cell + offset);
+          pixels.set(
+            small.subarray(y * side, (y + 1) * side),
+            i * size * size + (a * cell + offset + y) * size + b * cell + offset,
+          );
         }
       }
     }
   }
-  return { count, size, channels: 1, pixels, description: `${count} MNIST ${split} mosaics, ${grid}×${grid} digits of ${side} px on ${size} px` };
+  return {
+    count,
+    size,
+    channels: 1,
+    pixels,
+    description: `${count} MNIST ${split} mosaics, ${grid}×${grid} digits of ${side} px on ${size} px`,
+  };
 }
 
 /** UltraMNIST images (3–5 digits of varied scale by default) at `size` px, digits from `split`. */
-export function ultraMnistImages(count: number, size: number, digits: [number, number], split: 'train' | 'test', seed: number): ImageSet {
-  if (size < 96) throw new StyleGanOptionError('imageSize', 'at least 96 for data.source ultramnist (up to three 28 px digits placed at random without overlap)', size);
-  if (digits[1] < 3) throw new StyleGanOptionError('data.digits', '[min, max] with max ≥ 3 (labels are digit sums up to 27)', digits);
+export function ultraMnistImages(
+  count: number,
+  size: number,
+  digits: [number, number],
+  split: 'train' | 'test',
+  seed: number,
+): ImageSet {
+  if (size < 96)
+    throw new StyleGanOptionError(
+      'imageSize',
+      'at least 96 for data.source ultramnist (up to three 28 px digits placed at random without overlap)',
+      size,
+    );
+  if (digits[1] < 3)
+    throw new StyleGanOptionError('data.digits', '[min, max] with max ≥ 3 (labels are digit sums up to 27)', digits);
   const pixels = new Float32Array(count * size * size);
-  for (let i = 0; i < count; i++) pixels.set(ultraMnistSample(i, { split, size, seed, digits }).pixels, i * size * size);
-  return { count, size, channels: 1, pixels, description: `${count} UltraMNIST ${split} images of ${size} px, ${digits[0]}–${digits[1]} digits` };
+  for (let i = 0; i < count; i++)
+    pixels.set(ultraMnistSample(i, { split, size, seed, digits }).pixels, i * size * size);
+  return {
+    count,
+    size,
+    channels: 1,
+    pixels,
+    description: `${count} UltraMNIST ${split} images of ${size} px, ${digits[0]}–${digits[1]} digits`,
+  };
 }
 
 /** Every .png in `dir` (sorted by name, at most `count`), resized to cover `size` × `size`. */
@@ -84,9 +112,14 @@ export async function folderImages(dir: string, count: number, size: number, cha
   try {
     names = (await readdir(dir)).filter((n) => n.toLowerCase().endsWith('.png')).sort();
   } catch (error) {
-    throw new StyleGanFileError(dir, 'a folder of PNG images for data.path', `it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new StyleGanFileError(
+      dir,
+      'a folder of PNG images for data.path',
+      `it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
-  if (names.length === 0) throw new StyleGanFileError(dir, 'a folder of PNG images for data.path', 'it holds no .png file');
+  if (names.length === 0)
+    throw new StyleGanFileError(dir, 'a folder of PNG images for data.path', 'it holds no .png file');
   names = names.slice(0, count);
   const pixels = new Float32Array(names.length * size * size * channels);
   for (const [i, name] of names.entries()) {
@@ -99,10 +132,21 @@ export async function folderImages(dir: string, count: number, size: number, cha
     } catch (error) {
       throw new StyleGanFileError(file, 'a readable PNG image', `decoding failed (${(error as Error).message})`);
     }
-    if (raw.length !== size * size * channels) throw new StyleGanFileError(file, `${channels}-channel pixels`, `it decoded to ${raw.length / (size * size)} channels`);
+    if (raw.length !== size * size * channels)
+      throw new StyleGanFileError(
+        file,
+        `${channels}-channel pixels`,
+        `it decoded to ${raw.length / (size * size)} channels`,
+      );
     for (let j = 0; j < raw.length; j++) pixels[i * raw.length + j] = raw[j]! / 255;
   }
-  return { count: names.length, size, channels, pixels, description: `${names.length} PNG images from ${dir} at ${size} px, ${channels === 1 ? 'grey' : 'RGB'}` };
+  return {
+    count: names.length,
+    size,
+    channels,
+    pixels,
+    description: `${names.length} PNG images from ${dir} at ${size} px, ${channels === 1 ? 'grey' : 'RGB'}`,
+  };
 }
 
 /** Resizes a square grey image: area average when shrinking, bilinear when enlarging. */

@@ -5,7 +5,7 @@ import { tf } from '@patchgd/engine';
 import { StyleGanOptionError } from './errors.js';
 import { downsample2x, leakyRelu, leakyReluTwice } from './ops.js';
 import { ParamSet } from './params.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@patchgd/core';
 
 /** Architecture of the discriminator. */
 export interface DiscriminatorOptions {
@@ -38,7 +38,8 @@ export class Discriminator {
     checkDiscriminatorOptions(options);
     const o = options;
     this.blocks = Math.log2(o.imageSize / 4);
-    const p = (this.params = new ParamSet('D'));
+    this.params = new ParamSet('D');
+    const p = this.params;
     const ch = (i: number) => Math.min(o.width * 2 ** i, o.maxWidth);
     p.add('fromrgb/w', [1, 1, o.channels, ch(0)], { normal: 1 }, rng);
     p.add('fromrgb/b', [ch(0)], { constant: 0 }, rng);
@@ -98,9 +99,15 @@ export class Discriminator {
 
 export function checkDiscriminatorOptions(o: DiscriminatorOptions, prefix = 'discriminator'): void {
   const blocks = Math.log2(o.imageSize / 4);
-  if (!Number.isInteger(blocks) || blocks < 1) throw new StyleGanOptionError('imageSize', 'a power of two ≥ 8 (the discriminator halves it down to 4)', o.imageSize);
+  if (!Number.isInteger(blocks) || blocks < 1)
+    throw new StyleGanOptionError(
+      'imageSize',
+      'a power of two ≥ 8 (the discriminator halves it down to 4)',
+      o.imageSize,
+    );
   if (o.channels !== 1 && o.channels !== 3) throw new StyleGanOptionError('channels', '1 or 3', o.channels);
   for (const name of ['width', 'maxWidth'] as const) {
-    if (!Number.isInteger(o[name]) || o[name] < 1) throw new StyleGanOptionError(`${prefix}.${name}`, 'a positive integer', o[name]);
+    if (!Number.isInteger(o[name]) || o[name] < 1)
+      throw new StyleGanOptionError(`${prefix}.${name}`, 'a positive integer', o[name]);
   }
 }

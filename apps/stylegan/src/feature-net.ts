@@ -4,15 +4,14 @@
 // average-pooled to a 2 × 2 grid so that where things are counts too. This is NOT Inception-FID.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadMnist } from '@patchgd/app-ultramnist';
+import { Rng, mixSeed } from '@patchgd/core';
+import { loadMnist } from '@patchgd/datasets';
 import { tf } from '@patchgd/engine';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '@patchgd/optimizer';
-import { Adam } from './adam.js';
 import { resize } from './data.js';
 import { StyleGanOptionError } from './errors.js';
 import { downsample2x, poolToGrid } from './ops.js';
 import { ParamSet } from './params.js';
-import { Rng, mix } from './rng.js';
 
 /** How the feature network is trained. */
 export interface FeatureNetOptions {
@@ -22,7 +21,7 @@ export interface FeatureNetOptions {
   seed: number;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 const CANVAS = 32;
 const WIDTH = [16, 32, 32];
 /** length of a feature vector: 2 × 2 cells × channels of the last convolution */
@@ -41,8 +40,9 @@ export class FeatureNet {
   readonly params: ParamSet;
 
   constructor(seed: number) {
-    const rng = new Rng(mix(seed, 21));
-    const p = (this.params = new ParamSet('featureNet'));
+    const rng = new Rng(mixSeed(seed, 21));
+    this.params = new ParamSet('featureNet');
+    const p = this.params;
     let cin = 1;
     WIDTH.forEach((c, i) => {
       p.add(`conv${i}/w`, [3, 3, cin, c], { normal: Math.sqrt(2 / (9 * cin)) }, rng);
@@ -58,7 +58,9 @@ export class FeatureNet {
     return tf.tidy(() => {
       let h = tf.div(tf.sub(x, 0.13), 0.31) as tf.Tensor4D;
       WIDTH.forEach((_, i) => {
-        h = tf.relu(tf.add(tf.conv2d(h, this.params.get(`conv${i}/w`) as tf.Tensor4D, 1, 'same'), this.params.get(`conv${i}/b`))) as tf.Tensor4D;
+        h = tf.relu(
+          tf.add(tf.conv2d(h, this.params.get(`conv${i}/w`) as tf.Tensor4D, 1, 'same'), this.params.get(`conv${i}/b`)),
+        ) as tf.Tensor4D;
         if (i < 2) h = downsample2x(h);
       });
       return h;
@@ -66,7 +68,12 @@ export class FeatureNet {
   }
 
   logits(x: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => tf.add(tf.matMul(tf.mean(this.featureMap(x), [1, 2]) as tf.Tensor2D, this.params.get('fc/w') as tf.Tensor2D), this.params.get('fc/b')));
+    return tf.tidy(() =>
+      tf.add(
+        tf.matMul(tf.mean(this.featureMap(x), [1, 2]) as tf.Tensor2D, this.params.get('fc/w') as tf.Tensor2D),
+        this.params.get('fc/b'),
+      ),
+    );
   }
 
   /**
@@ -75,7 +82,8 @@ export class FeatureNet {
    */
   features(images: tf.Tensor4D): tf.Tensor2D {
     const [, h, w, c] = images.shape;
-    if (h % 8 !== 0 || w % 8 !== 0) throw new StyleGanOptionError('imageSize', 'a multiple of 8 for the Fréchet metric', h);
+    if (h % 8 !== 0 || w % 8 !== 0)
+      throw new StyleGanOptionError('imageSize', 'a multiple of 8 for the Fréchet metric', h);
     return tf.tidy(() => {
       const grey = c === 1 ? images : (tf.mean(images, 3, true) as tf.Tensor4D);
       return tf.reshape(poolToGrid(this.featureMap(grey), 2), [images.shape[0], FEATURE_DIM]);
@@ -94,23 +102,27 @@ function digitBatch(split: 'train' | 'test', n: number, rng: Rng): { images: Flo
   const labels = new Int32Array(n);
   const digit = new Float32Array(784);
   for (let i = 0; i < n; i++) {
-    const index = rng.int(mnist.count);
+    const index = rng.nextInt(mnist.count);
     labels[i] = mnist.labels[index]!;
     for (let j = 0; j < 784; j++) digit[j] = mnist.images[index * 784 + j]! / 255;
-    const side = 12 + rng.int(17);
+    const side = 12 + rng.nextInt(17);
     const small = resize(digit, 28, side);
-    const y = rng.int(CANVAS - side + 1);
-    const x = rng.int(CANVAS - side + 1);
-    for (let r = 0; r < side; r++) images.set(small.subarray(r * side, (r + 1) * side), i * CANVAS * CANVAS + (y + r) * CANVAS + x);
+    const y = rng.nextInt(CANVAS - side + 1);
+    const x = rng.nextInt(CANVAS - side + 1);
+    for (let r = 0; r < side; r++)
+      images.set(small.subarray(r * side, (r + 1) * side), i * CANVAS * CANVAS + (y + r) * CANVAS + x);
   }
   return { images, labels };
 }
 
 /** Trains a feature network; returns it with its accuracy on 1000 MNIST test digits. */
-export function trainFeatureNet(options: FeatureNetOptions, log: (message: string) => void = () => {}): { net: FeatureNet; testAccuracy: number } {
+export function trainFeatureNet(
+  options: FeatureNetOptions,
+  log: (message: string) => void = () => {},
+): { net: FeatureNet; testAccuracy: number } {
   const net = new FeatureNet(options.seed);
-  const adam = new Adam(net.params, { learningRate: options.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
-  const rng = new Rng(mix(options.seed, 22));
+  const adam = tf.train.adam(options.learningRate, 0.9, 0.999, 1e-7);
+  const rng = new Rng(mixSeed(options.seed, 22));
   for (let step = 0; step < options.steps; step++) {
     const { images, labels } = digitBatch('train', options.batchSize, rng);
     const { value, grads } = tf.variableGrads(() => {
@@ -119,14 +131,15 @@ export function trainFeatureNet(options: FeatureNetOptions, log: (message: strin
     }, net.params.variables);
     const loss = value.dataSync()[0]!;
     value.dispose();
-    const byKey = net.params.gradsByKey(grads);
-    adam.apply(byKey);
-    byKey.forEach((g) => g.dispose());
+    adam.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+    tf.dispose(Object.values(grads));
     if ((step + 1) % 100 === 0) log(`feature net: step ${step + 1}/${options.steps}, loss ${loss.toFixed(3)}`);
   }
   adam.dispose();
-  const test = digitBatch('test', 1000, new Rng(mix(options.seed, 23)));
-  const predicted = tf.tidy(() => tf.argMax(net.logits(tf.tensor4d(test.images, [1000, CANVAS, CANVAS, 1])), 1).dataSync());
+  const test = digitBatch('test', 1000, new Rng(mixSeed(options.seed, 23)));
+  const predicted = tf.tidy(() =>
+    tf.argMax(net.logits(tf.tensor4d(test.images, [1000, CANVAS, CANVAS, 1])), 1).dataSync(),
+  );
   let correct = 0;
   for (let i = 0; i < 1000; i++) if (predicted[i] === test.labels[i]) correct++;
   return { net, testAccuracy: correct / 1000 };
@@ -141,12 +154,15 @@ export async function loadOrTrainFeatureNet(
   options: FeatureNetOptions,
   log: (message: string) => void = () => {},
 ): Promise<{ net: FeatureNet; testAccuracy: number; file: string; cached: boolean }> {
-  const file = path.join(cacheDir, `feature-net-v${VERSION}-steps${options.steps}-batch${options.batchSize}-lr${options.learningRate}-seed${options.seed}.ckpt`);
+  const file = path.join(
+    cacheDir,
+    `feature-net-v${VERSION}-steps${options.steps}-batch${options.batchSize}-lr${options.learningRate}-seed${options.seed}.ckpt`,
+  );
   try {
     const dict = await loadCheckpoint(file);
     const net = new FeatureNet(options.seed);
     net.params.load(dict.tensors, 'featureNet', file);
-    Object.values(dict.tensors).forEach((t) => t.dispose());
+    tf.dispose(Object.values(dict.tensors));
     return { net, testAccuracy: (dict.state as { testAccuracy: number }).testAccuracy, file, cached: true };
   } catch (error) {
     if (!(error instanceof CheckpointError)) throw error;
@@ -154,18 +170,29 @@ export async function loadOrTrainFeatureNet(
   log(`training the feature network for the Fréchet metric (${options.steps} steps; cached in ${file})`);
   const { net, testAccuracy } = trainFeatureNet(options, log);
   await mkdir(cacheDir, { recursive: true });
-  await saveCheckpoint(file, { state: { testAccuracy, options, version: VERSION }, tensors: net.params.tensors('featureNet') });
+  const tensors = net.params.tensors('featureNet');
+  await saveCheckpoint(file, { state: { testAccuracy, options, version: VERSION }, tensors });
+  tf.dispose(Object.values(tensors));
   log(`feature net: ${(testAccuracy * 100).toFixed(1)}% on 1000 MNIST test digits`);
   return { net, testAccuracy, file, cached: false };
 }
 
 /** Feature vectors of images `[n·H·W·C]` in [0, 1], computed `batch` at a time. */
-export function featuresOf(net: FeatureNet, pixels: Float32Array, count: number, size: number, channels: number, batch = 64): Float32Array {
+export function featuresOf(
+  net: FeatureNet,
+  pixels: Float32Array,
+  count: number,
+  size: number,
+  channels: number,
+  batch = 64,
+): Float32Array {
   const out = new Float32Array(count * FEATURE_DIM);
   const per = size * size * channels;
   for (let start = 0; start < count; start += batch) {
     const n = Math.min(batch, count - start);
-    const f = tf.tidy(() => net.features(tf.tensor4d(pixels.subarray(start * per, (start + n) * per), [n, size, size, channels])).dataSync());
+    const f = tf.tidy(() =>
+      net.features(tf.tensor4d(pixels.subarray(start * per, (start + n) * per), [n, size, size, channels])).dataSync(),
+    );
     out.set(f, start * FEATURE_DIM);
   }
   return out;

@@ -21,7 +21,8 @@ export interface GaussianStats {
  */
 export function featureStats(features: ArrayLike<number>, dim: number): GaussianStats {
   if (!Number.isInteger(dim) || dim < 1) throw new StyleGanOptionError('dim', 'a positive integer', dim);
-  if (features.length % dim !== 0) throw new StyleGanOptionError('features.length', `a multiple of dim ${dim}`, features.length);
+  if (features.length % dim !== 0)
+    throw new StyleGanOptionError('features.length', `a multiple of dim ${dim}`, features.length);
   const count = features.length / dim;
   if (count < 2) throw new StyleGanOptionError('features', 'at least 2 feature vectors', count);
   const mean = new Float64Array(dim);

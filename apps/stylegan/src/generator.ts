@@ -4,12 +4,12 @@
 // continuous coordinates, a learned constant map and full-image noise maps, cropped — and the
 // convolutions are 'valid' on a region grown by the receptive-field margin, so a stitched grid of
 // patches equals the whole canvas rendered at once, pixel for pixel.
+import type { Rng } from '@patchgd/core';
+import type { PixelRect } from '@patchgd/samplers';
 import { tf } from '@patchgd/engine';
 import { StyleGanOptionError } from './errors.js';
-import { cropPadded, fourierFeatures, type Region } from './grid.js';
 import { leakyRelu } from './ops.js';
-import { ParamSet } from './params.js';
-import type { Rng } from './rng.js';
+import { ParamSet, normals } from './params.js';
 
 /** Architecture of the generator. */
 export interface GeneratorOptions {
@@ -98,7 +98,12 @@ export class Generator {
       for (let l = 0; l < o.mappingLayers; l++) {
         const w = this.params.get(`map${l}/w`);
         const scale = lrMul / Math.sqrt(w.shape[0]!);
-        x = leakyRelu(tf.add(tf.matMul(x as tf.Tensor2D, tf.mul(w, scale) as tf.Tensor2D), tf.mul(this.params.get(`map${l}/b`), lrMul)));
+        x = leakyRelu(
+          tf.add(
+            tf.matMul(x as tf.Tensor2D, tf.mul(w, scale) as tf.Tensor2D),
+            tf.mul(this.params.get(`map${l}/b`), lrMul),
+          ),
+        );
       }
       return x as tf.Tensor2D;
     });
@@ -107,23 +112,31 @@ export class Generator {
   /** Draws fresh noise maps for `batch` images. */
   sampleNoise(batch: number, rng: Rng): NoiseMaps {
     const side = this.options.imageSize + 2 * this.margin;
-    return { batch, maps: this.options.kernels.map(() => Array.from({ length: batch }, () => rng.normals(side * side))) };
+    return {
+      batch,
+      maps: this.options.kernels.map(() => Array.from({ length: batch }, () => normals(rng, side * side))),
+    };
   }
 
   /**
    * Renders `regions[b]` of image b for every b (the same count k and size for all): `[B·k, h, w, C]`.
    * Differentiable in the parameters (call inside `tf.variableGrads`, or under `tf.tidy` for no-grad use).
    */
-  render(w: tf.Tensor2D, regions: Region[][], noise: NoiseMaps): tf.Tensor4D {
+  render(w: tf.Tensor2D, regions: PixelRect[][], noise: NoiseMaps): tf.Tensor4D {
     const o = this.options;
     const B = w.shape[0];
-    if (regions.length !== B) throw new StyleGanOptionError('regions', `one region list per image (${B})`, regions.length);
+    if (regions.length !== B)
+      throw new StyleGanOptionError('regions', `one region list per image (${B})`, regions.length);
     if (noise.batch !== B) throw new StyleGanOptionError('noise.batch', `${B}`, noise.batch);
     const k = regions[0]!.length;
     const { height, width } = regions[0]![0]!;
     for (const list of regions) {
       if (list.length !== k || list.some((r) => r.height !== height || r.width !== width)) {
-        throw new StyleGanOptionError('regions', `${k} regions of ${height}×${width} per image`, list.map((r) => `${r.height}×${r.width}`));
+        throw new StyleGanOptionError(
+          'regions',
+          `${k} regions of ${height}×${width} per image`,
+          list.map((r) => `${r.height}×${r.width}`),
+        );
       }
     }
     const N = B * k;
@@ -140,7 +153,10 @@ export class Generator {
         const cin = weight.shape[2];
         // Modulate the input instead of the weights (StyleGAN-2's non-fused path): same result,
         // one convolution for the whole batch.
-        const xs = tf.reshape(tf.mul(tf.reshape(x, [B, k, x.shape[1], x.shape[2], cin]), tf.reshape(s, [B, 1, 1, 1, cin])), x.shape) as tf.Tensor4D;
+        const xs = tf.reshape(
+          tf.mul(tf.reshape(x, [B, k, x.shape[1], x.shape[2], cin]), tf.reshape(s, [B, 1, 1, 1, cin])),
+          x.shape,
+        ) as tf.Tensor4D;
         const y = tf.conv2d(xs, weight, 1, 'valid');
         // Demodulation: 1 / ‖w ⊙ s‖ per image and output channel.
         const demod = tf.rsqrt(tf.add(tf.matMul(tf.square(s), tf.sum(tf.square(weight), [0, 1]) as tf.Tensor2D), 1e-8));
@@ -152,7 +168,10 @@ export class Generator {
       });
       const s = this.style(w, 'rgb');
       const weight = this.params.get('rgb/conv') as tf.Tensor4D;
-      const xs = tf.reshape(tf.mul(tf.reshape(x, [B, k, height, width, o.width]), tf.reshape(s, [B, 1, 1, 1, o.width])), x.shape) as tf.Tensor4D;
+      const xs = tf.reshape(
+        tf.mul(tf.reshape(x, [B, k, height, width, o.width]), tf.reshape(s, [B, 1, 1, 1, o.width])),
+        x.shape,
+      ) as tf.Tensor4D;
       const rgb = tf.conv2d(xs, tf.mul(weight, 1 / Math.sqrt(o.width)) as tf.Tensor4D, 1, 'valid');
       return tf.add(rgb, this.params.get('rgb/bias')) as tf.Tensor4D;
     });
@@ -161,23 +180,29 @@ export class Generator {
   /** Style of a layer: affine(w), bias initialised to 1. */
   private style(w: tf.Tensor2D, layer: string): tf.Tensor2D {
     const a = this.params.get(`${layer}/affine.w`);
-    return tf.add(tf.matMul(w, tf.mul(a, 1 / Math.sqrt(a.shape[0]!)) as tf.Tensor2D), this.params.get(`${layer}/affine.b`)) as tf.Tensor2D;
+    return tf.add(
+      tf.matMul(w, tf.mul(a, 1 / Math.sqrt(a.shape[0]!)) as tf.Tensor2D),
+      this.params.get(`${layer}/affine.b`),
+    ) as tf.Tensor2D;
   }
 
   /** Fourier features (constant) and crops of the learned constant map (differentiable). */
-  private input(regions: Region[][], N: number, h: number, w: number): tf.Tensor4D {
+  private input(regions: PixelRect[][], N: number, h: number, w: number): tf.Tensor4D {
     const o = this.options;
     const R = this.margin;
     const f = 4 * o.fourierFrequencies;
     const features = new Float32Array(N * h * w * f);
-    const unique = new Map<string, { region: Region; index: number }>();
+    const unique = new Map<string, { region: PixelRect; index: number }>();
     const rowOf: number[] = [];
     let n = 0;
     for (const list of regions) {
       for (const region of list) {
         const key = `${region.y},${region.x}`;
         let u = unique.get(key);
-        if (!u) unique.set(key, (u = { region, index: unique.size }));
+        if (!u) {
+          u = { region, index: unique.size };
+          unique.set(key, u);
+        }
         rowOf.push(u.index);
         features.set(fourierFeatures(region, R, o.imageSize, o.fourierFrequencies), n++ * h * w * f);
       }
@@ -185,20 +210,30 @@ export class Generator {
     const fourier = tf.tensor4d(features, [N, h, w, f]);
     if (o.constantChannels === 0) return fourier;
     const c = this.params.get('const');
-    const crops = [...unique.values()].map(({ region }) => tf.reshape(tf.slice(c, [region.y, region.x, 0], [h, w, o.constantChannels]), [1, -1]));
+    const crops = [...unique.values()].map(({ region }) =>
+      tf.reshape(tf.slice(c, [region.y, region.x, 0], [h, w, o.constantChannels]), [1, -1]),
+    );
     const cropMatrix = crops.length === 1 ? crops[0]! : tf.concat(crops, 0);
     // Place the U unique crops into the N rows with a one-hot matrix (a gather's gradient needs
     // UnsortedSegmentSum, which the wasm backend lacks).
     const onehot = new Float32Array(N * unique.size);
-    rowOf.forEach((u, i) => (onehot[i * unique.size + u] = 1));
-    const placed = tf.reshape(tf.matMul(tf.tensor2d(onehot, [N, unique.size]), cropMatrix as tf.Tensor2D), [N, h, w, o.constantChannels]);
+    for (const [i, u] of rowOf.entries()) onehot[i * unique.size + u] = 1;
+    const placed = tf.reshape(tf.matMul(tf.tensor2d(onehot, [N, unique.size]), cropMatrix as tf.Tensor2D), [
+      N,
+      h,
+      w,
+      o.constantChannels,
+    ]);
     return tf.concat([fourier, placed], 3) as tf.Tensor4D;
   }
 
-  private noiseCrops(maps: Float32Array[], regions: Region[][], margin: number, h: number, w: number): tf.Tensor4D {
+  private noiseCrops(maps: Float32Array[], regions: PixelRect[][], margin: number, h: number, w: number): tf.Tensor4D {
     const out = new Float32Array(regions.length * regions[0]!.length * h * w);
     let n = 0;
-    regions.forEach((list, b) => list.forEach((region) => cropPadded(maps[b]!, this.options.imageSize, this.margin, region, margin, out, n++ * h * w)));
+    for (const [b, list] of regions.entries()) {
+      for (const region of list)
+        cropPadded(maps[b]!, this.options.imageSize, this.margin, region, margin, out, n++ * h * w);
+    }
     return tf.tensor4d(out, [out.length / (h * w), h, w, 1]);
   }
 
@@ -211,7 +246,8 @@ export class Generator {
 export function checkGeneratorOptions(o: GeneratorOptions, prefix = 'generator'): void {
   const int = (name: keyof GeneratorOptions, min: number) => {
     const v = o[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new StyleGanOptionError(`${prefix}.${name}`, `an integer ≥ ${min}`, v);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      throw new StyleGanOptionError(`${prefix}.${name}`, `an integer ≥ ${min}`, v);
   };
   int('imageSize', 4);
   if (o.channels !== 1 && o.channels !== 3) throw new StyleGanOptionError(`${prefix}.channels`, '1 or 3', o.channels);
@@ -224,7 +260,70 @@ export function checkGeneratorOptions(o: GeneratorOptions, prefix = 'generator')
   if (typeof o.mappingLrMultiplier !== 'number' || !(o.mappingLrMultiplier > 0)) {
     throw new StyleGanOptionError(`${prefix}.mappingLrMultiplier`, 'a positive number', o.mappingLrMultiplier);
   }
-  if (!Array.isArray(o.kernels) || o.kernels.length === 0 || o.kernels.some((k) => !Number.isInteger(k) || k < 1 || k % 2 === 0)) {
+  if (
+    !Array.isArray(o.kernels) ||
+    o.kernels.length === 0 ||
+    o.kernels.some((k) => !Number.isInteger(k) || k < 1 || k % 2 === 0)
+  ) {
     throw new StyleGanOptionError(`${prefix}.kernels`, 'a non-empty array of odd positive integers', o.kernels);
+  }
+}
+
+/**
+ * Fourier features of the continuous coordinates of every pixel of `region` grown by `margin`
+ * pixels on each side: for each frequency f = 2^j cycles per image side (j < `frequencies`),
+ * sin and cos of 2π f u and 2π f v, with u, v = (pixel + ½) / size. The same pixel gets the same
+ * features whichever patch asks, so neighbouring patches agree at their borders.
+ */
+export function fourierFeatures(region: PixelRect, margin: number, size: number, frequencies: number): Float32Array {
+  const h = region.height + 2 * margin;
+  const w = region.width + 2 * margin;
+  const f = 4 * frequencies;
+  const out = new Float32Array(h * w * f);
+  const col = new Float32Array(w * 2 * frequencies);
+  for (let j = 0; j < w; j++) {
+    const u = (region.x - margin + j + 0.5) / size;
+    for (let q = 0; q < frequencies; q++) {
+      const a = 2 * Math.PI * 2 ** q * u;
+      col[j * 2 * frequencies + 2 * q] = Math.sin(a);
+      col[j * 2 * frequencies + 2 * q + 1] = Math.cos(a);
+    }
+  }
+  for (let i = 0; i < h; i++) {
+    const v = (region.y - margin + i + 0.5) / size;
+    const rowFeatures = new Float32Array(2 * frequencies);
+    for (let q = 0; q < frequencies; q++) {
+      const a = 2 * Math.PI * 2 ** q * v;
+      rowFeatures[2 * q] = Math.sin(a);
+      rowFeatures[2 * q + 1] = Math.cos(a);
+    }
+    for (let j = 0; j < w; j++) {
+      const o = (i * w + j) * f;
+      out.set(col.subarray(j * 2 * frequencies, (j + 1) * 2 * frequencies), o);
+      out.set(rowFeatures, o + 2 * frequencies);
+    }
+  }
+  return out;
+}
+
+/**
+ * Copies the `region` grown by `margin` out of a padded single-channel map of side
+ * `size + 2·pad` (the map's pixel (pad, pad) is image pixel (0, 0)); `margin ≤ pad`.
+ */
+function cropPadded(
+  map: Float32Array,
+  size: number,
+  pad: number,
+  region: PixelRect,
+  margin: number,
+  out: Float32Array,
+  offset: number,
+): void {
+  const side = size + 2 * pad;
+  const h = region.height + 2 * margin;
+  const w = region.width + 2 * margin;
+  for (let i = 0; i < h; i++) {
+    const start = (region.y - margin + pad + i) * side + region.x - margin + pad;
+    out.set(map.subarray(start, start + w), offset + i * w);
   }
 }

@@ -1,15 +1,40 @@
 // A named set of trainable tf.Variables: the generator's and the discriminator's weights, their
 // EMA copy, checkpointing by key (not by the globally unique tfjs variable name).
 import { tf } from '@patchgd/engine';
-import { CheckpointMismatchError, StyleGanOptionError } from './errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@patchgd/core';
+import { CheckpointError, type NamedVariable } from '@patchgd/optimizer';
+import { StyleGanOptionError } from './errors.js';
 
 let instances = 0;
 
 /** How a parameter starts: standard normal times `scale`, or a constant. */
 export type Init = { normal: number } | { constant: number };
 
-/** Named variables with stable keys; `names` maps each tfjs variable name back to its key. */
+/**
+ * `n` normal draws with standard deviation `std` from `rng`.
+ *
+ * @example
+ * ```ts
+ * const z = normals(new Rng(1), 16 * 64); // 16 latents of size 64
+ * ```
+ */
+export function normals(rng: Rng, n: number, std = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal(0, std);
+  return out;
+}
+
+/**
+ * Named variables with stable keys. Equalized learning rate lives in the forward passes (weights
+ * are scaled at use), so every parameter takes the optimizer's plain learning rate.
+ *
+ * @example
+ * ```ts
+ * const p = new ParamSet('G');
+ * p.add('rgb/bias', [3], { constant: 0 }, rng);
+ * p.get('rgb/bias');
+ * ```
+ */
 export class ParamSet {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly byName = new Map<string, string>();
@@ -22,7 +47,7 @@ export class ParamSet {
   /** Creates parameter `key` of `shape`, drawn from `rng`. */
   add(key: string, shape: number[], init: Init, rng: Rng): tf.Variable {
     const size = shape.reduce((a, b) => a * b, 1);
-    const values = 'normal' in init ? rng.normals(size, init.normal) : new Float32Array(size).fill(init.constant);
+    const values = 'normal' in init ? normals(rng, size, init.normal) : new Float32Array(size).fill(init.constant);
     const v = tf.variable(tf.tensor(values, shape), true, `${this.prefix}/${key}`);
     this.vars.set(key, v);
     this.byName.set(v.name, key);
@@ -50,11 +75,6 @@ export class ParamSet {
     return n;
   }
 
-  /** The key of a tfjs variable name (as in `tf.variableGrads(...).grads`). */
-  keyOf(variableName: string): string | undefined {
-    return this.byName.get(variableName);
-  }
-
   /** Re-keys `tf.variableGrads` output by parameter key, keeping only this set's variables. */
   gradsByKey(grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
@@ -65,9 +85,9 @@ export class ParamSet {
     return out;
   }
 
-  /** Copies every value of `other` (same keys and shapes) into this set. */
-  copyFrom(other: ParamSet): void {
-    for (const [key, v] of this.vars) v.assign(other.get(key));
+  /** The parameters as named variables (name = key), the form @patchgd/optimizer trains and checkpoints. */
+  namedVariables(): NamedVariable[] {
+    return [...this.vars].map(([name, variable]) => ({ name, variable, trainable: true }));
   }
 
   /** this ← β · this + (1 − β) · other: the EMA update. */
@@ -77,23 +97,16 @@ export class ParamSet {
     });
   }
 
-  /** Tensors to checkpoint, keyed `<prefix>/<key>`. */
+  /** Copies of the values to checkpoint, keyed `<prefix>/<key>` (the caller disposes them). */
   tensors(prefix: string): Record<string, tf.Tensor> {
     const out: Record<string, tf.Tensor> = {};
-    for (const [key, v] of this.vars) out[`${prefix}/${key}`] = v;
+    for (const [key, v] of this.vars) out[`${prefix}/${key}`] = tf.clone(v);
     return out;
   }
 
   /** Loads the tensors written by {@link tensors}; every key must be present with its shape. */
   load(tensors: Record<string, tf.Tensor>, prefix: string, file: string): void {
-    for (const [key, v] of this.vars) {
-      const t = tensors[`${prefix}/${key}`];
-      if (!t) throw new CheckpointMismatchError(file, `${prefix}/${key}`, `shape [${v.shape.join(', ')}]`, 'nothing (missing)');
-      if (t.shape.join() !== v.shape.join()) {
-        throw new CheckpointMismatchError(file, `${prefix}/${key}`, `shape [${v.shape.join(', ')}]`, `shape [${t.shape.join(', ')}]`);
-      }
-      v.assign(t);
-    }
+    for (const [key, v] of this.vars) v.assign(checked(tensors, `${prefix}/${key}`, v.shape, file));
   }
 
   dispose(): void {
@@ -101,4 +114,15 @@ export class ParamSet {
     this.vars.clear();
     this.byName.clear();
   }
+}
+
+function checked(tensors: Record<string, tf.Tensor>, name: string, shape: readonly number[], file: string): tf.Tensor {
+  const t = tensors[name];
+  if (!t) throw new CheckpointError(file, `it has no tensor ${name}`);
+  if (t.shape.join() !== shape.join())
+    throw new CheckpointError(
+      file,
+      `tensor ${name} has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`,
+    );
+  return t;
 }

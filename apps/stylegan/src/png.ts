@@ -24,8 +24,19 @@ export interface GridOptions {
  * await writeFile('samples.png', await imageGridPng(pixels, 64, 32, 1));
  * ```
  */
-export async function imageGridPng(pixels: Float32Array, count: number, size: number, channels: number, options: GridOptions = {}): Promise<Buffer> {
-  if (pixels.length !== count * size * size * channels) throw new StyleGanOptionError('pixels.length', `count · size² · channels = ${count * size * size * channels}`, pixels.length);
+export async function imageGridPng(
+  pixels: Float32Array,
+  count: number,
+  size: number,
+  channels: number,
+  options: GridOptions = {},
+): Promise<Buffer> {
+  if (pixels.length !== count * size * size * channels)
+    throw new StyleGanOptionError(
+      'pixels.length',
+      `count · size² · channels = ${count * size * size * channels}`,
+      pixels.length,
+    );
   const columns = options.columns ?? Math.ceil(Math.sqrt(count));
   const rows = Math.ceil(count / columns);
   const gap = options.gap ?? 2;
@@ -48,7 +59,9 @@ export async function imageGridPng(pixels: Float32Array, count: number, size: nu
       }
     }
   }
-  return sharp(out, { raw: { width, height, channels: channels as 1 | 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width, height, channels: channels as 1 | 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Puts PNGs next to each other (top-aligned) with a gap. */
@@ -62,5 +75,8 @@ export async function sideBySidePng(pngs: Buffer[], gap = 8): Promise<Buffer> {
     left += metas[i]!.width! + gap;
     return item;
   });
-  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composite).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(composite)
+    .png()
+    .toBuffer();
 }

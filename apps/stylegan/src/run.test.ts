@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { initEngine } from '@patchgd/engine';
 import { loadCheckpoint } from '@patchgd/optimizer';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
 import { resolveConfig, type StyleGanConfig } from './config.js';
 import { compareRuns, sampleRun, trainRun } from './run.js';
@@ -53,14 +53,20 @@ describe('trainRun', () => {
 
     const resumed = await trainRun({ resume: dir, steps: 6, progress: quiet });
     expect(resumed.steps).toBe(6);
-    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number });
+    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; step: number });
     expect(rows.filter((r) => r.kind === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await loadCheckpoint(path.join(dir, 'checkpoints', 'last.ckpt'))).state.step).toBe(6);
 
     // resuming gives the same weights as training 6 steps in one go
     await trainRun({ config: { ...config, steps: 6, name: 'b' }, progress: quiet });
-    const [a, b] = await Promise.all(['a', 'b'].map((n) => loadCheckpoint(path.join(root, n, 'checkpoints', 'last.ckpt'))));
-    for (const key of ['G/syn0/conv', 'G_ema/rgb/conv', 'D/b0/conv0/w']) expect(Array.from(a!.tensors[key]!.dataSync())).toEqual(Array.from(b!.tensors[key]!.dataSync()));
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map((n) => loadCheckpoint(path.join(root, n, 'checkpoints', 'last.ckpt'))),
+    );
+    for (const key of ['G/syn0/conv', 'G_ema/rgb/conv', 'D/b0/conv0/w'])
+      expect(Array.from(a!.tensors[key]!.dataSync())).toEqual(Array.from(b!.tensors[key]!.dataSync()));
 
     const png = await sampleRun({ run: dir, count: 4, seed: 1 });
     expect(png).toBe(path.join(dir, 'samples', 'sample-step6-seed1.png'));
@@ -85,28 +91,40 @@ describe('compareRuns', () => {
     }
     expect(summary.metric).toMatch(/not Inception-FID/);
     expect((await stat(result.sideBySidePng)).size).toBeGreaterThan(100);
-    expect((await readdir(result.dir)).sort()).toEqual(['checkpoints', 'compare.json', 'config.json', 'full', 'patchgd', 'real-samples.png', 'report.html', 'samples-side-by-side.png']);
+    expect((await readdir(result.dir)).sort()).toEqual([
+      'checkpoints',
+      'compare.json',
+      'config.json',
+      'full',
+      'patchgd',
+      'real-samples.png',
+      'report.html',
+      'samples-side-by-side.png',
+    ]);
   });
 });
 
 describe('cli', () => {
-  it('exits with 2 and a message naming the field for an invalid flag', async () => {
-    const errors: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      errors.push(String(chunk));
-      return true;
-    });
-    try {
-      expect(await main(['train', '--steps', 'abc', '--quiet'])).toBe(2);
-      expect(await main(['train', '--resume', root, '--mode', 'full', '--quiet'])).toBe(2);
-      expect(await main(['draw', '--quiet'])).toBe(2);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(errors).toEqual([
-      "error: Expected an integer ≥ 0 for steps but received 'abc'\n",
-      "error: Expected nothing besides --steps with --resume (the run keeps its config) for --mode but received 'full'\n",
-      "error: Expected 'train', 'sample' or 'compare' for command but received 'draw'\n",
+  it('exits with 2 and a message naming the field for an invalid flag; sample renders from a run folder', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    expect(await main(['train', '--steps', 'abc', '--quiet'], io)).toBe(2);
+    expect(await main(['train', '--resume', path.join(root, 'a'), '--mode', 'full', '--quiet'], io)).toBe(2);
+    expect(await main(['draw', '--quiet'], io)).toBe(2);
+    expect(await main(['sample', '--quiet'], io)).toBe(2);
+    expect(err.map((e) => e.split('\n')[0])).toEqual([
+      'Invalid config (defaults + flags):',
+      "--resume keeps the run's config: only --steps may change, but mode differs",
+      'Unknown command "draw". Commands: train, sample, compare',
+      'sample needs a run folder (one written by `train`): sample <run folder> [--count 64] [--seed 0] [--out file.png]',
     ]);
+    expect(err[0]).toBe('Invalid config (defaults + flags):\n  steps: Invalid input: expected number, received string');
+    const file = path.join(root, 'cli-sample.png');
+    expect(
+      await main(['sample', path.join(root, 'a'), '--count', '4', '--seed', '2', '--out', file, '--quiet'], io),
+    ).toBe(0);
+    expect(out).toEqual([file]);
+    expect((await stat(file)).size).toBeGreaterThan(50);
   });
 });

@@ -2,17 +2,17 @@
 // EMA generator) and compare (full and patchgd from the same seed, side by side).
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Rng, mixSeed } from '@patchgd/core';
 import { RunFolder, createProgress, writeReport, type MetricsRow, type Progress, type ReportChart } from '@patchgd/cli';
 import { tf } from '@patchgd/engine';
 import { loadCheckpoint, saveCheckpoint } from '@patchgd/optimizer';
-import { channelsOf, ganOptions, resolveConfig, type StyleGanConfig } from './config.js';
-import { batchOf, loadImages, type DataConfig, type ImageSet } from './data.js';
+import { channelsOf, ganOptions, resolveConfig, type DataConfig, type StyleGanConfig } from './config.js';
+import { batchOf, loadImages } from './data.js';
 import { StyleGanFileError, StyleGanOptionError } from './errors.js';
 import { FEATURE_DIM, featuresOf, loadOrTrainFeatureNet, type FeatureNet } from './feature-net.js';
 import { featureStats, frechetDistance, type GaussianStats } from './frechet.js';
 import { imageGridPng, sideBySidePng } from './png.js';
-import { Rng, mix } from './rng.js';
-import { GanTrainer } from './trainer.js';
+import { GanTrainer, type StepResult } from './trainer.js';
 
 /** The metric's name wherever it is printed: it is not Inception-FID. */
 export const METRIC_NAME = 'Fréchet distance in MNIST-classifier features (not Inception-FID)';
@@ -79,12 +79,19 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   let config: StyleGanConfig;
   if (options.resume) {
     folder = await openRun(options.resume);
-    config = resolveConfig({ ...(await folder.readConfig()), ...(options.steps !== undefined && { steps: options.steps }) });
+    config = resolveConfig({
+      ...(await folder.readConfig()),
+      ...(options.steps !== undefined && { steps: options.steps }),
+    });
     await folder.writeConfig(config);
   } else {
     if (!options.config) throw new StyleGanOptionError('config', 'a config (or resume: a run folder)', options.config);
     config = options.config;
-    folder = await RunFolder.create({ root: options.root ?? config.out, ...(config.name !== undefined && { name: config.name }), config });
+    folder = await RunFolder.create({
+      root: options.root ?? config.out,
+      ...(config.name !== undefined && { name: config.name }),
+      config,
+    });
   }
   const log = (m: string) => progress.log(m);
   const trainer = new GanTrainer(ganOptions(config));
@@ -98,25 +105,36 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       try {
         trainer.loadStateDict(dict, checkpointFile);
       } finally {
-        Object.values(dict.tensors).forEach((t) => t.dispose());
+        tf.dispose(Object.values(dict.tensors));
       }
       await folder.filterMetrics((row) => typeof row.step !== 'number' || row.step <= trainer.step);
       log(`resumed ${folder.dir} at step ${trainer.step}`);
     }
     const data = await loadImages(config.data, config.imageSize, config.seed);
-    log(`${config.mode}: ${data.description}; G ${trainer.G.params.size} weights, D ${trainer.D.params.size}; grid ${trainer.grid.rows}×${trainer.grid.cols} of ${config.patchSize} px`);
+    log(
+      `${config.mode}: ${data.description}; G ${trainer.G.params.size} weights, D ${trainer.D.params.size}; grid ${trainer.grid.rows}×${trainer.grid.cols} of ${config.patchSize} px`,
+    );
     const feature = options.featureNet
       ? { net: options.featureNet, testAccuracy: NaN }
-      : await loadOrTrainFeatureNet(config.featureNet.cacheDir ?? path.join(config.out, '.cache'), { ...config.featureNet, seed: 0 }, log);
+      : await loadOrTrainFeatureNet(
+          config.featureNet.cacheDir ?? path.join(config.out, '.cache'),
+          { ...config.featureNet, seed: 0 },
+          log,
+        );
     if (!options.featureNet) ownedNet = feature.net;
     const evalSet = await loadImages(evalData(config), config.imageSize, config.seed + 1);
     const realStats = statsOf(feature.net, evalSet.pixels, evalSet.count, config.imageSize, evalSet.channels);
-    const sampleZ = trainer.latents(config.sampleCount, new Rng(mix(config.seed, 8)));
+    const sampleZ = trainer.latents(config.sampleCount, new Rng(mixSeed(config.seed, 8)));
     const bar = progress.bar(config.mode, config.steps);
-    const history = (await folder.readMetrics()).filter((r) => r.kind === 'eval').map((r) => [r.step as number, r.frechet as number] as [number, number]);
+    const history = (await folder.readMetrics())
+      .filter((r) => r.kind === 'eval')
+      .map((r) => [r.step as number, r.frechet as number] as [number, number]);
     const stepMs: number[] = [];
     const gMs: number[] = [];
-    let peak = Math.max(0, ...(await folder.readMetrics()).map((r) => (r.generatorPeakBytes as number | undefined) ?? 0));
+    let peak = Math.max(
+      0,
+      ...(await folder.readMetrics()).map((r) => (r.generatorPeakBytes as number | undefined) ?? 0),
+    );
     let lastPng = '';
     const writeSamples = async () => {
       lastPng = path.join(sampleDir, `step-${String(trainer.step).padStart(6, '0')}.png`);
@@ -125,15 +143,30 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const evaluate = async () => {
       const value = frechetOf(trainer, feature.net, realStats, config);
       history.push([trainer.step, value]);
-      await folder.appendMetrics({ kind: 'eval', step: trainer.step, frechet: value, metric: METRIC_NAME, samples: config.evalSamples });
-      log(`${config.mode} step ${trainer.step}: Fréchet distance ${value.toFixed(3)} (MNIST-classifier features, not Inception-FID)`);
+      await folder.appendMetrics({
+        kind: 'eval',
+        step: trainer.step,
+        frechet: value,
+        metric: METRIC_NAME,
+        samples: config.evalSamples,
+      });
+      log(
+        `${config.mode} step ${trainer.step}: Fréchet distance ${value.toFixed(3)} (MNIST-classifier features, not Inception-FID)`,
+      );
       return value;
     };
     while (trainer.step < config.steps) {
-      const indices = new Rng(mix(config.seed, 7, trainer.step)).permutation(data.count).subarray(0, Math.min(config.batchSize, data.count));
-      const real = tf.tensor4d(batchOf(data, indices), [indices.length, config.imageSize, config.imageSize, data.channels]);
+      const indices = new Rng(mixSeed(config.seed, 7, trainer.step))
+        .permutation(data.count)
+        .subarray(0, Math.min(config.batchSize, data.count));
+      const real = tf.tensor4d(batchOf(data, indices), [
+        indices.length,
+        config.imageSize,
+        config.imageSize,
+        data.channels,
+      ]);
       const measure = (trainer.step + 1) % config.logEvery === 0;
-      let result;
+      let result: StepResult;
       try {
         result = await trainer.trainStep(real, { measureMemory: measure });
       } finally {
@@ -143,15 +176,25 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       gMs.push(result.gMs);
       if (result.generatorPeakBytes !== undefined) peak = Math.max(peak, result.generatorPeakBytes);
       bar.update(trainer.step, { d: result.dLoss.toFixed(3), g: result.gLoss.toFixed(3) });
-      if (measure) await folder.appendMetrics({ kind: 'step', mode: config.mode, ...result, tensors: tf.memory().numTensors } as MetricsRow);
+      if (measure)
+        await folder.appendMetrics({
+          kind: 'step',
+          mode: config.mode,
+          ...result,
+          tensors: tf.memory().numTensors,
+        } as MetricsRow);
       if (trainer.step % config.sampleEvery === 0) await writeSamples();
-      if (config.evalEvery > 0 && trainer.step % config.evalEvery === 0 && trainer.step < config.steps) await evaluate();
-      if (trainer.step % config.checkpointEvery === 0) await saveCheckpoint(checkpointFile, trainer.stateDict());
+      if (config.evalEvery > 0 && trainer.step % config.evalEvery === 0 && trainer.step < config.steps)
+        await evaluate();
+      if (trainer.step % config.checkpointEvery === 0) await checkpoint(trainer, checkpointFile);
     }
     bar.stop();
-    if (!lastPng || !lastPng.endsWith(`step-${String(trainer.step).padStart(6, '0')}.png`)) await writeSamples();
-    const frechet = history.length > 0 && history[history.length - 1]![0] === trainer.step ? history[history.length - 1]![1] : await evaluate();
-    await saveCheckpoint(checkpointFile, trainer.stateDict());
+    if (!lastPng?.endsWith(`step-${String(trainer.step).padStart(6, '0')}.png`)) await writeSamples();
+    const frechet =
+      history.length > 0 && history[history.length - 1]![0] === trainer.step
+        ? history[history.length - 1]![1]
+        : await evaluate();
+    await checkpoint(trainer, checkpointFile);
     const result: TrainRunResult = {
       dir: folder.dir,
       mode: config.mode,
@@ -174,11 +217,25 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   }
 }
 
+/** Writes the trainer's state (copies of every tensor, disposed once written). */
+async function checkpoint(trainer: GanTrainer, file: string): Promise<void> {
+  const dict = trainer.stateDict();
+  try {
+    await saveCheckpoint(file, dict);
+  } finally {
+    tf.dispose(Object.values(dict.tensors));
+  }
+}
+
 async function openRun(dir: string): Promise<RunFolder> {
   try {
     await access(path.join(dir, 'checkpoints', CHECKPOINT));
   } catch {
-    throw new StyleGanFileError(path.join(dir, 'checkpoints', CHECKPOINT), 'a checkpoint to resume from (a run folder written by `train`)', 'it does not exist');
+    throw new StyleGanFileError(
+      path.join(dir, 'checkpoints', CHECKPOINT),
+      'a checkpoint to resume from (a run folder written by `train`)',
+      'it does not exist',
+    );
   }
   return RunFolder.open(dir);
 }
@@ -188,19 +245,26 @@ function statsOf(net: FeatureNet, pixels: Float32Array, count: number, size: num
 }
 
 /** The metric of the trainer's EMA generator against `realStats`, on `evalSamples` fixed latents. */
-export function frechetOf(trainer: GanTrainer, net: FeatureNet, realStats: GaussianStats, config: StyleGanConfig): number {
-  const z = trainer.latents(config.evalSamples, new Rng(mix(config.seed, 10)));
-  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mix(config.seed, 12)) });
+export function frechetOf(
+  trainer: GanTrainer,
+  net: FeatureNet,
+  realStats: GaussianStats,
+  config: StyleGanConfig,
+): number {
+  const z = trainer.latents(config.evalSamples, new Rng(mixSeed(config.seed, 10)));
+  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mixSeed(config.seed, 12)) });
   const unit = tf.tidy(() => tf.clipByValue(tf.div(tf.add(images, 1), 2), 0, 1).dataSync() as Float32Array);
   images.dispose();
   return frechetDistance(realStats, statsOf(net, unit, config.evalSamples, config.imageSize, channelsOf(config)));
 }
 
 async function samplesPng(trainer: GanTrainer, z: Float32Array, config: StyleGanConfig): Promise<Buffer> {
-  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mix(config.seed, 9)) });
+  const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mixSeed(config.seed, 9)) });
   const pixels = images.dataSync() as Float32Array;
   images.dispose();
-  return imageGridPng(pixels, config.sampleCount, config.imageSize, channelsOf(config), { scale: config.imageSize < 64 ? 2 : 1 });
+  return imageGridPng(pixels, config.sampleCount, config.imageSize, channelsOf(config), {
+    scale: config.imageSize < 64 ? 2 : 1,
+  });
 }
 
 function median(values: number[]): number {
@@ -211,10 +275,26 @@ function median(values: number[]): number {
 
 function curvesOf(rows: MetricsRow[], mode: string): ReportChart[] {
   const steps = rows.filter((r) => r.kind === 'step');
-  const series = (field: string) => steps.filter((r) => typeof r[field] === 'number').map((r) => [r.step as number, r[field] as number] as [number, number]);
+  const series = (field: string) =>
+    steps
+      .filter((r) => typeof r[field] === 'number')
+      .map((r) => [r.step as number, r[field] as number] as [number, number]);
   return [
-    { title: `Losses (${mode})`, x: 'step', y: 'loss', series: [{ name: 'D loss', points: series('dLoss') }, { name: 'G loss', points: series('gLoss') }] },
-    { title: `Generator-step peak tensor memory (${mode})`, x: 'step', y: 'MiB', series: [{ name: mode, points: series('generatorPeakBytes').map(([x, y]) => [x, y / 2 ** 20]) }] },
+    {
+      title: `Losses (${mode})`,
+      x: 'step',
+      y: 'loss',
+      series: [
+        { name: 'D loss', points: series('dLoss') },
+        { name: 'G loss', points: series('gLoss') },
+      ],
+    },
+    {
+      title: `Generator-step peak tensor memory (${mode})`,
+      x: 'step',
+      y: 'MiB',
+      series: [{ name: mode, points: series('generatorPeakBytes').map(([x, y]) => [x, y / 2 ** 20]) }],
+    },
   ];
 }
 
@@ -223,7 +303,15 @@ async function writeRunReport(folder: RunFolder, config: StyleGanConfig, result:
   await writeReport(folder.reportFile, {
     title: `StyleGAN (${config.mode}) — ${path.basename(folder.dir)}`,
     subtitle: `${config.imageSize} px, patch ${config.patchSize}, batch ${config.batchSize}, ${result.steps} steps. Metric: ${METRIC_NAME}.`,
-    charts: [...curvesOf(rows, config.mode), { title: 'Fréchet distance (MNIST-classifier features, not Inception-FID)', x: 'step', y: 'distance', series: [{ name: config.mode, points: result.frechetHistory }] }],
+    charts: [
+      ...curvesOf(rows, config.mode),
+      {
+        title: 'Fréchet distance (MNIST-classifier features, not Inception-FID)',
+        x: 'step',
+        y: 'distance',
+        series: [{ name: config.mode, points: result.frechetHistory }],
+      },
+    ],
     tables: [summaryTable([result])],
     images: [{ png: await readFile(result.samplesPng), caption: `EMA generator samples at step ${result.steps}` }],
   });
@@ -232,8 +320,22 @@ async function writeRunReport(folder: RunFolder, config: StyleGanConfig, result:
 function summaryTable(results: TrainRunResult[]) {
   return {
     title: 'Summary',
-    columns: ['mode', 'steps', 'Fréchet distance (not FID)', 'peak G-step tensor MiB', 'median step ms', 'median G-step ms'],
-    rows: results.map((r) => [r.mode, r.steps, Number(r.frechet.toFixed(3)), Number((r.peakGeneratorStepBytes / 2 ** 20).toFixed(2)), Math.round(r.medianStepMs), Math.round(r.medianGeneratorStepMs)]),
+    columns: [
+      'mode',
+      'steps',
+      'Fréchet distance (not FID)',
+      'peak G-step tensor MiB',
+      'median step ms',
+      'median G-step ms',
+    ],
+    rows: results.map((r) => [
+      r.mode,
+      r.steps,
+      Number(r.frechet.toFixed(3)),
+      Number((r.peakGeneratorStepBytes / 2 ** 20).toFixed(2)),
+      Math.round(r.medianStepMs),
+      Math.round(r.medianGeneratorStepMs),
+    ]),
   };
 }
 
@@ -259,11 +361,20 @@ export async function compareRuns(options: { config: StyleGanConfig; quiet?: boo
   const folder = await RunFolder.create({ root: config.out, name, config: { ...config, name } });
   const progress = createProgress({ quiet: options.quiet ?? false });
   try {
-    const feature = await loadOrTrainFeatureNet(config.featureNet.cacheDir ?? path.join(config.out, '.cache'), { ...config.featureNet, seed: 0 }, (m) => progress.log(m));
+    const feature = await loadOrTrainFeatureNet(
+      config.featureNet.cacheDir ?? path.join(config.out, '.cache'),
+      { ...config.featureNet, seed: 0 },
+      (m) => progress.log(m),
+    );
     const results: TrainRunResult[] = [];
     for (const mode of ['full', 'patchgd'] as const) {
       const { name: _name, ...rest } = config;
-      const run = await trainRun({ config: { ...rest, mode, name: mode }, root: folder.dir, progress, featureNet: feature.net });
+      const run = await trainRun({
+        config: { ...rest, mode, name: mode },
+        root: folder.dir,
+        progress,
+        featureNet: feature.net,
+      });
       results.push({ ...run, featureNetAccuracy: feature.testAccuracy });
     }
     feature.net.dispose();
@@ -272,12 +383,20 @@ export async function compareRuns(options: { config: StyleGanConfig; quiet?: boo
     const sideBySide = folder.file('samples-side-by-side.png');
     await writeFile(sideBySide, await sideBySidePng(pngs));
     const real = await loadImages({ ...config.data, count: config.sampleCount }, config.imageSize, config.seed);
-    const realPng = await imageGridPng(real.pixels, real.count, config.imageSize, real.channels, { range: 'unit', scale: config.imageSize < 64 ? 2 : 1 });
+    const realPng = await imageGridPng(real.pixels, real.count, config.imageSize, real.channels, {
+      range: 'unit',
+      scale: config.imageSize < 64 ? 2 : 1,
+    });
     await writeFile(folder.file('real-samples.png'), realPng);
     const summary = { metric: METRIC_NAME, featureNetTestAccuracy: feature.testAccuracy, full, patchgd };
     await writeFile(folder.file('compare.json'), `${JSON.stringify(summary, null, 2)}\n`);
     const charts: ReportChart[] = [
-      { title: 'Fréchet distance (MNIST-classifier features, not Inception-FID)', x: 'step', y: 'distance', series: results.map((r) => ({ name: r.mode, points: r.frechetHistory })) },
+      {
+        title: 'Fréchet distance (MNIST-classifier features, not Inception-FID)',
+        x: 'step',
+        y: 'distance',
+        series: results.map((r) => ({ name: r.mode, points: r.frechetHistory })),
+      },
     ];
     for (const r of results) charts.push(...curvesOf(await (await RunFolder.open(r.dir)).readMetrics(), r.mode));
     await writeReport(folder.reportFile, {
@@ -291,7 +410,9 @@ export async function compareRuns(options: { config: StyleGanConfig; quiet?: boo
         { png: realPng, caption: 'real training images' },
       ],
     });
-    progress.log(`full: Fréchet ${full.frechet.toFixed(3)}, peak G-step ${(full.peakGeneratorStepBytes / 2 ** 20).toFixed(2)} MiB; patchgd: Fréchet ${patchgd.frechet.toFixed(3)}, peak G-step ${(patchgd.peakGeneratorStepBytes / 2 ** 20).toFixed(2)} MiB`);
+    progress.log(
+      `full: Fréchet ${full.frechet.toFixed(3)}, peak G-step ${(full.peakGeneratorStepBytes / 2 ** 20).toFixed(2)} MiB; patchgd: Fréchet ${patchgd.frechet.toFixed(3)}, peak G-step ${(patchgd.peakGeneratorStepBytes / 2 ** 20).toFixed(2)} MiB`,
+    );
     return { dir: folder.dir, full, patchgd, sideBySidePng: sideBySide };
   } finally {
     progress.stop();
@@ -306,7 +427,12 @@ export async function compareRuns(options: { config: StyleGanConfig; quiet?: boo
  * await sampleRun({ run: 'runs/stylegan/a', count: 64, seed: 1, out: 'grid.png' });
  * ```
  */
-export async function sampleRun(options: { run: string; count?: number; seed?: number; out?: string }): Promise<string> {
+export async function sampleRun(options: {
+  run: string;
+  count?: number;
+  seed?: number;
+  out?: string;
+}): Promise<string> {
   const count = options.count ?? 64;
   const seed = options.seed ?? 0;
   if (!Number.isInteger(count) || count < 1) throw new StyleGanOptionError('count', 'a positive integer', count);
@@ -320,19 +446,20 @@ export async function sampleRun(options: { run: string; count?: number; seed?: n
     try {
       trainer.loadStateDict(dict, file);
     } finally {
-      Object.values(dict.tensors).forEach((t) => t.dispose());
+      tf.dispose(Object.values(dict.tensors));
     }
-    const z = trainer.latents(count, new Rng(mix(seed, 100)));
-    const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mix(seed, 101)) });
+    const z = trainer.latents(count, new Rng(mixSeed(seed, 100)));
+    const images = trainer.generate(z, { ema: true, noiseRng: new Rng(mixSeed(seed, 101)) });
     const pixels = images.dataSync() as Float32Array;
     images.dispose();
     const out = options.out ?? folder.file('samples', `sample-step${trainer.step}-seed${seed}.png`);
     await mkdir(path.dirname(out), { recursive: true });
-    await writeFile(out, await imageGridPng(pixels, count, config.imageSize, channelsOf(config), { scale: config.imageSize < 64 ? 2 : 1 }));
+    await writeFile(
+      out,
+      await imageGridPng(pixels, count, config.imageSize, channelsOf(config), { scale: config.imageSize < 64 ? 2 : 1 }),
+    );
     return out;
   } finally {
     trainer.dispose();
   }
 }
-
-export type { ImageSet };

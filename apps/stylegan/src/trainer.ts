@@ -1,25 +1,33 @@
 // The GAN trainer: one API, two ways to take the generator step.
 // - 'full': every pixel rendered with gradients in one pass, the ordinary-GD baseline.
-// - 'patchgd': the generator's Z-block is the stitched image. All patches are first rendered
-//   without gradients; then for ζ inner iterations k patches per image are re-rendered with
-//   gradients and written into Z (insertCells), the discriminator scores the whole image, and the
-//   generator's gradients — which flow only through the k active patches — are accumulated over
-//   ε iterations before each Adam step.
-// The discriminator step is the same in both modes: non-saturating logistic loss plus a lazy R1
-// penalty computed by double backprop.
+// - 'patchgd': @patchgd/optimizer's PatchGDLoop with the generator as the encoder (a cell's
+//   feature is its rendered patch) and the frozen discriminator's loss on the stitched image as
+//   the objective: Z is filled without gradients, then for ζ inner iterations k patches per image
+//   are re-rendered with gradients and written into Z, and the generator's gradients — which flow
+//   only through the k active patches — are accumulated over ε iterations per Adam step.
+// The discriminator step is the same in both modes and is not PatchGD: non-saturating logistic
+// loss plus a lazy R1 penalty computed by double backprop.
+import { Rng, checkInteger, checkNumber, mixSeed, type RngState } from '@patchgd/core';
 import { measureMemory, tf } from '@patchgd/engine';
-import type { StateDict } from '@patchgd/optimizer';
-import { insertCells } from '@patchgd/zblock';
-import { Adam } from './adam.js';
+import {
+  NonFiniteLossError,
+  OptimizerGroups,
+  PatchGDLoop,
+  type OptimizerGroupsState,
+  type SamplerOption,
+  type StateDict,
+} from '@patchgd/optimizer';
+import { PatchGrid, createSampler, type PixelRect } from '@patchgd/samplers';
 import { Discriminator } from './discriminator.js';
-import { NonFiniteLossError, StyleGanOptionError } from './errors.js';
+import { StyleGanOptionError } from './errors.js';
+import { CriticObjective, GeneratorEncoder, type GanItem } from './generator-patches.js';
 import { Generator, type GeneratorOptions, type NoiseMaps } from './generator.js';
-import { cellRegion, cellsToImage, patchGrid, type PatchGrid, type Region } from './grid.js';
-import { Rng, mix } from './rng.js';
+import { normals } from './params.js';
+import { cellsToImage } from './stitch.js';
 
 /** How the generator step is computed. */
-export type TrainingMode = 'full' | 'patchgd';
-export const TRAINING_MODES: readonly TrainingMode[] = ['full', 'patchgd'];
+export type TrainingMode = (typeof TRAINING_MODES)[number];
+export const TRAINING_MODES = ['full', 'patchgd'] as const;
 
 /** Everything the trainer needs; `resolveConfig` fills the defaults. */
 export interface GanOptions {
@@ -36,6 +44,8 @@ export interface GanOptions {
   innerIterations: number;
   /** ε: inner iterations whose gradients are accumulated before an Adam step (patchgd) */
   accumulationSteps: number;
+  /** which cells each inner iteration re-renders: a registered sampler (default random-cover) or a factory */
+  sampler?: SamplerOption;
   generator: Omit<GeneratorOptions, 'imageSize' | 'channels'>;
   discriminator: { width: number; maxWidth: number };
   generatorLearningRate: number;
@@ -73,13 +83,11 @@ export interface StepResult {
 
 /** Overrides for one generator step (tests use them to compare modes on the same draw). */
 export interface GeneratorStepOptions {
-  /** false: return the accumulated gradients instead of applying them (needs ε ≥ ζ) */
+  /** false: return the gradients (summed over the ε-groups' means) instead of applying them */
   apply?: boolean;
   /** latents, batchSize × latentSize (default: drawn) */
   z?: Float32Array;
   noise?: NoiseMaps;
-  /** patchgd: the active cells, [inner iteration][image][k] (default: sampled without replacement) */
-  cells?: number[][][];
 }
 
 /**
@@ -87,7 +95,7 @@ export interface GeneratorStepOptions {
  *
  * @example
  * ```ts
- * const trainer = new GanTrainer(resolveConfig({ mode: 'patchgd' }).training);
+ * const trainer = new GanTrainer(ganOptions(resolveConfig({ mode: 'patchgd' })));
  * for (let i = 0; i < 100; i++) await trainer.trainStep(realBatch);
  * const samples = trainer.generate(trainer.latents(16, new Rng(1)), { ema: true });
  * ```
@@ -97,29 +105,66 @@ export class GanTrainer {
   readonly G: Generator;
   readonly gEma: Generator;
   readonly D: Discriminator;
-  readonly optG: Adam;
-  readonly optD: Adam;
+  readonly optG: tf.AdamOptimizer;
+  readonly optD: tf.AdamOptimizer;
+  /** patchgd: the generator step (owns optG) */
+  readonly loop: PatchGDLoop<GanItem, undefined> | undefined;
   step = 0;
   imagesSeen = 0;
-  private readonly rng: { z: Rng; noise: Rng; cells: Rng };
+  private readonly rng: { z: Rng; noise: Rng };
+  private readonly dGroups: OptimizerGroups;
+  /** full: applies optG (in patchgd the loop does) */
+  private readonly gGroups: OptimizerGroups | undefined;
 
   constructor(readonly options: GanOptions) {
     checkGanOptions(options);
     const o = options;
-    this.grid = patchGrid(o.imageSize, o.patchSize);
+    this.grid = gridOf(o.imageSize, o.patchSize);
     const gOptions: GeneratorOptions = { ...o.generator, imageSize: o.imageSize, channels: o.channels };
-    this.G = new Generator(gOptions, new Rng(mix(o.seed, 1)), 'G');
-    this.gEma = new Generator(gOptions, new Rng(mix(o.seed, 1)), 'G_ema');
-    this.D = new Discriminator({ imageSize: o.imageSize, channels: o.channels, ...o.discriminator }, new Rng(mix(o.seed, 2)));
+    this.G = new Generator(gOptions, new Rng(mixSeed(o.seed, 1)), 'G');
+    this.gEma = new Generator(gOptions, new Rng(mixSeed(o.seed, 1)), 'G_ema');
+    this.D = new Discriminator(
+      { imageSize: o.imageSize, channels: o.channels, ...o.discriminator },
+      new Rng(mixSeed(o.seed, 2)),
+    );
     const [beta1, beta2] = o.betas;
-    this.optG = new Adam(this.G.params, { learningRate: o.generatorLearningRate, beta1, beta2, epsilon: 1e-8 });
-    this.optD = new Adam(this.D.params, { learningRate: o.discriminatorLearningRate, beta1, beta2, epsilon: 1e-8 });
-    this.rng = { z: new Rng(mix(o.seed, 3)), noise: new Rng(mix(o.seed, 4)), cells: new Rng(mix(o.seed, 5)) };
+    // StyleGAN-2's Adam (β1 = 0). Equalized learning rate and the mapping network's lr multiplier
+    // are weight scalings in the forward passes, so one learning rate per network is all Adam needs.
+    this.optG = tf.train.adam(o.generatorLearningRate, beta1, beta2, 1e-8);
+    this.optD = tf.train.adam(o.discriminatorLearningRate, beta1, beta2, 1e-8);
+    this.dGroups = new OptimizerGroups(this.optD, { backbone: this.D.params.namedVariables(), head: [] });
+    this.rng = { z: new Rng(mixSeed(o.seed, 3)), noise: new Rng(mixSeed(o.seed, 4)) };
+    if (o.mode === 'full') {
+      this.gGroups = new OptimizerGroups(this.optG, { backbone: this.G.params.namedVariables(), head: [] });
+      this.loop = undefined;
+    } else {
+      const k = Math.min(o.patchesPerStep, this.grid.size);
+      const sampler = o.sampler ?? { name: 'random-cover' };
+      this.loop = new PatchGDLoop<GanItem, undefined>({
+        encoder: new GeneratorEncoder(this.G, this.grid, o.channels),
+        objective: new CriticObjective(this.D, this.grid, o.channels),
+        gridSize: [this.grid.rows, this.grid.cols],
+        patchSize: o.patchSize,
+        patchesPerStep: k,
+        // a registered sampler by name, created once for the run
+        sampler:
+          typeof sampler === 'function'
+            ? sampler
+            : (context) => createSampler(sampler.name, context, sampler.options ?? {}),
+        innerIterations: o.innerIterations,
+        accumulationSteps: o.accumulationSteps,
+        optimizer: this.optG,
+        seed: mixSeed(o.seed, 5),
+        // k patches of every image per generator call while filling Z
+        fillBatchSize: o.batchSize * k,
+      });
+      this.gGroups = undefined;
+    }
   }
 
   /** `n` latents from `rng` (default: the trainer's own stream). */
   latents(n: number, rng: Rng = this.rng.z): Float32Array {
-    return rng.normals(n * this.options.generator.latentSize);
+    return normals(rng, n * this.options.generator.latentSize);
   }
 
   /**
@@ -131,64 +176,59 @@ export class GanTrainer {
     const g = options.ema === false ? this.G : this.gEma;
     const L = this.options.generator.latentSize;
     const n = z.length / L;
-    const noiseRng = options.noiseRng ?? new Rng(mix(this.options.seed, 6));
+    const noiseRng = options.noiseRng ?? new Rng(mixSeed(this.options.seed, 6));
     const chunks: tf.Tensor4D[] = [];
     for (let start = 0; start < n; start += this.options.batchSize) {
       const b = Math.min(this.options.batchSize, n - start);
       const noise = g.sampleNoise(b, noiseRng);
-      chunks.push(tf.tidy(() => g.render(g.mapping(tf.tensor2d(z.subarray(start * L, (start + b) * L), [b, L])), wholeCanvas(b, this.options.imageSize), noise)));
+      chunks.push(
+        tf.tidy(() =>
+          g.render(
+            g.mapping(tf.tensor2d(z.subarray(start * L, (start + b) * L), [b, L])),
+            wholeCanvas(b, this.options.imageSize),
+            noise,
+          ),
+        ),
+      );
     }
     const out = chunks.length === 1 ? chunks[0]! : (tf.concat(chunks, 0) as tf.Tensor4D);
-    if (chunks.length > 1) chunks.forEach((c) => c.dispose());
+    if (chunks.length > 1) tf.dispose(chunks);
     return out;
   }
 
-  /**
-   * PatchGD's Z-filling for the generator: renders every cell of every image without gradients,
-   * k cells at a time, into Z `[B, rows, cols, p·p·C]`.
-   */
-  fillZ(g: Generator, z: tf.Tensor2D, noise: NoiseMaps): tf.Tensor4D {
-    const { rows, cols, patchSize } = this.grid;
-    const B = z.shape[0];
-    const cells = rows * cols;
-    const k = Math.min(this.options.patchesPerStep, cells);
-    const w = tf.tidy(() => g.mapping(z));
-    const pieces: tf.Tensor[] = [];
-    for (let start = 0; start < cells; start += k) {
-      const list = Array.from({ length: Math.min(k, cells - start) }, (_, j) => start + j);
-      pieces.push(tf.tidy(() => this.renderCells(g, w, Array.from({ length: B }, () => list), noise)));
-    }
-    w.dispose();
-    const Z = tf.tidy(() => tf.reshape(pieces.length === 1 ? pieces[0]! : tf.concat(pieces, 1), [B, rows, cols, patchSize * patchSize * this.options.channels]));
-    pieces.forEach((p) => p.dispose());
-    return Z as tf.Tensor4D;
-  }
-
-  /** Renders cells `cells[b]` of image b: `[B, k, p·p·C]`, the rows insertCells writes into Z. */
-  renderCells(g: Generator, w: tf.Tensor2D, cells: number[][], noise: NoiseMaps): tf.Tensor3D {
-    const B = cells.length;
-    const k = cells[0]!.length;
-    const regions: Region[][] = cells.map((list) => list.map((c) => cellRegion(this.grid, c)));
-    const p = this.grid.patchSize;
-    return tf.reshape(g.render(w, regions, noise), [B, k, p * p * this.options.channels]);
+  /** The loop's items of a generator step: each image's latent and noise maps. */
+  items(z: Float32Array, noise: NoiseMaps): GanItem[] {
+    const L = this.options.generator.latentSize;
+    return Array.from({ length: noise.batch }, (_, b) => ({
+      z: z.subarray(b * L, (b + 1) * L),
+      noise: noise.maps.map((layer) => layer[b]!),
+    }));
   }
 
   /** Fakes for the discriminator step, rendered the way the mode renders (no gradients). */
-  private fakes(z: tf.Tensor2D, noise: NoiseMaps): tf.Tensor4D {
-    if (this.options.mode === 'full') return tf.tidy(() => this.G.render(this.G.mapping(z), wholeCanvas(z.shape[0], this.options.imageSize), noise));
-    const Z = this.fillZ(this.G, z, noise);
+  private async fakes(z: Float32Array, noise: NoiseMaps): Promise<tf.Tensor4D> {
+    const B = noise.batch;
+    if (!this.loop) {
+      return tf.tidy(() =>
+        this.G.render(
+          this.G.mapping(tf.tensor2d(z, [B, this.options.generator.latentSize])),
+          wholeCanvas(B, this.options.imageSize),
+          noise,
+        ),
+      );
+    }
+    const Z = await this.loop.fill(this.items(z, noise));
     const images = cellsToImage(Z, this.grid.patchSize, this.options.channels);
     Z.dispose();
     return images;
   }
 
   /** One discriminator step on `real` `[B, H, W, C]` in [−1, 1]; R1 every `r1Interval` steps. */
-  discriminatorStep(real: tf.Tensor4D): { dLoss: number; r1?: number; realScore: number; fakeScore: number } {
+  async discriminatorStep(
+    real: tf.Tensor4D,
+  ): Promise<{ dLoss: number; r1?: number; realScore: number; fakeScore: number }> {
     const B = real.shape[0];
-    const L = this.options.generator.latentSize;
-    const z = tf.tensor2d(this.latents(B), [B, L]);
-    const fake = this.fakes(z, this.G.sampleNoise(B, this.rng.noise));
-    z.dispose();
+    const fake = await this.fakes(this.latents(B), this.G.sampleNoise(B, this.rng.noise));
     let realScore = 0;
     let fakeScore = 0;
     const main = tf.variableGrads(() => {
@@ -201,24 +241,27 @@ export class GanTrainer {
     fake.dispose();
     const dLoss = main.value.dataSync()[0]!;
     main.value.dispose();
-    const grads = this.D.params.gradsByKey(main.grads);
+    const grads = main.grads;
     let r1: number | undefined;
     if (this.options.r1Gamma > 0 && this.step % this.options.r1Interval === 0) {
       const reg = this.r1Gradients(real);
       r1 = reg.penalty;
       for (const [key, g] of reg.grads) {
-        const sum = grads.has(key) ? tf.add(grads.get(key)!, g) : g.clone();
-        grads.get(key)?.dispose();
+        const name = this.D.params.get(key).name;
+        const sum = grads[name] ? tf.add(grads[name], g) : g.clone();
+        grads[name]?.dispose();
         g.dispose();
-        grads.set(key, sum);
+        grads[name] = sum;
       }
     }
-    if (!Number.isFinite(dLoss) || (r1 !== undefined && !Number.isFinite(r1))) {
-      grads.forEach((g) => g.dispose());
-      throw new NonFiniteLossError(this.step, Number.isFinite(dLoss) ? 'the R1 penalty' : 'the discriminator loss');
+    try {
+      if (!Number.isFinite(dLoss) || (r1 !== undefined && !Number.isFinite(r1))) {
+        throw new NonFiniteLossError(this.step, Number.isFinite(dLoss) ? 'the R1 penalty' : 'the discriminator loss');
+      }
+      this.dGroups.apply(grads, 1);
+    } finally {
+      tf.dispose(Object.values(grads));
     }
-    this.optD.apply(grads);
-    grads.forEach((g) => g.dispose());
     return { dLoss, ...(r1 !== undefined && { r1 }), realScore, fakeScore };
   }
 
@@ -231,7 +274,9 @@ export class GanTrainer {
     let penalty = 0;
     const scale = (this.options.r1Gamma / 2) * this.options.r1Interval;
     const { value, grads } = tf.variableGrads(() => {
-      const gradX = tf.grad((x: tf.Tensor) => tf.sum(this.D.score(x as tf.Tensor4D, { twiceDifferentiable: true })))(real);
+      const gradX = tf.grad((x: tf.Tensor) => tf.sum(this.D.score(x as tf.Tensor4D, { twiceDifferentiable: true })))(
+        real,
+      );
       const norms = tf.mean(tf.sum(tf.square(gradX), [1, 2, 3]));
       penalty = norms.dataSync()[0]!;
       return tf.mul(norms, scale) as tf.Scalar;
@@ -240,94 +285,41 @@ export class GanTrainer {
     return { penalty, grads: this.D.params.gradsByKey(grads) };
   }
 
-  /** One generator step in the trainer's mode; with `apply: false`, returns the gradients instead. */
-  generatorStep(options: GeneratorStepOptions = {}): { gLoss: number; grads?: Map<string, tf.Tensor> } {
+  /** One generator step in the trainer's mode; with `apply: false`, returns the gradients (by key) instead. */
+  async generatorStep(options: GeneratorStepOptions = {}): Promise<{ gLoss: number; grads?: Map<string, tf.Tensor> }> {
     const o = this.options;
     const B = o.batchSize;
     const L = o.generator.latentSize;
-    const zValues = options.z ?? this.latents(B);
-    if (zValues.length !== B * L) throw new StyleGanOptionError('z', `${B * L} values (batchSize × latentSize)`, zValues.length);
-    const z = tf.tensor2d(zValues, [B, L]);
+    const z = options.z ?? this.latents(B);
+    if (z.length !== B * L) throw new StyleGanOptionError('z', `${B * L} values (batchSize × latentSize)`, z.length);
     const noise = options.noise ?? this.G.sampleNoise(B, this.rng.noise);
     const apply = options.apply ?? true;
-    try {
-      if (o.mode === 'full') {
-        const { value, grads } = tf.variableGrads(() => {
-          const images = this.G.render(this.G.mapping(z), wholeCanvas(B, o.imageSize), noise);
-          return tf.mean(tf.softplus(tf.neg(this.D.score(images)))) as tf.Scalar;
-        }, this.G.params.variables);
-        const gLoss = value.dataSync()[0]!;
-        value.dispose();
-        return this.finish(this.G.params.gradsByKey(grads), gLoss, apply);
-      }
-      return this.patchGeneratorStep(z, noise, options.cells, apply);
-    } finally {
-      z.dispose();
+    if (this.loop) {
+      const items = this.items(z, noise);
+      if (apply) return { gLoss: (await this.loop.step(items, undefined)).loss };
+      const { loss, grads } = await this.loop.gradients(items, undefined);
+      return { gLoss: loss, grads: this.G.params.gradsByKey(grads) };
     }
-  }
-
-  private patchGeneratorStep(z: tf.Tensor2D, noise: NoiseMaps, fixedCells: number[][][] | undefined, apply: boolean): { gLoss: number; grads?: Map<string, tf.Tensor> } {
-    const o = this.options;
-    const B = z.shape[0];
-    const { rows, cols, patchSize } = this.grid;
-    const zeta = fixedCells?.length ?? o.innerIterations;
-    const epsilon = o.accumulationSteps;
-    if (!apply && epsilon < zeta) throw new StyleGanOptionError('accumulationSteps', `≥ innerIterations (${zeta}) when gradients are returned`, epsilon);
-    let Z = this.fillZ(this.G, z, noise);
-    const sampler = new CellSampler(rows * cols, B, this.rng.cells);
-    let acc = new Map<string, tf.Tensor>();
-    let lossSum = 0;
-    try {
-      for (let j = 0; j < zeta; j++) {
-        const cells = fixedCells?.[j] ?? sampler.next(o.patchesPerStep);
-        let zPrime: tf.Tensor4D | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const features = this.renderCells(this.G, this.G.mapping(z), cells, noise);
-          zPrime = tf.keep(insertCells(Z, cells, features));
-          const images = cellsToImage(zPrime, patchSize, o.channels);
-          return tf.div(tf.mean(tf.softplus(tf.neg(this.D.score(images)))), epsilon) as tf.Scalar;
-        }, this.G.params.variables);
-        lossSum += value.dataSync()[0]! * epsilon;
-        value.dispose();
-        // The re-rendered patches stay in Z for the later inner iterations.
-        Z.dispose();
-        Z = zPrime!;
-        for (const [key, g] of this.G.params.gradsByKey(grads)) {
-          const prev = acc.get(key);
-          acc.set(key, prev ? tf.add(prev, g) : g);
-          if (prev) {
-            prev.dispose();
-            g.dispose();
-          }
-        }
-        if (apply && ((j + 1) % epsilon === 0 || j === zeta - 1)) {
-          this.finish(acc, lossSum / (j + 1), true);
-          acc = new Map();
-        }
-      }
-    } finally {
-      Z.dispose();
-    }
-    const gLoss = lossSum / zeta;
-    if (!apply) return this.finish(acc, gLoss, false);
-    return { gLoss };
-  }
-
-  private finish(grads: Map<string, tf.Tensor>, gLoss: number, apply: boolean): { gLoss: number; grads?: Map<string, tf.Tensor> } {
+    const { value, grads } = tf.variableGrads(() => {
+      const images = this.G.render(this.G.mapping(tf.tensor2d(z, [B, L])), wholeCanvas(B, o.imageSize), noise);
+      return tf.mean(tf.softplus(tf.neg(this.D.score(images)))) as tf.Scalar;
+    }, this.G.params.variables);
+    const gLoss = value.dataSync()[0]!;
+    value.dispose();
     if (!Number.isFinite(gLoss)) {
-      grads.forEach((g) => g.dispose());
+      tf.dispose(Object.values(grads));
       throw new NonFiniteLossError(this.step, 'the generator loss');
     }
-    if (!apply) return { gLoss, grads };
-    this.optG.apply(grads);
-    grads.forEach((g) => g.dispose());
+    if (!apply) return { gLoss, grads: this.G.params.gradsByKey(grads) };
+    this.gGroups!.apply(grads, 1);
+    tf.dispose(Object.values(grads));
     return { gLoss };
   }
 
   /** One discriminator step, one generator step and the EMA update. */
   async trainStep(real: tf.Tensor4D, options: { measureMemory?: boolean } = {}): Promise<StepResult> {
     const t0 = performance.now();
-    const d = this.discriminatorStep(real);
+    const d = await this.discriminatorStep(real);
     const t1 = performance.now();
     let gLoss: number;
     let memory: { generatorPeakBytes: number; wasmHeapBytes: number } | undefined;
@@ -335,12 +327,23 @@ export class GanTrainer {
       const report = await measureMemory(() => this.generatorStep());
       gLoss = report.result.gLoss;
       memory = { generatorPeakBytes: report.peakTensorBytes, wasmHeapBytes: report.wasmHeapBytes };
-    } else gLoss = this.generatorStep().gLoss;
+    } else gLoss = (await this.generatorStep()).gLoss;
     const t2 = performance.now();
     this.imagesSeen += real.shape[0];
     this.updateEma();
     this.step++;
-    return { step: this.step, imagesSeen: this.imagesSeen, dLoss: d.dLoss, gLoss, ...(d.r1 !== undefined && { r1: d.r1 }), realScore: d.realScore, fakeScore: d.fakeScore, dMs: t1 - t0, gMs: t2 - t1, ...memory };
+    return {
+      step: this.step,
+      imagesSeen: this.imagesSeen,
+      dLoss: d.dLoss,
+      gLoss,
+      ...(d.r1 !== undefined && { r1: d.r1 }),
+      realScore: d.realScore,
+      fakeScore: d.fakeScore,
+      dMs: t1 - t0,
+      gMs: t2 - t1,
+      ...memory,
+    };
   }
 
   /** gEma ← β gEma + (1 − β) G with β = 0.5^(B / half-life), the half-life ramped up early on. */
@@ -352,39 +355,58 @@ export class GanTrainer {
     this.gEma.params.lerpTowards(this.G.params, beta);
   }
 
-  /** The trainer's whole state: weights, EMA, both Adams, counters and random streams. */
+  /**
+   * The trainer's whole state: weights, EMA, both Adams (slots keyed by parameter, β powers exact),
+   * the loop's counters and sampler, the random streams. Every tensor is a copy: the caller disposes them.
+   */
   stateDict(): StateDict {
+    const d = prefixed('optD', this.dGroups.stateTensors());
+    const g = this.loop ? this.loop.stateDict({ encoder: 'G', objective: 'critic' }) : undefined;
+    const gFull = this.gGroups ? prefixed('optG', this.gGroups.stateTensors()) : undefined;
     return {
       state: {
         step: this.step,
         imagesSeen: this.imagesSeen,
-        optGSteps: this.optG.steps,
-        optDSteps: this.optD.steps,
-        rng: { z: this.rng.z.save(), noise: this.rng.noise.save(), cells: this.rng.cells.save() },
+        rng: { z: this.rng.z.stateDict(), noise: this.rng.noise.stateDict() },
+        optD: d.state,
+        ...(g ? { loop: g.state } : { optG: gFull!.state }),
       },
       tensors: {
-        ...this.G.params.tensors('G'),
+        ...(g ? g.tensors : { ...this.G.params.tensors('G'), ...gFull!.tensors }),
         ...this.gEma.params.tensors('G_ema'),
         ...this.D.params.tensors('D'),
-        ...this.optG.tensors('optG'),
-        ...this.optD.tensors('optD'),
+        ...d.tensors,
       },
     };
   }
 
   /** Restores {@link stateDict}; `file` names the checkpoint in errors. */
   loadStateDict(dict: StateDict, file = 'checkpoint'): void {
-    const s = dict.state as { step: number; imagesSeen: number; optGSteps: number; optDSteps: number; rng: { z: [number, number | null]; noise: [number, number | null]; cells: [number, number | null] } };
-    this.G.params.load(dict.tensors, 'G', file);
+    const s = dict.state as {
+      step: number;
+      imagesSeen: number;
+      rng: { z: RngState; noise: RngState };
+      optD: OptimizerGroupsState;
+      optG?: OptimizerGroupsState;
+      loop?: Record<string, unknown>;
+    };
+    if (this.loop)
+      this.loop.loadStateDict(
+        { state: s.loop ?? {}, tensors: dict.tensors },
+        { encoder: 'G', objective: 'critic' },
+        file,
+      );
+    else {
+      this.G.params.load(dict.tensors, 'G', file);
+      this.gGroups!.loadStateTensors(s.optG!, unprefixed('optG', dict.tensors), file);
+    }
     this.gEma.params.load(dict.tensors, 'G_ema', file);
     this.D.params.load(dict.tensors, 'D', file);
-    this.optG.load(dict.tensors, 'optG', s.optGSteps, file);
-    this.optD.load(dict.tensors, 'optD', s.optDSteps, file);
+    this.dGroups.loadStateTensors(s.optD, unprefixed('optD', dict.tensors), file);
     this.step = s.step;
     this.imagesSeen = s.imagesSeen;
-    this.rng.z.restore(s.rng.z);
-    this.rng.noise.restore(s.rng.noise);
-    this.rng.cells.restore(s.rng.cells);
+    this.rng.z.loadStateDict(s.rng.z);
+    this.rng.noise.loadStateDict(s.rng.noise);
   }
 
   dispose(): void {
@@ -392,60 +414,61 @@ export class GanTrainer {
   }
 }
 
-/** The whole image as one region, for each of `batch` images. */
-export function wholeCanvas(batch: number, size: number): Region[][] {
-  return Array.from({ length: batch }, () => [{ y: 0, x: 0, height: size, width: size }]);
+// D's (and, in full mode, G's) optimizer state next to the loop's own `optimizer/…` tensors.
+function prefixed(prefix: string, s: { state: OptimizerGroupsState; tensors: Record<string, tf.Tensor> }) {
+  return {
+    state: s.state,
+    tensors: Object.fromEntries(Object.entries(s.tensors).map(([k, t]) => [`${prefix}/${k}`, t])),
+  };
 }
 
-/** Samples k cells per image without replacement within a generator step (ζ·k covers the grid). */
-export class CellSampler {
-  private readonly orders: Int32Array[];
-  private position = 0;
+function unprefixed(prefix: string, tensors: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  return Object.fromEntries(
+    Object.entries(tensors)
+      .filter(([k]) => k.startsWith(`${prefix}/`))
+      .map(([k, t]) => [k.slice(prefix.length + 1), t]),
+  );
+}
 
-  constructor(
-    readonly cells: number,
-    readonly images: number,
-    private readonly rng: Rng,
-  ) {
-    this.orders = Array.from({ length: images }, () => rng.permutation(cells));
-  }
-
-  next(k: number): number[][] {
-    if (this.position + k > this.cells) {
-      for (let b = 0; b < this.images; b++) this.orders[b] = this.rng.permutation(this.cells);
-      this.position = 0;
-    }
-    const out = this.orders.map((order) => Array.from(order.subarray(this.position, this.position + k)));
-    this.position += k;
-    return out;
-  }
+/** The whole image as one region, for each of `batch` images. */
+export function wholeCanvas(batch: number, size: number): PixelRect[][] {
+  return Array.from({ length: batch }, () => [{ y: 0, x: 0, height: size, width: size }]);
 }
 
 /** Validates trainer options; errors name the config field. */
 export function checkGanOptions(o: GanOptions): void {
   if (!TRAINING_MODES.includes(o.mode)) throw new StyleGanOptionError('mode', "'full' or 'patchgd'", o.mode);
-  const grid = patchGrid(o.imageSize, o.patchSize);
-  const cells = grid.rows * grid.cols;
-  const int = (name: string, v: unknown, min: number, max = Infinity) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new StyleGanOptionError(name, max === Infinity ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`, v);
-    }
-  };
+  const cells = gridOf(o.imageSize, o.patchSize).size;
+  const int = (name: string, v: unknown, min: number, max?: number) =>
+    checkInteger(name, v, min, max, StyleGanOptionError);
   int('batchSize', o.batchSize, 1);
   int('patchesPerStep', o.patchesPerStep, 1, cells);
   int('innerIterations', o.innerIterations, 1);
   int('accumulationSteps', o.accumulationSteps, 1);
   int('r1Interval', o.r1Interval, 1);
   int('seed', o.seed, 0);
-  const positive = (name: string, v: unknown, allowZero = false) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new StyleGanOptionError(name, allowZero ? 'a number ≥ 0' : 'a positive number', v);
+  const positive = (name: string, v: unknown) => {
+    if (checkNumber(name, v, 0, Infinity, StyleGanOptionError) === 0)
+      throw new StyleGanOptionError(name, 'a positive number', v);
   };
   positive('generatorLearningRate', o.generatorLearningRate);
   positive('discriminatorLearningRate', o.discriminatorLearningRate);
-  positive('r1Gamma', o.r1Gamma, true);
-  positive('emaHalfLifeImages', o.emaHalfLifeImages, true);
-  positive('emaRampup', o.emaRampup, true);
-  if (!Array.isArray(o.betas) || o.betas.length !== 2 || o.betas.some((b) => typeof b !== 'number' || !(b >= 0 && b < 1))) {
+  for (const name of ['r1Gamma', 'emaHalfLifeImages', 'emaRampup'] as const)
+    checkNumber(name, o[name], 0, Infinity, StyleGanOptionError);
+  if (
+    !Array.isArray(o.betas) ||
+    o.betas.length !== 2 ||
+    o.betas.some((b) => typeof b !== 'number' || !(b >= 0 && b < 1))
+  ) {
     throw new StyleGanOptionError('betas', 'two numbers in [0, 1)', o.betas);
   }
+}
+
+/** The square grid of `patchSize` cells over an `imageSize` image; the patch must divide the image. */
+export function gridOf(imageSize: number, patchSize: number): PatchGrid {
+  checkInteger('imageSize', imageSize, 1, undefined, StyleGanOptionError);
+  if (!Number.isInteger(patchSize) || patchSize < 1 || imageSize % patchSize !== 0) {
+    throw new StyleGanOptionError('patchSize', `a positive integer that divides imageSize ${imageSize}`, patchSize);
+  }
+  return new PatchGrid({ width: imageSize, height: imageSize, patchSize, policy: 'crop' });
 }

@@ -3,14 +3,24 @@
 // and `compare` (GD vs PatchGD under one memory budget).
 import { createBackbone } from '@patchgd/backbones';
 import { asLayersBackbone } from '@patchgd/backbones/layers';
-import { CliError, createProgress, deepMerge, folderTask, runCli, train, type Command, type Progress, type RunConfig } from '@patchgd/cli';
+import {
+  CliError,
+  createProgress,
+  deepMerge,
+  folderTask,
+  runCli,
+  train,
+  type Command,
+  type Progress,
+  type RunConfig,
+} from '@patchgd/cli';
 import { initEngine } from '@patchgd/engine';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { CLASSES } from './generator.js';
+import { CLASSES } from '@patchgd/datasets';
 import { pretrainBackbone } from './pretrain.js';
 import { writeUltraMnist } from './files.js';
 import { ultramnistTask } from './task.js';
@@ -31,7 +41,8 @@ const generate: Command = {
     const a = ctx.args;
     const num = (key: string, fallback: number) => {
       const v = a[key] === undefined ? fallback : Number(a[key]);
-      if (!Number.isInteger(v) || v < 0) throw new CliError(`--${key}: expected a non-negative integer, received ${String(a[key])}`);
+      if (!Number.isInteger(v) || v < 0)
+        throw new CliError(`--${key}: expected a non-negative integer, received ${String(a[key])}`);
       return v;
     };
     if (typeof a['out'] !== 'string') throw new CliError('--out <folder> is required (where the images and CSVs go)');
@@ -49,19 +60,23 @@ const generate: Command = {
     });
     progress.stop();
     ctx.out(`wrote ${total} images; labels in ${result.train} and ${result.valid}`);
-    ctx.out(`train on them: patchgd train --task folder --data.train ${result.train} --data.val ${result.valid} --data.imageSize ${num('size', 512)} --data.extension ${result.extension}`);
+    ctx.out(
+      `train on them: patchgd train --task folder --data.train ${result.train} --data.val ${result.valid} --data.imageSize ${num('size', 512)} --data.extension ${result.extension}`,
+    );
   },
 };
 
 const pretrain: Command = {
-  summary: "pre-train the config's backbone on single MNIST digits in patches (a stand-in for ImageNet weights); use with --model.weights",
+  summary:
+    "pre-train the config's backbone on single MNIST digits in patches (a stand-in for ImageNet weights); use with --model.weights",
   usage: 'pretrain --out weights/digits [--steps 300] [--config run.yaml] [--patchgd.patchSize 32 …]',
   async run(ctx) {
     const { config } = await ctx.config();
     const out = ctx.args['out'];
     if (typeof out !== 'string') throw new CliError('--out <folder> is required (where the backbone weights go)');
     const steps = Number(ctx.args['steps'] ?? 300);
-    if (!Number.isInteger(steps) || steps < 1) throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
     const result = await pretrainDigits(config, out, steps, createProgress({ quiet: config.quiet }));
     ctx.out(`digit accuracy ${(100 * result.accuracy).toFixed(1)}% on held-out patches; weights in ${out}`);
   },
@@ -71,41 +86,67 @@ const pretrain: Command = {
 export async function pretrainDigits(config: RunConfig, out: string, steps: number, progress: Progress) {
   await initEngine({ backend: config.engine.backend });
   // Saved in the TensorFlow.js layers format, which `model.weights` loads: a tfjs-layers backbone.
-  const backbone = asLayersBackbone(createBackbone(config.model.backbone, {
-    ...config.model.backboneOptions,
-    inputSize: config.patchgd.patchSize,
-    inputChannels: 1,
-    ...(config.model.featureDim !== undefined ? { featureDim: config.model.featureDim } : {}),
-    seed: config.train.seed,
-  }), 'model.backbone');
+  const backbone = asLayersBackbone(
+    createBackbone(config.model.backbone, {
+      ...config.model.backboneOptions,
+      inputSize: config.patchgd.patchSize,
+      inputChannels: 1,
+      ...(config.model.featureDim !== undefined ? { featureDim: config.model.featureDim } : {}),
+      seed: config.train.seed,
+    }),
+    'model.backbone',
+  );
   // Digits as large as the task's, cut by the patch border as the grid cuts them.
   const data = config.data as { size?: number; maxScale?: number };
   const maxScale = data.maxScale ?? Math.max(1, Math.round((75 * (data.size ?? 512)) / 4000));
   const bar = progress.bar('pretrain', steps);
-  const result = await pretrainBackbone(backbone, { steps, seed: config.train.seed, maxScale, overhang: 0.5, onStep: (s, loss) => bar.update(s, { loss: loss.toFixed(3) }) });
+  const result = await pretrainBackbone(backbone, {
+    steps,
+    seed: config.train.seed,
+    maxScale,
+    overhang: 0.5,
+    onStep: (s, loss) => bar.update(s, { loss: loss.toFixed(3) }),
+  });
   bar.stop();
   await backbone.saveWeights(out);
   backbone.dispose();
-  progress.log(`pretrained ${config.model.backbone} on ${config.patchgd.patchSize}² digit patches: ${(100 * result.accuracy).toFixed(1)}% held-out accuracy`);
+  progress.log(
+    `pretrained ${config.model.backbone} on ${config.patchgd.patchSize}² digit patches: ${(100 * result.accuracy).toFixed(1)}% held-out accuracy`,
+  );
   return result;
 }
 
 const quickstart: Command = {
-  summary: 'the README quickstart: pre-train a small backbone on digits (cached), train PatchGD on 128² UltraMNIST, print the result',
+  summary:
+    'the README quickstart: pre-train a small backbone on digits (cached), train PatchGD on 128² UltraMNIST, print the result',
   usage: 'quickstart [--train.epochs N] [--pretrain-steps 800] [any config flag]',
   async run(ctx) {
     const { config } = await ctx.config();
     const progress = createProgress({ quiet: config.quiet });
     const steps = Number(ctx.args['pretrain-steps'] ?? 800);
-    if (!Number.isInteger(steps) || steps < 1) throw new CliError(`--pretrain-steps: expected a positive integer, received ${String(ctx.args['pretrain-steps'])}`);
-    const weights = config.model.weights ?? path.resolve(config.run.root, '.cache', 'ultramnist', `digits-${config.model.backbone}-${config.patchgd.patchSize}-${config.model.featureDim ?? 'd'}-${steps}-${createHash('sha1').update(JSON.stringify(config.model.backboneOptions)).digest('hex').slice(0, 8)}`);
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new CliError(
+        `--pretrain-steps: expected a positive integer, received ${String(ctx.args['pretrain-steps'])}`,
+      );
+    const weights =
+      config.model.weights ??
+      path.resolve(
+        config.run.root,
+        '.cache',
+        'ultramnist',
+        `digits-${config.model.backbone}-${config.patchgd.patchSize}-${config.model.featureDim ?? 'd'}-${steps}-${createHash('sha1').update(JSON.stringify(config.model.backboneOptions)).digest('hex').slice(0, 8)}`,
+      );
     if (!existsSync(path.join(weights, 'model.json'))) {
       progress.log(`pre-training the backbone on single MNIST digits (${steps} steps; cached in ${weights})`);
       await pretrainDigits(config, weights, steps, progress);
     } else progress.log(`backbone weights: ${weights} (cached)`);
     const start = performance.now();
     const name = config.run.name ?? `quickstart-${new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '')}`;
-    const { folder, rows, best } = await train({ config: { ...config, model: { ...config.model, weights }, run: { ...config.run, name } }, task: ultramnistTask, progress });
+    const { folder, rows, best } = await train({
+      config: { ...config, model: { ...config.model, weights }, run: { ...config.run, name } },
+      task: ultramnistTask,
+      progress,
+    });
     const epochs = rows.filter((r) => r.kind === 'epoch');
     const chosen = epochs.find((r) => r['epoch'] === (best ? best.epoch + 1 : -1)) ?? epochs[epochs.length - 1];
     const accuracy = Number(chosen?.['valAccuracy'] ?? Number.NaN);
@@ -124,7 +165,8 @@ export function appConfig(name: string): Record<string, unknown> {
 export async function main(argv: string[]): Promise<number> {
   // Paths mean the current directory; the monorepo's npm scripts start this in the caller's (INIT_CWD).
   const root = { run: { root: path.resolve('runs') } };
-  const base = argv[0] === 'quickstart' ? deepMerge(appConfig('quickstart'), root) : deepMerge(ULTRAMNIST_DEFAULTS, root);
+  const base =
+    argv[0] === 'quickstart' ? deepMerge(appConfig('quickstart'), root) : deepMerge(ULTRAMNIST_DEFAULTS, root);
   return runCli(argv, {
     name: 'ultramnist',
     tasks: { ultramnist: ultramnistTask, folder: folderTask },
@@ -135,6 +177,10 @@ export async function main(argv: string[]): Promise<number> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts') || process.argv[1]?.endsWith('cli.js')) {
+if (
+  import.meta.url === `file://${process.argv[1]}` ||
+  process.argv[1]?.endsWith('cli.ts') ||
+  process.argv[1]?.endsWith('cli.js')
+) {
   process.exitCode = await main(process.argv.slice(2));
 }

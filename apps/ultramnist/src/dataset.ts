@@ -1,7 +1,7 @@
 import { checkInteger } from '@patchgd/core';
 import type { Dataset, Example } from '@patchgd/optimizer';
+import { ultraMnistSample, type UltraMnistOptions } from '@patchgd/datasets';
 import { UltraMnistOptionError } from './errors.js';
-import { ultraMnistSample, type UltraMnistOptions } from './generator.js';
 
 /**
  * An UltraMNIST split generated on the fly: `get(i)` renders sample i (deterministic), keeping up
@@ -38,7 +38,10 @@ export class UltraMnistDataset implements Dataset {
     let example = this.cache.get(index);
     if (!example) {
       const sample = ultraMnistSample(this.fresh ? this.epoch * this.length + index : index, this.options);
-      example = { image: { data: sample.pixels, width: sample.size, height: sample.size, channels: 1 }, label: sample.label };
+      example = {
+        image: { data: sample.pixels, width: sample.size, height: sample.size, channels: 1 },
+        label: sample.label,
+      };
       if (this.cache.size < this.cacheSize) this.cache.set(index, example);
     }
     return example;

@@ -18,14 +18,3 @@ export class UltraMnistOptionError extends UltraMnistError {
     super(expectedMessage(parameter, expected, received));
   }
 }
-
-/** The MNIST files the generator draws digits from are missing or not MNIST. */
-export class MnistFileError extends UltraMnistError {
-  override name = 'MnistFileError';
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}

@@ -1,11 +1,7 @@
-export { ultraMnistSample, digitCombinations, scaleWeights, labelOf, CLASSES } from './generator.js';
-export type { UltraMnistOptions, UltraMnistSample, PlacedDigit } from './generator.js';
 export { UltraMnistDataset } from './dataset.js';
-export { loadMnist } from './mnist.js';
-export type { MnistSplit, Split } from './mnist.js';
 export { ultramnistTask } from './task.js';
 export { writeUltraMnist, PNG_LIMIT } from './files.js';
 export type { WriteOptions } from './files.js';
 export { pretrainBackbone, digitPatch, PRETRAIN_CLASSES } from './pretrain.js';
 export type { PretrainOptions } from './pretrain.js';
-export { UltraMnistError, UltraMnistOptionError, MnistFileError } from './errors.js';
+export { UltraMnistError, UltraMnistOptionError } from './errors.js';

@@ -2,7 +2,7 @@
 import type { Task } from '@patchgd/cli';
 import { z } from 'zod';
 import { UltraMnistDataset } from './dataset.js';
-import { CLASSES } from './generator.js';
+import { CLASSES } from '@patchgd/datasets';
 
 const schema = z
   .object({
@@ -28,8 +28,18 @@ export const ultramnistTask: Task<typeof schema> = {
   description: 'UltraMNIST generated on the fly (label = sum of 3–5 digits)',
   schema,
   async load(data) {
-    const common = { size: data.size, digits: data.digits, noise: data.noise, ...(data.maxScale ? { maxScale: data.maxScale } : {}) };
-    const train = new UltraMnistDataset(data.trainImages, { ...common, split: 'train', seed: data.seed }, 4096, data.fresh);
+    const common = {
+      size: data.size,
+      digits: data.digits,
+      noise: data.noise,
+      ...(data.maxScale ? { maxScale: data.maxScale } : {}),
+    };
+    const train = new UltraMnistDataset(
+      data.trainImages,
+      { ...common, split: 'train', seed: data.seed },
+      4096,
+      data.fresh,
+    );
     const val = new UltraMnistDataset(data.valImages, { ...common, split: 'test', seed: data.seed + 1 });
     return {
       train,

@@ -5,9 +5,10 @@ import yargsParser from 'yargs-parser';
 import { stringify as toYaml } from 'yaml';
 import { bench, evaluateRun, plan, predictFiles } from './commands.js';
 import { compare, writeComparison } from './compare.js';
+import type { z } from 'zod';
 import { convertWeights } from './convert.js';
 import { exportRun } from './export.js';
-import { deepMerge, readConfigFile, resolveConfig, type RunConfig } from './config.js';
+import { deepMerge, parseConfigWith, readConfigFile, resolveConfig, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import { commandHelp, configJsonSchema } from './help.js';
 import { importPlugins } from './plugins.js';
@@ -26,6 +27,12 @@ export interface CommandContext {
   args: Record<string, unknown> & { _: string[] };
   /** the validated config from `--config`, the app's defaults and flag overrides */
   config(): Promise<{ config: RunConfig; task: Task }>;
+  /**
+   * The same merge (defaults, the `--resume` run folder's config.json, `--config`, flags, then
+   * `extra`) validated by the command's own zod `schema` instead of the run schema: for commands
+   * that do not train a classifier. Invalid fields throw ConfigError (exit code 2), named.
+   */
+  parseConfig<S extends z.ZodType>(schema: S, extra?: Record<string, unknown>): Promise<z.output<S>>;
   tasks: Record<string, Task>;
   /** program name (patchgd, panda, …) */
   name?: string;
@@ -46,7 +53,10 @@ export interface CliOptions {
   name: string;
   /** what `--version` prints after the name (default: this package's version) */
   version?: string;
-  tasks: Record<string, Task>;
+  /** tasks the run config may name (default none) */
+  tasks?: Record<string, Task>;
+  /** which built-in commands to offer (default all); `[]` for an app whose commands are all its own */
+  builtins?: readonly string[];
   /** config every run starts from (e.g. the app's task and a tuned model); the file and flags override it */
   defaults?: Record<string, unknown>;
   /** flags that set a config field, e.g. `{ size: 'data.size' }` (built in: budget, epochs, method, backend) */
@@ -64,7 +74,12 @@ const CONTROL = new Set(['_', '$0', 'config', 'import', 'print-config', 'version
   'port', 'host', 'mpp', 'classes', 'occlusion', 'overlays', 'max-side']);
 
 /** Short flags for common config fields. */
-const SHORTHANDS: Record<string, string> = { budget: 'train.budget', epochs: 'train.epochs', method: 'method', backend: 'engine.backend' };
+const SHORTHANDS: Record<string, string> = {
+  budget: 'train.budget',
+  epochs: 'train.epochs',
+  method: 'method',
+  backend: 'engine.backend',
+};
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): Record<string, unknown> {
   const keys = dotted.split('.');
@@ -87,7 +102,8 @@ function jsonish(value: unknown): unknown {
       return value;
     }
   }
-  if (value && typeof value === 'object' && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonish(v)]));
+  if (value && typeof value === 'object' && !Array.isArray(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonish(v)]));
   return value;
 }
 
@@ -130,7 +146,13 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const result = await evaluateRun(folder, config, task, ctx.progress(config.quiet), optionalString(ctx.args['checkpoint']));
+      const result = await evaluateRun(
+        folder,
+        config,
+        task,
+        ctx.progress(config.quiet),
+        optionalString(ctx.args['checkpoint']),
+      );
       ctx.out(JSON.stringify(result, null, 2));
     },
   },
@@ -187,14 +209,20 @@ const builtin: Record<string, Command> = {
       const { config, task } = await ctx.config();
       const result = await plan(config, task, ctx.progress(config.quiet));
       if (ctx.args['json']) return ctx.out(JSON.stringify(result));
-      for (const b of result.batches) ctx.out(`batch ${String(b.batchSize).padStart(3)}: ${b.peak.padStart(10)} ${b.fits ? 'fits' : 'over budget'}`);
+      for (const b of result.batches)
+        ctx.out(`batch ${String(b.batchSize).padStart(3)}: ${b.peak.padStart(10)} ${b.fits ? 'fits' : 'over budget'}`);
       ctx.out(`largest batch size: ${result.batchSize}`);
-      for (const k of result.ks ?? []) ctx.out(`k ${String(k.k).padStart(4)} (batch ${result.batchSize}): ${k.peak.padStart(10)} ${k.fits ? 'fits' : 'over budget'}`);
-      if (result.patchesPerStep !== undefined) ctx.out(`largest k at batch ${result.batchSize}: ${result.patchesPerStep}`);
+      for (const k of result.ks ?? [])
+        ctx.out(
+          `k ${String(k.k).padStart(4)} (batch ${result.batchSize}): ${k.peak.padStart(10)} ${k.fits ? 'fits' : 'over budget'}`,
+        );
+      if (result.patchesPerStep !== undefined)
+        ctx.out(`largest k at batch ${result.batchSize}: ${result.patchesPerStep}`);
     },
   },
   compare: {
-    summary: 'train GD and PatchGD under the same measured memory budget (planner-chosen batch sizes) and write one report',
+    summary:
+      'train GD and PatchGD under the same measured memory budget (planner-chosen batch sizes) and write one report',
     usage: 'compare --budget 512MiB [--config run.yaml] [--train.epochs N …]',
     async run(ctx) {
       const { config, task } = await ctx.config();
@@ -208,14 +236,21 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const dirs = ctx.args._.slice(1);
       const out = optionalString(ctx.args['out']);
-      if (dirs.length === 0 || !out) throw new CliError('report needs run folders and --out: report runs/a runs/b --out runs/a-vs-b');
+      if (dirs.length === 0 || !out)
+        throw new CliError('report needs run folders and --out: report runs/a runs/b --out runs/a-vs-b');
       const runs = await Promise.all(
         dirs.map(async (arg) => {
-          const [label, dir] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [path.basename(arg), arg];
+          const [label, dir] = arg.includes('=')
+            ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+            : [path.basename(arg), arg];
           return { name: label, rows: await (await RunFolder.open(dir)).readMetrics() };
         }),
       );
-      const { report } = await writeComparison(out, optionalString(ctx.args['title']) ?? runs.map((r) => r.name).join(' vs '), runs);
+      const { report } = await writeComparison(
+        out,
+        optionalString(ctx.args['title']) ?? runs.map((r) => r.name).join(' vs '),
+        runs,
+      );
       ctx.out(`report: ${report}`);
     },
   },
@@ -243,14 +278,22 @@ const builtin: Record<string, Command> = {
     },
   },
   export: {
-    summary: 'a PatchGD run as a folder that predicts on its own: tfjs LayersModels, patchgd.json, torchvision safetensors',
+    summary:
+      'a PatchGD run as a folder that predicts on its own: tfjs LayersModels, patchgd.json, torchvision safetensors',
     usage: 'export <run folder> --out <folder> [--checkpoint file.ckpt]',
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const out = optionalString(ctx.args['out']);
       if (!out) throw new CliError(`export needs --out: ${this.usage}`);
       const { config, task } = await ctx.config();
-      const { manifest, checkpoint } = await exportRun(folder, config, task, ctx.progress(config.quiet), out, optionalString(ctx.args['checkpoint']));
+      const { manifest, checkpoint } = await exportRun(
+        folder,
+        config,
+        task,
+        ctx.progress(config.quiet),
+        out,
+        optionalString(ctx.args['checkpoint']),
+      );
       ctx.out(`exported ${checkpoint}: ${out} (${Object.values(manifest.files).join(', ')}, patchgd.json)`);
     },
   },
@@ -260,7 +303,8 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const { config, task } = await ctx.config();
       const steps = Number(ctx.args['steps'] ?? 3);
-      if (!Number.isInteger(steps) || steps < 1) throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
+      if (!Number.isInteger(steps) || steps < 1)
+        throw new CliError(`--steps: expected a positive integer, received ${String(ctx.args['steps'])}`);
       ctx.out(JSON.stringify(await bench(config, task, ctx.progress(config.quiet), steps), null, 2));
     },
   },
@@ -277,19 +321,25 @@ function optionalString(value: unknown): string | undefined {
 
 async function runFolderArg(ctx: CommandContext): Promise<RunFolder> {
   const dir = ctx.args._[1];
-  if (typeof dir !== 'string') throw new CliError(`${ctx.args._[0]} needs a run folder (one written by \`train\`): ${ctx.args._[0]} runs/<name> …`);
+  if (typeof dir !== 'string')
+    throw new CliError(
+      `${ctx.args._[0]} needs a run folder (one written by \`train\`): ${ctx.args._[0]} runs/<name> …`,
+    );
   return RunFolder.open(dir);
 }
 
 function usage(options: CliOptions, commands: Record<string, Command>): string {
+  const tasks = options.tasks ?? {};
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   return [
     `usage: ${options.name} <command> [options]`,
     '',
-    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n  ${' '.repeat(width)}  ${options.name} ${c.usage}`),
+    ...Object.entries(commands).map(
+      ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n  ${' '.repeat(width)}  ${options.name} ${c.usage}`,
+    ),
     '',
     'Every config field can be set with a flag: --train.epochs 20 --model.backbone resnet18 --patchgd.patchSize 64.',
-    `Tasks: ${Object.entries(options.tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`,
+    `Tasks: ${Object.entries(tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`,
     `${options.name} help <command> (or <command> --help) lists every config field with its type, default and meaning;`,
     `${options.name} schema prints the JSON Schema of the config (for editor completion).`,
     '--config may be given several times (merged in order); --import <module> loads plug-ins (backbones, heads,',
@@ -309,7 +359,11 @@ function usage(options: CliOptions, commands: Record<string, Command>): string {
 export async function runCli(argv: string[], options: CliOptions): Promise<number> {
   const out = options.out ?? ((line: string) => console.log(line));
   const err = options.err ?? ((line: string) => console.error(line));
-  const commands = { ...builtin, ...options.commands };
+  const tasks = options.tasks ?? {};
+  const offered = options.builtins
+    ? Object.fromEntries(Object.entries(builtin).filter(([n]) => options.builtins!.includes(n)))
+    : builtin;
+  const commands = { ...offered, ...options.commands };
   const { args, overrides } = parseArgs(argv, options.shorthands, options.controlFlags);
   if (args['version']) {
     out(`${options.name} ${options.version ?? cliVersion}`);
@@ -331,7 +385,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       err((error as Error).message);
       return 2;
     }
-    out(commandHelp(options.name, helpFor, command, options.tasks));
+    out(commandHelp(options.name, helpFor, command, options.tasks ?? {}));
     return 0;
   }
   if (!name || args['help']) {
@@ -339,7 +393,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
     return name || args['help'] || args._[0] === 'help' ? 0 : 2;
   }
   if (name === 'schema' && !commands['schema']) {
-    const schema = `${JSON.stringify(configJsonSchema(options.tasks), null, 2)}\n`;
+    const schema = `${JSON.stringify(configJsonSchema(options.tasks ?? {}), null, 2)}\n`;
     const file = optionalString(args['out']);
     if (file) await writeFile(file, schema);
     else out(schema.trimEnd());
@@ -350,9 +404,28 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
     err(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}\n\n${usage(options, commands)}`);
     return 2;
   }
+  // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
+  const merged = async (extra: Record<string, unknown> = {}) => {
+    const runDir =
+      optionalString(args['resume']) ??
+      (name === 'evaluate' || name === 'predict' || name === 'export' ? args._[1] : undefined);
+    let base: Record<string, unknown> = options.defaults ?? {};
+    let source = 'defaults';
+    if (runDir) {
+      base = await (await RunFolder.open(runDir)).readConfig();
+      source = `${runDir}/config.json`;
+    }
+    const file = optionalString(args['config']);
+    if (file) {
+      base = deepMerge(base, await readConfigFile(file));
+      source = file;
+    }
+    if (Object.keys(overrides).length || Object.keys(extra).length) source += ' + flags';
+    return { raw: deepMerge(deepMerge(base, overrides), extra), source };
+  };
   const context: CommandContext = {
     args,
-    tasks: options.tasks,
+    tasks: options.tasks ?? {},
     name: options.name,
     out,
     progress: (quiet) => createProgress({ quiet: quiet ?? false }),
@@ -370,7 +443,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       for (const file of files) base = deepMerge(base, await readConfigFile(file));
       if (files.length) source = files.join(' + ');
       if (Object.keys(overrides).length) source += ' + flags';
-      return resolveConfig(deepMerge(base, overrides), options.tasks, source);
+      return resolveConfig(deepMerge(base, overrides), options.tasks ?? {}, source);
     },
   };
   try {

@@ -28,7 +28,7 @@ export function formatBytes(bytes: number): string {
 const bytes = z
   .union([z.number(), z.string()])
   .transform((v) => parseBytes(v))
-  .refine((v) => Number.isFinite(v) && v > 0, { message: "expected a size such as 512MiB, 2GiB or a number of bytes" });
+  .refine((v) => Number.isFinite(v) && v > 0, { message: 'expected a size such as 512MiB, 2GiB or a number of bytes' });
 const positiveInt = z.number().int().positive();
 const options = z.record(z.string(), z.unknown());
 
@@ -160,16 +160,29 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, [{ field: '--config', message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})` }]);
+    throw new ConfigError(file, [
+      {
+        field: '--config',
+        message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      },
+    ]);
   }
   let value: unknown;
   try {
     value = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(file, [{ field: '(file)', message: `not valid ${path.extname(file).slice(1).toUpperCase() || 'YAML'}: ${(error as Error).message.split('\n')[0]}` }]);
+    throw new ConfigError(file, [
+      {
+        field: '(file)',
+        message: `not valid ${path.extname(file).slice(1).toUpperCase() || 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+      },
+    ]);
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, [{ field: '(file)', message: 'expected a mapping of sections (task, data, model, train, …)' }]);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(file, [
+      { field: '(file)', message: 'expected a mapping of sections (task, data, model, train, …)' },
+    ]);
   return value as Record<string, unknown>;
 }
 
@@ -191,9 +204,29 @@ function problemsOf(error: z.ZodError, prefix: string[] = []): { field: string; 
   return error.issues.map((issue) => {
     const field = [...prefix, ...issue.path.map(String)].join('.') || '(config)';
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (issue.code === 'unrecognized_keys')
+      message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     return { field, message };
   });
+}
+
+/**
+ * Validates a merged config with any zod schema (an app's own config), throwing one ConfigError
+ * that names every invalid field.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfigWith(z.object({ steps: z.number().int().default(100) }).strict(), { steps: 10 }, 'flags');
+ * ```
+ */
+export function parseConfigWith<S extends z.ZodType>(
+  schema: S,
+  raw: Record<string, unknown>,
+  source: string,
+): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, problemsOf(result.error));
+  return result.data;
 }
 
 /**
@@ -204,15 +237,27 @@ function problemsOf(error: z.ZodError, prefix: string[] = []): { field: string; 
  * const { config, task } = resolveConfig(deepMerge(await readConfigFile('run.yaml'), flags), tasks, 'run.yaml');
  * ```
  */
-export function resolveConfig(raw: Record<string, unknown>, tasks: Record<string, Task>, source: string): { config: RunConfig; task: Task } {
+export function resolveConfig(
+  raw: Record<string, unknown>,
+  tasks: Record<string, Task>,
+  source: string,
+): { config: RunConfig; task: Task } {
   const result = runConfigSchema.safeParse(raw);
   const taskName = raw['task'];
   const task = typeof taskName === 'string' ? tasks[taskName] : undefined;
   const problems = (result.success ? [] : problemsOf(result.error)).map((p) =>
-    p.field === 'task' && taskName === undefined ? { field: 'task', message: `required: where the images come from (known tasks: ${Object.keys(tasks).join(', ')})` } : p,
+    p.field === 'task' && taskName === undefined
+      ? {
+          field: 'task',
+          message: `required: where the images come from (known tasks: ${Object.keys(tasks).join(', ')})`,
+        }
+      : p,
   );
   if (typeof taskName === 'string' && !task) {
-    problems.push({ field: 'task', message: `unknown task "${taskName}"; known tasks: ${Object.keys(tasks).join(', ')}` });
+    problems.push({
+      field: 'task',
+      message: `unknown task "${taskName}"; known tasks: ${Object.keys(tasks).join(', ')}`,
+    });
   }
   const samplerName = result.success ? result.data.patchgd.sampler?.name : undefined;
   if (samplerName !== undefined && !listSamplers().includes(samplerName)) {

@@ -3,7 +3,14 @@
  */
 export { PatchGDTrainer } from './patchgd-trainer.js';
 export { PatchGDLoop } from './patchgd-loop.js';
-export type { PatchEncoder, PatchObjective, EncodeOptions, PatchGDLoopOptions, PatchGDStepResult, StepOptions } from './patchgd-loop.js';
+export type {
+  PatchEncoder,
+  PatchObjective,
+  EncodeOptions,
+  PatchGDLoopOptions,
+  PatchGDStepResult,
+  StepOptions,
+} from './patchgd-loop.js';
 export type { NamedVariable } from './model-state.js';
 export type { SamplerOption } from './sampler-option.js';
 export type { BudgetOptions, StepMemory } from './step-guard.js';
@@ -13,11 +20,32 @@ export type { GDTrainerOptions } from './gd-trainer.js';
 export { constantSchedule, warmupDecay } from './schedule.js';
 export type { Schedule, WarmupDecayOptions } from './schedule.js';
 export type { ImageBatch, Pixels, RegionSource } from './images.js';
-export type { OptimizerOption } from './optimizer-groups.js';
-export { OptimizerError, TrainerOptionError, NonFiniteLossError, NonFiniteInputError, NonFiniteOutputError, NonFiniteStateError, BudgetExceededError } from './errors.js';
+export { OptimizerGroups } from './optimizer-groups.js';
+export type { OptimizerOption, OptimizerGroupsState } from './optimizer-groups.js';
+export {
+  OptimizerError,
+  TrainerOptionError,
+  NonFiniteLossError,
+  NonFiniteInputError,
+  NonFiniteOutputError,
+  NonFiniteStateError,
+  BudgetExceededError,
+} from './errors.js';
 export type { StepLocation } from './errors.js';
 export { fit, evaluate, permutation } from './fit.js';
-export type { Dataset, Example, Trainable, Callbacks, FitOptions, FitResult, BatchEnd, EpochEnd, Evaluation, Monitor, CustomMonitor } from './fit.js';
+export type {
+  Dataset,
+  Example,
+  Trainable,
+  Callbacks,
+  FitOptions,
+  FitResult,
+  BatchEnd,
+  EpochEnd,
+  Evaluation,
+  Monitor,
+  CustomMonitor,
+} from './fit.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError } from './checkpoint.js';
 export type { StateDict } from './checkpoint.js';
 export { planBatch, planPatchesPerStep, measureStep } from './planner.js';

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { UltraMnistOptionError } from './errors.js';
-import { UltraMnistDataset } from './dataset.js';
-import { CLASSES, digitCombinations, labelOf, scaleWeights, ultraMnistSample } from './generator.js';
 import { loadMnist } from './mnist.js';
+import { CLASSES, digitCombinations, labelOf, ultraMnistLayout, ultraMnistSample } from './ultramnist.js';
+import { scaleWeights } from './ultramnist-layout.js';
 
 const overlaps = (a: { x: number; y: number; side: number }, b: { x: number; y: number; side: number }) =>
   !(a.x + a.side <= b.x || b.x + b.side <= a.x || a.y + a.side <= b.y || b.y + b.side <= a.y);
@@ -19,11 +18,15 @@ describe('UltraMNIST generator', () => {
   });
 
   it('digit boxes never overlap and stay inside the image', () => {
-    for (const s of samples) {
-      s.digits.forEach((a, i) => {
-        expect(a.x >= 0 && a.y >= 0 && a.x + a.side <= 256 && a.y + a.side <= 256).toBe(true);
-        for (const b of s.digits.slice(i + 1)) expect(overlaps(a, b)).toBe(false);
-      });
+    for (const size of [128, 256, 512]) {
+      for (let i = 0; i < 200; i++) {
+        const { digits } = ultraMnistLayout(i, { split: 'test', size, seed: 8 });
+        digits.forEach((a, j) => {
+          expect(a.x >= 0 && a.y >= 0 && a.x + a.side <= size && a.y + a.side <= size).toBe(true);
+          expect(a.side).toBe(28 * a.scale);
+          for (const b of digits.slice(j + 1)) expect(overlaps(a, b)).toBe(false);
+        });
+      }
     }
   });
 
@@ -35,10 +38,15 @@ describe('UltraMNIST generator', () => {
     expect(labelOf(5, 3)).toBe(samples[5]!.label);
   });
 
-  it('is deterministic under a seed and changes with it', () => {
+  it('is deterministic under a seed and changes with it; the layout alone is the same draw', () => {
     const again = ultraMnistSample(7, { split: 'train', size: 256, seed: 3 });
     expect(again.pixels).toEqual(samples[7]!.pixels);
     expect(again.digits).toEqual(samples[7]!.digits);
+    expect(ultraMnistLayout(7, { split: 'train', size: 256, seed: 3 })).toEqual({
+      size: 256,
+      label: again.label,
+      digits: again.digits,
+    });
     expect(ultraMnistSample(7, { split: 'train', size: 256, seed: 4 }).pixels).not.toEqual(samples[7]!.pixels);
   });
 
@@ -52,20 +60,23 @@ describe('UltraMNIST generator', () => {
         // Every pixel of the box equals the source pixel it was scaled from.
         for (let dy = 0; dy < d.side; dy += 5) {
           for (let dx = 0; dx < d.side; dx += 5) {
-            const source = mnist.images[d.mnistIndex * 784 + Math.floor(dy / d.scale) * 28 + Math.floor(dx / d.scale)]! / 255;
+            const source =
+              mnist.images[d.mnistIndex * 784 + Math.floor(dy / d.scale) * 28 + Math.floor(dx / d.scale)]! / 255;
             expect(s.pixels[(d.y + dy) * 256 + d.x + dx]).toBeCloseTo(source, 6);
           }
         }
       }
     }
-    expect(loadMnist('train').count).toBe(60000);
-    expect(loadMnist('test').count).toBe(10000);
   });
 
   it('enumerates digit combinations by sum and weights scales in a V', () => {
     const combos = digitCombinations(3, 5);
     expect(combos).toHaveLength(CLASSES);
-    expect(combos[0]).toEqual([[0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0, 0]]);
+    expect(combos[0]).toEqual([
+      [0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+    ]);
     for (const [sum, list] of combos.entries()) for (const c of list) expect(c.reduce((a, b) => a + b, 0)).toBe(sum);
     const w = scaleWeights(9);
     expect(w[0]).toBeGreaterThan(w[4]!);
@@ -81,37 +92,32 @@ describe('UltraMNIST generator', () => {
     expect(noisy.pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 
-  it('serves samples as a dataset', () => {
-    const data = new UltraMnistDataset(10, { split: 'train', size: 256, seed: 3 });
-    const { image, label } = data.get(2);
-    expect(label).toBe(samples[2]!.label);
-    expect(image).toMatchObject({ width: 256, height: 256, channels: 1 });
-    expect(() => data.get(10)).toThrow(new UltraMnistOptionError('index', 'an integer in [0, 9]', 10));
-    expect(() => data.get(10)).toThrow('Expected an integer in [0, 9] for index but received 10');
+  it('names the option of every invalid value', () => {
+    expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(
+      'Expected [min, max] digit counts whose sums reach every class 0–27 ([1, 2] cannot sum to 19) for digits but received [1,2]',
+    );
+    expect(() => ultraMnistSample(0, { split: 'train', size: 40 })).toThrow(
+      'Expected an integer >= 56 for size but received 40',
+    );
+    expect(() => ultraMnistSample(-1, { split: 'train' })).toThrow(
+      'Expected a non-negative integer for index but received -1',
+    );
+    expect(() => ultraMnistSample(0, { split: 'valid' as 'test' })).toThrow(
+      "Expected one of 'train', 'test' for split but received 'valid'",
+    );
+    expect(() => ultraMnistSample(0, { split: 'train', size: 56, digits: [5, 5] })).toThrow(
+      'Could not place 5 digits without overlap in a 56×56 image: use a larger size or fewer digits',
+    );
   });
 });
 
-describe('UltraMnistDataset', () => {
-  it('with fresh, every epoch serves new images, the same ones again for the same epoch', () => {
-    const data = new UltraMnistDataset(4, { split: 'train', size: 128, seed: 2 }, 16, true);
-    const epoch0 = Array.from({ length: 4 }, (_, i) => data.get(i).image);
-    data.setEpoch(1);
-    const epoch1 = Array.from({ length: 4 }, (_, i) => data.get(i).image);
-    expect(epoch1.every((img, i) => (img as { data: Float32Array }).data.some((v, p) => v !== (epoch0[i] as { data: Float32Array }).data[p]))).toBe(true);
-    // Epoch 1 of a length-4 set is samples 4–7 of the split.
-    expect(data.get(2).label).toBe(ultraMnistSample(6, { split: 'train', size: 128, seed: 2 }).label);
-    data.setEpoch(0);
-    expect((data.get(3).image as { data: Float32Array }).data).toEqual((epoch0[3] as { data: Float32Array }).data);
-    const fixed = new UltraMnistDataset(4, { split: 'train', size: 128, seed: 2 });
-    fixed.setEpoch(5);
-    expect((fixed.get(0).image as { data: Float32Array }).data).toEqual((epoch0[0] as { data: Float32Array }).data);
-  });
-
-  it('refuses digit counts whose sums cannot reach every class', () => {
-    expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(UltraMnistOptionError);
-    expect(() => ultraMnistSample(27, { split: 'train', size: 128, digits: [1, 2] })).toThrow(
-      'Expected a [min, max] whose sums reach every class 0–27 ([1, 2] cannot sum to 19) for digits but received [1,2]',
-    );
-    expect(() => ultraMnistSample(0, { split: 'train', size: 40 })).toThrow('Expected an integer >= 56 for size but received 40');
+describe('loadMnist', () => {
+  it('reads both splits once, with the digit index lists', () => {
+    const train = loadMnist('train');
+    expect(train.count).toBe(60000);
+    expect(loadMnist('test').count).toBe(10000);
+    expect(loadMnist('train')).toBe(train);
+    expect(train.byDigit.reduce((n, list) => n + list.length, 0)).toBe(60000);
+    for (const i of train.byDigit[7]!.subarray(0, 20)) expect(train.labels[i]).toBe(7);
   });
 });
