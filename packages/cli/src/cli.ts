@@ -404,7 +404,8 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
     err(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}\n\n${usage(options, commands)}`);
     return 2;
   }
-  // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
+  // A run folder's saved config comes first for resume / evaluate / predict; then the files (merged
+  // in order, later ones winning: a base config, then an experiment's changes), then flags.
   const merged = async (extra: Record<string, unknown> = {}) => {
     const runDir =
       optionalString(args['resume']) ??
@@ -415,35 +416,25 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       base = await (await RunFolder.open(runDir)).readConfig();
       source = `${runDir}/config.json`;
     }
-    const file = optionalString(args['config']);
-    if (file) {
-      base = deepMerge(base, await readConfigFile(file));
-      source = file;
-    }
+    const files = stringList(args['config']);
+    for (const file of files) base = deepMerge(base, await readConfigFile(file));
+    if (files.length) source = files.join(' + ');
     if (Object.keys(overrides).length || Object.keys(extra).length) source += ' + flags';
     return { raw: deepMerge(deepMerge(base, overrides), extra), source };
   };
   const context: CommandContext = {
     args,
-    tasks: options.tasks ?? {},
+    tasks,
     name: options.name,
     out,
     progress: (quiet) => createProgress({ quiet: quiet ?? false }),
     async config() {
-      // A run folder's saved config comes first for resume / evaluate / predict; then the file, then flags.
-      const runDir = optionalString(args['resume']) ?? (name === 'evaluate' || name === 'predict' || name === 'export' ? args._[1] : undefined);
-      let base: Record<string, unknown> = options.defaults ?? {};
-      let source = 'defaults';
-      if (runDir) {
-        base = await (await RunFolder.open(runDir)).readConfig();
-        source = `${runDir}/config.json`;
-      }
-      // Several files merge in order, later ones winning (a base config, then an experiment's changes).
-      const files = stringList(args['config']);
-      for (const file of files) base = deepMerge(base, await readConfigFile(file));
-      if (files.length) source = files.join(' + ');
-      if (Object.keys(overrides).length) source += ' + flags';
-      return resolveConfig(deepMerge(base, overrides), options.tasks ?? {}, source);
+      const { raw, source } = await merged();
+      return resolveConfig(raw, tasks, source);
+    },
+    async parseConfig(schema, extra) {
+      const { raw, source } = await merged(extra);
+      return parseConfigWith(schema, raw, source);
     },
   };
   try {
