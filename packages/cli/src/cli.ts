@@ -339,7 +339,7 @@ function usage(options: CliOptions, commands: Record<string, Command>): string {
     ),
     '',
     'Every config field can be set with a flag: --train.epochs 20 --model.backbone resnet18 --patchgd.patchSize 64.',
-    `Tasks: ${Object.entries(tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`,
+    ...(Object.keys(tasks).length ? [`Tasks: ${Object.entries(tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`] : []),
     `${options.name} help <command> (or <command> --help) lists every config field with its type, default and meaning;`,
     `${options.name} schema prints the JSON Schema of the config (for editor completion).`,
     '--config may be given several times (merged in order); --import <module> loads plug-ins (backbones, heads,',

@@ -55,6 +55,9 @@ describe('run report', () => {
     ]);
     const html = await renderReport(report);
     expect(html).toContain('<td>macro average</td><td>0.375</td><td>0.5</td><td>0.4286</td><td>4</td>');
-    expect(html).toContain('"tension":0');
+    // straight segments between points: the lines' SVG paths have no curve commands
+    const lines = [...html.matchAll(/class="mark-line[^"]*"[^>]*>(.*?)<\/g>/gs)].map((m) => m[1]!);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) for (const d of line.matchAll(/ d="([^"]*)"/g)) expect(d[1]).not.toMatch(/[CcQqSs]/);
   });
 });

@@ -65,7 +65,8 @@ export async function svgChart(
           {
             type: 'line',
             from: { data: 'one' },
-            encode: { enter: { ...encodeXY, stroke: { scale: 'colour', field: 'series' }, strokeWidth: { value: 2 } } },
+            // straight segments: a curve between epoch points would invent values
+            encode: { enter: { ...encodeXY, stroke: { scale: 'colour', field: 'series' }, strokeWidth: { value: 2 }, interpolate: { value: 'linear' } } },
           },
         ],
       },
