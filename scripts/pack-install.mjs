@@ -7,7 +7,17 @@
 //
 // usage: node scripts/pack-install.mjs [--skip-build] [--only core,engine] [--keep]
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +27,14 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const run = (cmd, args, options = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+const run = (cmd, args, options = {}) =>
+  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
 
 const packages = readdirSync(path.join(root, 'packages'))
-  .map((dir) => ({ dir: path.join(root, 'packages', dir), manifest: JSON.parse(readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8')) }))
+  .map((dir) => ({
+    dir: path.join(root, 'packages', dir),
+    manifest: JSON.parse(readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8')),
+  }))
   .filter((p) => !p.manifest.private);
 const byName = new Map(packages.map((p) => [p.manifest.name, p]));
 const problems = [];
@@ -28,7 +42,10 @@ const fail = (pkg, message) => problems.push(`${pkg}: ${message}`);
 
 if (!flag('--skip-build')) {
   console.log('building …');
-  run('npx', ['turbo', 'run', 'build', ...packages.map((p) => `--filter=${p.manifest.name}`)], { cwd: root, stdio: 'inherit' });
+  run('npx', ['turbo', 'run', 'build', ...packages.map((p) => `--filter=${p.manifest.name}`)], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'patchgd-pack-'));
@@ -59,25 +76,44 @@ for (const { dir, manifest } of packages) {
   const name = manifest.name;
   const [info] = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', tarballs], { cwd: dir }));
   const files = info.files.map((f) => f.path);
-  packed.set(name, { tarball: path.join(tarballs, info.filename), size: info.size, unpackedSize: info.unpackedSize, files: files.length });
+  packed.set(name, {
+    tarball: path.join(tarballs, info.filename),
+    size: info.size,
+    unpackedSize: info.unpackedSize,
+    files: files.length,
+  });
   for (const f of files) {
-    if (/(^|\/)\.?[^/]*tsbuildinfo$|\.test\.|(^|\/)fuzz|test-support|\.d\.ts\.map$/.test(f)) fail(name, `tarball ships ${f}`);
+    if (/(^|\/)\.?[^/]*tsbuildinfo$|\.test\.|(^|\/)fuzz|test-support|\.d\.ts\.map$/.test(f))
+      fail(name, `tarball ships ${f}`);
   }
-  for (const required of ['LICENSE', 'README.md', 'package.json']) if (!files.includes(required)) fail(name, `tarball lacks ${required}`);
-  for (const target of [...exportTargets(manifest.exports), manifest.main, manifest.types, ...Object.values(manifest.bin ?? {})].filter(Boolean)) {
+  for (const required of ['LICENSE', 'README.md', 'package.json'])
+    if (!files.includes(required)) fail(name, `tarball lacks ${required}`);
+  for (const target of [
+    ...exportTargets(manifest.exports),
+    manifest.main,
+    manifest.types,
+    ...Object.values(manifest.bin ?? {}),
+  ].filter(Boolean)) {
     if (!files.includes(path.posix.normalize(target))) fail(name, `export target ${target} is not in the tarball`);
   }
   for (const f of files.filter((f) => f.endsWith('.js.map'))) {
     const map = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
-    if (!Array.isArray(map.sourcesContent) || map.sourcesContent.length !== map.sources.length || map.sourcesContent.some((s) => typeof s !== 'string')) {
+    if (
+      !Array.isArray(map.sourcesContent) ||
+      map.sourcesContent.length !== map.sources.length ||
+      map.sourcesContent.some((s) => typeof s !== 'string')
+    ) {
       fail(name, `${f} does not carry its sources (sourcesContent)`);
     }
   }
-  for (const field of ['repository', 'homepage', 'bugs', 'keywords', 'license', 'engines']) if (!manifest[field]) fail(name, `package.json has no ${field}`);
+  for (const field of ['repository', 'homepage', 'bugs', 'keywords', 'license', 'engines'])
+    if (!manifest[field]) fail(name, `package.json has no ${field}`);
   // The README quotes the runnable example verbatim.
   const example = path.join(dir, 'examples', 'readme.mjs');
   if (!existsSync(example)) fail(name, 'has no examples/readme.mjs');
-  else if (!readFileSync(path.join(dir, 'README.md'), 'utf8').includes(`\`\`\`js\n${readFileSync(example, 'utf8')}\`\`\``)) {
+  else if (
+    !readFileSync(path.join(dir, 'README.md'), 'utf8').includes(`\`\`\`js\n${readFileSync(example, 'utf8')}\`\`\``)
+  ) {
     fail(name, 'README.md does not quote examples/readme.mjs exactly (in a ```js block)');
   }
 }
@@ -98,7 +134,10 @@ for (const { dir, manifest } of packages) {
   if (only && !only.includes(name.replace('@patchgd/', ''))) continue;
   const project = path.join(work, name.replace('@patchgd/', ''));
   mkdirSync(project);
-  writeFileSync(path.join(project, 'package.json'), `${JSON.stringify({ name: `try-${path.basename(project)}`, private: true, type: 'module' }, null, 2)}\n`);
+  writeFileSync(
+    path.join(project, 'package.json'),
+    `${JSON.stringify({ name: `try-${path.basename(project)}`, private: true, type: 'module' }, null, 2)}\n`,
+  );
   const deps = [...closure(name)].map((n) => packed.get(n).tarball);
   let started = performance.now();
   try {
@@ -117,7 +156,10 @@ for (const { dir, manifest } of packages) {
       run(process.execPath, ['readme.mjs'], { cwd: project, timeout: 180_000 });
       exampleSeconds = (performance.now() - started) / 1000;
     } catch (error) {
-      fail(name, `examples/readme.mjs failed when installed alone:\n${String(error.stderr ?? '').slice(-2000)}${String(error.stdout ?? '').slice(-500)}`);
+      fail(
+        name,
+        `examples/readme.mjs failed when installed alone:\n${String(error.stderr ?? '').slice(-2000)}${String(error.stdout ?? '').slice(-500)}`,
+      );
     }
   }
   const p = packed.get(name);
@@ -135,4 +177,6 @@ if (problems.length) {
   console.error(`\n${problems.length} problem(s):\n${problems.map((p) => `- ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log(`\n${lines.length} package(s) packed, installed alone and their README example run (node ${process.version}).`);
+console.log(
+  `\n${lines.length} package(s) packed, installed alone and their README example run (node ${process.version}).`,
+);

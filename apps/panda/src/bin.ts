@@ -31,7 +31,8 @@ const generate: Command = {
     if (typeof a['out'] !== 'string') throw new CliError('--out <folder> is required');
     const num = (key: string, fallback: number) => {
       const v = a[key] === undefined ? fallback : Number(a[key]);
-      if (!Number.isInteger(v) || v < 0) throw new CliError(`--${key}: expected a non-negative integer, received ${String(a[key])}`);
+      if (!Number.isInteger(v) || v < 0)
+        throw new CliError(`--${key}: expected a non-negative integer, received ${String(a[key])}`);
       return v;
     };
     const count = num('count', 200);

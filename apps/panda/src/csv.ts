@@ -48,7 +48,10 @@ export async function readPandaCsv(file: string): Promise<PandaRecord[]> {
 export function parsePandaCsv(text: string, file = 'train.csv'): PandaRecord[] {
   let parsed: { record: string[]; info: { lines: number } }[];
   try {
-    parsed = parse(text, { info: true, bom: true, trim: true, skip_empty_lines: true }) as unknown as { record: string[]; info: { lines: number } }[];
+    parsed = parse(text, { info: true, bom: true, trim: true, skip_empty_lines: true }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
   } catch (error) {
     if (error instanceof CsvError) {
       const line = typeof error['lines'] === 'number' ? error['lines'] : 0;
@@ -57,7 +60,13 @@ export function parsePandaCsv(text: string, file = 'train.csv'): PandaRecord[] {
     throw error;
   }
   const header = parsed[0];
-  if (!header) throw new PandaCsvError(file, 1, undefined, `Expected a header row (${PANDA_COLUMNS.join(',')}) in ${file} but the file is empty`);
+  if (!header)
+    throw new PandaCsvError(
+      file,
+      1,
+      undefined,
+      `Expected a header row (${PANDA_COLUMNS.join(',')}) in ${file} but the file is empty`,
+    );
   const index = new Map(header.record.map((name, i) => [name, i]));
   for (const column of PANDA_COLUMNS) {
     if (!index.has(column)) {
@@ -74,19 +83,23 @@ export function parsePandaCsv(text: string, file = 'train.csv'): PandaRecord[] {
   return parsed.slice(1).map(({ record, info }) => {
     const row = info.lines;
     const imageId = at(record, 'image_id');
-    if (!/^[A-Za-z0-9._-]+$/.test(imageId)) throw PandaCsvError.expected(file, row, 'image_id', 'a non-empty id of letters, digits, . _ -', imageId);
+    if (!/^[A-Za-z0-9._-]+$/.test(imageId))
+      throw PandaCsvError.expected(file, row, 'image_id', 'a non-empty id of letters, digits, . _ -', imageId);
     const first = seen.get(imageId);
-    if (first !== undefined) throw PandaCsvError.expected(file, row, 'image_id', `an id not already used (row ${first} has it)`, imageId);
+    if (first !== undefined)
+      throw PandaCsvError.expected(file, row, 'image_id', `an id not already used (row ${first} has it)`, imageId);
     seen.set(imageId, row);
     const dataProvider = at(record, 'data_provider');
-    if (dataProvider.length === 0) throw PandaCsvError.expected(file, row, 'data_provider', 'a non-empty provider name', dataProvider);
+    if (dataProvider.length === 0)
+      throw PandaCsvError.expected(file, row, 'data_provider', 'a non-empty provider name', dataProvider);
     const gradeText = at(record, 'isup_grade');
     const isupGrade = Number(gradeText);
     if (!/^\d+$/.test(gradeText) || isupGrade > ISUP_GRADES - 1) {
       throw PandaCsvError.expected(file, row, 'isup_grade', 'an integer from 0 to 5', gradeText);
     }
     const gleasonScore = at(record, 'gleason_score');
-    if (!/^(negative|\d\+\d)$/.test(gleasonScore)) throw PandaCsvError.expected(file, row, 'gleason_score', "'negative' or a score like '3+4'", gleasonScore);
+    if (!/^(negative|\d\+\d)$/.test(gleasonScore))
+      throw PandaCsvError.expected(file, row, 'gleason_score', "'negative' or a score like '3+4'", gleasonScore);
     return { imageId, dataProvider, isupGrade, gleasonScore, row };
   });
 }

@@ -61,10 +61,16 @@ describe("PandaDataset, mode 'resized'", () => {
   });
 
   it('validates its options', () => {
-    expect(() => new PandaDataset({ slides, imageSize: 256 })).toThrow("Expected a cache directory (mode 'resized') for cacheDir but received undefined");
-    expect(() => new PandaDataset({ slides, imageSize: 100, cacheDir: 'x' })).toThrow('Expected a positive multiple of 32 (512, 2048, 4096, …) for imageSize but received 100');
+    expect(() => new PandaDataset({ slides, imageSize: 256 })).toThrow(
+      "Expected a cache directory (mode 'resized') for cacheDir but received undefined",
+    );
+    expect(() => new PandaDataset({ slides, imageSize: 100, cacheDir: 'x' })).toThrow(
+      'Expected a positive multiple of 32 (512, 2048, 4096, …) for imageSize but received 100',
+    );
     expect(() => new PandaDataset({ slides: [], imageSize: 256, cacheDir: 'x' })).toThrow(PandaOptionError);
-    expect(() => new PandaDataset({ slides, imageSize: 256, mode: 'tiles' as 'slide' })).toThrow("Expected 'resized' or 'slide' for mode but received 'tiles'");
+    expect(() => new PandaDataset({ slides, imageSize: 256, mode: 'tiles' as 'slide' })).toThrow(
+      "Expected 'resized' or 'slide' for mode but received 'tiles'",
+    );
   });
 });
 

@@ -95,16 +95,21 @@ export class PandaDataset implements Dataset {
 
   constructor(options: PandaDatasetOptions, state?: SharedState) {
     if (options === null || typeof options !== 'object') throw new PandaOptionError('options', 'an object', options);
-    if (!Array.isArray(options.slides) || options.slides.length === 0) throw new PandaOptionError('slides', 'a non-empty array of slides (from openPanda)', options.slides);
+    if (!Array.isArray(options.slides) || options.slides.length === 0)
+      throw new PandaOptionError('slides', 'a non-empty array of slides (from openPanda)', options.slides);
     this.slides = options.slides;
     this.imageSize = checkImageSize('imageSize', options.imageSize);
     const mode = options.mode ?? 'resized';
     if (mode !== 'resized' && mode !== 'slide') throw new PandaOptionError('mode', "'resized' or 'slide'", mode);
     this.mode = mode;
-    this.cacheDir = mode === 'resized' ? checkString('cacheDir', options.cacheDir, "a cache directory (mode 'resized')") : options.cacheDir;
+    this.cacheDir =
+      mode === 'resized'
+        ? checkString('cacheDir', options.cacheDir, "a cache directory (mode 'resized')")
+        : options.cacheDir;
     this.quality = checkInteger('quality', options.quality ?? 90, 1, 100);
     const decode = options.decode ?? 'auto';
-    if (decode !== 'auto' && decode !== 'pixels' && decode !== 'region') throw new PandaOptionError('decode', "'auto', 'pixels' or 'region'", decode);
+    if (decode !== 'auto' && decode !== 'pixels' && decode !== 'region')
+      throw new PandaOptionError('decode', "'auto', 'pixels' or 'region'", decode);
     this.decode = decode === 'auto' ? (this.imageSize <= 2048 ? 'pixels' : 'region') : decode;
     const level = options.level ?? 'fit';
     if (level !== 'fit') checkInteger('level', level, 0);
@@ -126,7 +131,8 @@ export class PandaDataset implements Dataset {
    * ```
    */
   subset(indices: readonly number[]): PandaDataset {
-    if (!Array.isArray(indices) || indices.length === 0) throw new PandaOptionError('indices', 'a non-empty array of example indices', indices);
+    if (!Array.isArray(indices) || indices.length === 0)
+      throw new PandaOptionError('indices', 'a non-empty array of example indices', indices);
     const slides = indices.map((i, k) => this.slides[checkInteger(`indices[${k}]`, i, 0, this.length - 1)]!);
     return new PandaDataset({ ...this.options, slides, pool: this.pool }, this.state);
   }
@@ -161,7 +167,9 @@ export class PandaDataset implements Dataset {
    * fail are returned (and stay failing in get()); callers drop and report them.
    * 'slide': places every window (reads each slide's coarsest level once).
    */
-  async prepare(options: { concurrency?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<SkippedRow[]> {
+  async prepare(
+    options: { concurrency?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<SkippedRow[]> {
     const concurrency = checkInteger('concurrency', options.concurrency ?? 2, 1);
     const failed: SkippedRow[] = [];
     let next = 0;
@@ -202,7 +210,11 @@ export class PandaDataset implements Dataset {
     const { preprocessing } = this.state;
     let pending = preprocessing.get(slide.imageId);
     if (!pending) {
-      pending = preprocessSlide(slide.path, slide.imageId, { size: this.imageSize, cacheDir: this.cacheDir!, quality: this.quality });
+      pending = preprocessSlide(slide.path, slide.imageId, {
+        size: this.imageSize,
+        cacheDir: this.cacheDir!,
+        quality: this.quality,
+      });
       // failures are not remembered: a later get() tries again
       pending.catch(() => preprocessing.delete(slide.imageId));
       preprocessing.set(slide.imageId, pending);
@@ -227,13 +239,20 @@ export class PandaDataset implements Dataset {
     const S = this.imageSize;
     const levels = slide.levels;
     const level = this.level === 'fit' ? fitLevel(levels, S) : this.level;
-    if (level >= levels.length) throw new PandaOptionError('level', `a level of ${slide.path} (0–${levels.length - 1})`, level);
+    if (level >= levels.length)
+      throw new PandaOptionError('level', `a level of ${slide.path} (0–${levels.length - 1})`, level);
     const coarsest = levels.length - 1;
     const thumbInfo = levels[coarsest]!;
     const ratio = levels[coarsest]!.downsample / levels[level]!.downsample;
     try {
       return await this.pool.use(slide.path, async (source) => {
-        const thumb = await source.readRegion({ level: coarsest, x: 0, y: 0, width: thumbInfo.width, height: thumbInfo.height });
+        const thumb = await source.readRegion({
+          level: coarsest,
+          x: 0,
+          y: 0,
+          width: thumbInfo.width,
+          height: thumbInfo.height,
+        });
         const whole = foregroundMask(thumb, this.maskOptions);
         const box = maskBounds(whole);
         const info = levels[level]!;
@@ -247,7 +266,11 @@ export class PandaDataset implements Dataset {
       });
     } catch (error) {
       if (error instanceof PandaOptionError) throw error;
-      throw new PandaDatasetError(slide.path, `Cannot place a ${S}×${S} window on ${slide.path}: ${(error as Error).message.split('\n')[0]!.slice(0, 300)}`, { cause: error });
+      throw new PandaDatasetError(
+        slide.path,
+        `Cannot place a ${S}×${S} window on ${slide.path}: ${(error as Error).message.split('\n')[0]!.slice(0, 300)}`,
+        { cause: error },
+      );
     }
   }
 

@@ -1,6 +1,11 @@
 // Typed errors of the PANDA app. Each names the file, row, column or option it is about, in the
 // house vocabulary: `Expected <what> for <name> but received <value>`.
-import { PatchGDError, checkInteger as checkCoreInteger, checkNumber as checkCoreNumber, expectedMessage } from '@patchgd/core';
+import {
+  PatchGDError,
+  checkInteger as checkCoreInteger,
+  checkNumber as checkCoreNumber,
+  expectedMessage,
+} from '@patchgd/core';
 
 /** Base class of every error this app throws, so callers can catch them as one family. */
 export class PandaError extends PatchGDError {
@@ -37,7 +42,12 @@ export class PandaCsvError extends PandaError {
 
   /** `Expected <what> for column <c> in <file> row <r> but received <value>` */
   static expected(file: string, row: number, column: string, expected: string, received: unknown): PandaCsvError {
-    return new PandaCsvError(file, row, column, expectedMessage(`column ${column} in ${file} row ${row}`, expected, received));
+    return new PandaCsvError(
+      file,
+      row,
+      column,
+      expectedMessage(`column ${column} in ${file} row ${row}`, expected, received),
+    );
   }
 }
 

@@ -41,9 +41,15 @@ describe('stratifiedFolds', () => {
   });
 
   it('validates its arguments', () => {
-    expect(() => stratifiedFolds([0, 1, 2], { folds: 5 })).toThrow('Expected at least 5 examples (one per fold) for labels.length but received 3');
+    expect(() => stratifiedFolds([0, 1, 2], { folds: 5 })).toThrow(
+      'Expected at least 5 examples (one per fold) for labels.length but received 3',
+    );
     expect(() => stratifiedFolds(grades(), { folds: 1 })).toThrow(PandaOptionError);
-    expect(() => stratifiedFolds([0, 1, 2, 0.5, 1, 2], { folds: 2 })).toThrow('Expected an integer for labels[3] but received 0.5');
-    expect(() => foldSplit(stratifiedFolds(grades()), 5)).toThrow('Expected an integer in [0, 4] for valFold but received 5');
+    expect(() => stratifiedFolds([0, 1, 2, 0.5, 1, 2], { folds: 2 })).toThrow(
+      'Expected an integer for labels[3] but received 0.5',
+    );
+    expect(() => foldSplit(stratifiedFolds(grades()), 5)).toThrow(
+      'Expected an integer in [0, 4] for valFold but received 5',
+    );
   });
 });

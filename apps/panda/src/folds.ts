@@ -27,7 +27,8 @@ export function stratifiedFolds(labels: ArrayLike<number>, options: StratifiedFo
   if (labels === null || typeof labels !== 'object' || typeof labels.length !== 'number') {
     throw new PandaOptionError('labels', 'an array of integer labels', labels);
   }
-  if (labels.length < folds) throw new PandaOptionError('labels.length', `at least ${folds} examples (one per fold)`, labels.length);
+  if (labels.length < folds)
+    throw new PandaOptionError('labels.length', `at least ${folds} examples (one per fold)`, labels.length);
   const byLabel = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i]!;

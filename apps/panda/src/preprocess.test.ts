@@ -28,7 +28,8 @@ async function tellTalePyramid(file: string, width: number, height: number): Pro
   await writer.finish();
 }
 
-const at = (p: Pixels, x: number, y: number) => Array.from(p.data.subarray((y * p.width + x) * p.channels, (y * p.width + x) * p.channels + 3));
+const at = (p: Pixels, x: number, y: number) =>
+  Array.from(p.data.subarray((y * p.width + x) * p.channels, (y * p.width + x) * p.channels + 3));
 const near = (a: number[], b: number[], tolerance: number) => a.every((v, i) => Math.abs(v - b[i]!) <= tolerance);
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -85,7 +86,9 @@ describe('resizeAndPad', () => {
     expect(() => padToSquare({ data: new Uint8Array(64 * 3), width: 64, height: 1, channels: 3 }, 32)).toThrow(
       "Expected an image no larger than 32×32 for pixels but received '64×1'",
     );
-    expect(() => padToSquare(grey, 100)).toThrow('Expected a positive multiple of 32 (512, 2048, 4096, …) for size but received 100');
+    expect(() => padToSquare(grey, 100)).toThrow(
+      'Expected a positive multiple of 32 (512, 2048, 4096, …) for size but received 100',
+    );
   });
 });
 
@@ -126,7 +129,9 @@ describe('preprocessSlide', () => {
     const cacheDir = tmp.path('cache-bad');
     const run = preprocessSlide(bad, 'bad', { size: 64, cacheDir });
     await expect(run).rejects.toThrow(PandaDatasetError);
-    await expect(preprocessSlide(bad, 'bad', { size: 64, cacheDir })).rejects.toThrow(new RegExp(`^Cannot preprocess ${bad} to 64×64: Unsupported image`));
+    await expect(preprocessSlide(bad, 'bad', { size: 64, cacheDir })).rejects.toThrow(
+      new RegExp(`^Cannot preprocess ${bad} to 64×64: Unsupported image`),
+    );
     expect(await readdir(path.join(cacheDir, 'panda-64'))).toEqual([]);
     await expect(preprocessSlide(landscape, 'x', { size: 500, cacheDir })).rejects.toThrow(PandaOptionError);
   });

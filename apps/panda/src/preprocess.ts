@@ -49,7 +49,8 @@ export function cachePath(cacheDir: string, imageId: string, size: number): stri
 export function padToSquare(pixels: Pixels, size: number): Pixels {
   checkImageSize('size', size);
   const { width, height, channels, data } = pixels;
-  if (width > size || height > size) throw new PandaOptionError('pixels', `an image no larger than ${size}×${size}`, `${width}×${height}`);
+  if (width > size || height > size)
+    throw new PandaOptionError('pixels', `an image no larger than ${size}×${size}`, `${width}×${height}`);
   const out = new Uint8Array(size * size * 3).fill(WHITE);
   const left = Math.floor((size - width) / 2);
   const top = Math.floor((size - height) / 2);
@@ -110,11 +111,19 @@ export async function preprocessSlide(slidePath: string, imageId: string, option
     slide = await openImage(slidePath);
     const square = await resizeAndPad(slide, size);
     await writeAtomic(file, (temporary) =>
-      writeTiledTiff(temporary, { data: square.data, width: size, height: size, channels: 3 }, { tileSize: 256, compression: 'jpeg', quality, pyramid: true }),
+      writeTiledTiff(
+        temporary,
+        { data: square.data, width: size, height: size, channels: 3 },
+        { tileSize: 256, compression: 'jpeg', quality, pyramid: true },
+      ),
     );
     return file;
   } catch (error) {
-    throw new PandaDatasetError(slidePath, `Cannot preprocess ${slidePath} to ${size}×${size}: ${(error as Error).message.split('\n')[0]!.slice(0, 300)}`, { cause: error });
+    throw new PandaDatasetError(
+      slidePath,
+      `Cannot preprocess ${slidePath} to ${size}×${size}: ${(error as Error).message.split('\n')[0]!.slice(0, 300)}`,
+      { cause: error },
+    );
   } finally {
     await slide?.close();
   }

@@ -11,7 +11,10 @@ beforeAll(async () => {
   tmp = await tempDir('panda-reader-');
   set = await generateSyntheticPanda({ dir: tmp.dir, count: 4, size: 256, seed: 5, tileSize: 64 });
   // three rows whose slides are missing, empty and garbage, and one truncated after its header
-  await appendFile(set.csv, 'missing0,radboud,2,3+4\nempty0,radboud,1,3+3\ngarbage0,karolinska,4,4+4\ntruncated0,karolinska,3,4+3\n');
+  await appendFile(
+    set.csv,
+    'missing0,radboud,2,3+4\nempty0,radboud,1,3+3\ngarbage0,karolinska,4,4+4\ntruncated0,karolinska,3,4+3\n',
+  );
   await writeFile(tmp.path('train_images', 'empty0.tiff'), '');
   await writeFile(tmp.path('train_images', 'garbage0.tiff'), 'this is not a tiff at all');
   await writeFile(tmp.path('train_images', 'truncated0.tiff'), (await readFile(set.slides[0]!.path)).subarray(0, 64));
@@ -39,11 +42,15 @@ describe('openPanda', () => {
     ]);
     const reason = (id: string) => index.skipped.find((s) => s.imageId === id)!.reason;
     expect(reason('missing0')).toBe(`missing ${tmp.path('train_images', 'missing0.tiff')}`);
-    expect(reason('empty0')).toMatch(/^unreadable .*empty0\.tiff: Unsupported image .*empty0\.tiff: the file is empty$/);
+    expect(reason('empty0')).toMatch(
+      /^unreadable .*empty0\.tiff: Unsupported image .*empty0\.tiff: the file is empty$/,
+    );
     expect(reason('garbage0')).toMatch(/^unreadable .*garbage0\.tiff: Unsupported image .*unrecognised file signature/);
     expect(reason('truncated0')).toMatch(/^unreadable .*truncated0\.tiff: /);
     expect(logged).toHaveLength(4);
-    expect(logged[0]).toBe(`panda: skipping missing0 (${tmp.path('train.csv')} row 6): missing ${tmp.path('train_images', 'missing0.tiff')}`);
+    expect(logged[0]).toBe(
+      `panda: skipping missing0 (${tmp.path('train.csv')} row 6): missing ${tmp.path('train_images', 'missing0.tiff')}`,
+    );
   });
 
   it('limit keeps the first rows only', async () => {
@@ -55,12 +62,22 @@ describe('openPanda', () => {
   it('fails with the CSV error or when no slide is usable', async () => {
     const bad = await tempDir('panda-reader-bad-');
     try {
-      await writeFile(bad.path('train.csv'), 'image_id,data_provider,isup_grade,gleason_score\nmissing,radboud,7,3+4\n');
+      await writeFile(
+        bad.path('train.csv'),
+        'image_id,data_provider,isup_grade,gleason_score\nmissing,radboud,7,3+4\n',
+      );
       await expect(openPanda({ root: bad.dir, log: () => {} })).rejects.toThrow(PandaCsvError);
-      await writeFile(bad.path('train.csv'), 'image_id,data_provider,isup_grade,gleason_score\nmissing,radboud,2,3+4\n');
+      await writeFile(
+        bad.path('train.csv'),
+        'image_id,data_provider,isup_grade,gleason_score\nmissing,radboud,2,3+4\n',
+      );
       await expect(openPanda({ root: bad.dir, log: () => {} })).rejects.toThrow(PandaDatasetError);
-      await expect(openPanda({ root: bad.dir, log: () => {} })).rejects.toThrow(/No usable slides under .*train_images: 1 rows in .*train\.csv, 1 skipped/);
-      await expect(openPanda({ root: bad.dir, limit: 0 })).rejects.toThrow('Expected a positive integer for limit but received 0');
+      await expect(openPanda({ root: bad.dir, log: () => {} })).rejects.toThrow(
+        /No usable slides under .*train_images: 1 rows in .*train\.csv, 1 skipped/,
+      );
+      await expect(openPanda({ root: bad.dir, limit: 0 })).rejects.toThrow(
+        'Expected a positive integer for limit but received 0',
+      );
     } finally {
       await bad.remove();
     }

@@ -85,7 +85,10 @@ export async function openPanda(options: OpenPandaOptions): Promise<PandaIndex> 
     } else slides.push(result);
   }
   if (slides.length === 0) {
-    throw new PandaDatasetError(root, `No usable slides under ${imagesDir}: ${records.length} rows in ${csv}, ${skipped.length} skipped`);
+    throw new PandaDatasetError(
+      root,
+      `No usable slides under ${imagesDir}: ${records.length} rows in ${csv}, ${skipped.length} skipped`,
+    );
   }
   return { root, slides, skipped };
 }

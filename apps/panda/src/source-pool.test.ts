@@ -21,7 +21,9 @@ afterAll(() => tmp.remove());
 describe('SourcePool', () => {
   it('keeps at most `capacity` files open, never closing one that is being read', async () => {
     const pool = new SourcePool({ capacity: 2 });
-    const values = await Promise.all(files.map((f) => pool.use(f, async (s) => (await s.readRegion({ x: 0, y: 0, width: 1, height: 1 })).data[0]!)));
+    const values = await Promise.all(
+      files.map((f) => pool.use(f, async (s) => (await s.readRegion({ x: 0, y: 0, width: 1, height: 1 })).data[0]!)),
+    );
     values.forEach((v, i) => expect(Math.abs(v - (40 * i + 20))).toBeLessThan(4));
     expect(pool.size).toBeLessThanOrEqual(2);
     const reader = await pool.reader(files[0]!);

@@ -54,13 +54,16 @@ export async function main(argv: string[]): Promise<number> {
     options = syntheticOptions(argv);
   } catch (error) {
     console.error((error as Error).message);
-    console.error('usage: synth-cli --dir <folder> [--count 200] [--size 4096] [--seed 0] [--grades balanced|panda] [--tile-size 512] [--quality 85] [--gland-radius N] [--concurrency 1]');
+    console.error(
+      'usage: synth-cli --dir <folder> [--count 200] [--size 4096] [--seed 0] [--grades balanced|panda] [--tile-size 512] [--quality 85] [--gland-radius N] [--concurrency 1]',
+    );
     return 2;
   }
   const { quiet, ...generator } = options;
   const set = await generateSyntheticPanda({
     ...generator,
-    onProgress: ({ done, total, imageId, ms }) => quiet || console.log(`${done}/${total} ${imageId}.tiff ${(ms / 1000).toFixed(2)} s`),
+    onProgress: ({ done, total, imageId, ms }) =>
+      quiet || console.log(`${done}/${total} ${imageId}.tiff ${(ms / 1000).toFixed(2)} s`),
   });
   const bytes = set.slides.reduce((sum, s) => sum + s.bytes, 0);
   console.log(

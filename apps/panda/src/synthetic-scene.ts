@@ -146,7 +146,12 @@ export function layoutScene(options: SceneOptions): Scene {
       const gapLength = broken ? 2 * Math.PI * style.gapSize * (0.5 + 0.5 * rng.next()) : 0;
       const gapStart = rng.next() * 2 * Math.PI - Math.PI;
       // whole gland inside the tissue, so rings are never clipped by the tissue edge
-      if (![0, 1, 2, 3].every((q) => inTissue(gx + Math.cos((q * Math.PI) / 2) * gr, gy + Math.sin((q * Math.PI) / 2) * gr))) continue;
+      if (
+        ![0, 1, 2, 3].every((q) =>
+          inTissue(gx + Math.cos((q * Math.PI) / 2) * gr, gy + Math.sin((q * Math.PI) / 2) * gr),
+        )
+      )
+        continue;
       glands.push(gx, gy, gr, gr * flat, angle, gapStart, gapLength);
     }
   }
@@ -156,7 +161,15 @@ export function layoutScene(options: SceneOptions): Scene {
   // the same for every grade.
   const nuclei: number[] = [];
   for (let g = 0; g < glandArray.length; g += 7) {
-    const [gx, gy, rx, ry, angle, gapStart, gapLength] = Array.from(glandArray.subarray(g, g + 7)) as [number, number, number, number, number, number, number];
+    const [gx, gy, rx, ry, angle, gapStart, gapLength] = Array.from(glandArray.subarray(g, g + 7)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const mid = 1 - RING / 2;
     const count = Math.max(3, Math.round((2 * Math.PI * mid * (rx + ry)) / 2 / (NUCLEUS_SPACING * NR)));
     const c = Math.cos(angle);
@@ -170,7 +183,10 @@ export function layoutScene(options: SceneOptions): Scene {
     }
   }
   const cellArea = spacing * rowStep;
-  const loose = Math.max(0, Math.round((targetNucleusDensity(R0, NR) - ringNucleusDensity(grade, R0, NR)) * cells * cellArea));
+  const loose = Math.max(
+    0,
+    Math.round((targetNucleusDensity(R0, NR) - ringNucleusDensity(grade, R0, NR)) * cells * cellArea),
+  );
   const [bx0, by0, bx1, by1] = discBounds(discArray);
   for (let placed = 0, tries = 0; placed < loose && tries < loose * 50; tries++) {
     const x = bx0 + rng.next() * (bx1 - bx0);
@@ -279,7 +295,14 @@ function noise(x: number, y: number, scale: number, seed: number): number {
   return a + (b - a) * u + (c - a) * v + (a - b - c + d) * u * v;
 }
 
-function tissueAt(discs: Float32Array, x: number, y: number, edgeScale: number, seed: number, candidates?: Int32Array): boolean {
+function tissueAt(
+  discs: Float32Array,
+  x: number,
+  y: number,
+  edgeScale: number,
+  seed: number,
+  candidates?: Int32Array,
+): boolean {
   let n = -1;
   const count = candidates ? candidates.length : discs.length / 3;
   for (let k = 0; k < count; k++) {

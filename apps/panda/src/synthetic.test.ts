@@ -12,7 +12,14 @@ let tmp: Awaited<ReturnType<typeof tempDir>>;
 let set: SyntheticPanda;
 beforeAll(async () => {
   tmp = await tempDir('panda-synth-');
-  set = await generateSyntheticPanda({ dir: tmp.path('a'), count: 6, size: 520, seed: 3, tileSize: 128, glandRadius: 6 });
+  set = await generateSyntheticPanda({
+    dir: tmp.path('a'),
+    count: 6,
+    size: 520,
+    seed: 3,
+    tileSize: 128,
+    glandRadius: 6,
+  });
 });
 afterAll(() => tmp.remove());
 
@@ -25,7 +32,10 @@ function firstDirectoryTags(bytes: Buffer): Map<number, number> {
   const tags = new Map<number, number>();
   for (let i = 0; i < view.getUint16(ifd, true); i++) {
     const at = ifd + 2 + i * 12;
-    tags.set(view.getUint16(at, true), view.getUint16(at + 2, true) === 3 ? view.getUint16(at + 8, true) : view.getUint32(at + 8, true));
+    tags.set(
+      view.getUint16(at, true),
+      view.getUint16(at + 2, true) === 3 ? view.getUint16(at + 8, true) : view.getUint32(at + 8, true),
+    );
   }
   return tags;
 }
@@ -95,7 +105,8 @@ describe('generateSyntheticPanda', () => {
       for (let x = 0; x < w; x++) {
         for (let c = 0; c < 3; c++) {
           let sum = 0;
-          for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) sum += full.data[((y * 4 + dy) * l0!.width + x * 4 + dx) * 3 + c]!;
+          for (let dy = 0; dy < 4; dy++)
+            for (let dx = 0; dx < 4; dx++) sum += full.data[((y * 4 + dy) * l0!.width + x * 4 + dx) * 3 + c]!;
           reduced[(y * w + x) * 3 + c] = Math.round(sum / 16);
         }
       }
@@ -108,9 +119,17 @@ describe('generateSyntheticPanda', () => {
   });
 
   it('is deterministic under the seed and changes with it', async () => {
-    const again = await generateSyntheticPanda({ dir: tmp.path('b'), count: 6, size: 520, seed: 3, tileSize: 128, glandRadius: 6 });
+    const again = await generateSyntheticPanda({
+      dir: tmp.path('b'),
+      count: 6,
+      size: 520,
+      seed: 3,
+      tileSize: 128,
+      glandRadius: 6,
+    });
     expect(await readFile(again.csv, 'utf8')).toBe(await readFile(set.csv, 'utf8'));
-    for (const [i, s] of again.slides.entries()) expect((await readFile(s.path)).equals(await readFile(set.slides[i]!.path))).toBe(true);
+    for (const [i, s] of again.slides.entries())
+      expect((await readFile(s.path)).equals(await readFile(set.slides[i]!.path))).toBe(true);
     const other = await generateSyntheticPanda({ dir: tmp.path('c'), count: 2, size: 128, seed: 4, tileSize: 64 });
     expect(other.slides[0]!.imageId).not.toBe(set.slides[0]!.imageId);
   });
@@ -118,11 +137,20 @@ describe('generateSyntheticPanda', () => {
   it('the grade lives in high-resolution structure: gland lumens shrink with grade at level 0, while level 2 shows no lumens and the same colours', async () => {
     const stats = [];
     for (const grade of [0, 5]) {
-      const scene = layoutScene({ width: 1024, height: 1024, grade, seed: 11, glandRadius: 8, nucleusRadius: 1.1, tileSize: 256 });
+      const scene = layoutScene({
+        width: 1024,
+        height: 1024,
+        grade,
+        seed: 11,
+        glandRadius: 8,
+        nucleusRadius: 1.1,
+        tileSize: 256,
+      });
       const file = tmp.path(`grade-${grade}.tiff`);
       await writeSyntheticSlide(file, scene);
       const image = await openImage(file);
-      const read = (level: number) => image.readRegion({ level, x: 0, y: 0, width: image.levels[level]!.width, height: image.levels[level]!.height });
+      const read = (level: number) =>
+        image.readRegion({ level, x: 0, y: 0, width: image.levels[level]!.width, height: image.levels[level]!.height });
       const [full, thumb] = [await read(0), await read(2)];
       const lumens = lumenBlobs(full, 400);
       const fullTissue = tissueMean(full).count;
@@ -147,9 +175,17 @@ describe('generateSyntheticPanda', () => {
   });
 
   it('validates its options', async () => {
-    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 1, size: 40_000 })).rejects.toThrow('Expected an integer in [64, 32768] for size but received 40000');
-    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 0 })).rejects.toThrow('Expected a positive integer for count but received 0');
-    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 1, aspect: [0.9, 0.5] })).rejects.toThrow(PandaOptionError);
-    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 1, tileSize: 100 })).rejects.toThrow('Expected a multiple of 16 from 16 to 4096 for tileSize but received 100');
+    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 1, size: 40_000 })).rejects.toThrow(
+      'Expected an integer in [64, 32768] for size but received 40000',
+    );
+    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 0 })).rejects.toThrow(
+      'Expected a positive integer for count but received 0',
+    );
+    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 1, aspect: [0.9, 0.5] })).rejects.toThrow(
+      PandaOptionError,
+    );
+    await expect(generateSyntheticPanda({ dir: tmp.path('d'), count: 1, tileSize: 100 })).rejects.toThrow(
+      'Expected a multiple of 16 from 16 to 4096 for tileSize but received 100',
+    );
   });
 });

@@ -88,9 +88,15 @@ export async function generateSyntheticPanda(options: SyntheticPandaOptions): Pr
     throw new PandaOptionError('aspect', '[min, max] with 0 < min ≤ max ≤ 1', aspect);
   }
   const grades = options.grades ?? 'balanced';
-  if (grades !== 'balanced' && grades !== 'panda') throw new PandaOptionError('grades', "'balanced' or 'panda'", grades);
+  if (grades !== 'balanced' && grades !== 'panda')
+    throw new PandaOptionError('grades', "'balanced' or 'panda'", grades);
   const glandRadius = checkNumber('glandRadius', options.glandRadius ?? Math.max(3, size / 256), 1, size / 8);
-  const nucleusRadius = checkNumber('nucleusRadius', options.nucleusRadius ?? Math.max(1, 0.13 * glandRadius), 0.5, glandRadius);
+  const nucleusRadius = checkNumber(
+    'nucleusRadius',
+    options.nucleusRadius ?? Math.max(1, 0.13 * glandRadius),
+    0.5,
+    glandRadius,
+  );
   const tileSize = checkInteger('tileSize', options.tileSize ?? 512, 16, 4096);
   if (tileSize % 16 !== 0) throw new PandaOptionError('tileSize', 'a multiple of 16 from 16 to 4096', tileSize);
   const quality = checkInteger('quality', options.quality ?? 85, 1, 100);
@@ -111,7 +117,8 @@ export async function generateSyntheticPanda(options: SyntheticPandaOptions): Pr
       imageId: syntheticId(seed, index),
       isupGrade,
       dataProvider,
-      gleasonScore: isupGrade === 0 ? gleason[dataProvider === 'radboud' ? 1 : 0]! : gleason[rng.nextInt(gleason.length)]!,
+      gleasonScore:
+        isupGrade === 0 ? gleason[dataProvider === 'radboud' ? 1 : 0]! : gleason[rng.nextInt(gleason.length)]!,
       width: portrait ? shortSide : long,
       height: portrait ? long : shortSide,
     };
@@ -143,7 +150,10 @@ export async function generateSyntheticPanda(options: SyntheticPandaOptions): Pr
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 
   const csv = path.join(dir, 'train.csv');
-  const lines = ['image_id,data_provider,isup_grade,gleason_score', ...slides.map((s) => `${s.imageId},${s.dataProvider},${s.isupGrade},${s.gleasonScore}`)];
+  const lines = [
+    'image_id,data_provider,isup_grade,gleason_score',
+    ...slides.map((s) => `${s.imageId},${s.dataProvider},${s.isupGrade},${s.gleasonScore}`),
+  ];
   await writeAtomic(csv, `${lines.join('\n')}\n`);
   return { dir, csv, slides, ms: performance.now() - start };
 }
@@ -153,20 +163,32 @@ export async function generateSyntheticPanda(options: SyntheticPandaOptions): Pr
  * and 2 are 4×4 box means of the level above, as they are produced. Written to a temporary name
  * first, so an interrupted run never leaves a truncated slide behind.
  */
-export async function writeSyntheticSlide(file: string, scene: Scene, options: { quality?: number } = {}): Promise<{ path: string; bytes: number }> {
+export async function writeSyntheticSlide(
+  file: string,
+  scene: Scene,
+  options: { quality?: number } = {},
+): Promise<{ path: string; bytes: number }> {
   const T = scene.tileSize;
   const W = scene.width;
   const H = scene.height;
   const levels = PANDA_DOWNSAMPLES.map((d) => ({ width: Math.ceil(W / d), height: Math.ceil(H / d) }));
   return writeAtomic(file, async (temporary) => {
-    const writer = await StreamingTiffWriter.create(temporary, { levels, tileSize: T, ...(options.quality !== undefined ? { quality: options.quality } : {}) });
+    const writer = await StreamingTiffWriter.create(temporary, {
+      levels,
+      tileSize: T,
+      ...(options.quality !== undefined ? { quality: options.quality } : {}),
+    });
     try {
       const across = levels.map((_, l) => writer.tilesOf(l).across);
       const down0 = writer.tilesOf(0).down;
       // Bands of the reduced levels: T rows, wide enough for the level's tiles and for the
       // reduction of the level above (both are multiples of 16 ≥ the level width).
       const bandWidth = (l: number) => Math.max(across[l]! * T, (across[l - 1]! * T) / 4);
-      const bands = [null, new Uint8Array(T * bandWidth(1) * 3).fill(255), new Uint8Array(T * bandWidth(2) * 3).fill(255)];
+      const bands = [
+        null,
+        new Uint8Array(T * bandWidth(1) * 3).fill(255),
+        new Uint8Array(T * bandWidth(2) * 3).fill(255),
+      ];
       const mask = new Uint8Array(T * T);
 
       const flush = async (l: number, bandRow: number) => {
@@ -175,7 +197,8 @@ export async function writeSyntheticSlide(file: string, scene: Scene, options: {
         const tiles = [];
         for (let tx = 0; tx < across[l]!; tx++) {
           const pixels = new Uint8Array(T * T * 3);
-          for (let y = 0; y < T; y++) pixels.set(band.subarray((y * width + tx * T) * 3, (y * width + tx * T + T) * 3), y * T * 3);
+          for (let y = 0; y < T; y++)
+            pixels.set(band.subarray((y * width + tx * T) * 3, (y * width + tx * T + T) * 3), y * T * 3);
           tiles.push({ level: l, tx, ty: bandRow, pixels });
         }
         await writer.writeTiles(tiles);
@@ -207,7 +230,15 @@ export async function writeSyntheticSlide(file: string, scene: Scene, options: {
 }
 
 /** 4×4 box mean of `src` (srcWidth × rows, RGB) written into `dst` at row `dstRow`, column `dstCol`. */
-function reduceInto(src: Uint8Array, srcWidth: number, rows: number, dst: Uint8Array, dstWidth: number, dstRow: number, dstCol = 0): void {
+function reduceInto(
+  src: Uint8Array,
+  srcWidth: number,
+  rows: number,
+  dst: Uint8Array,
+  dstWidth: number,
+  dstRow: number,
+  dstCol = 0,
+): void {
   const outW = Math.min(srcWidth / 4, dstWidth - dstCol);
   for (let y = 0; y < rows / 4; y++) {
     const o = ((dstRow + y) * dstWidth + dstCol) * 3;

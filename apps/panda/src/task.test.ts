@@ -34,8 +34,11 @@ describe('pandaTask', () => {
       concurrency: 2,
       minForeground: 0.25,
     });
-    const issues = (data: unknown) => pandaTask.schema.safeParse(data).error?.issues.map((i) => [i.path.join('.'), i.message]);
-    expect(issues({ root: 'x', imageSize: 500 })).toEqual([['imageSize', 'expected a positive multiple of 32 (512, 2048, 4096, …)']]);
+    const issues = (data: unknown) =>
+      pandaTask.schema.safeParse(data).error?.issues.map((i) => [i.path.join('.'), i.message]);
+    expect(issues({ root: 'x', imageSize: 500 })).toEqual([
+      ['imageSize', 'expected a positive multiple of 32 (512, 2048, 4096, …)'],
+    ]);
     expect(issues({ root: 'x', valFold: 5 })).toEqual([['valFold', 'expected valFold below folds']]);
     expect(issues({ root: 'x', mode: 'tiles' })?.[0]?.[0]).toBe('mode');
     expect(issues({ root: 'x', imageSze: 512 })?.[0]?.[1]).toMatch(/imageSze/);
@@ -50,7 +53,9 @@ describe('pandaTask', () => {
       log: (m) => logged.push(m),
     });
     expect(data.skipped.map((s) => s.imageId)).toEqual(['gone0', set.slides[4]!.imageId]);
-    expect(data.skipped[1]!.reason).toMatch(new RegExp(`^Cannot preprocess .*${set.slides[4]!.imageId}\\.tiff to 64×64: `));
+    expect(data.skipped[1]!.reason).toMatch(
+      new RegExp(`^Cannot preprocess .*${set.slides[4]!.imageId}\\.tiff to 64×64: `),
+    );
     expect(logged.filter((m) => m.startsWith('panda: skipping'))).toHaveLength(2);
     expect(data.train.length + data.val.length).toBe(11);
     expect(data.val.length).toBe(2);
@@ -60,7 +65,9 @@ describe('pandaTask', () => {
     expect(data).toMatchObject({ classes: 6, channels: 3, imageSize: 64, metrics: ['qwk', 'confusion'] });
     expect(data.sampler).toBeUndefined();
     expect(data.labelName?.(3)).toBe('ISUP 3');
-    expect(data.description).toMatch(/^PANDA .*: 9 train \/ 2 validation slides \(fold 1 of 5\), resized \+ white-padded to 64², 2 skipped$/);
+    expect(data.description).toMatch(
+      /^PANDA .*: 9 train \/ 2 validation slides \(fold 1 of 5\), resized \+ white-padded to 64², 2 skipped$/,
+    );
     const { image } = await data.val.get(0);
     expect(image).toMatchObject({ width: 64, height: 64, channels: 3 });
     await data.train.close();

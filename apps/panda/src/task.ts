@@ -76,7 +76,11 @@ export const pandaTask: PandaTask = {
   description: 'PANDA prostate biopsies (Kaggle layout), ISUP grade 0–5',
   schema,
   async load(data, context) {
-    const index = await openPanda({ root: data.root, ...(data.limit !== undefined ? { limit: data.limit } : {}), log: context.log });
+    const index = await openPanda({
+      root: data.root,
+      ...(data.limit !== undefined ? { limit: data.limit } : {}),
+      log: context.log,
+    });
     const skipped = [...index.skipped];
     const all = new PandaDataset({
       slides: index.slides,
@@ -89,7 +93,10 @@ export const pandaTask: PandaTask = {
     });
     let usable = Array.from({ length: all.length }, (_, i) => i);
     if (data.prepare) {
-      const what = data.mode === 'resized' ? `preprocessing ${all.length} slides to ${data.imageSize}²` : `placing ${all.length} slide windows`;
+      const what =
+        data.mode === 'resized'
+          ? `preprocessing ${all.length} slides to ${data.imageSize}²`
+          : `placing ${all.length} slide windows`;
       context.log(`panda: ${what}`);
       const step = Math.max(1, Math.round(all.length / 20));
       const failed = await all.prepare({
@@ -102,10 +109,16 @@ export const pandaTask: PandaTask = {
       skipped.push(...failed);
     }
     const labels = usable.map((i) => all.slides[i]!.isupGrade);
-    const { train: trainIdx, val: valIdx } = foldSplit(stratifiedFolds(labels, { folds: data.folds, seed: data.foldSeed }), data.valFold);
+    const { train: trainIdx, val: valIdx } = foldSplit(
+      stratifiedFolds(labels, { folds: data.folds, seed: data.foldSeed }),
+      data.valFold,
+    );
     const train = all.subset(trainIdx.map((k) => usable[k]!));
     const val = all.subset(valIdx.map((k) => usable[k]!));
-    const modeText = data.mode === 'resized' ? `resized + white-padded to ${data.imageSize}²` : `${data.imageSize}² windows of slide level ${data.level}`;
+    const modeText =
+      data.mode === 'resized'
+        ? `resized + white-padded to ${data.imageSize}²`
+        : `${data.imageSize}² windows of slide level ${data.level}`;
     return {
       train,
       val,
@@ -115,7 +128,8 @@ export const pandaTask: PandaTask = {
         ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } }
         : {}),
       // how predict reads a slide the way training did: fitted + white-padded, or a level as it is
-      resolution: data.mode === 'resized' ? { kind: 'fit', pad: WHITE } : { kind: 'level', level: data.level, pad: WHITE },
+      resolution:
+        data.mode === 'resized' ? { kind: 'fit', pad: WHITE } : { kind: 'level', level: data.level, pad: WHITE },
       classes: ISUP_GRADES,
       channels: 3,
       imageSize: data.imageSize,

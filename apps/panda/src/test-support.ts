@@ -6,7 +6,9 @@ import path from 'node:path';
 import type { Pixels } from '@patchgd/tiled-io';
 
 /** Creates a fresh folder under os.tmpdir(); call `remove` to delete it. */
-export async function tempDir(prefix = 'panda-'): Promise<{ dir: string; path: (...names: string[]) => string; remove: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'panda-',
+): Promise<{ dir: string; path: (...names: string[]) => string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, path: (...names) => path.join(dir, ...names), remove: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -37,7 +39,8 @@ export function tissueMean(pixels: Pixels, minSaturation = 25): { mean: [number,
 export function lumenBlobs(pixels: Pixels, maxArea: number): number[] {
   const { width: w, height: h, channels: c, data } = pixels;
   const white = new Uint8Array(w * h);
-  for (let i = 0; i < w * h; i++) white[i] = data[i * c]! >= 225 && data[i * c + 1]! >= 225 && data[i * c + 2]! >= 225 ? 1 : 0;
+  for (let i = 0; i < w * h; i++)
+    white[i] = data[i * c]! >= 225 && data[i * c + 1]! >= 225 && data[i * c + 2]! >= 225 ? 1 : 0;
   const seen = new Uint8Array(w * h);
   const areas: number[] = [];
   const stack: number[] = [];

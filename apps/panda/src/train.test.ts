@@ -20,7 +20,15 @@ afterAll(() => tmp.remove());
 
 function trainer(data: PandaTaskData, sampler?: SamplerFactory) {
   const backbone = createBackbone('convnet', { inputSize: 64, inputChannels: 3, widths: [8, 16], featureDim: 16 });
-  const head = createHead('convHead', { featureDim: 16, numClasses: data.classes, gridSize: [4, 4], width: 16, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
+  const head = createHead('convHead', {
+    featureDim: 16,
+    numClasses: data.classes,
+    gridSize: [4, 4],
+    width: 16,
+    stride1Blocks: 1,
+    stride2Blocks: 1,
+    dropout: 0,
+  });
   return new PatchGDTrainer({
     backbone,
     head,

@@ -10,7 +10,10 @@ export class BackbonesError extends PatchGDError {
 /** `createBackbone` was given a name nobody registered. */
 export class UnknownBackboneError extends BackbonesError {
   override name = 'UnknownBackboneError';
-  constructor(readonly requested: string, readonly known: readonly string[]) {
+  constructor(
+    readonly requested: string,
+    readonly known: readonly string[],
+  ) {
     super(expectedMessage('backbone', `one of ${known.map((n) => `'${n}'`).join(', ')}`, requested));
   }
 }
@@ -18,7 +21,10 @@ export class UnknownBackboneError extends BackbonesError {
 /** `createHead` was given a name nobody registered. */
 export class UnknownHeadError extends BackbonesError {
   override name = 'UnknownHeadError';
-  constructor(readonly requested: string, readonly known: readonly string[]) {
+  constructor(
+    readonly requested: string,
+    readonly known: readonly string[],
+  ) {
     super(expectedMessage('head', `one of ${known.map((n) => `'${n}'`).join(', ')}`, requested));
   }
 }
@@ -26,7 +32,11 @@ export class UnknownHeadError extends BackbonesError {
 /** An option or argument had the wrong type or value (an unknown option key included). */
 export class BackboneOptionError extends BackbonesError {
   override name = 'BackboneOptionError';
-  constructor(readonly parameter: string, readonly expected: string, readonly received: unknown) {
+  constructor(
+    readonly parameter: string,
+    readonly expected: string,
+    readonly received: unknown,
+  ) {
     super(expectedMessage(parameter, expected, received));
   }
 }
@@ -48,7 +58,10 @@ export class StateMismatchError extends BackbonesError {
   override name = 'StateMismatchError';
   /** the keys that differ: missing and mis-shaped in variable order, then unexpected ones */
   readonly keys: string[];
-  constructor(readonly source: string, readonly mismatches: readonly StateMismatch[]) {
+  constructor(
+    readonly source: string,
+    readonly mismatches: readonly StateMismatch[],
+  ) {
     const keys = mismatches.map((m) => m.key);
     super(
       `Expected the state tensors of ${source} to match the variables but ${keys.length} ` +
@@ -89,7 +102,11 @@ export class WeightsMismatchError extends BackbonesError {
   override name = 'WeightsMismatchError';
   /** the names of the layers that differ, in model order, then unexpected ones */
   readonly layers: string[];
-  constructor(readonly checkpoint: string, readonly model: string, readonly mismatches: WeightMismatch[]) {
+  constructor(
+    readonly checkpoint: string,
+    readonly model: string,
+    readonly mismatches: WeightMismatch[],
+  ) {
     const layers = [...new Set(mismatches.map((m) => m.layer))];
     const lines = mismatches.map(mismatchLine);
     super(

@@ -1,8 +1,8 @@
 // The adapter that turns a tfjs-layers model (Z → logits) into the Head contract: shape checks,
 // stable variable names, and dropout seeded from each forward pass.
-import { tf } from '@patchgd/engine';
+import type { tf } from '@patchgd/engine';
 import { BackboneOptionError } from './errors.js';
-import { ForwardSeeds, namedVariables } from './layers-util.js';
+import { type ForwardSeeds, namedVariables } from './layers-util.js';
 import type { ForwardOptions, Head, HeadOptions, ResolvedHead } from './types.js';
 
 /** A head built with tfjs-layers: the contract, plus its model. */

@@ -126,7 +126,10 @@ export function conv(x: Sym, a: ConvArgs): Sym {
  * const y = depthwise(x, { kernel: 3, stride: 1, name: 'dw1', seed: 0 });
  * ```
  */
-export function depthwise(x: Sym, a: { kernel: number; stride: number; name: string; seed: number; padding?: 'same' | 'symmetric' }): Sym {
+export function depthwise(
+  x: Sym,
+  a: { kernel: number; stride: number; name: string; seed: number; padding?: 'same' | 'symmetric' },
+): Sym {
   const [input, padding] = padFor(x, a.padding ?? 'same', a.kernel, a.stride, a.name);
   return call(
     tf.layers.depthwiseConv2d({

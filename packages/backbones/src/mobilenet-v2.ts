@@ -3,7 +3,13 @@
 // layouts that differ only in numerics: `torchvision` (default; batch-norm ε 1e-5, strided
 // convolutions padded by one on every side) and `keras` (ε 1e-3, TensorFlow's 'same' padding).
 import { RESNET_LAYOUTS } from './resnet.js';
-import { checkMinInputSize, imageInput, layersBackbone, type FeatureInfo, type LayersBackbone } from './layers-backbone.js';
+import {
+  checkMinInputSize,
+  imageInput,
+  layersBackbone,
+  type FeatureInfo,
+  type LayersBackbone,
+} from './layers-backbone.js';
 import { act, add, bn, conv, depthwise, type Sym } from './layers-util.js';
 import { checkOneOf } from './options.js';
 import type { MobileNetV2Options, Resolved } from './types.js';
@@ -36,7 +42,6 @@ export function makeDivisible(v: number, divisor = 8): number {
   if (rounded < 0.9 * v) rounded += divisor;
   return rounded;
 }
-
 
 /**
  * Builds MobileNetV2. Registered as `mobilenetv2` (options `widthMultiplier`, default 1.0, and

@@ -37,7 +37,13 @@ describe('backbone registry', () => {
   });
 
   it('merges options over the registered defaults', () => {
-    expect(backboneDefaults('mobilenetv2')).toEqual({ inputChannels: 3, inputSize: 224, seed: 0, widthMultiplier: 1.0, layout: 'torchvision' });
+    expect(backboneDefaults('mobilenetv2')).toEqual({
+      inputChannels: 3,
+      inputSize: 224,
+      seed: 0,
+      widthMultiplier: 1.0,
+      layout: 'torchvision',
+    });
     const b = createBackbone('convnet', { inputSize: 16, widths: [4, 8] });
     expect([b.inputSize, b.inputChannels, b.featureDim]).toEqual([16, 3, 8]);
     b.dispose();

@@ -84,7 +84,15 @@ function bottleneckBlock(
   });
   y = act(bn(y, `${prefix}_1_bn`, style.eps), 'relu', `${prefix}_1_relu`);
   const stride2 = style.keras ? 1 : stride;
-  y = conv(y, { filters: width, kernel: 3, stride: stride2, padding: style.padding, name: `${prefix}_2_conv`, useBias, seed: style.seed });
+  y = conv(y, {
+    filters: width,
+    kernel: 3,
+    stride: stride2,
+    padding: style.padding,
+    name: `${prefix}_2_conv`,
+    useBias,
+    seed: style.seed,
+  });
   y = act(bn(y, `${prefix}_2_bn`, style.eps), 'relu', `${prefix}_2_relu`);
   y = bn(
     conv(y, { filters: width * 4, kernel: 1, name: `${prefix}_3_conv`, useBias, seed: style.seed }),
@@ -115,7 +123,12 @@ export function resnet(depth: ResNetDepth, options: Resolved<ResNetOptions>, nam
   checkMinInputSize(options, name, 32);
   const layout = checkOneOf(`layout of '${name}'`, options.layout ?? 'torchvision', RESNET_LAYOUTS);
   const keras = layout === 'keras';
-  const style: BlockStyle = { keras, eps: keras ? 1.001e-5 : 1e-5, seed: options.seed, padding: keras ? 'same' : 'symmetric' };
+  const style: BlockStyle = {
+    keras,
+    eps: keras ? 1.001e-5 : 1e-5,
+    seed: options.seed,
+    padding: keras ? 'same' : 'symmetric',
+  };
   const { blocks, bottleneck } = RESNET_STAGES[depth];
   const expansion = bottleneck ? 4 : 1;
   const input = imageInput(options);

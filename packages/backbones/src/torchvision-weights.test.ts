@@ -288,7 +288,9 @@ describe('a torchvision-layout ResNet50 state dict', () => {
     expect(value('conv1_bn/gamma')[0]).toBe((other['bn1.weight']!.data as Float32Array)[0]);
     // without backboneOnly the file's 3-class classifier goes into the backbone's classifier of 3 classes
     loadTorchvisionWeights(backbone, asFile(other));
-    expect(namedWeightsOf(backbone.classifier!(3)).find((v) => v.name === `${CLASSIFIER_LAYER}/bias`)!.variable.shape).toEqual([3]);
+    expect(
+      namedWeightsOf(backbone.classifier!(3)).find((v) => v.name === `${CLASSIFIER_LAYER}/bias`)!.variable.shape,
+    ).toEqual([3]);
   });
 
   it('refuses unknown, missing, mis-shaped and non-float keys and a classifier without a place, naming the key', () => {

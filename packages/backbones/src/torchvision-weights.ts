@@ -42,7 +42,12 @@ export interface StateDictEntry {
 /** A PyTorch state dict does not fit the backbone; `key` is the state-dict key (or our weight name) at fault. */
 export class TorchWeightsError extends BackbonesError {
   override name = 'TorchWeightsError';
-  constructor(readonly key: string, readonly source: string, expected: string, received: unknown) {
+  constructor(
+    readonly key: string,
+    readonly source: string,
+    expected: string,
+    received: unknown,
+  ) {
     super(expectedMessage(`'${key}' of ${source}`, expected, received));
   }
 }
@@ -433,10 +438,10 @@ export function exportStateDict(
       entry.layout === 'conv'
         ? [shape[3]!, shape[2]!, shape[0]!, shape[1]!]
         : entry.layout === 'depthwise'
-        ? [shape[2]!, 1, shape[0]!, shape[1]!]
-        : entry.layout === 'linear'
-        ? [shape[1]!, shape[0]!]
-        : shape;
+          ? [shape[2]!, 1, shape[0]!, shape[1]!]
+          : entry.layout === 'linear'
+            ? [shape[1]!, shape[0]!]
+            : shape;
     const data = transposeLayout(entry.layout, Float32Array.from(ours), torchShape, true);
     out[entry.key] = { dtype: 'F32', shape: torchShape, data };
     // PyTorch fills in a missing counter only in recent versions: write it, so a strict load works everywhere.

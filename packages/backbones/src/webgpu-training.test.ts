@@ -13,10 +13,13 @@ import type { Backbone, Head } from './types.js';
 
 const webgpu = await probeWebGpu('backbones/webgpu-training.test.ts');
 const chosen = process.env['PATCHGD_WEBGPU_BACKBONES'] ?? 'convnet,mobilenetv2';
-const BACKBONES = chosen === 'all' ? listBackbones() : chosen.split(',').filter((name) => listBackbones().includes(name));
+const BACKBONES =
+  chosen === 'all' ? listBackbones() : chosen.split(',').filter((name) => listBackbones().includes(name));
 const left = listBackbones().filter((name) => !BACKBONES.includes(name));
 if (webgpu.engine !== undefined && left.length > 0) {
-  console.log(`[backbones/webgpu-training.test.ts] not run on webgpu: ${left.join(', ')} (PATCHGD_WEBGPU_BACKBONES=all runs them)`);
+  console.log(
+    `[backbones/webgpu-training.test.ts] not run on webgpu: ${left.join(', ')} (PATCHGD_WEBGPU_BACKBONES=all runs them)`,
+  );
 }
 const STEPS = 3;
 const P = 32; // patch side
@@ -26,7 +29,10 @@ const CLASSES = 3;
 /** per test: lavapipe compiles each new shader on first use (minutes on a busy 2-core machine) */
 const TIMEOUT_MS = 600_000;
 
-const BACKBONE_OPTIONS: Record<string, object> = { mobilenetv2: { widthMultiplier: 0.35 }, convnet: { widths: [8, 16] } };
+const BACKBONE_OPTIONS: Record<string, object> = {
+  mobilenetv2: { widthMultiplier: 0.35 },
+  convnet: { widths: [8, 16] },
+};
 const HEAD_OPTIONS: Record<string, object> = {
   convHead: { width: 8, stride1Blocks: 1, stride2Blocks: 1 },
   attentionHead: { hiddenDim: 8 },
@@ -79,7 +85,9 @@ async function expectSameTraining(backbone: Backbone, head: Head) {
     expect(actual[step]!.loss).toBeCloseTo(reference[step]!.loss, 4);
     reference[step]!.grads.forEach((expected, i) => {
       // relative to the gradient's size; absolute (÷ 1e-3) where it is ≈ 0 (a β before a batch norm)
-      expect(scaledError(actual[step]!.grads[i]!, expected), `step ${step}, ∂loss/∂${names[i]}`).toBeLessThanOrEqual(1e-3);
+      expect(scaledError(actual[step]!.grads[i]!, expected), `step ${step}, ∂loss/∂${names[i]}`).toBeLessThanOrEqual(
+        1e-3,
+      );
     });
   }
   expect(actual[STEPS - 1]!.loss).toBeLessThan(actual[0]!.loss);
@@ -90,23 +98,31 @@ const headOf = (name: string) =>
 
 describe.skipIf(webgpu.engine === undefined)('training on webgpu matches cpu', () => {
   for (const name of BACKBONES) {
-    it(`backbone ${name} (with a conv head)`, async () => {
-      await tf.setBackend('cpu');
-      const backbone = createBackbone(name, { inputSize: P, featureDim: S, ...BACKBONE_OPTIONS[name] });
-      const head = headOf('convHead');
-      await expectSameTraining(backbone, head);
-      backbone.dispose();
-      head.dispose();
-    }, TIMEOUT_MS);
+    it(
+      `backbone ${name} (with a conv head)`,
+      async () => {
+        await tf.setBackend('cpu');
+        const backbone = createBackbone(name, { inputSize: P, featureDim: S, ...BACKBONE_OPTIONS[name] });
+        const head = headOf('convHead');
+        await expectSameTraining(backbone, head);
+        backbone.dispose();
+        head.dispose();
+      },
+      TIMEOUT_MS,
+    );
   }
   for (const name of listHeads()) {
-    it(`head ${name} (on convnet)`, async () => {
-      await tf.setBackend('cpu');
-      const backbone = createBackbone('convnet', { inputSize: P, featureDim: S, ...BACKBONE_OPTIONS['convnet'] });
-      const head = headOf(name);
-      await expectSameTraining(backbone, head);
-      backbone.dispose();
-      head.dispose();
-    }, TIMEOUT_MS);
+    it(
+      `head ${name} (on convnet)`,
+      async () => {
+        await tf.setBackend('cpu');
+        const backbone = createBackbone('convnet', { inputSize: P, featureDim: S, ...BACKBONE_OPTIONS['convnet'] });
+        const head = headOf(name);
+        await expectSameTraining(backbone, head);
+        backbone.dispose();
+        head.dispose();
+      },
+      TIMEOUT_MS,
+    );
   }
 });

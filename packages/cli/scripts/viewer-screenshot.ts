@@ -43,7 +43,7 @@ try {
       );
     },
     undefined,
-    { timeout: 30_000 }
+    { timeout: 30_000 },
   );
   await page.waitForTimeout(800);
   await page.screenshot({ path: out });

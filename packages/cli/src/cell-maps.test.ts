@@ -15,7 +15,7 @@ const SIZE = P * GRID;
 /** A grey 64² image of dim noise; class 1 has a small bright square inside cell `cell`. */
 function image(
   seed: number,
-  cell: number | undefined
+  cell: number | undefined,
 ): { data: Uint8Array; width: number; height: number; channels: 1 } {
   let s = Math.imul(seed + 1, 2654435761) >>> 0;
   const data = new Uint8Array(SIZE * SIZE);
@@ -51,7 +51,7 @@ describe('cell maps', () => {
         const batch = set.slice(b, b + 8);
         await trainer.trainBatch(
           batch.map((e, j) => image(epoch * 100 + b + j, e.cell)),
-          batch.map((e) => e.label)
+          batch.map((e) => e.label),
         );
       }
     }
@@ -110,7 +110,7 @@ describe('cell maps', () => {
     };
     const z = tf.ones([1, 1, 1, 1]) as tf.Tensor4D;
     expect(() => cellMaps(head, z, { classes: [2] })).toThrow(
-      'Expected an integer in [0, 1] for classes[0] but received 2'
+      'Expected an integer in [0, 1] for classes[0] but received 2',
     );
     z.dispose();
   });

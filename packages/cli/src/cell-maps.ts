@@ -44,7 +44,7 @@ export function cellMaps(head: Head, z: tf.Tensor4D, options: CellMapOptions = {
   if (z.rank !== 4 || z.shape[0] !== 1)
     throw new RangeError(`Expected a [1, rows, cols, s] tensor for z but received shape [${z.shape.join(', ')}]`);
   const classes = (options.classes ?? Array.from({ length: head.numClasses }, (_, c) => c)).map((c, i) =>
-    checkInteger(`classes[${i}]`, c, 0, head.numClasses - 1)
+    checkInteger(`classes[${i}]`, c, 0, head.numClasses - 1),
   );
   const [, rows, cols] = z.shape;
   const forward = (x: tf.Tensor4D) => head.forward(x, { training: false });
@@ -58,7 +58,7 @@ export function cellMaps(head: Head, z: tf.Tensor4D, options: CellMapOptions = {
       const grad = tf.grad((x: tf.Tensor) =>
         forward(x as tf.Tensor4D)
           .slice([0, c], [1, 1])
-          .sum()
+          .sum(),
       )(z);
       return tf.sum(tf.mul(grad, z), -1).dataSync() as Float32Array;
     });
@@ -83,7 +83,7 @@ function occlusionMaps(
   cells: number,
   classes: readonly number[],
   logits: Float32Array,
-  batch: number
+  batch: number,
 ): Map<number, Float32Array> {
   checkInteger('occlusionBatch', batch, 1);
   const out = new Map(classes.map((c) => [c, new Float32Array(cells)]));

@@ -90,7 +90,7 @@ export function cellIndexRun(
   slideSize: number,
   origin: number,
   cellSize: number,
-  cells: number
+  cells: number,
 ): Int32Array {
   const scale = slideSize / levelSize;
   const out = new Int32Array(length);
@@ -117,7 +117,7 @@ export function renderCells(
   indices: Int16Array,
   rect: { x: number; y: number; width: number; height: number },
   levelWidth: number,
-  levelHeight: number
+  levelHeight: number,
 ): Uint8Array {
   const cols = cellIndexRun(
     rect.x,
@@ -126,7 +126,7 @@ export function renderCells(
     geometry.width,
     geometry.originX,
     geometry.cellSize,
-    geometry.cols
+    geometry.cols,
   );
   const rows = cellIndexRun(
     rect.y,
@@ -135,7 +135,7 @@ export function renderCells(
     geometry.height,
     geometry.originY,
     geometry.cellSize,
-    geometry.rows
+    geometry.rows,
   );
   return renderRuns(geometry, indices, cols, rows);
 }
@@ -145,7 +145,7 @@ export function renderRuns(
   geometry: CellGeometry,
   indices: Int16Array,
   cols: Int32Array,
-  rows: Int32Array
+  rows: Int32Array,
 ): Uint8Array {
   const out = new Uint8Array(cols.length * rows.length * 4);
   const words = new Uint32Array(out.buffer);

@@ -28,14 +28,22 @@ const toy: Task = {
 async function cli(argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { name: 'patchgd', tasks: { toy }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, {
+    name: 'patchgd',
+    tasks: { toy },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'patchgd-conventions-'));
-  await writeFile(path.join(dir, 'base.yaml'), 'task: toy\ntrain: { epochs: 3, seed: 5 }\noptimizer: { name: adamw, weightDecay: 0.01 }\n');
+  await writeFile(
+    path.join(dir, 'base.yaml'),
+    'task: toy\ntrain: { epochs: 3, seed: 5 }\noptimizer: { name: adamw, weightDecay: 0.01 }\n',
+  );
   await writeFile(path.join(dir, 'exp.yaml'), 'train: { epochs: 7 }\ndata: { size: 64 }\n');
 });
 
@@ -54,24 +62,42 @@ describe('--version and help', () => {
     expect(help.out).toContain('  --optimizer.name <adam|adamw|sgd|momentum|rmsprop>  (default "adam")');
     expect(help.out).toContain('  --task <toy>  (required)');
     expect(help.out).toContain('  --train.budget <number|string>\n');
-    expect(help.out).toContain('Fields of data for task: toy (test task):\n  --data.size <integer>  (default 32)\n      image side in pixels');
+    expect(help.out).toContain(
+      'Fields of data for task: toy (test task):\n  --data.size <integer>  (default 32)\n      image side in pixels',
+    );
     for (const field of configFields()) expect(help.out).toContain(`--${field.path} <`);
-    expect(help.out).toMatch(/--model\.backbone <string> {2}\(default "resnet18"\)\n {6}any registered backbone; registered: .*convnet.*resnet18/);
+    expect(help.out).toMatch(
+      /--model\.backbone <string> {2}\(default "resnet18"\)\n {6}any registered backbone; registered: .*convnet.*resnet18/,
+    );
     // report reads no config: its help has no field list
     expect((await cli(['help', 'report'])).out).not.toContain('--train.epochs');
-    expect(await cli(['help', 'trian'])).toMatchObject({ code: 2, err: expect.stringContaining('Unknown command "trian"') });
+    expect(await cli(['help', 'trian'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('Unknown command "trian"'),
+    });
     expect((await cli(['help'])).out).toMatch(/^usage: patchgd <command>/);
   });
 
   it('every config field has a description', () => {
-    const undocumented = configFields(runConfigSchema).filter((f) => !f.description).map((f) => f.path);
+    const undocumented = configFields(runConfigSchema)
+      .filter((f) => !f.description)
+      .map((f) => f.path);
     expect(undocumented).toEqual([]);
   });
 });
 
 describe('config files, --print-config and the JSON Schema', () => {
   it('merges several --config files in order, then the flags, and prints the result as YAML', async () => {
-    const { code, out, err } = await cli(['train', '--config', path.join(dir, 'base.yaml'), '--config', path.join(dir, 'exp.yaml'), '--train.seed', '9', '--print-config']);
+    const { code, out, err } = await cli([
+      'train',
+      '--config',
+      path.join(dir, 'base.yaml'),
+      '--config',
+      path.join(dir, 'exp.yaml'),
+      '--train.seed',
+      '9',
+      '--print-config',
+    ]);
     expect(err).toBe('');
     expect(code).toBe(0);
     const printed = parseYaml(out);
@@ -84,7 +110,14 @@ describe('config files, --print-config and the JSON Schema', () => {
 
   it('names the file of a bad field when several are merged', async () => {
     await writeFile(path.join(dir, 'bad.yaml'), 'train: { epochs: 0 }\n');
-    const { code, err } = await cli(['train', '--config', path.join(dir, 'base.yaml'), '--config', path.join(dir, 'bad.yaml'), '--print-config']);
+    const { code, err } = await cli([
+      'train',
+      '--config',
+      path.join(dir, 'base.yaml'),
+      '--config',
+      path.join(dir, 'bad.yaml'),
+      '--print-config',
+    ]);
     expect(code).toBe(2);
     expect(err).toMatch(/base\.yaml \+ .*bad\.yaml\):\n {2}train\.epochs/);
   });
@@ -95,9 +128,16 @@ describe('config files, --print-config and the JSON Schema', () => {
     const schema = JSON.parse(out);
     expect(schema.$schema).toMatch(/json-schema\.org/);
     expect(schema.properties.task.enum).toEqual(['toy']);
-    expect(schema.properties.train.properties.epochs).toMatchObject({ type: 'integer', default: 10, description: 'passes over the training set' });
+    expect(schema.properties.train.properties.epochs).toMatchObject({
+      type: 'integer',
+      default: 10,
+      description: 'passes over the training set',
+    });
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.allOf[0]).toMatchObject({ if: { properties: { task: { const: 'toy' } } }, then: { properties: { data: { properties: { size: { default: 32 } } } } } });
+    expect(schema.allOf[0]).toMatchObject({
+      if: { properties: { task: { const: 'toy' } } },
+      then: { properties: { data: { properties: { size: { default: 32 } } } } },
+    });
     const file = path.join(dir, 'schema.json');
     expect((await cli(['schema', '--out', file])).code).toBe(0);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(schema);
@@ -106,11 +146,22 @@ describe('config files, --print-config and the JSON Schema', () => {
 
 describe('--import', () => {
   it('imports modules relative to the given directory before anything else, and names one that fails', async () => {
-    await writeFile(path.join(dir, 'plugin.mjs'), 'globalThis.__patchgdPlugin = (globalThis.__patchgdPlugin ?? 0) + 1;\n');
+    await writeFile(
+      path.join(dir, 'plugin.mjs'),
+      'globalThis.__patchgdPlugin = (globalThis.__patchgdPlugin ?? 0) + 1;\n',
+    );
     await importPlugins(['./plugin.mjs'], dir);
     expect((globalThis as { __patchgdPlugin?: number }).__patchgdPlugin).toBe(1);
-    await expect(importPlugins(['./missing.mjs'], dir)).rejects.toThrow(/^--import \.\/missing\.mjs: cannot import file:\/\/.*missing\.mjs/);
-    const { code, err } = await cli(['train', '--import', path.join(dir, 'missing.mjs'), '--config', path.join(dir, 'base.yaml')]);
+    await expect(importPlugins(['./missing.mjs'], dir)).rejects.toThrow(
+      /^--import \.\/missing\.mjs: cannot import file:\/\/.*missing\.mjs/,
+    );
+    const { code, err } = await cli([
+      'train',
+      '--import',
+      path.join(dir, 'missing.mjs'),
+      '--config',
+      path.join(dir, 'base.yaml'),
+    ]);
     expect(code).toBe(2);
     expect(err).toMatch(/--import .*missing\.mjs: cannot import/);
   });
@@ -118,7 +169,9 @@ describe('--import', () => {
 
 describe('--import with the registries', () => {
   it('registers a backbone in the registry the CLI reads, before help lists the registered ones', async () => {
-    const registry = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../backbones/src/index.ts')).href;
+    const registry = pathToFileURL(
+      path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../backbones/src/index.ts'),
+    ).href;
     await writeFile(
       path.join(dir, 'my-backbone.mjs'),
       `import { createBackbone, registerBackbone } from '${registry}';\n` +
@@ -136,13 +189,23 @@ describe('the patchgd binary', () => {
     const tsx = path.resolve(here, '../../../node_modules/.bin/tsx');
     const exp = path.join(dir, 'exp');
     await mkdir(exp, { recursive: true });
-    const yaml = (epochs: number) => `task: folder\ndata: { train: t.csv, val: v.csv, imageSize: 64 }\ntrain: { epochs: ${epochs} }\n`;
+    const yaml = (epochs: number) =>
+      `task: folder\ndata: { train: t.csv, val: v.csv, imageSize: 64 }\ntrain: { epochs: ${epochs} }\n`;
     await writeFile(path.join(dir, 'run.yaml'), yaml(99));
     await writeFile(path.join(exp, 'run.yaml'), yaml(4));
     await writeFile(path.join(exp, 'plugin.mjs'), "process.stdout.write('plugin loaded\\n');\n");
     const { stdout } = await promisify(execFile)(
       tsx,
-      ['--conditions=@patchgd/source', path.join(here, 'bin.ts'), 'train', '--config', 'run.yaml', '--import', './plugin.mjs', '--print-config'],
+      [
+        '--conditions=@patchgd/source',
+        path.join(here, 'bin.ts'),
+        'train',
+        '--config',
+        'run.yaml',
+        '--import',
+        './plugin.mjs',
+        '--print-config',
+      ],
       { cwd: exp, env: { ...process.env, INIT_CWD: dir } },
     );
     expect(stdout.split('\n')[0]).toBe('plugin loaded');

@@ -70,8 +70,30 @@ export interface CliOptions {
 }
 
 /** Flags that are not config fields. */
-const CONTROL = new Set(['_', '$0', 'config', 'import', 'print-config', 'version', 'resume', 'checkpoint', 'out', 'steps', 'title', 'help', 'h', 'json', '--',
-  'port', 'host', 'mpp', 'classes', 'occlusion', 'overlays', 'max-side']);
+const CONTROL = new Set([
+  '_',
+  '$0',
+  'config',
+  'import',
+  'print-config',
+  'version',
+  'resume',
+  'checkpoint',
+  'out',
+  'steps',
+  'title',
+  'help',
+  'h',
+  'json',
+  '--',
+  'port',
+  'host',
+  'mpp',
+  'classes',
+  'occlusion',
+  'overlays',
+  'max-side',
+]);
 
 /** Short flags for common config fields. */
 const SHORTHANDS: Record<string, string> = {
@@ -113,7 +135,12 @@ function jsonish(value: unknown): unknown {
  */
 export function parseArgs(argv: string[], shorthands: Record<string, string> = {}, controlFlags: string[] = []) {
   const parsed = yargsParser(argv, {
-    configuration: { 'dot-notation': true, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'strip-aliased': true },
+    configuration: {
+      'dot-notation': true,
+      'camel-case-expansion': false,
+      'parse-positional-numbers': false,
+      'strip-aliased': true,
+    },
     boolean: ['quiet', 'help', 'json', 'print-config', 'version', 'occlusion', 'overlays'],
     string: ['config', 'import', 'resume', 'checkpoint', 'out', 'run.name', 'run.root', 'backbone', 'naming'],
     alias: { help: ['h'] },
@@ -164,9 +191,12 @@ const builtin: Record<string, Command> = {
       const { config, task } = await ctx.config();
       const a = ctx.args;
       const mpp = a['mpp'] === undefined ? undefined : Number(a['mpp']);
-      if (mpp !== undefined && !(mpp > 0)) throw new CliError(`--mpp: expected a positive number of microns per pixel, received ${String(a['mpp'])}`);
-      const classes = a['classes'] === undefined || a['classes'] === 'all' ? undefined : String(a['classes']).split(',').map(Number);
-      if (classes?.some((c) => !Number.isInteger(c) || c < 0)) throw new CliError(`--classes: expected class indices such as 5,3 or all, received ${String(a['classes'])}`);
+      if (mpp !== undefined && !(mpp > 0))
+        throw new CliError(`--mpp: expected a positive number of microns per pixel, received ${String(a['mpp'])}`);
+      const classes =
+        a['classes'] === undefined || a['classes'] === 'all' ? undefined : String(a['classes']).split(',').map(Number);
+      if (classes?.some((c) => !Number.isInteger(c) || c < 0))
+        throw new CliError(`--classes: expected class indices such as 5,3 or all, received ${String(a['classes'])}`);
       const result = await predictSlides(folder, config, task, ctx.args._.slice(2), ctx.progress(config.quiet), {
         ...(optionalString(a['out']) ? { out: optionalString(a['out'])! } : {}),
         ...(mpp !== undefined ? { mpp } : {}),
@@ -181,20 +211,24 @@ const builtin: Record<string, Command> = {
   },
   view: {
     summary: 'a local viewer (OpenSeadragon) of the predicted slides with their heatmaps; --out writes a static copy',
-    usage: 'view <run folder | predictions folder> [--port 8080] [--host 127.0.0.1] | view <folder> --out site/ [--max-side 4096]',
+    usage:
+      'view <run folder | predictions folder> [--port 8080] [--host 127.0.0.1] | view <folder> --out site/ [--max-side 4096]',
     async run(ctx) {
       const dir = ctx.args._[1];
-      if (typeof dir !== 'string') throw new CliError('view needs a run folder or a predictions folder: view runs/<name>');
+      if (typeof dir !== 'string')
+        throw new CliError('view needs a run folder or a predictions folder: view runs/<name>');
       const out = optionalString(ctx.args['out']);
       if (out) {
         const maxSide = Number(ctx.args['max-side'] ?? 4096);
-        if (!Number.isInteger(maxSide) || maxSide < 256) throw new CliError(`--max-side: expected an integer ≥ 256, received ${String(ctx.args['max-side'])}`);
+        if (!Number.isInteger(maxSide) || maxSide < 256)
+          throw new CliError(`--max-side: expected an integer ≥ 256, received ${String(ctx.args['max-side'])}`);
         const { page, tiles } = await exportViewer(dir, out, { maxSide });
         ctx.out(`wrote ${tiles} tiles; open ${page}`);
         return;
       }
       const port = Number(ctx.args['port'] ?? 0);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: expected a port number, received ${String(ctx.args['port'])}`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new CliError(`--port: expected a port number, received ${String(ctx.args['port'])}`);
       const host = optionalString(ctx.args['host']) ?? '127.0.0.1';
       const { url, close } = await startViewer({ dir, port, host });
       ctx.out(`viewer: ${url} (Ctrl-C stops it)`);
@@ -339,7 +373,13 @@ function usage(options: CliOptions, commands: Record<string, Command>): string {
     ),
     '',
     'Every config field can be set with a flag: --train.epochs 20 --model.backbone resnet18 --patchgd.patchSize 64.',
-    ...(Object.keys(tasks).length ? [`Tasks: ${Object.entries(tasks).map(([n, t]) => `${n} (${t.description})`).join('; ')}`] : []),
+    ...(Object.keys(tasks).length
+      ? [
+          `Tasks: ${Object.entries(tasks)
+            .map(([n, t]) => `${n} (${t.description})`)
+            .join('; ')}`,
+        ]
+      : []),
     `${options.name} help <command> (or <command> --help) lists every config field with its type, default and meaning;`,
     `${options.name} schema prints the JSON Schema of the config (for editor completion).`,
     '--config may be given several times (merged in order); --import <module> loads plug-ins (backbones, heads,',

@@ -4,12 +4,20 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
-import { evaluate, loadCheckpoint, measureStep, planPatchesPerStep, PatchGDTrainer, type Pixels, type RegionSource } from '@patchgd/optimizer';
+import {
+  evaluate,
+  loadCheckpoint,
+  measureStep,
+  planPatchesPerStep,
+  PatchGDTrainer,
+  type Pixels,
+  type RegionSource,
+} from '@patchgd/optimizer';
 import { openImage } from '@patchgd/tiled-io';
 import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
-import { RunFolder } from './run-folder.js';
+import type { RunFolder } from './run-folder.js';
 import { createOptimizer } from './optimizers.js';
 import { batchOf } from './session.js';
 import type { Task } from './task.js';
@@ -22,10 +30,18 @@ async function runBatchSize(folder: RunFolder): Promise<number | undefined> {
 }
 
 /** Loads `best.ckpt` (or `last.ckpt`, or a named file) of a run into a freshly built trainer. */
-export async function restore(folder: RunFolder, config: RunConfig, task: Task, progress: Progress, checkpoint?: string) {
+export async function restore(
+  folder: RunFolder,
+  config: RunConfig,
+  task: Task,
+  progress: Progress,
+  checkpoint?: string,
+) {
   const prepared = await prepare(config, task, progress, {}, await runBatchSize(folder));
-  const file = checkpoint ?? ['best.ckpt', 'last.ckpt'].map((f) => path.join(folder.checkpointDir, f)).find((f) => existsSync(f));
-  if (!file) throw new CliError(`${folder.checkpointDir} has no checkpoint (best.ckpt or last.ckpt): train the run first`);
+  const file =
+    checkpoint ?? ['best.ckpt', 'last.ckpt'].map((f) => path.join(folder.checkpointDir, f)).find((f) => existsSync(f));
+  if (!file)
+    throw new CliError(`${folder.checkpointDir} has no checkpoint (best.ckpt or last.ckpt): train the run first`);
   const dict = await loadCheckpoint(file);
   try {
     await prepared.session.trainer.loadStateDict(dict);
@@ -37,10 +53,22 @@ export async function restore(folder: RunFolder, config: RunConfig, task: Task, 
 }
 
 /** `patchgd evaluate`: validation metrics of a trained run, written to evaluation.json. */
-export async function evaluateRun(folder: RunFolder, config: RunConfig, task: Task, progress: Progress, checkpoint?: string) {
+export async function evaluateRun(
+  folder: RunFolder,
+  config: RunConfig,
+  task: Task,
+  progress: Progress,
+  checkpoint?: string,
+) {
   const { data, session, checkpoint: file } = await restore(folder, config, task, progress, checkpoint);
   const val = await evaluate(session.trainer, data.val, session.batchSize);
-  const result = { checkpoint: file, examples: data.val.length, loss: val.loss, accuracy: val.accuracy, ...validationFigures(val, data) };
+  const result = {
+    checkpoint: file,
+    examples: data.val.length,
+    loss: val.loss,
+    accuracy: val.accuracy,
+    ...validationFigures(val, data),
+  };
   await writeAtomic(folder.file('evaluation.json'), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
@@ -56,13 +84,15 @@ async function loadForModel(file: string, size: number, channels: number): Promi
   const pixels = await source.readResized(width === size && height === size ? { width, height } : { longSide: size });
   await source.close();
   const from = pixels.channels;
-  if (![1, 3, 4].includes(channels) || ![1, 2, 3, 4].includes(from)) throw new CliError(`${file} has ${from} channel(s); the model was trained on ${channels}`);
+  if (![1, 3, 4].includes(channels) || ![1, 2, 3, 4].includes(from))
+    throw new CliError(`${file} has ${from} channel(s); the model was trained on ${channels}`);
   const out = new Uint8Array(size * size * channels);
   for (let y = 0; y < pixels.height; y++) {
     for (let x = 0; x < pixels.width; x++) {
       const i = (y * pixels.width + x) * from;
       const o = (y * size + x) * channels;
-      const grey = from >= 3 ? Math.round((pixels.data[i]! + pixels.data[i + 1]! + pixels.data[i + 2]!) / 3) : pixels.data[i]!;
+      const grey =
+        from >= 3 ? Math.round((pixels.data[i]! + pixels.data[i + 1]! + pixels.data[i + 2]!) / 3) : pixels.data[i]!;
       if (channels === 1) out[o] = grey;
       else for (let c = 0; c < 3; c++) out[o + c] = from >= 3 ? pixels.data[i + c]! : grey;
       if (channels === 4) out[o + 3] = from === 4 || from === 2 ? pixels.data[i + from - 1]! : 255;
@@ -72,8 +102,16 @@ async function loadForModel(file: string, size: number, channels: number): Promi
 }
 
 /** `patchgd predict`: class and probability per image file; writes predictions.csv. */
-export async function predictFiles(folder: RunFolder, config: RunConfig, task: Task, files: string[], progress: Progress, out?: string) {
-  if (files.length === 0) throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
+export async function predictFiles(
+  folder: RunFolder,
+  config: RunConfig,
+  task: Task,
+  files: string[],
+  progress: Progress,
+  out?: string,
+) {
+  if (files.length === 0)
+    throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
   const missing = files.find((f) => !existsSync(f));
   if (missing) throw new CliError(`${missing}: no such image file`);
   const { data, session } = await restore(folder, config, task, progress);
@@ -100,10 +138,22 @@ export async function predictFiles(folder: RunFolder, config: RunConfig, task: T
 
 /** `patchgd plan`: the largest batch (and, for PatchGD, the largest k) whose measured step fits the budget. */
 export async function plan(config: RunConfig, task: Task, progress: Progress) {
-  if (config.train.budget === undefined) throw new CliError('plan needs a budget: --train.budget 512MiB (or --budget 512MiB)');
+  if (config.train.budget === undefined)
+    throw new CliError('plan needs a budget: --train.budget 512MiB (or --budget 512MiB)');
   const planned = await prepare({ ...config, train: { ...config.train, batchSize: 'auto' } }, task, progress);
-  const lines = (planned.session.plan ?? []).map((m) => ({ batchSize: m.batchSize, peak: formatBytes(m.peakBytes), wasmHeap: formatBytes(m.wasmHeapBytes), rss: formatBytes(m.rssBytes), fits: m.fits }));
-  const result: { batchSize: number; batches: typeof lines; patchesPerStep?: number; ks?: { k: number; peak: string; wasmHeap: string; rss: string; fits: boolean }[] } = { batchSize: planned.session.batchSize, batches: lines };
+  const lines = (planned.session.plan ?? []).map((m) => ({
+    batchSize: m.batchSize,
+    peak: formatBytes(m.peakBytes),
+    wasmHeap: formatBytes(m.wasmHeapBytes),
+    rss: formatBytes(m.rssBytes),
+    fits: m.fits,
+  }));
+  const result: {
+    batchSize: number;
+    batches: typeof lines;
+    patchesPerStep?: number;
+    ks?: { k: number; peak: string; wasmHeap: string; rss: string; fits: boolean }[];
+  } = { batchSize: planned.session.batchSize, batches: lines };
   if (config.method === 'patchgd' && planned.session.trainer instanceof PatchGDTrainer) {
     const { grid } = planned.session.trainer.plan(planned.data.imageSize, planned.data.imageSize);
     const candidates = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024].filter((k) => k <= grid.size);
@@ -115,11 +165,24 @@ export async function plan(config: RunConfig, task: Task, progress: Progress) {
       makeTrainer: (k) => {
         // A trainer that shares the backbone and head but re-encodes k patches.
         const t = planned.session.trainer as PatchGDTrainer;
-        return new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: t.patchSize, patchesPerStep: k, optimizer: createOptimizer(config.optimizer, config.optimizer.lr), ...(planned.data.normalize ? { normalize: planned.data.normalize } : {}) });
+        return new PatchGDTrainer({
+          backbone: t.backbone,
+          head: t.head,
+          patchSize: t.patchSize,
+          patchesPerStep: k,
+          optimizer: createOptimizer(config.optimizer, config.optimizer.lr),
+          ...(planned.data.normalize ? { normalize: planned.data.normalize } : {}),
+        });
       },
     });
     result.patchesPerStep = ks.patchesPerStep ?? 0;
-    result.ks = ks.measurements.map((m) => ({ k: m.patchesPerStep, peak: formatBytes(m.peakBytes), wasmHeap: formatBytes(m.wasmHeapBytes), rss: formatBytes(m.rssBytes), fits: m.fits }));
+    result.ks = ks.measurements.map((m) => ({
+      k: m.patchesPerStep,
+      peak: formatBytes(m.peakBytes),
+      wasmHeap: formatBytes(m.wasmHeapBytes),
+      rss: formatBytes(m.rssBytes),
+      fits: m.fits,
+    }));
   }
   return result;
 }
@@ -154,4 +217,3 @@ export async function bench(config: RunConfig, task: Task, progress: Progress, s
     rss: formatBytes(memory.rssBytes),
   };
 }
-

@@ -48,21 +48,33 @@ describe('resolveConfig', () => {
   });
 
   it('names the field of a wrong value', () => {
-    expect(problems({ task: 'toy', train: { epochs: -2 } })).toEqual([expect.objectContaining({ field: 'train.epochs' })]);
+    expect(problems({ task: 'toy', train: { epochs: -2 } })).toEqual([
+      expect.objectContaining({ field: 'train.epochs' }),
+    ]);
     expect(problems({ task: 'toy', optimizer: { name: 'lamb' } })[0]!.field).toBe('optimizer.name');
     expect(problems({ task: 'toy', run: { loggers: ['tensorboard'] } })).toEqual([
-      { field: 'run.loggers', message: 'expected a list that includes "jsonl" (resume and the report read metrics.jsonl)' },
+      {
+        field: 'run.loggers',
+        message: 'expected a list that includes "jsonl" (resume and the report read metrics.jsonl)',
+      },
     ]);
     expect(problems({ task: 'toy', run: { loggers: ['jsonl', 'wandb'] } })[0]!.field).toBe('run.loggers.1');
-    expect(problems({ task: 'toy', train: { budget: 'lots' } })[0]).toEqual({ field: 'train.budget', message: expect.stringContaining('512MiB') });
+    expect(problems({ task: 'toy', train: { budget: 'lots' } })[0]).toEqual({
+      field: 'train.budget',
+      message: expect.stringContaining('512MiB'),
+    });
   });
 
   it('rejects unknown fields by name', () => {
-    expect(problems({ task: 'toy', train: { epoch: 3 } })).toEqual([{ field: 'train', message: 'unknown field "epoch"' }]);
+    expect(problems({ task: 'toy', train: { epoch: 3 } })).toEqual([
+      { field: 'train', message: 'unknown field "epoch"' },
+    ]);
   });
 
   it('says what the missing task is for', () => {
-    expect(problems({})).toEqual([{ field: 'task', message: 'required: where the images come from (known tasks: toy)' }]);
+    expect(problems({})).toEqual([
+      { field: 'task', message: 'required: where the images come from (known tasks: toy)' },
+    ]);
   });
 
   it('lists the known tasks for an unknown one', () => {
@@ -88,7 +100,10 @@ describe('resolveConfig', () => {
 
   it("validates the data section with the task's schema", () => {
     expect(problems({ task: 'toy', data: { size: 0 } })[0]!.field).toBe('data.size');
-    expect(problems({ task: 'toy', data: { colour: 'red' } })[0]).toEqual({ field: 'data', message: 'unknown field "colour"' });
+    expect(problems({ task: 'toy', data: { colour: 'red' } })[0]).toEqual({
+      field: 'data',
+      message: 'unknown field "colour"',
+    });
   });
 
   it('reports every problem at once, with the source in the message', () => {
@@ -115,10 +130,34 @@ describe('config files and flags', () => {
   });
 
   it('turns dotted flags into overrides of the file', () => {
-    const { args, overrides } = parseArgs(['train', '--config', 'a.yaml', '--train.epochs', '7', '--model.backboneOptions.widths', '[8,16]', '--budget', '64MiB', '--size', '256', '--patchgd.skipBlankCells', 'true', '--quiet'], { size: 'data.size' });
+    const { args, overrides } = parseArgs(
+      [
+        'train',
+        '--config',
+        'a.yaml',
+        '--train.epochs',
+        '7',
+        '--model.backboneOptions.widths',
+        '[8,16]',
+        '--budget',
+        '64MiB',
+        '--size',
+        '256',
+        '--patchgd.skipBlankCells',
+        'true',
+        '--quiet',
+      ],
+      { size: 'data.size' },
+    );
     expect(args._).toEqual(['train']);
     expect(args['config']).toBe('a.yaml');
-    expect(overrides).toEqual({ train: { epochs: 7, budget: '64MiB' }, model: { backboneOptions: { widths: [8, 16] } }, data: { size: 256 }, patchgd: { skipBlankCells: true }, quiet: true });
+    expect(overrides).toEqual({
+      train: { epochs: 7, budget: '64MiB' },
+      model: { backboneOptions: { widths: [8, 16] } },
+      data: { size: 256 },
+      patchgd: { skipBlankCells: true },
+      quiet: true,
+    });
     const merged = deepMerge({ task: 'toy', train: { epochs: 3, seed: 5 } }, overrides);
     expect(resolveConfig(merged, tasks, 'x').config.train).toMatchObject({ epochs: 7, seed: 5, budget: 64 * 2 ** 20 });
   });

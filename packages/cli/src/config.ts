@@ -39,11 +39,22 @@ export const runConfigSchema = z
   .object({
     task: z.string().min(1).describe('registered task name: where the images come from'),
     data: options.prefault({}).describe("the task's own section, validated by the task's schema"),
-    method: z.enum(['patchgd', 'gd']).default('patchgd').describe('patchgd, or gd: the whole image through the backbone'),
+    method: z
+      .enum(['patchgd', 'gd'])
+      .default('patchgd')
+      .describe('patchgd, or gd: the whole image through the backbone'),
     engine: z
       .object({
-        backend: z.enum(['auto', ...BACKENDS]).default('auto').describe('TensorFlow.js backend; auto takes the fastest that loads (a hardware WebGPU adapter before the CPU)'),
-        allowSoftwareAdapter: z.boolean().optional().describe('use a software WebGPU adapter (lavapipe, SwiftShader) for backend webgpu / auto'),
+        backend: z
+          .enum(['auto', ...BACKENDS])
+          .default('auto')
+          .describe(
+            'TensorFlow.js backend; auto takes the fastest that loads (a hardware WebGPU adapter before the CPU)',
+          ),
+        allowSoftwareAdapter: z
+          .boolean()
+          .optional()
+          .describe('use a software WebGPU adapter (lavapipe, SwiftShader) for backend webgpu / auto'),
         threads: positiveInt.optional().describe('threads of the wasm backend'),
       })
       .strict()
@@ -52,38 +63,74 @@ export const runConfigSchema = z
       .object({
         backbone: z.string().default('resnet18').describe('any registered backbone'),
         backboneOptions: options.prefault({}).describe("the backbone's own options"),
-        featureDim: positiveInt.optional().describe("latent size s of Z (a projection after the backbone's pooling when it differs)"),
+        featureDim: positiveInt
+          .optional()
+          .describe("latent size s of Z (a projection after the backbone's pooling when it differs)"),
         head: z.string().default('convHead').describe('any registered head: convHead, attentionHead, poolHead, …'),
         headOptions: options.prefault({}).describe("the head's own options"),
-        weights: z.string().optional().describe('pre-trained backbone weights: a folder (saveWeights format) or a torchvision / timm .safetensors (converted once, cached under run.root/.cache/weights); only the trunk is loaded'),
+        weights: z
+          .string()
+          .optional()
+          .describe(
+            'pre-trained backbone weights: a folder (saveWeights format) or a torchvision / timm .safetensors (converted once, cached under run.root/.cache/weights); only the trunk is loaded',
+          ),
       })
       .strict()
       .prefault({}),
     patchgd: z
       .object({
         patchSize: positiveInt.default(128).describe('side of a patch, in pixels'),
-        patchesPerStep: positiveInt.optional().describe('k: patches re-encoded per inner iteration (default: sampleFraction of the grid)'),
-        sampleFraction: z.number().gt(0).lte(1).default(1 / 8).describe('k as a fraction of the grid cells, when patchesPerStep is not set'),
-        innerIterations: positiveInt.optional().describe('ζ: inner iterations per batch (default: enough to cover the grid once)'),
-        accumulationSteps: positiveInt.optional().describe('ε: inner iterations whose gradients add up to one optimizer step'),
+        patchesPerStep: positiveInt
+          .optional()
+          .describe('k: patches re-encoded per inner iteration (default: sampleFraction of the grid)'),
+        sampleFraction: z
+          .number()
+          .gt(0)
+          .lte(1)
+          .default(1 / 8)
+          .describe('k as a fraction of the grid cells, when patchesPerStep is not set'),
+        innerIterations: positiveInt
+          .optional()
+          .describe('ζ: inner iterations per batch (default: enough to cover the grid once)'),
+        accumulationSteps: positiveInt
+          .optional()
+          .describe('ε: inner iterations whose gradients add up to one optimizer step'),
         fillBatchSize: positiveInt.default(64).describe('patches encoded at once while filling Z'),
-        backboneModeDuringFill: z.enum(['train', 'eval']).default('train').describe('batch-norm mode of the backbone while filling Z'),
+        backboneModeDuringFill: z
+          .enum(['train', 'eval'])
+          .default('train')
+          .describe('batch-norm mode of the backbone while filling Z'),
         skipBlankCells: z
           .union([z.boolean(), z.object({ tolerance: z.number().min(0).max(1) }).strict()])
           .default(false)
-          .describe('encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units'),
+          .describe(
+            'encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units',
+          ),
         sampler: z
-          .object({ name: z.string().min(1).describe('a registered sampler (listSamplers())'), options: options.optional().describe("the sampler's own options") })
+          .object({
+            name: z.string().min(1).describe('a registered sampler (listSamplers())'),
+            options: options.optional().describe("the sampler's own options"),
+          })
           .strict()
           .optional()
-          .describe("which cells each inner iteration re-encodes, e.g. { name: 'tissue-weighted' }; default: the task's, else random-cover"),
+          .describe(
+            "which cells each inner iteration re-encodes, e.g. { name: 'tissue-weighted' }; default: the task's, else random-cover",
+          ),
       })
       .strict()
       .prefault({}),
-    gd: z.object({ accumulationSteps: positiveInt.default(1).describe('batches whose gradients add up to one optimizer step') }).strict().prefault({}),
+    gd: z
+      .object({
+        accumulationSteps: positiveInt.default(1).describe('batches whose gradients add up to one optimizer step'),
+      })
+      .strict()
+      .prefault({}),
     optimizer: z
       .object({
-        name: z.enum(['adam', 'adamw', 'sgd', 'momentum', 'rmsprop']).default('adam').describe('adamw: Adam with decoupled weight decay'),
+        name: z
+          .enum(['adam', 'adamw', 'sgd', 'momentum', 'rmsprop'])
+          .default('adam')
+          .describe('adamw: Adam with decoupled weight decay'),
         lr: z.number().positive().default(1e-3).describe('peak learning rate'),
         headLr: z.number().positive().optional().describe('a separate learning rate for the head (PatchGD only)'),
         momentum: z.number().min(0).lt(1).default(0.9).describe('momentum of momentum and rmsprop'),
@@ -91,8 +138,13 @@ export const runConfigSchema = z
           .number()
           .min(0)
           .default(0)
-          .describe('adamw: decoupled decay (w ← w − lr·weightDecay·w each step); other optimizers: L2 penalty added to the gradient'),
-        schedule: z.enum(['constant', 'linear', 'cosine']).default('linear').describe('learning-rate decay after the warm-up'),
+          .describe(
+            'adamw: decoupled decay (w ← w − lr·weightDecay·w each step); other optimizers: L2 penalty added to the gradient',
+          ),
+        schedule: z
+          .enum(['constant', 'linear', 'cosine'])
+          .default('linear')
+          .describe('learning-rate decay after the warm-up'),
         warmupEpochs: z.number().min(0).default(1).describe('epochs of linear warm-up'),
         floor: z.number().min(0).max(1).default(0).describe('learning-rate multiplier reached at the end of the decay'),
       })
@@ -106,17 +158,35 @@ export const runConfigSchema = z
           .default(8)
           .describe("images per batch, or 'auto': the largest power of two whose measured step fits budget"),
         maxBatchSize: positiveInt.default(64).describe("the largest batch size 'auto' may pick"),
-        seed: z.number().int().nonnegative().default(1).describe('seed of shuffling, sampling, dropout and initialisation'),
-        budget: bytes.optional().describe('device memory a real training step may use (e.g. 512MiB): weights, optimizer state, activations, Z; steps above it are refused'),
-        clipNorm: z.number().positive().optional().describe('clip gradients to this global L2 norm before each optimizer step'),
+        seed: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(1)
+          .describe('seed of shuffling, sampling, dropout and initialisation'),
+        budget: bytes
+          .optional()
+          .describe(
+            'device memory a real training step may use (e.g. 512MiB): weights, optimizer state, activations, Z; steps above it are refused',
+          ),
+        clipNorm: z
+          .number()
+          .positive()
+          .optional()
+          .describe('clip gradients to this global L2 norm before each optimizer step'),
         checkpointEvery: positiveInt.optional().describe('also write last.ckpt every this many batches'),
-        monitor: z.enum(['valLoss', 'valAccuracy', 'valQwk']).default('valLoss').describe('validation figure that picks best.ckpt'),
+        monitor: z
+          .enum(['valLoss', 'valAccuracy', 'valQwk'])
+          .default('valLoss')
+          .describe('validation figure that picks best.ckpt'),
         earlyStopping: z
           .object({ patience: positiveInt.describe('epochs without improvement of monitor before stopping') })
           .strict()
           .optional()
           .describe('stop when monitor has not improved for patience epochs'),
-        logEvery: positiveInt.default(1).describe('log a step row (metrics.jsonl and the other loggers) every this many batches'),
+        logEvery: positiveInt
+          .default(1)
+          .describe('log a step row (metrics.jsonl and the other loggers) every this many batches'),
       })
       .strict()
       .prefault({}),
@@ -131,8 +201,12 @@ export const runConfigSchema = z
         loggers: z
           .array(z.enum(LOGGERS))
           .default(['jsonl'])
-          .refine((list) => list.includes('jsonl'), { message: 'expected a list that includes "jsonl" (resume and the report read metrics.jsonl)' })
-          .describe('where metrics go: jsonl (metrics.jsonl), tensorboard (tensorboard/events.out.tfevents.*), csv (steps.csv, epochs.csv)'),
+          .refine((list) => list.includes('jsonl'), {
+            message: 'expected a list that includes "jsonl" (resume and the report read metrics.jsonl)',
+          })
+          .describe(
+            'where metrics go: jsonl (metrics.jsonl), tensorboard (tensorboard/events.out.tfevents.*), csv (steps.csv, epochs.csv)',
+          ),
         progressEvery: z
           .object({
             batches: positiveInt.default(50).describe('a progress line every this many batches'),
@@ -144,7 +218,10 @@ export const runConfigSchema = z
       })
       .strict()
       .prefault({}),
-    report: z.object({ samples: z.number().int().min(0).max(64).default(8).describe('validation images shown in the report') }).strict().prefault({}),
+    report: z
+      .object({ samples: z.number().int().min(0).max(64).default(8).describe('validation images shown in the report') })
+      .strict()
+      .prefault({}),
     quiet: z.boolean().default(false).describe('plain lines instead of progress bars'),
   })
   .strict();

@@ -60,7 +60,11 @@ async function readLabels(file: string, idColumn: string, labelColumnOption: str
   const label = header.indexOf(labelColumn);
   if (id < 0 || label < 0) {
     const found = header.join(',');
-    throw new DataFileError(file, 1, `${file}: expected a header with columns "${idColumn}" and "${labelColumn}", found "${found}"`);
+    throw new DataFileError(
+      file,
+      1,
+      `${file}: expected a header with columns "${idColumn}" and "${labelColumn}", found "${found}"`,
+    );
   }
   return records.slice(1).map(({ record, info }) => {
     const cell = record[label] ?? '';
@@ -92,7 +96,8 @@ class FileDataset implements Dataset {
       const file = path.join(this.dir, `${row.id}${this.extension}`);
       source = openImage(file).then((s) => {
         const { width, height } = s.levels[0]!;
-        if (width !== this.size || height !== this.size) throw new CliError(`${file} is ${width}×${height}; data.imageSize says ${this.size}×${this.size}`);
+        if (width !== this.size || height !== this.size)
+          throw new CliError(`${file} is ${width}×${height}; data.imageSize says ${this.size}×${this.size}`);
         return s;
       });
       this.open.set(index, source);

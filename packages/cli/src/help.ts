@@ -52,7 +52,8 @@ function walk(s: JsonSchema, prefix: string, required: boolean, out: FieldDoc[])
       walk(field, `${at}.`, isRequired, out);
       continue;
     }
-    const empty = field.default !== null && typeof field.default === 'object' && Object.keys(field.default).length === 0;
+    const empty =
+      field.default !== null && typeof field.default === 'object' && Object.keys(field.default).length === 0;
     out.push({
       path: at,
       type: typeOf(field),
@@ -90,7 +91,8 @@ export function formatFields(fields: readonly FieldDoc[]): string {
 /** The names registered now (built-ins and those of `--import`ed plug-ins) where a field takes one. */
 function withRegistered(field: FieldDoc, tasks: Record<string, Task>): FieldDoc {
   if (field.path === 'task') return { ...field, type: Object.keys(tasks).join('|') };
-  const names = field.path === 'model.backbone' ? listBackbones() : field.path === 'model.head' ? listHeads() : undefined;
+  const names =
+    field.path === 'model.backbone' ? listBackbones() : field.path === 'model.head' ? listHeads() : undefined;
   return names ? { ...field, description: `${field.description ?? ''}; registered: ${names.join(', ')}` } : field;
 }
 
@@ -103,7 +105,12 @@ function withRegistered(field: FieldDoc, tasks: Record<string, Task>): FieldDoc 
  * console.log(commandHelp('patchgd', 'train', commands.train, { folder: folderTask }));
  * ```
  */
-export function commandHelp(program: string, name: string, command: { summary: string; usage: string; takesConfig?: boolean }, tasks: Record<string, Task>): string {
+export function commandHelp(
+  program: string,
+  name: string,
+  command: { summary: string; usage: string; takesConfig?: boolean },
+  tasks: Record<string, Task>,
+): string {
   const lines = [`${program} ${name}: ${command.summary}`, '', `usage: ${program} ${command.usage}`];
   if (command.takesConfig === false) return lines.join('\n');
   lines.push(
@@ -119,7 +126,11 @@ export function commandHelp(program: string, name: string, command: { summary: s
     formatFields(configFields().map((f) => withRegistered(f, tasks))),
   );
   for (const [taskName, task] of Object.entries(tasks)) {
-    lines.push('', `Fields of data for task: ${taskName} (${task.description}):`, formatFields(configFields(task.schema, 'data.')));
+    lines.push(
+      '',
+      `Fields of data for task: ${taskName} (${task.description}):`,
+      formatFields(configFields(task.schema, 'data.')),
+    );
   }
   return lines.join('\n');
 }

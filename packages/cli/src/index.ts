@@ -4,7 +4,15 @@
  */
 export { runCli, parseArgs } from './cli.js';
 export type { CliOptions, Command, CommandContext } from './cli.js';
-export { runConfigSchema, resolveConfig, parseConfigWith, readConfigFile, deepMerge, parseBytes, formatBytes } from './config.js';
+export {
+  runConfigSchema,
+  resolveConfig,
+  parseConfigWith,
+  readConfigFile,
+  deepMerge,
+  parseBytes,
+  formatBytes,
+} from './config.js';
 export type { RunConfig, RunConfigInput } from './config.js';
 export { CliError, ConfigError, RunFolderError } from './errors.js';
 export { RunFolder } from './run-folder.js';

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '@patchgd/engine';
 import { createOptimizer, learningRateOf, TransformedOptimizer } from './optimizers.js';
 
-const defaults = { name: 'adam', lr: 0.1, momentum: 0.9, weightDecay: 0, schedule: 'constant', warmupEpochs: 0, floor: 0 } as const;
+const defaults = {
+  name: 'adam',
+  lr: 0.1,
+  momentum: 0.9,
+  weightDecay: 0,
+  schedule: 'constant',
+  warmupEpochs: 0,
+  floor: 0,
+} as const;
 
 async function step(optimizer: tf.Optimizer, start: number[], grad: number[]): Promise<number[]> {
   const v = tf.variable(tf.tensor1d(start));

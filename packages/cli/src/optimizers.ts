@@ -77,7 +77,9 @@ export class TransformedOptimizer extends tf.Optimizer {
         grads = Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));
       }
       if (weightDecay > 0 && !decoupled) {
-        grads = Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.add(g, tf.mul(variables[name]!, weightDecay))]));
+        grads = Object.fromEntries(
+          Object.entries(grads).map(([name, g]) => [name, tf.add(g, tf.mul(variables[name]!, weightDecay))]),
+        );
       }
       if (weightDecay > 0 && decoupled) {
         const keep = 1 - this.learningRate * weightDecay;
@@ -100,7 +102,12 @@ export class TransformedOptimizer extends tf.Optimizer {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { inner: this.inner.getClassName(), clipNorm: this.options.clipNorm ?? null, weightDecay: this.options.weightDecay ?? 0, decoupled: this.options.decoupled ?? false };
+    return {
+      inner: this.inner.getClassName(),
+      clipNorm: this.options.clipNorm ?? null,
+      weightDecay: this.options.weightDecay ?? 0,
+      decoupled: this.options.decoupled ?? false,
+    };
   }
 }
 
@@ -113,7 +120,11 @@ export class TransformedOptimizer extends tf.Optimizer {
  * const opt = createOptimizer({ ...config.optimizer, name: 'adamw', weightDecay: 0.05 }, 1e-3, { clipNorm: 1 });
  * ```
  */
-export function createOptimizer(config: RunConfig['optimizer'], lr: number, options: { clipNorm?: number } = {}): tf.Optimizer {
+export function createOptimizer(
+  config: RunConfig['optimizer'],
+  lr: number,
+  options: { clipNorm?: number } = {},
+): tf.Optimizer {
   let base: tf.Optimizer;
   switch (config.name) {
     case 'adam':

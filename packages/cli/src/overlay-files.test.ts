@@ -31,7 +31,7 @@ describe('overlay TIFF', () => {
     await writeTiledTiff(
       slideFile,
       { width: 3000, height: 2000, channels: 3, background: [240, 230, 235] },
-      { tileSize: 256, compression: 'deflate' }
+      { tileSize: 256, compression: 'deflate' },
     );
     const slide = await openImage(slideFile);
     const file = path.join(dir, 'overlay.tiff');

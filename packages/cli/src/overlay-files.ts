@@ -25,7 +25,7 @@ export async function writeOverlayTiff(
   file: string,
   geometry: CellGeometry,
   values: ArrayLike<number>,
-  levels: readonly { width: number; height: number }[]
+  levels: readonly { width: number; height: number }[],
 ): Promise<{ path: string; bytes: number; tilesEncoded: number }> {
   const indices = colourIndices(values);
   const t = OVERLAY_TILE;
@@ -43,10 +43,10 @@ export async function writeOverlayTiff(
     for (const [level, { width, height }] of levels.entries()) {
       const { across, down } = writer.tilesOf(level);
       const colRuns = Array.from({ length: across }, (_, tx) =>
-        cellIndexRun(tx * t, t, width, geometry.width, geometry.originX, geometry.cellSize, geometry.cols)
+        cellIndexRun(tx * t, t, width, geometry.width, geometry.originX, geometry.cellSize, geometry.cols),
       );
       const rowRuns = Array.from({ length: down }, (_, ty) =>
-        cellIndexRun(ty * t, t, height, geometry.height, geometry.originY, geometry.cellSize, geometry.rows)
+        cellIndexRun(ty * t, t, height, geometry.height, geometry.originY, geometry.cellSize, geometry.rows),
       );
       const colKeys = colRuns.map(runKey);
       const rowKeys = rowRuns.map(runKey);
@@ -59,7 +59,7 @@ export async function writeOverlayTiff(
             indices,
             geometry.cols,
             colCells[tx]!,
-            rowCells[ty]!
+            rowCells[ty]!,
           )}`;
           const earlier = seen.get(key);
           if (earlier) {
@@ -109,7 +109,7 @@ export async function overlayThumbnail(
   slide: Pick<ImageSource, 'readResized' | 'levels'>,
   geometry: CellGeometry,
   values: ArrayLike<number>,
-  side = 512
+  side = 512,
 ): Promise<Buffer> {
   const px = await slide.readResized({ longSide: side });
   const overlay = renderCells(
@@ -117,7 +117,7 @@ export async function overlayThumbnail(
     colourIndices(values),
     { x: 0, y: 0, width: px.width, height: px.height },
     px.width,
-    px.height
+    px.height,
   );
   const raw = { width: px.width, height: px.height };
   return sharp(px.data, { raw: { ...raw, channels: px.channels as 1 | 2 | 3 | 4 } })
@@ -132,7 +132,7 @@ export async function overlayThumbnail(
 
 /** One map of a prediction, by the name its files carry: `relevance-<class>`, `attention`, `occlusion-<class>`. */
 export function predictionMaps(
-  prediction: SlidePrediction
+  prediction: SlidePrediction,
 ): { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] {
   const out: { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] =
     [];
@@ -171,7 +171,7 @@ export async function writePredictionFiles(
   slideFile: string,
   prediction: SlidePrediction,
   classNames: readonly string[],
-  options: { overlays?: boolean } = {}
+  options: { overlays?: boolean } = {},
 ): Promise<PredictionRecord> {
   await mkdir(dir, { recursive: true });
   const maps = predictionMaps(prediction);
@@ -217,7 +217,7 @@ export async function writePredictionFiles(
 export async function besideHeatmap(
   png: Uint8Array,
   geometry: CellGeometry,
-  values: ArrayLike<number>
+  values: ArrayLike<number>,
 ): Promise<Buffer> {
   const { data, info } = await sharp(png)
     .removeAlpha()

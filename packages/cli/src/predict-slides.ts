@@ -31,7 +31,7 @@ export interface PredictSlidesOptions {
 /** The input the run's model was trained on, from run.json (written by `train`), else the task's. */
 export async function runInput(
   folder: RunFolder,
-  fallback: { imageSize: number; channels: number; resolution?: SlideResolution }
+  fallback: { imageSize: number; channels: number; resolution?: SlideResolution },
 ) {
   const info = JSON.parse(await readFile(folder.file('run.json'), 'utf8').catch(() => '{}')) as {
     input?: { imageSize: number; channels: number; resolution?: SlideResolution };
@@ -75,7 +75,7 @@ export async function predictSlides(
   task: Task,
   files: string[],
   progress: Progress,
-  options: PredictSlidesOptions = {}
+  options: PredictSlidesOptions = {},
 ) {
   if (files.length === 0)
     throw new CliError('predict needs image files: patchgd predict <run folder> slide1.tiff slide2.svs …');
@@ -119,7 +119,7 @@ export async function predictSlides(
       const out = path.join(dir, ids[i]!);
       await mkdir(out, { recursive: true });
       records.push(
-        await writePredictionFiles(out, slide, file, prediction, names, { overlays: options.overlays ?? true })
+        await writePredictionFiles(out, slide, file, prediction, names, { overlays: options.overlays ?? true }),
       );
     } finally {
       await slide.close();
@@ -138,7 +138,7 @@ export async function predictSlides(
   await writeAtomic(file, csv);
   await writeAtomic(
     path.join(dir, 'index.json'),
-    `${JSON.stringify({ run: folder.dir, slides: records.map((r) => r.id) })}\n`
+    `${JSON.stringify({ run: folder.dir, slides: records.map((r) => r.id) })}\n`,
   );
   return { rows, file, records, dir };
 }

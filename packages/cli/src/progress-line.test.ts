@@ -5,7 +5,14 @@ describe('progressLines', () => {
   it('prints every N batches, or when the interval has passed, with loss, speed, lr and ETA', () => {
     const lines: string[] = [];
     let clock = 0;
-    const tick = progressLines({ batches: 3, seconds: 30, epochs: 2, batchesPerEpoch: 5, log: (l) => lines.push(l), now: () => clock });
+    const tick = progressLines({
+      batches: 3,
+      seconds: 30,
+      epochs: 2,
+      batchesPerEpoch: 5,
+      log: (l) => lines.push(l),
+      now: () => clock,
+    });
     for (let batch = 0; batch < 5; batch++) {
       clock += 1;
       tick({ epoch: 0, batch, loss: 0.5 / (batch + 1), imagesPerSecond: 8, learningRate: 3e-4 });

@@ -49,7 +49,17 @@ export function createProgress(options: { quiet?: boolean; stream?: NodeJS.Write
     bar(label, total) {
       const bar = multi.create(total, 0, { label: label.padEnd(12), info: '' });
       return {
-        update: (value, payload) => bar.update(value, payload ? { info: Object.entries(payload).map(([k, v]) => `${k} ${v}`).join(' · ') } : {}),
+        update: (value, payload) =>
+          bar.update(
+            value,
+            payload
+              ? {
+                  info: Object.entries(payload)
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(' · '),
+                }
+              : {},
+          ),
         setTotal: (t) => bar.setTotal(t),
         stop: () => multi.remove(bar),
       };

@@ -13,13 +13,24 @@ const rows: MetricsRow[] = [
 describe('run report', () => {
   it('charts accuracy in percent and the learning rate per step', () => {
     const charts = curves([{ name: 'a', rows }]);
-    expect(charts.map((c) => c.title)).toEqual(['Loss (train: per-step, smoothed)', 'Validation accuracy', 'Learning rate']);
+    expect(charts.map((c) => c.title)).toEqual([
+      'Loss (train: per-step, smoothed)',
+      'Validation accuracy',
+      'Learning rate',
+    ]);
     expect(charts[1]).toMatchObject({ y: 'accuracy (%)', series: [{ points: [[1, 81.25]] }] });
-    expect(charts[2]!.series[0]!.points).toEqual([[0.5, 5e-4], [1, 1e-3]]);
+    expect(charts[2]!.series[0]!.points).toEqual([
+      [0.5, 5e-4],
+      [1, 1e-3],
+    ]);
   });
 
   it('keeps summary numbers exact and prints them for people', async () => {
-    expect(summary(rows)).toMatchObject({ 'best val loss': 0.0003, 'best val accuracy (%)': 81.25, 'train time (min)': 0.5 });
+    expect(summary(rows)).toMatchObject({
+      'best val loss': 0.0003,
+      'best val accuracy (%)': 81.25,
+      'train time (min)': 0.5,
+    });
     const html = await renderReport(runReport({ title: 't', runs: [{ name: 'a', rows }] }));
     expect(html).toContain('<td>best val loss</td><td>0.0003</td>');
     expect(html).toContain('<td>best val accuracy (%)</td><td>81.25</td>');
@@ -28,7 +39,13 @@ describe('run report', () => {
 
   it('has per-class precision, recall and F1 from the confusion matrix', () => {
     // rows: true class; class b is never predicted
-    const table = perClassTable({ labels: ['a', 'b'], matrix: [[3, 0], [1, 0]] });
+    const table = perClassTable({
+      labels: ['a', 'b'],
+      matrix: [
+        [3, 0],
+        [1, 0],
+      ],
+    });
     expect(table.columns).toEqual(['class', 'precision', 'recall', 'F1', 'support']);
     expect(table.rows).toEqual([
       ['a', 0.75, 1, 6 / 7, 3],
@@ -38,14 +55,29 @@ describe('run report', () => {
   });
 
   it('lists the effective config field by field and the environment', async () => {
-    expect(configTable({ task: 'toy', train: { epochs: 3, budget: 1024 }, model: { backboneOptions: {}, widths: [4, 8] } }).rows).toEqual([
+    expect(
+      configTable({ task: 'toy', train: { epochs: 3, budget: 1024 }, model: { backboneOptions: {}, widths: [4, 8] } })
+        .rows,
+    ).toEqual([
       ['task', 'toy'],
       ['train.epochs', 3],
       ['train.budget', 1024],
       ['model.backboneOptions', '{}'],
       ['model.widths', '[4,8]'],
     ]);
-    const report = runReport({ title: 't', runs: [{ name: 'a', rows }], confusion: { labels: ['a', 'b'], matrix: [[3, 0], [1, 0]] }, config: { task: 'toy' }, environment: { backend: 'wasm' } });
+    const report = runReport({
+      title: 't',
+      runs: [{ name: 'a', rows }],
+      confusion: {
+        labels: ['a', 'b'],
+        matrix: [
+          [3, 0],
+          [1, 0],
+        ],
+      },
+      config: { task: 'toy' },
+      environment: { backend: 'wasm' },
+    });
     expect(report.tables!.map((t) => t.title)).toEqual([
       'Results',
       'Confusion matrix (rows: true, columns: predicted)',

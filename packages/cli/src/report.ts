@@ -50,7 +50,9 @@ export async function renderReport(report: Report): Promise<string> {
     const numbers = t.rows.flat().filter((v): v is number => typeof v === 'number');
     const max = Math.max(1e-12, ...numbers);
     const td = (v: string | number) =>
-      t.heat && typeof v === 'number' ? `<td style="background:rgba(37,99,235,${(0.85 * v) / max})">${cell(v)}</td>` : `<td>${escapeHtml(String(cell(v)))}</td>`;
+      t.heat && typeof v === 'number'
+        ? `<td style="background:rgba(37,99,235,${(0.85 * v) / max})">${cell(v)}</td>`
+        : `<td>${escapeHtml(String(cell(v)))}</td>`;
     return `<section><h2>${escapeHtml(t.title)}</h2><table><thead><tr>${t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
       .map((r) => `<tr>${r.map(td).join('')}</tr>`)
       .join('')}</tbody></table></section>`;

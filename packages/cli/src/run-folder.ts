@@ -36,7 +36,9 @@ export class RunFolder {
     const dir = path.resolve(options.root, name);
     const existing = await readdir(dir).catch(() => [] as string[]);
     if (existing.includes('config.json')) {
-      throw new RunFolderError(`Run folder ${dir} already holds a run; resume it with --resume ${dir}, or pick another --run.name`);
+      throw new RunFolderError(
+        `Run folder ${dir} already holds a run; resume it with --resume ${dir}, or pick another --run.name`,
+      );
     }
     await mkdir(path.join(dir, 'checkpoints'), { recursive: true });
     const folder = new RunFolder(dir);
@@ -50,7 +52,9 @@ export class RunFolder {
     try {
       await readFile(folder.configFile);
     } catch {
-      throw new RunFolderError(`${folder.dir} is not a run folder: it has no config.json (expected a folder written by \`patchgd train\`)`);
+      throw new RunFolderError(
+        `${folder.dir} is not a run folder: it has no config.json (expected a folder written by \`patchgd train\`)`,
+      );
     }
     return folder;
   }

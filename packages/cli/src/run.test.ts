@@ -33,14 +33,27 @@ const squaresTask: Task = {
   schema: z.object({ train: z.number().int().default(8), val: z.number().int().default(4) }).strict(),
   async load(data) {
     const d = data as { train: number; val: number };
-    return { train: squares(d.train, 0), val: squares(d.val, 1), classes: 2, channels: 1, imageSize: 32, metrics: ['qwk', 'confusion'], description: `${d.train} + ${d.val} square images` };
+    return {
+      train: squares(d.train, 0),
+      val: squares(d.val, 1),
+      classes: 2,
+      channels: 1,
+      imageSize: 32,
+      metrics: ['qwk', 'confusion'],
+      description: `${d.train} + ${d.val} square images`,
+    };
   },
 };
 
 async function cli(argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { name: 'patchgd', tasks: { squares: squaresTask }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, {
+    name: 'patchgd',
+    tasks: { squares: squaresTask },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -72,7 +85,17 @@ beforeAll(async () => {
 
 describe('patchgd train', () => {
   it('refuses a bad config before touching the disk, naming the field', async () => {
-    const { code, err } = await cli(['train', '--config', configFile, '--train.epochs', '0', '--run.root', root, '--run.name', 'bad']);
+    const { code, err } = await cli([
+      'train',
+      '--config',
+      configFile,
+      '--train.epochs',
+      '0',
+      '--run.root',
+      root,
+      '--run.name',
+      'bad',
+    ]);
     expect(code).toBe(2);
     expect(err).toContain('train.epochs');
     expect(existsSync(path.join(root, 'bad'))).toBe(false);
@@ -85,10 +108,19 @@ describe('patchgd train', () => {
     expect(first.code).toBe(0);
 
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ task: 'squares', method: 'patchgd', data: { train: 8, val: 4 }, train: { epochs: 1, batchSize: 4 }, optimizer: { name: 'adam' } });
+    expect(config).toMatchObject({
+      task: 'squares',
+      method: 'patchgd',
+      data: { train: 8, val: 4 },
+      train: { epochs: 1, batchSize: 4 },
+      optimizer: { name: 'adam' },
+    });
     expect(existsSync(path.join(dir, 'checkpoints', 'last.ckpt'))).toBe(true);
     expect(existsSync(path.join(dir, 'checkpoints', 'best.ckpt'))).toBe(true);
-    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const steps = rows.filter((r) => r.kind === 'step');
     expect(steps.map((r) => r.step)).toEqual([1, 2]);
     for (const s of steps) expect(Number.isFinite(s.loss)).toBe(true);
@@ -102,7 +134,12 @@ describe('patchgd train', () => {
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     const charts = JSON.parse(/<script id="patchgd-charts" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);
     const titles = charts.map((c: { title: string }) => c.title);
-    expect(titles).toEqual(['Loss (train: per-step, smoothed)', 'Validation accuracy', 'Validation QWK', 'Learning rate']);
+    expect(titles).toEqual([
+      'Loss (train: per-step, smoothed)',
+      'Validation accuracy',
+      'Validation QWK',
+      'Learning rate',
+    ]);
     const lossSeries = charts[0].series;
     expect(lossSeries[0].points).toEqual(steps.map((s) => [s.step / 2, s.loss]));
     expect(lossSeries[1].points).toEqual([[1, epoch.valLoss]]);
@@ -119,8 +156,12 @@ describe('patchgd train', () => {
     // The other loggers of run.loggers: TensorBoard events and CSV files.
     const events = (await readdir(path.join(dir, 'tensorboard'))).filter((f) => f.startsWith('events.out.tfevents.'));
     expect(events).toHaveLength(1);
-    expect(await readFile(path.join(dir, 'steps.csv'), 'utf8')).toMatch(/^step,epoch,batch,loss,learningRate,imagesPerSecond,tensorBytes,wasmHeapBytes,seconds\n1,1,1,/);
-    expect((await readFile(path.join(dir, 'epochs.csv'), 'utf8')).split('\n')[0]).toBe('step,epoch,trainLoss,valLoss,valAccuracy,valQwk,seconds');
+    expect(await readFile(path.join(dir, 'steps.csv'), 'utf8')).toMatch(
+      /^step,epoch,batch,loss,learningRate,imagesPerSecond,tensorBytes,wasmHeapBytes,seconds\n1,1,1,/,
+    );
+    expect((await readFile(path.join(dir, 'epochs.csv'), 'utf8')).split('\n')[0]).toBe(
+      'step,epoch,trainLoss,valLoss,valAccuracy,valQwk,seconds',
+    );
     expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(2);
     expect(html).toMatch(/predicted \d \(p = [\d.]+\), true \d · right: relevance/);
     expect(html.includes('Confusion matrix')).toBe(true);
@@ -129,7 +170,10 @@ describe('patchgd train', () => {
     const second = await cli(['train', '--resume', dir, '--train.epochs', '2']);
     expect(second.err).toBe('');
     expect(second.code).toBe(0);
-    const after = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const after = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(after.filter((r) => r.kind === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4]);
     expect(after.filter((r) => r.kind === 'epoch').map((r) => r.epoch)).toEqual([1, 2]);
     expect(after.find((r) => r.kind === 'resume')).toMatchObject({ step: 3, epoch: 2 });
@@ -145,7 +189,10 @@ describe('patchgd train', () => {
     const dir = path.join(root, 'tw');
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
     expect(config.patchgd.sampler).toEqual({ name: 'tissue-weighted', options: { coverage: 0.5 } });
-    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const s of rows.filter((r) => r.kind === 'step')) expect(Number.isFinite(s.loss)).toBe(true);
 
     const unknown = await train('--patchgd.sampler.name', 'tissue');
@@ -162,7 +209,9 @@ describe('patchgd train', () => {
 
   it('calls the callbacks of train() with every row and the validation images', async () => {
     const { config, task } = resolveConfig(
-      deepMerge(await readConfigFile(configFile), { run: { root, name: 'callbacks', loggers: ['jsonl'], progressEvery: { batches: 1 } } }),
+      deepMerge(await readConfigFile(configFile), {
+        run: { root, name: 'callbacks', loggers: ['jsonl'], progressEvery: { batches: 1 } },
+      }),
       { squares: squaresTask },
       'test',
     );
@@ -171,12 +220,23 @@ describe('patchgd train', () => {
     let ended = false;
     const lines: string[] = [];
     // A batch job's progress (no terminal): plain lines, here one per batch.
-    const progress = { interactive: false, bar: () => ({ update() {}, setTotal() {}, stop() {} }), log: (l: string) => void lines.push(l), stop() {} };
+    const progress = {
+      interactive: false,
+      bar: () => ({ update() {}, setTotal() {}, stop() {} }),
+      log: (l: string) => void lines.push(l),
+      stop() {},
+    };
     await train({
       config,
       task,
       progress,
-      callbacks: [{ onMetrics: (r) => void seen.push(`${r.kind}:${String(r['step'] ?? '')}`), onImages: (_, ims) => void (images += ims.length), onRunEnd: () => void (ended = true) }],
+      callbacks: [
+        {
+          onMetrics: (r) => void seen.push(`${r.kind}:${String(r['step'] ?? '')}`),
+          onImages: (_, ims) => void (images += ims.length),
+          onRunEnd: () => void (ended = true),
+        },
+      ],
     });
     expect(lines.filter((l) => l.startsWith('epoch 1/1 · batch'))).toEqual([
       expect.stringMatching(/^epoch 1\/1 · batch 1\/2 · loss [\d.e-]+ · [\d.e-]+ images\/s · lr 0\.01 · ETA \d+ s$/),
@@ -200,7 +260,10 @@ describe('patchgd train', () => {
     const image = path.join(root, 'left.png');
     const pixels = Buffer.alloc(32 * 32);
     for (let y = 4; y < 12; y++) for (let x = 4; x < 12; x++) pixels[y * 32 + x] = 255;
-    await sharp(pixels, { raw: { width: 32, height: 32, channels: 1 } }).toColourspace('b-w').png().toFile(image);
+    await sharp(pixels, { raw: { width: 32, height: 32, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(image);
     const predicted = await cli(['predict', dir, image]);
     expect(predicted.err).toBe('');
     expect(predicted.code).toBe(0);
@@ -214,7 +277,16 @@ describe('patchgd train', () => {
     expect(record.geometry).toMatchObject({ rows: 2, cols: 2, cellSize: 16, width: 32, height: 32 });
     expect(record.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-0', 'relevance-1']);
     expect(existsSync(path.join(dir, 'predictions', 'left', 'relevance-0.tiff'))).toBe(true);
-    const occluded = await cli(['predict', dir, '--occlusion', image, '--classes', '1', '--out', path.join(root, 'maps')]);
+    const occluded = await cli([
+      'predict',
+      dir,
+      '--occlusion',
+      image,
+      '--classes',
+      '1',
+      '--out',
+      path.join(root, 'maps'),
+    ]);
     expect(occluded.err).toBe('');
     const maps = JSON.parse(await readFile(path.join(root, 'maps', 'left', 'prediction.json'), 'utf8'));
     expect(maps.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-1', 'occlusion-1']);
@@ -267,7 +339,17 @@ describe('patchgd compare', () => {
     const [gd, patchgd] = [await peak('gd'), await peak('patchgd')];
     expect(gd).toBeGreaterThan(patchgd);
     const budget = `${Math.round(((gd + patchgd) / 2) * 1024)}KiB`;
-    const { code, out } = await cli(['compare', '--config', configFile, '--budget', budget, '--run.root', root, '--run.name', 'cmp']);
+    const { code, out } = await cli([
+      'compare',
+      '--config',
+      configFile,
+      '--budget',
+      budget,
+      '--run.root',
+      root,
+      '--run.name',
+      'cmp',
+    ]);
     expect(code).toBe(0);
     expect(out).toMatch(/GD: does not fit: Even batch size 1 needs/);
     expect(out).toMatch(/PatchGD: trained at batch \d/);
@@ -287,12 +369,22 @@ describe('patchgd compare', () => {
 describe('patchgd report', () => {
   it('reports over finished runs: curves of each, as HTML and SVG, and the results table', async () => {
     const out = path.join(root, 'combined');
-    const { code } = await cli(['report', path.join(root, 'two-steps'), `compared=${path.join(root, 'cmp', 'patchgd')}`, '--out', out, '--title', 'two runs']);
+    const { code } = await cli([
+      'report',
+      path.join(root, 'two-steps'),
+      `compared=${path.join(root, 'cmp', 'patchgd')}`,
+      '--out',
+      out,
+      '--title',
+      'two runs',
+    ]);
     expect(code).toBe(0);
     const svg = await readFile(path.join(out, 'chart-1-loss.svg'), 'utf8');
     expect(svg).toContain('two-steps train');
     expect(svg).toContain('compared train');
-    expect(await readFile(path.join(out, 'results.md'), 'utf8')).toMatch(/^\| +\| two-steps \| compared \|\n\|---\|---\|---\|\n\| best epoch \| \d/);
+    expect(await readFile(path.join(out, 'results.md'), 'utf8')).toMatch(
+      /^\| +\| two-steps \| compared \|\n\|---\|---\|---\|\n\| best epoch \| \d/,
+    );
   });
 });
 

@@ -48,7 +48,11 @@ export const gridSide = (imageSize: number, patchSize: number) => Math.ceil(imag
  * Builds the trainer the config describes, for the task's images. With `batchSize: 'auto'` the
  * largest power of two whose measured (unapplied) step fits `train.budget` is chosen.
  */
-export async function createSession(config: RunConfig, data: TaskData, hooks: { onProgress?: (e: PatchGDProgress) => void } = {}): Promise<Session> {
+export async function createSession(
+  config: RunConfig,
+  data: TaskData,
+  hooks: { onProgress?: (e: PatchGDProgress) => void } = {},
+): Promise<Session> {
   const { model, patchgd } = config;
   // The schedule needs the steps per epoch, known only after planning: it reads them late.
   let schedule: Schedule = constantSchedule;
@@ -57,7 +61,10 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
   const clip = config.train.clipNorm !== undefined ? { clipNorm: config.train.clipNorm } : {};
   const opt =
     config.optimizer.headLr !== undefined
-      ? { backbone: createOptimizer(config.optimizer, lr, clip), head: createOptimizer(config.optimizer, config.optimizer.headLr, clip) }
+      ? {
+          backbone: createOptimizer(config.optimizer, lr, clip),
+          head: createOptimizer(config.optimizer, config.optimizer.headLr, clip),
+        }
       : createOptimizer(config.optimizer, lr, clip);
   const common = {
     optimizer: opt,
@@ -72,7 +79,12 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
   try {
     if (config.method === 'patchgd') {
       if (patchgd.patchSize > data.imageSize) {
-        throw new ConfigError('config', [{ field: 'patchgd.patchSize', message: `expected at most the image size ${data.imageSize}, received ${patchgd.patchSize}` }]);
+        throw new ConfigError('config', [
+          {
+            field: 'patchgd.patchSize',
+            message: `expected at most the image size ${data.imageSize}, received ${patchgd.patchSize}`,
+          },
+        ]);
       }
       const backbone = createBackbone(model.backbone, {
         ...model.backboneOptions,
@@ -98,7 +110,9 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         backbone,
         head,
         patchSize: patchgd.patchSize,
-        ...(patchgd.patchesPerStep !== undefined ? { patchesPerStep: patchgd.patchesPerStep } : { sampleFraction: patchgd.sampleFraction }),
+        ...(patchgd.patchesPerStep !== undefined
+          ? { patchesPerStep: patchgd.patchesPerStep }
+          : { sampleFraction: patchgd.sampleFraction }),
         ...(patchgd.innerIterations !== undefined ? { innerIterations: patchgd.innerIterations } : {}),
         ...(patchgd.accumulationSteps !== undefined ? { accumulationSteps: patchgd.accumulationSteps } : {}),
         fillBatchSize: patchgd.fillBatchSize,
@@ -126,23 +140,39 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
         seed: config.train.seed,
       });
       backboneRef = backbone;
-      trainer = new GDTrainer({ ...common, backbone, numClasses: data.classes, accumulationSteps: config.gd.accumulationSteps });
+      trainer = new GDTrainer({
+        ...common,
+        backbone,
+        numClasses: data.classes,
+        accumulationSteps: config.gd.accumulationSteps,
+      });
       description = `GD: ${model.backbone} on the whole ${data.imageSize}² image, ε = ${config.gd.accumulationSteps}`;
     }
   } catch (error) {
     if (error instanceof CliError) throw error;
     // Option errors of the registries and trainers name the option; say where it came from.
-    throw new ConfigError('config', [{ field: config.method === 'patchgd' ? 'model / patchgd' : 'model / gd', message: (error as Error).message }]);
+    throw new ConfigError('config', [
+      { field: config.method === 'patchgd' ? 'model / patchgd' : 'model / gd', message: (error as Error).message },
+    ]);
   }
 
   if (model.weights) {
     try {
       const cacheDir = path.join(config.run.root, '.cache', 'weights');
-      const { dir } = await resolveWeights(model.weights, { backbone: model.backbone, backboneOptions: model.backboneOptions, cacheDir });
+      const { dir } = await resolveWeights(model.weights, {
+        backbone: model.backbone,
+        backboneOptions: model.backboneOptions,
+        cacheDir,
+      });
       // Pre-trained weights come in the TensorFlow.js layers format: tfjs-layers backbones only.
       await asLayersBackbone(backboneRef!, 'model.backbone').loadWeights(dir, { backboneOnly: true });
     } catch (error) {
-      throw new ConfigError('config', [{ field: 'model.weights', message: `could not load backbone weights from ${model.weights}: ${(error as Error).message}` }]);
+      throw new ConfigError('config', [
+        {
+          field: 'model.weights',
+          message: `could not load backbone weights from ${model.weights}: ${(error as Error).message}`,
+        },
+      ]);
     }
     description += ` · backbone weights from ${model.weights}`;
   }
@@ -150,14 +180,24 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
   let batchSize: number;
   let planned: Measurement[] | undefined;
   if (config.train.batchSize === 'auto') {
-    if (config.train.budget === undefined) throw new ConfigError('config', [{ field: 'train.batchSize', message: "'auto' needs train.budget (e.g. 512MiB) to plan against" }]);
+    if (config.train.budget === undefined)
+      throw new ConfigError('config', [
+        { field: 'train.batchSize', message: "'auto' needs train.budget (e.g. 512MiB) to plan against" },
+      ]);
     const limit = Math.min(config.train.maxBatchSize, data.train.length);
     const candidates = [...[1, 2, 4, 8, 16, 32, 64, 128, 256].filter((b) => b < limit), limit];
-    const result = await planBatch({ trainer, budgetBytes: config.train.budget, candidates, sample: (b) => batchOf(data.train, b) });
+    const result = await planBatch({
+      trainer,
+      budgetBytes: config.train.budget,
+      candidates,
+      sample: (b) => batchOf(data.train, b),
+    });
     planned = result.measurements;
     if (result.batchSize === undefined) {
       const m = result.measurements[0]!;
-      throw new CliError(`Even batch size 1 needs ${formatBytes(m.peakBytes)} of device memory in a real step, over the budget of ${formatBytes(config.train.budget)}; shrink the image, patch size or patchesPerStep, or raise train.budget`);
+      throw new CliError(
+        `Even batch size 1 needs ${formatBytes(m.peakBytes)} of device memory in a real step, over the budget of ${formatBytes(config.train.budget)}; shrink the image, patch size or patchesPerStep, or raise train.budget`,
+      );
     }
     batchSize = result.batchSize;
   } else batchSize = config.train.batchSize;
@@ -165,11 +205,27 @@ export async function createSession(config: RunConfig, data: TaskData, hooks: { 
   const batchesPerEpoch = Math.ceil(data.train.length / batchSize);
   const totalSteps = config.train.epochs * batchesPerEpoch * stepsPerBatch;
   if (config.optimizer.schedule !== 'constant') {
-    const warmupSteps = Math.min(Math.round(config.optimizer.warmupEpochs * batchesPerEpoch * stepsPerBatch), totalSteps - 1);
-    schedule = warmupDecay({ warmupSteps: Math.max(0, warmupSteps), totalSteps: Math.max(totalSteps, warmupSteps + 1, 1), decay: config.optimizer.schedule, floor: config.optimizer.floor });
+    const warmupSteps = Math.min(
+      Math.round(config.optimizer.warmupEpochs * batchesPerEpoch * stepsPerBatch),
+      totalSteps - 1,
+    );
+    schedule = warmupDecay({
+      warmupSteps: Math.max(0, warmupSteps),
+      totalSteps: Math.max(totalSteps, warmupSteps + 1, 1),
+      decay: config.optimizer.schedule,
+      floor: config.optimizer.floor,
+    });
   }
   const learningRate = () => learningRateOf(opt instanceof tf.Optimizer ? opt : opt.backbone);
-  return { trainer, batchSize, batchesPerEpoch, stepsPerBatch, description, learningRate, ...(planned ? { plan: planned } : {}) };
+  return {
+    trainer,
+    batchSize,
+    batchesPerEpoch,
+    stepsPerBatch,
+    description,
+    learningRate,
+    ...(planned ? { plan: planned } : {}),
+  };
 }
 
 /**

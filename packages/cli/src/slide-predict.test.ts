@@ -31,7 +31,7 @@ describe('predictSlide', () => {
         background: [245, 245, 245],
         rects: [{ x: 16_384, y: 16_384, width: 32_768, height: 16_384, color: [190, 60, 140] }],
       },
-      { compression: 'deflate', bigtiff: true, tileSize: 512 }
+      { compression: 'deflate', bigtiff: true, tileSize: 512 },
     );
     const trainer = tinyTrainer({ patch: 16, grid: 8, channels: 3, classes: 2, head: 'convHead' });
     const slide = await openImage(file);
@@ -51,8 +51,8 @@ describe('predictSlide', () => {
     const growthMiB = (peak - before) / 2 ** 20;
     console.log(
       `100 000² slide: RSS ${(before / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(
-        0
-      )} MiB (+${growthMiB.toFixed(0)}), ${slide.stats.tilesDecoded} tiles decoded`
+        0,
+      )} MiB (+${growthMiB.toFixed(0)}), ${slide.stats.tilesDecoded} tiles decoded`,
     );
     expect(growthMiB).toBeLessThan(RSS_BOUND_MIB);
     // read from a coarse level only: a few hundred of the 38 000 level-0 tiles' worth
@@ -80,24 +80,24 @@ describe('predictSlide', () => {
     await writeTiledTiff(
       file,
       { width: 4000, height: 3000, channels: 3, background: [200, 100, 100] },
-      { compression: 'deflate', mpp: 0.25 }
+      { compression: 'deflate', mpp: 0.25 },
     );
     const slide = await openImage(file);
     expect(trainingDownsample(slide, 512, { kind: 'mpp', mpp: 1 })).toBeCloseTo(4, 6);
     expect(trainingDownsample(slide, 512, { kind: 'fit' })).toBeCloseTo(4000 / 512, 6);
     expect(trainingDownsample(slide, 512, { kind: 'level', level: 'fit' })).toBe(
-      slide.levels.find((l) => Math.max(l.width, l.height) <= 512)!.downsample
+      slide.levels.find((l) => Math.max(l.width, l.height) <= 512)!.downsample,
     );
     await slide.close();
     const plain = path.join(dir, 'plain.tiff');
     await writeTiledTiff(
       plain,
       { width: 500, height: 500, channels: 3, background: [1, 2, 3] },
-      { compression: 'deflate' }
+      { compression: 'deflate' },
     );
     const noScale = await openImage(plain);
     expect(() => trainingDownsample(noScale, 512, { kind: 'mpp', mpp: 0.5 })).toThrow(
-      /^Expected a slide that records microns per pixel/
+      /^Expected a slide that records microns per pixel/,
     );
     await noScale.close();
   });

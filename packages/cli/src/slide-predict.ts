@@ -5,7 +5,7 @@
 // Browser-safe: reads through the slide's readRegion / readResized only.
 import { checkInteger, checkNumber, OptionError } from '@patchgd/core';
 import type { Head } from '@patchgd/backbones';
-import { tf } from '@patchgd/engine';
+import type { tf } from '@patchgd/engine';
 import { cellForeground, foregroundMask, PatchGrid, type ForegroundMaskOptions } from '@patchgd/samplers';
 import { cellMaps } from './cell-maps.js';
 import type { CellGeometry } from './cell-overlay.js';
@@ -79,7 +79,7 @@ export function trainingDownsample(slide: SlideLike, imageSize: number, resoluti
     throw new OptionError(
       'resolution.mpp',
       `a slide that records microns per pixel (${slide.source ?? 'this slide'} does not)`,
-      mpp
+      mpp,
     );
   }
   return mpp / ((base.mpp.x + base.mpp.y) / 2);
@@ -98,7 +98,7 @@ export function trainingDownsample(slide: SlideLike, imageSize: number, resoluti
 export async function predictSlide(
   model: ZModel,
   slide: SlideLike,
-  options: PredictSlideOptions
+  options: PredictSlideOptions,
 ): Promise<SlidePrediction> {
   const size = checkInteger('imageSize', options.imageSize, 1);
   const p = model.patchSize;
@@ -180,7 +180,7 @@ export async function predictSlide(
           geometry.cols,
           cells,
           wx,
-          wy
+          wy,
         );
       options.onWindow?.(wy * across + wx + 1, across * down);
     }
@@ -208,7 +208,7 @@ function placeWindow(
   cols: number,
   cells: number,
   wx: number,
-  wy: number
+  wy: number,
 ): void {
   for (let r = 0; r < cells; r++)
     target.set(map.subarray(r * cells, (r + 1) * cells), (wy * cells + r) * cols + wx * cells);
@@ -220,7 +220,7 @@ async function tissue(
   geometry: CellGeometry,
   options: ForegroundMaskOptions | false | undefined,
   d: number,
-  p: number
+  p: number,
 ): Promise<Float32Array> {
   const total = geometry.rows * geometry.cols;
   const out = new Float32Array(total);

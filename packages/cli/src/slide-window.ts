@@ -125,7 +125,7 @@ function resampleInto(
   width: number,
   height: number,
   oc: number,
-  map: { x: number; y: number; sx: number; sy: number }
+  map: { x: number; y: number; sx: number; sy: number },
 ): void {
   const colors = Math.min(sc >= 3 ? 3 : 1, 3);
   const sum = new Float64Array(3);

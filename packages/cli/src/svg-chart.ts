@@ -66,7 +66,14 @@ export async function svgChart(
             type: 'line',
             from: { data: 'one' },
             // straight segments: a curve between epoch points would invent values
-            encode: { enter: { ...encodeXY, stroke: { scale: 'colour', field: 'series' }, strokeWidth: { value: 2 }, interpolate: { value: 'linear' } } },
+            encode: {
+              enter: {
+                ...encodeXY,
+                stroke: { scale: 'colour', field: 'series' },
+                strokeWidth: { value: 2 },
+                interpolate: { value: 'linear' },
+              },
+            },
           },
         ],
       },

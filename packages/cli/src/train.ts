@@ -6,7 +6,14 @@ import path from 'node:path';
 import { writeAtomic } from '@patchgd/core/node';
 import { initEngine, tf, wasmHeapBytes, type EngineInfo } from '@patchgd/engine';
 import { confusionMatrix, quadraticWeightedKappa } from '@patchgd/metrics';
-import { fit, loadCheckpoint, PatchGDTrainer, type CustomMonitor, type Evaluation, type Monitor } from '@patchgd/optimizer';
+import {
+  fit,
+  loadCheckpoint,
+  PatchGDTrainer,
+  type CustomMonitor,
+  type Evaluation,
+  type Monitor,
+} from '@patchgd/optimizer';
 import type { RunConfig } from './config.js';
 import { formatNumber, formatPercent } from './format.js';
 import type { RunCallbacks } from './loggers/callbacks.js';
@@ -50,23 +57,41 @@ export interface TrainResult {
 /** Extra validation figures the task asked for. */
 export function validationFigures(val: Evaluation, data: TaskData): Record<string, number> {
   const out: Record<string, number> = {};
-  if (data.metrics?.includes('qwk')) out['valQwk'] = quadraticWeightedKappa(val.predictions, val.labels, { numClasses: data.classes });
+  if (data.metrics?.includes('qwk'))
+    out['valQwk'] = quadraticWeightedKappa(val.predictions, val.labels, { numClasses: data.classes });
   return out;
 }
 
-const qwkMonitor = (data: TaskData): CustomMonitor => ({ name: 'valQwk', mode: 'max', value: (val) => validationFigures(val, data)['valQwk'] ?? Number.NaN });
+const qwkMonitor = (data: TaskData): CustomMonitor => ({
+  name: 'valQwk',
+  mode: 'max',
+  value: (val) => validationFigures(val, data)['valQwk'] ?? Number.NaN,
+});
 
 /** Opens the engine, loads the task's data and builds the trainer (shared by every command). */
-export async function prepare(config: RunConfig, task: Task, progress: Progress, hooks: Parameters<typeof createSession>[2] = {}, fixedBatchSize?: number) {
+export async function prepare(
+  config: RunConfig,
+  task: Task,
+  progress: Progress,
+  hooks: Parameters<typeof createSession>[2] = {},
+  fixedBatchSize?: number,
+) {
   const engine = await initEngine({
     backend: config.engine.backend,
     ...(config.engine.threads ? { threads: config.engine.threads } : {}),
-    ...(config.engine.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter } : {}),
+    ...(config.engine.allowSoftwareAdapter !== undefined
+      ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter }
+      : {}),
   });
   progress.log(`engine: ${engine.backend} — ${engine.reason}`);
-  const data = await task.load(config.data, { seed: config.train.seed, log: (m) => progress.log(m), cacheDir: path.resolve(config.run.root, '.cache', task.name) });
+  const data = await task.load(config.data, {
+    seed: config.train.seed,
+    log: (m) => progress.log(m),
+    cacheDir: path.resolve(config.run.root, '.cache', task.name),
+  });
   progress.log(data.description);
-  const effective = fixedBatchSize !== undefined ? { ...config, train: { ...config.train, batchSize: fixedBatchSize } } : config;
+  const effective =
+    fixedBatchSize !== undefined ? { ...config, train: { ...config.train, batchSize: fixedBatchSize } } : config;
   const session = await createSession(effective, data, hooks);
   progress.log(session.description);
   return { engine, data, session };
@@ -86,25 +111,39 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const progress = options.progress ?? createProgress({ quiet: config.quiet });
   let resumedBatchSize: number | undefined;
   if (options.resume) {
-    const info = JSON.parse(await readFile(options.resume.file('run.json'), 'utf8').catch(() => '{}')) as { batchSize?: number };
+    const info = JSON.parse(await readFile(options.resume.file('run.json'), 'utf8').catch(() => '{}')) as {
+      batchSize?: number;
+    };
     resumedBatchSize = info.batchSize;
   }
 
   let fillBar: Bar | undefined;
   let innerBar: Bar | undefined;
-  const { engine, data, session } = await prepare(config, task, progress, {
-    onProgress: (e) => {
-      const bar = e.phase === 'fill' ? (fillBar ??= progress.bar('fill Z', e.total)) : (innerBar ??= progress.bar('inner iter', e.total));
-      bar.setTotal(e.total);
-      bar.update(e.done);
+  const { engine, data, session } = await prepare(
+    config,
+    task,
+    progress,
+    {
+      onProgress: (e) => {
+        const bar =
+          e.phase === 'fill'
+            ? (fillBar ??= progress.bar('fill Z', e.total))
+            : (innerBar ??= progress.bar('inner iter', e.total));
+        bar.setTotal(e.total);
+        bar.update(e.done);
+      },
     },
-  }, resumedBatchSize);
+    resumedBatchSize,
+  );
   const { trainer, batchSize, batchesPerEpoch } = session;
   // The folder is made once the config has built a model, so a bad config leaves nothing behind.
-  const folder = options.resume ?? (await RunFolder.create({ root: config.run.root, ...(config.run.name ? { name: config.run.name } : {}), config }));
+  const folder =
+    options.resume ??
+    (await RunFolder.create({ root: config.run.root, ...(config.run.name ? { name: config.run.name } : {}), config }));
   const lastCheckpoint = path.join(folder.checkpointDir, 'last.ckpt');
   const runInfoFile = folder.file('run.json');
-  if (options.resume && !existsSync(lastCheckpoint)) progress.log(`No checkpoint in ${folder.checkpointDir} yet: starting this run from the beginning`);
+  if (options.resume && !existsSync(lastCheckpoint))
+    progress.log(`No checkpoint in ${folder.checkpointDir} yet: starting this run from the beginning`);
   progress.log(`run folder: ${folder.dir}`);
   const loggers: RunCallbacks[] = [
     jsonlLogger(folder),
@@ -118,8 +157,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const wantsImages = loggers.some((l) => l.onImages) && config.report.samples > 0;
   const tick = progress.interactive
     ? undefined
-    : progressLines({ ...config.run.progressEvery, epochs: config.train.epochs, batchesPerEpoch, log: (line) => progress.log(line) });
-  if (session.plan) for (const m of session.plan) progress.log(`  planner: batch ${m.batchSize}: a real step peaks at ${(m.peakBytes / 2 ** 20).toFixed(1)} MiB of device memory (wasm heap ${(m.wasmHeapBytes / 2 ** 20).toFixed(0)} MiB, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB) ${m.fits ? '✓' : '✗ over budget'}`);
+    : progressLines({
+        ...config.run.progressEvery,
+        epochs: config.train.epochs,
+        batchesPerEpoch,
+        log: (line) => progress.log(line),
+      });
+  if (session.plan)
+    for (const m of session.plan)
+      progress.log(
+        `  planner: batch ${m.batchSize}: a real step peaks at ${(m.peakBytes / 2 ** 20).toFixed(1)} MiB of device memory (wasm heap ${(m.wasmHeapBytes / 2 ** 20).toFixed(0)} MiB, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB) ${m.fits ? '✓' : '✗ over budget'}`,
+      );
   progress.log(`batch size ${batchSize}, ${batchesPerEpoch} batches per epoch, ${config.train.epochs} epochs`);
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
@@ -133,7 +181,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let firstEvent = resuming;
   let lastTime = performance.now();
   const startTime = performance.now();
-  const previousSeconds = resuming ? Number((await folder.readMetrics()).filter((r) => r.kind === 'epoch').pop()?.['seconds'] ?? 0) : 0;
+  const previousSeconds = resuming
+    ? Number((await folder.readMetrics()).filter((r) => r.kind === 'epoch').pop()?.['seconds'] ?? 0)
+    : 0;
   const elapsed = () => previousSeconds + (performance.now() - startTime) / 1000;
   let epochBar: Bar | undefined;
   let lossSum = 0;
@@ -149,7 +199,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     ...(config.train.checkpointEvery ? { checkpointEvery: config.train.checkpointEvery } : {}),
     ...(resuming ? { resumeFrom: lastCheckpoint } : {}),
     monitor,
-    ...(config.train.earlyStopping ? { earlyStopping: { monitor, patience: config.train.earlyStopping.patience } } : {}),
+    ...(config.train.earlyStopping
+      ? { earlyStopping: { monitor, patience: config.train.earlyStopping.patience } }
+      : {}),
     callbacks: [
       {
         onTrainBatchEnd: async ({ epoch, batch, loss }) => {
@@ -182,7 +234,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               seconds: Number(elapsed().toFixed(1)),
             });
           }
-          tick?.({ epoch, batch, loss: lossSum / lossCount, imagesPerSecond: images / seconds, ...(learningRate !== undefined ? { learningRate } : {}) });
+          tick?.({
+            epoch,
+            batch,
+            loss: lossSum / lossCount,
+            imagesPerSecond: images / seconds,
+            ...(learningRate !== undefined ? { learningRate } : {}),
+          });
           epochBar ??= progress.bar(`epoch ${epoch + 1}/${config.train.epochs}`, batchesPerEpoch);
           epochBar.update(batch + 1, { loss: (lossSum / lossCount).toFixed(3) });
         },
@@ -196,7 +254,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             trainLoss,
             ...(val ? { valLoss: val.loss, valAccuracy: val.accuracy } : {}),
             ...figures,
-            ...(val ? { valConfusion: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) } : {}),
+            ...(val
+              ? { valConfusion: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) }
+              : {}),
             seconds: Number(elapsed().toFixed(1)),
           };
           await emit(row);
@@ -207,9 +267,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           epochBar?.stop();
           epochBar = undefined;
           lossSum = lossCount = 0;
-          const extra = Object.entries(figures).map(([k, v]) => `, ${k.replace('val', 'val ')} ${formatNumber(v, { digits: 3 })}`).join('');
-          const valText = val ? `, val loss ${formatNumber(val.loss)}, val accuracy ${formatPercent(val.accuracy)}${extra}` : '';
-          progress.log(`epoch ${epoch + 1}/${config.train.epochs}: train loss ${formatNumber(trainLoss)}${valText} (${formatNumber(elapsed() / 60, { digits: 2 })} min)`);
+          const extra = Object.entries(figures)
+            .map(([k, v]) => `, ${k.replace('val', 'val ')} ${formatNumber(v, { digits: 3 })}`)
+            .join('');
+          const valText = val
+            ? `, val loss ${formatNumber(val.loss)}, val accuracy ${formatPercent(val.accuracy)}${extra}`
+            : '';
+          progress.log(
+            `epoch ${epoch + 1}/${config.train.epochs}: train loss ${formatNumber(trainLoss)}${valText} (${formatNumber(elapsed() / 60, { digits: 2 })} min)`,
+          );
           await writeRunReport(folder, data, config, engine, val);
         },
       },
@@ -241,7 +307,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const memory = await trainer.measureStep(sample.images, sample.labels);
   const finalRow: MetricsRow = {
     kind: 'final',
-    ...(result.best ? { bestEpoch: result.best.epoch + 1, bestValue: result.best.value, monitor: typeof monitor === 'string' ? monitor : monitor.name } : {}),
+    ...(result.best
+      ? {
+          bestEpoch: result.best.epoch + 1,
+          bestValue: result.best.value,
+          monitor: typeof monitor === 'string' ? monitor : monitor.name,
+        }
+      : {}),
     stopped: result.stopped,
     batchSize,
     peakStepMiB: Number((memory.peakBytes / 2 ** 20).toFixed(1)),
@@ -263,7 +335,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
  */
 export async function sampleImages(trainer: Session['trainer'], data: TaskData, count: number): Promise<ReportImage[]> {
   if (count === 0) return [];
-  const examples = await Promise.all(Array.from({ length: Math.min(count, data.val.length) }, (_, i) => data.val.get(i)));
+  const examples = await Promise.all(
+    Array.from({ length: Math.min(count, data.val.length) }, (_, i) => data.val.get(i)),
+  );
   const logits = await trainer.predict(examples.map((e) => e.image));
   // Asynchronous reads: webgpu in Node has no synchronous readback.
   const [predictedTensor, probsTensor] = tf.tidy(() => [tf.argMax(logits, 1), tf.softmax(logits).max(1)]);
@@ -292,7 +366,11 @@ export async function sampleImages(trainer: Session['trainer'], data: TaskData, 
       png = await besideHeatmap(png, geometry, maps.relevance.get(predicted[i]!)!);
       what = ' · right: relevance';
     }
-    images.push({ png, caption: `predicted ${name(predicted[i]!)} (p = ${probs[i]!.toFixed(2)}), true ${name(e.label)}${what}`, correct: predicted[i] === e.label });
+    images.push({
+      png,
+      caption: `predicted ${name(predicted[i]!)} (p = ${probs[i]!.toFixed(2)}), true ${name(e.label)}${what}`,
+      correct: predicted[i] === e.label,
+    });
   }
   return images;
 }
@@ -308,7 +386,9 @@ async function writeRunReport(
 ): Promise<void> {
   const rows = await folder.readMetrics();
   const labels = Array.from({ length: data.classes }, (_, c) => data.labelName?.(c) ?? String(c));
-  const confusion = val ? { labels, matrix: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) as number[][] } : undefined;
+  const confusion = val
+    ? { labels, matrix: confusionMatrix(val.predictions, val.labels, { numClasses: data.classes }) as number[][] }
+    : undefined;
   const images = trainer ? await sampleImages(trainer, data, samples) : undefined;
   const report = runReport({
     title: `${config.task} · ${config.method === 'patchgd' ? 'PatchGD' : 'GD'} · ${path.basename(folder.dir)}`,

@@ -36,7 +36,14 @@ export function environment(engine: Pick<EngineInfo, 'backend' | 'threads'>): Re
     '@tensorflow/tfjs-core': tf.version_core,
     '@patchgd/cli': cliVersion,
   };
-  for (const name of ['@patchgd/engine', '@patchgd/optimizer', '@patchgd/backbones', '@patchgd/samplers', '@patchgd/metrics', '@patchgd/tiled-io']) {
+  for (const name of [
+    '@patchgd/engine',
+    '@patchgd/optimizer',
+    '@patchgd/backbones',
+    '@patchgd/samplers',
+    '@patchgd/metrics',
+    '@patchgd/tiled-io',
+  ]) {
     const version = packageVersion(name);
     if (version) out[name] = version;
   }

@@ -22,7 +22,7 @@ export interface ExportViewerOptions {
 export async function exportViewer(
   dir: string,
   out: string,
-  options: ExportViewerOptions = {}
+  options: ExportViewerOptions = {},
 ): Promise<{ page: string; tiles: number }> {
   const maxSide = options.maxSide ?? 4096;
   const viewer = await Viewer.open(dir, 64);

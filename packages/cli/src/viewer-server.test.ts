@@ -29,7 +29,7 @@ beforeAll(async () => {
   await writeTiledTiff(
     file,
     { width: 1536, height: 1536, channels: 3, background: SLIDE_COLOUR },
-    { tileSize: 256, compression: 'deflate' }
+    { tileSize: 256, compression: 'deflate' },
   );
   const slide = await openImage(file);
   const trainer = tinyTrainer({ patch: 16, grid: 3, channels: 3, classes: 2, head: 'convHead' });
@@ -145,7 +145,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
           );
         },
         undefined,
-        { timeout: 20_000 }
+        { timeout: 20_000 },
       );
       expect(tiles.some((u) => u.includes('/slide_files/'))).toBe(true);
       expect(tiles.some((u) => u.includes('/relevance-'))).toBe(true);
@@ -180,7 +180,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
         page.evaluate(() =>
           (
             globalThis as unknown as { patchgdViewer: { viewport: { getZoom(current: boolean): number } } }
-          ).patchgdViewer.viewport.getZoom(false)
+          ).patchgdViewer.viewport.getZoom(false),
         );
       const home = await zoom();
       await page.locator('#top').click();
@@ -189,7 +189,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
       await page.evaluate(() =>
         (
           globalThis as unknown as { patchgdViewer: { viewport: { goHome(immediately: boolean): void } } }
-        ).patchgdViewer.viewport.goHome(true)
+        ).patchgdViewer.viewport.goHome(true),
       );
       await page.waitForTimeout(300);
       expect(near(await pixel(), SLIDE_COLOUR)).toBeLessThan(8);

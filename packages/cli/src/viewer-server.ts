@@ -43,14 +43,14 @@ export async function loadPredictions(dir: string): Promise<{ dir: string; recor
   }
   throw new CliError(
     `${dir} holds no predictions (no predictions/<slide>/prediction.json): ` +
-      'run `patchgd predict <run> <slides…>` first'
+      'run `patchgd predict <run> <slides…>` first',
   );
 }
 
 /** DeepZoom geometry of an image: the top level, and each level's size. */
 export function deepZoomLevels(
   width: number,
-  height: number
+  height: number,
 ): { maxLevel: number; size(level: number): { width: number; height: number } } {
   const maxLevel = Math.ceil(Math.log2(Math.max(width, height, 1)));
   return {
@@ -80,7 +80,7 @@ export async function deepZoomTile(
   col: number,
   row: number,
   format: 'jpeg' | 'png',
-  minLevel = 0
+  minLevel = 0,
 ): Promise<Buffer | undefined> {
   const base = source.levels[0]!;
   const dz = deepZoomLevels(base.width, base.height);
@@ -133,7 +133,7 @@ export class Viewer {
     readonly dir: string,
     readonly records: PredictionRecord[],
     private readonly cacheTiles: number,
-    minLevels: number[]
+    minLevels: number[],
   ) {
     this.slides = records.map((r, i) => ({
       id: r.id,
@@ -229,7 +229,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.png': 'image
  * ```
  */
 export async function startViewer(
-  options: ViewerOptions
+  options: ViewerOptions,
 ): Promise<{ url: string; server: Server; viewer: Viewer; close(): Promise<void> }> {
   const viewer = await Viewer.open(options.dir, options.cacheTiles ?? 512);
   const osd = openSeadragonDir();

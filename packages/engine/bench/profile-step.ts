@@ -20,7 +20,10 @@ const plain = performance.now() - t0;
 const c1 = process.cpuUsage(c0);
 const cpuMs = (c1.user + c1.system) / 1000;
 const totals = new Map<string, { ms: number; calls: number }>();
-const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown; state: { kernelDepth: number } };
+const engine = tf.engine() as unknown as {
+  runKernel: (name: string, ...rest: unknown[]) => unknown;
+  state: { kernelDepth: number };
+};
 const run = engine.runKernel.bind(engine);
 const parents: string[] = [];
 engine.runKernel = (name: string, ...rest: unknown[]) => {
@@ -45,7 +48,9 @@ const t1 = performance.now();
 await trainStep(model, opt, x, labels);
 const profiled = performance.now() - t1;
 const gflop = (6 * model.macsPerImage * batch) / 1e9;
-console.log(`${model.name} ${size}px batch ${batch}: step ${plain.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (${(gflop / (cpuMs / 1000)).toFixed(1)} GFLOP/s by CPU time, ${gflop.toFixed(1)} GFLOP), profiled ${profiled.toFixed(0)} ms`);
+console.log(
+  `${model.name} ${size}px batch ${batch}: step ${plain.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (${(gflop / (cpuMs / 1000)).toFixed(1)} GFLOP/s by CPU time, ${gflop.toFixed(1)} GFLOP), profiled ${profiled.toFixed(0)} ms`,
+);
 for (const [name, { ms, calls }] of [...totals].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) {
   console.log(`${name.padEnd(36)} ${ms.toFixed(1).padStart(8)} ms ${String(calls).padStart(5)} calls`);
 }

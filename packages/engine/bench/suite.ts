@@ -18,13 +18,62 @@ export interface ConvCase {
 // Layers of ResNet50 and MobileNetV2 at 128 px, batch 8.
 export const CASES: ConvCase[] = [
   { name: 'ResNet50 3×3, 64→64, 32²', x: [BATCH, 32, 32, 64], kernel: 3, outChannels: 64, stride: 1, depthwise: false },
-  { name: 'ResNet50 3×3 s2, 128→128, 32²', x: [BATCH, 32, 32, 128], kernel: 3, outChannels: 128, stride: 2, depthwise: false },
-  { name: 'ResNet50 1×1, 256→64, 32²', x: [BATCH, 32, 32, 256], kernel: 1, outChannels: 64, stride: 1, depthwise: false },
-  { name: 'ResNet50 1×1 s2, 512→1024, 16²', x: [BATCH, 16, 16, 512], kernel: 1, outChannels: 1024, stride: 2, depthwise: false },
-  { name: 'ResNet50 3×3, 256→256, 8²', x: [BATCH, 8, 8, 256], kernel: 3, outChannels: 256, stride: 1, depthwise: false },
-  { name: 'ResNet50 7×7 s2 stem, 3→64, 128²', x: [BATCH, 128, 128, 3], kernel: 7, outChannels: 64, stride: 2, depthwise: false },
-  { name: 'MobileNetV2 dw 3×3, 144, 32²', x: [BATCH, 32, 32, 144], kernel: 3, outChannels: 1, stride: 1, depthwise: true },
-  { name: 'MobileNetV2 dw 3×3 s2, 96, 64²', x: [BATCH, 64, 64, 96], kernel: 3, outChannels: 1, stride: 2, depthwise: true },
+  {
+    name: 'ResNet50 3×3 s2, 128→128, 32²',
+    x: [BATCH, 32, 32, 128],
+    kernel: 3,
+    outChannels: 128,
+    stride: 2,
+    depthwise: false,
+  },
+  {
+    name: 'ResNet50 1×1, 256→64, 32²',
+    x: [BATCH, 32, 32, 256],
+    kernel: 1,
+    outChannels: 64,
+    stride: 1,
+    depthwise: false,
+  },
+  {
+    name: 'ResNet50 1×1 s2, 512→1024, 16²',
+    x: [BATCH, 16, 16, 512],
+    kernel: 1,
+    outChannels: 1024,
+    stride: 2,
+    depthwise: false,
+  },
+  {
+    name: 'ResNet50 3×3, 256→256, 8²',
+    x: [BATCH, 8, 8, 256],
+    kernel: 3,
+    outChannels: 256,
+    stride: 1,
+    depthwise: false,
+  },
+  {
+    name: 'ResNet50 7×7 s2 stem, 3→64, 128²',
+    x: [BATCH, 128, 128, 3],
+    kernel: 7,
+    outChannels: 64,
+    stride: 2,
+    depthwise: false,
+  },
+  {
+    name: 'MobileNetV2 dw 3×3, 144, 32²',
+    x: [BATCH, 32, 32, 144],
+    kernel: 3,
+    outChannels: 1,
+    stride: 1,
+    depthwise: true,
+  },
+  {
+    name: 'MobileNetV2 dw 3×3 s2, 96, 64²',
+    x: [BATCH, 64, 64, 96],
+    kernel: 3,
+    outChannels: 1,
+    stride: 2,
+    depthwise: true,
+  },
 ];
 
 /**
@@ -92,7 +141,12 @@ export async function benchKernels(backend: string, reps: number, cases: ConvCas
     if (backend === 'wasm' && !c.depthwise) {
       const native = nativeKernel(tf.Conv2DBackpropInput);
       row.nativeBackpropInput = await time(
-        () => native.kernelFunc({ inputs: { dy, filter }, backend: tf.backend(), attrs: { ...attrs, inputShape: c.x } as never }) as tf.TensorInfo,
+        () =>
+          native.kernelFunc({
+            inputs: { dy, filter },
+            backend: tf.backend(),
+            attrs: { ...attrs, inputShape: c.x } as never,
+          }) as tf.TensorInfo,
         Math.min(reps, 2),
       );
     }
@@ -118,7 +172,13 @@ export interface StepRow {
 }
 
 /** Median time of a training step of `build()` on the active backend, and its memory. */
-export async function benchStep(build: () => BenchModel, backend: string, steps: number, batch = BATCH, warmup = true): Promise<StepRow | undefined> {
+export async function benchStep(
+  build: () => BenchModel,
+  backend: string,
+  steps: number,
+  batch = BATCH,
+  warmup = true,
+): Promise<StepRow | undefined> {
   if (steps === 0) return undefined;
   const model = build();
   const x = tf.randomNormal([batch, IMAGE, IMAGE, 3]) as tf.Tensor4D;
@@ -149,4 +209,3 @@ export async function benchStep(build: () => BenchModel, backend: string, steps:
     loss,
   };
 }
-

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError, DuplicateTfjsCoreError, EngineOptionError } from './errors.js';
 import { assertSingleTfjsCore, initEngine, type ModuleLoader } from './init-engine.js';
 
-
 /** The real loader, except that the listed packages fail to import as if not installed. */
 const without =
   (...missing: string[]): ModuleLoader =>
@@ -27,10 +26,12 @@ describe('initEngine', () => {
     expect(tf.getBackend()).toBe('cpu');
     expect(engine.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm']);
     expect(engine.reason).toContain("webgpu skipped: could not load webgpu (Cannot find package 'webgpu')");
-    expect(engine.reason).toContain("wasm skipped: could not load @tensorflow/tfjs-backend-wasm (Cannot find package '@tensorflow/tfjs-backend-wasm'); cpu: the first backend that loaded");
+    expect(engine.reason).toContain(
+      "wasm skipped: could not load @tensorflow/tfjs-backend-wasm (Cannot find package '@tensorflow/tfjs-backend-wasm'); cpu: the first backend that loaded",
+    );
   });
 
-  it("an explicitly requested webgpu without its package says how to install both packages", async () => {
+  it('an explicitly requested webgpu without its package says how to install both packages', async () => {
     const error = await initEngine({ backend: 'webgpu' }, without('webgpu')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendUnavailableError);
     expect((error as Error).message).toBe(
@@ -53,12 +54,14 @@ describe('initEngine', () => {
     expect(engine.reason).toMatch(
       /^tensorflow-gpu skipped: could not load @tensorflow\/tfjs-node-gpu \(.+\); webgpu skipped: .+; tensorflow skipped: could not load @tensorflow\/tfjs-node \(.+\); wasm: the first backend that loaded$/,
     );
-    expect(engine.kernels).toEqual(expect.arrayContaining([
-      'Conv2DBackpropFilter',
-      'Conv2DBackpropInput',
-      'DepthwiseConv2dNativeBackpropFilter',
-      'DepthwiseConv2dNativeBackpropInput',
-    ]));
+    expect(engine.kernels).toEqual(
+      expect.arrayContaining([
+        'Conv2DBackpropFilter',
+        'Conv2DBackpropInput',
+        'DepthwiseConv2dNativeBackpropFilter',
+        'DepthwiseConv2dNativeBackpropInput',
+      ]),
+    );
     expect(engine.threads).toBe(1);
   });
 
@@ -88,9 +91,7 @@ describe('initEngine', () => {
     await expect(initEngine({ backend: 'gpu' as never })).rejects.toThrow(
       new EngineOptionError('backend', "one of 'auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'", 'gpu'),
     );
-    await expect(initEngine({ threads: 0 })).rejects.toThrow(
-      "Expected a positive integer for threads but received 0",
-    );
+    await expect(initEngine({ threads: 0 })).rejects.toThrow('Expected a positive integer for threads but received 0');
   });
 
   it('finds exactly one @tensorflow/tfjs-core in this tree', () => {

@@ -57,7 +57,8 @@ const TF_BACKEND: Record<Backend, string> = {
 };
 
 /** What tfjs-node-gpu says when it runs on the CPU: its TensorFlow 2.9 build only knows CUDA 11. */
-export const NO_USABLE_GPU = 'loaded, but TensorFlow found no usable GPU (tfjs-node-gpu 4.x needs CUDA 11.2 and cuDNN 8.1)';
+export const NO_USABLE_GPU =
+  'loaded, but TensorFlow found no usable GPU (tfjs-node-gpu 4.x needs CUDA 11.2 and cuDNN 8.1)';
 
 /** How backend packages are loaded; replaced in tests to simulate missing or broken packages. */
 export type ModuleLoader = (specifier: string) => Promise<unknown>;
@@ -100,7 +101,12 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
       return { ...info, skipped, reason: [...why, note ? `${chosen} (${note})` : chosen].join('; ') };
     } catch (error) {
       if (backend !== 'auto') throw error;
-      const why = error instanceof BackendUnavailableError ? error.summary : error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      const why =
+        error instanceof BackendUnavailableError
+          ? error.summary
+          : error instanceof Error
+            ? error.message.split('\n')[0]!
+            : String(error);
       skipped.push({ backend: candidate, why });
     }
   }
@@ -247,7 +253,10 @@ type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
 const PROCESS_EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
 
 function processListeners(): Record<ProcessEvent, Function[]> {
-  return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+  return {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
 }
 
 /**

@@ -93,7 +93,10 @@ function watchGpuBuffers(): { peakBytes(): number; allocatedBytes(): number; sto
   const before = manager.numBytesUsed;
   let peak = before;
   const acquire = manager.acquireBuffer;
-  manager.acquireBuffer = function (this: WebGpuBufferManager, ...args: Parameters<WebGpuBufferManager['acquireBuffer']>) {
+  manager.acquireBuffer = function (
+    this: WebGpuBufferManager,
+    ...args: Parameters<WebGpuBufferManager['acquireBuffer']>
+  ) {
     const buffer = acquire.apply(this, args);
     peak = Math.max(peak, this.numBytesUsed);
     return buffer;

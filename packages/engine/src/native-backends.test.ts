@@ -72,9 +72,10 @@ describe('initEngine with tfjs-node packages', () => {
   });
 
   it("keeps tfjs-node's rebuild advice when its native addon is missing", async () => {
-    const error = await initEngine({ backend: 'tensorflow' }, loader({ '@tensorflow/tfjs-node': missingBinding })).catch(
-      (e: unknown) => e,
-    );
+    const error = await initEngine(
+      { backend: 'tensorflow' },
+      loader({ '@tensorflow/tfjs-node': missingBinding }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendUnavailableError);
     const message = (error as Error).message;
     expect(message).toContain('can not be found at path: /x/tfjs_binding.node');
@@ -115,5 +116,4 @@ describe('initEngine with tfjs-node packages', () => {
         "initEngine({ backend: 'webgpu' }), which needs only a Vulkan driver (docs/engine.md).",
     );
   });
-
 });

@@ -24,16 +24,27 @@ describe('tf (tfjs-core + tfjs-layers)', () => {
     const [dx] = tf.grads((x: tf.Tensor) => tf.sin(x))([tf.scalar(0)]);
     expect(dx!.dataSync()[0]).toBeCloseTo(1, 6);
     expect(tf.scalar(3).square().dataSync()[0]).toBe(9);
-    expect(tf.tensor1d([1, 2]).concat(tf.tensor1d([3])).arraySync()).toEqual([1, 2, 3]);
+    expect(
+      tf
+        .tensor1d([1, 2])
+        .concat(tf.tensor1d([3]))
+        .arraySync(),
+    ).toEqual([1, 2, 3]);
     expect(tf.tensor1d([1, 2]).stack(tf.tensor1d([3, 4])).shape).toEqual([2, 2]);
-    expect(tf.tensor2d([[1, 2]]).as1D().toInt().dtype).toBe('int32');
+    expect(
+      tf
+        .tensor2d([[1, 2]])
+        .as1D()
+        .toInt().dtype,
+    ).toBe('int32');
     expect(tf.scalar(1).where(tf.scalar(false, 'bool'), tf.scalar(5)).dataSync()[0]).toBe(5);
     expect(tf.version.tfjs).toBe(tf.version_core);
   });
 
   it('has every chained op tfjs-core declares', () => {
     const proto = tf.Tensor.prototype as unknown as Record<string, unknown>;
-    for (const name of [...CHAINED_OPS, 'resizeBilinear', 'flatten', 'asType']) expect(typeof proto[name], name).toBe('function');
+    for (const name of [...CHAINED_OPS, 'resizeBilinear', 'flatten', 'asType'])
+      expect(typeof proto[name], name).toBe('function');
     expect(CHAINED_OPS.length).toBeGreaterThan(100);
   });
 

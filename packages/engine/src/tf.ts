@@ -8,7 +8,6 @@ import { version_core } from '@tensorflow/tfjs-core';
 import { version_layers } from '@tensorflow/tfjs-layers';
 import { registerChainedOps } from './chained-ops.js';
 
-
 export * from '@tensorflow/tfjs-core';
 // The chained ops' types (module augmentation of Tensor), as the union's index.d.ts pulls them in;
 // an export (not an import) so that the emitted tf.d.ts keeps it for packages compiled against dist.

@@ -22,7 +22,14 @@ function record(kernel: string, error: number): number {
   return error;
 }
 
-const tensor = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed), shape);
+const tensor = (shape: number[], seed: number) =>
+  tf.tensor(
+    randomArray(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 
 /** op(x, w), and the gradients of Σ r ⊙ op(x, w) with respect to x and w. */
 function forwardAndGradients(
@@ -50,12 +57,26 @@ async function expectMatchesCpu(names: string[], fn: () => tf.Tensor[], toleranc
 }
 
 const strides = [1, 2] as const;
-const pads = ['same', 'valid', 1, [[0, 0], [2, 1], [0, 2], [0, 0]]] as const;
+const pads = [
+  'same',
+  'valid',
+  1,
+  [
+    [0, 0],
+    [2, 1],
+    [0, 2],
+    [0, 0],
+  ],
+] as const;
 const kernels = [1, 3, 5, 7] as const;
 const multipliers = [1, 2] as const;
 const padName = (pad: (typeof pads)[number]) => (typeof pad === 'object' ? 'explicit' : String(pad));
 const CONV = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
-const DEPTHWISE = ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'];
+const DEPTHWISE = [
+  'DepthwiseConv2dNative',
+  'DepthwiseConv2dNativeBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+];
 
 describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
   it('reports the adapter it computes on', () => {
@@ -115,7 +136,10 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
           for (const m of multipliers) {
             it(`stride ${stride}, pad ${padName(pad)}, kernel ${k}, multiplier ${m}`, async () => {
               const op = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.depthwiseConv2d(x, w, stride, pad as never);
-              await expectMatchesCpu(DEPTHWISE, forwardAndGradients(op, [2, 9, 11, 3], [k, k, 3, m], k * 10 + stride + m));
+              await expectMatchesCpu(
+                DEPTHWISE,
+                forwardAndGradients(op, [2, 9, 11, 3], [k, k, 3, m], k * 10 + stride + m),
+              );
             });
           }
   });
@@ -153,7 +177,11 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
         return [tf.sum(x, 0), tf.mean(x, 0)];
       });
     });
-    for (const [ta, tb] of [[true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       it(`BatchMatMul, transposeA ${ta}, transposeB ${tb}`, async () => {
         await expectMatchesCpu(['BatchMatMul'], () => {
           const a = tensor(ta ? [3, 7, 5] : [3, 5, 7], 5);

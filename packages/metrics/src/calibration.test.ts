@@ -64,7 +64,9 @@ describe('expectedCalibrationError', () => {
 
   it('is 0 for a perfectly calibrated model and NaN for no samples', () => {
     // four predictions at 0.75 confidence, three right
-    const r = expectedCalibrationError([0.75, 0.25, 0.75, 0.25, 0.25, 0.75, 0.25, 0.75], [0, 1, 1, 1], { numClasses: 2 });
+    const r = expectedCalibrationError([0.75, 0.25, 0.75, 0.25, 0.25, 0.75, 0.25, 0.75], [0, 1, 1, 1], {
+      numClasses: 2,
+    });
     expect(r.ece).toBe(0);
     expect(r.bins).toHaveLength(15);
     expect(expectedCalibrationError([], [], { numClasses: 2 }).ece).toBeNaN();
@@ -89,7 +91,13 @@ describe('expectedCalibrationError', () => {
 describe('CalibrationAccumulator', () => {
   it('streams, saves, loads and resets', () => {
     const acc = new CalibrationAccumulator({ numClasses: 2, bins: 2 });
-    acc.update([[0.9, 0.1], [0.2, 0.8]], [0, 1]);
+    acc.update(
+      [
+        [0.9, 0.1],
+        [0.2, 0.8],
+      ],
+      [0, 1],
+    );
     acc.update({ data: [0.6, 0.4, 0.45, 0.55], numClasses: 2 }, [1, 1]);
     expect(acc.count).toBe(4);
     expect(acc.compute().ece).toBeCloseTo(0.0375, 12);
@@ -106,7 +114,14 @@ describe('CalibrationAccumulator', () => {
     expect(() => acc.loadStateDict(state)).toThrow(MetricsStateError);
     expect(() => acc.loadStateDict(state)).toThrow('Expected 2 for state.bins but received 3');
     expect(() =>
-      acc.loadStateDict({ kind: 'calibration', numClasses: 2, bins: 2, counts: [1, 0], confidenceSums: [0.5, 0], correct: [2, 0] }),
+      acc.loadStateDict({
+        kind: 'calibration',
+        numClasses: 2,
+        bins: 2,
+        counts: [1, 0],
+        confidenceSums: [0.5, 0],
+        correct: [2, 0],
+      }),
     ).toThrow('Expected per-bin correct counts no larger than the bin counts for state.correct but received [2,0]');
   });
 });

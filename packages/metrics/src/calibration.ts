@@ -76,7 +76,11 @@ export function calibrationBin(confidence: number, bins: number): number {
  * r.ece; // |3/4 − 0.7125| = 0.0375
  * ```
  */
-export function expectedCalibrationError(pred: Predictions, target: Targets, options: CalibrationOptions): CalibrationResult {
+export function expectedCalibrationError(
+  pred: Predictions,
+  target: Targets,
+  options: CalibrationOptions,
+): CalibrationResult {
   const acc = new CalibrationAccumulator(options);
   acc.update(pred, target);
   return acc.compute();
@@ -112,7 +116,8 @@ export class CalibrationAccumulator {
   private correct: Float64Array;
 
   constructor(options: CalibrationOptions) {
-    if (options === null || typeof options !== 'object') throw new MetricsOptionError('options', 'an object with numClasses', options);
+    if (options === null || typeof options !== 'object')
+      throw new MetricsOptionError('options', 'an object with numClasses', options);
     this.numClasses = checkNumClasses(options.numClasses);
     this.logits = checkLogits(options.logits);
     this.bins = checkInteger('bins', options.bins ?? DEFAULT_CALIBRATION_BINS, 1, 1_000_000);
@@ -130,7 +135,11 @@ export class CalibrationAccumulator {
   update(pred: Predictions, target: Targets): void {
     const batch = readBatch(pred, target, this.numClasses, { logits: this.logits });
     if (batch.probabilities === null && batch.n > 0) {
-      throw new MetricsOptionError('pred', 'per-class scores (calibration needs probabilities or logits, not class indices)', pred);
+      throw new MetricsOptionError(
+        'pred',
+        'per-class scores (calibration needs probabilities or logits, not class indices)',
+        pred,
+      );
     }
     this.add(batch);
   }

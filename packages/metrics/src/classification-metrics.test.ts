@@ -86,8 +86,12 @@ describe('ClassificationMetrics', () => {
 
   it('adds nothing from an invalid batch', () => {
     const metrics = new ClassificationMetrics({ numClasses: 3 });
-    expect(() => metrics.update([[0.5, 0.5, NaN]], [0])).toThrow('Expected a finite probability for pred[0][2] but received NaN');
-    expect(() => metrics.update([0, 1], [0])).toThrow('Expected 1 class index or 3 scores (1 row × 3 classes) for pred but received [0,1]');
+    expect(() => metrics.update([[0.5, 0.5, NaN]], [0])).toThrow(
+      'Expected a finite probability for pred[0][2] but received NaN',
+    );
+    expect(() => metrics.update([0, 1], [0])).toThrow(
+      'Expected 1 class index or 3 scores (1 row × 3 classes) for pred but received [0,1]',
+    );
     expect(metrics.count).toBe(0);
   });
 
@@ -111,13 +115,17 @@ describe('ClassificationMetrics', () => {
     expect(() => metrics.loadStateDict(other)).toThrow('Expected 15 for state.bins but received 10');
     const noAuc = new ClassificationMetrics({ numClasses: 3, rocAuc: false }).stateDict();
     expect(() => metrics.loadStateDict(noAuc)).toThrow('Expected a roc-auc state for state.rocAuc but received null');
-    expect(() => metrics.loadStateDict({ ...metrics.stateDict(), numClasses: 4 })).toThrow('Expected 3 for state.numClasses but received 4');
+    expect(() => metrics.loadStateDict({ ...metrics.stateDict(), numClasses: 4 })).toThrow(
+      'Expected 3 for state.numClasses but received 4',
+    );
     expect(metrics.compute()).toEqual(before);
   });
 
   it('validates its options', () => {
     expect(() => new ClassificationMetrics(undefined as never)).toThrow(MetricsOptionError);
-    expect(() => new ClassificationMetrics({ numClasses: 1 })).toThrow('Expected an integer >= 2 for numClasses but received 1');
+    expect(() => new ClassificationMetrics({ numClasses: 1 })).toThrow(
+      'Expected an integer >= 2 for numClasses but received 1',
+    );
     expect(() => new ClassificationMetrics({ numClasses: 3, zeroDivision: 2 as never })).toThrow(
       "Expected 0, 1 or 'nan' for zeroDivision but received 2",
     );
@@ -136,10 +144,26 @@ describe('ClassificationMetrics against scikit-learn', () => {
   // precision_recall_fscore_support(average='macro'|'weighted', zero_division=0), roc_auc_score per
   // class and with multi_class='ovr', average='macro'|'weighted'.
   const probabilities = [
-    [0.3, 0.4, 0.2, 0.1], [0.1, 0.2, 0.5, 0.2], [0.0, 0.5, 0.3, 0.2], [0.2, 0.2, 0.2, 0.4], [0.2, 0.2, 0.3, 0.3],
-    [0.3, 0.6, 0.1, 0.0], [0.3, 0.5, 0.0, 0.2], [0.1, 0.3, 0.1, 0.5], [0.0, 0.3, 0.3, 0.4], [0.4, 0.2, 0.2, 0.2],
-    [0.2, 0.2, 0.0, 0.6], [0.1, 0.4, 0.2, 0.3], [0.2, 0.0, 0.5, 0.3], [0.1, 0.2, 0.5, 0.2], [0.2, 0.4, 0.2, 0.2],
-    [0.3, 0.1, 0.3, 0.3], [0.2, 0.4, 0.2, 0.2], [0.3, 0.1, 0.3, 0.3], [0.2, 0.1, 0.5, 0.2], [0.2, 0.5, 0.2, 0.1],
+    [0.3, 0.4, 0.2, 0.1],
+    [0.1, 0.2, 0.5, 0.2],
+    [0.0, 0.5, 0.3, 0.2],
+    [0.2, 0.2, 0.2, 0.4],
+    [0.2, 0.2, 0.3, 0.3],
+    [0.3, 0.6, 0.1, 0.0],
+    [0.3, 0.5, 0.0, 0.2],
+    [0.1, 0.3, 0.1, 0.5],
+    [0.0, 0.3, 0.3, 0.4],
+    [0.4, 0.2, 0.2, 0.2],
+    [0.2, 0.2, 0.0, 0.6],
+    [0.1, 0.4, 0.2, 0.3],
+    [0.2, 0.0, 0.5, 0.3],
+    [0.1, 0.2, 0.5, 0.2],
+    [0.2, 0.4, 0.2, 0.2],
+    [0.3, 0.1, 0.3, 0.3],
+    [0.2, 0.4, 0.2, 0.2],
+    [0.3, 0.1, 0.3, 0.3],
+    [0.2, 0.1, 0.5, 0.2],
+    [0.2, 0.5, 0.2, 0.1],
   ];
   const labels = [1, 2, 1, 2, 2, 2, 3, 0, 2, 1, 1, 0, 0, 1, 3, 0, 1, 3, 3, 0];
 

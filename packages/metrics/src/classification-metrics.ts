@@ -17,7 +17,12 @@ import {
 } from './confusion-matrix.js';
 import { readBatch, type Predictions, type Targets } from './inputs.js';
 import { kappaFromConfusion } from './kappa.js';
-import { checkZeroDivision, precisionRecallF1FromConfusion, type AveragedScores, type ZeroDivision } from './precision-recall.js';
+import {
+  checkZeroDivision,
+  precisionRecallF1FromConfusion,
+  type AveragedScores,
+  type ZeroDivision,
+} from './precision-recall.js';
 import { RocAucAccumulator, type RocAucResult, type RocAucState } from './roc-auc.js';
 
 /** Options of {@link ClassificationMetrics}. */
@@ -101,7 +106,8 @@ export class ClassificationMetrics {
   private unscored = 0;
 
   constructor(options: ClassificationMetricsOptions) {
-    if (options === null || typeof options !== 'object') throw new MetricsOptionError('options', 'an object with numClasses', options);
+    if (options === null || typeof options !== 'object')
+      throw new MetricsOptionError('options', 'an object with numClasses', options);
     this.numClasses = checkNumClasses(options.numClasses);
     this.logits = checkLogits(options.logits);
     const zeroDivision = options.zeroDivision ?? 0;
@@ -181,7 +187,11 @@ export class ClassificationMetrics {
     checkStateEqual(record, 'numClasses', this.numClasses);
     const unscored = stateCount(record, 'unscored');
     if ((record['rocAuc'] === null) !== (this.auc === null)) {
-      throw new MetricsStateError('rocAuc', this.auc === null ? 'null (rocAuc is disabled)' : 'a roc-auc state', record['rocAuc']);
+      throw new MetricsStateError(
+        'rocAuc',
+        this.auc === null ? 'null (rocAuc is disabled)' : 'a roc-auc state',
+        record['rocAuc'],
+      );
     }
     // Load into fresh accumulators first so that a bad state leaves this one untouched.
     const base = { numClasses: this.numClasses, logits: this.logits };

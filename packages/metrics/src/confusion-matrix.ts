@@ -1,11 +1,5 @@
 // Confusion matrix, accuracy, and the streaming confusion accumulator every label metric reads.
-import {
-  MetricsOptionError,
-  checkNumClasses,
-  checkStateEqual,
-  checkStateKind,
-  stateNumbers,
-} from './errors.js';
+import { MetricsOptionError, checkNumClasses, checkStateEqual, checkStateKind, stateNumbers } from './errors.js';
 import { readBatch, type Predictions, type ScoreOptions, type Targets } from './inputs.js';
 
 /**
@@ -86,7 +80,8 @@ export function checkConfusion(matrix: unknown, name = 'matrix'): number {
   const k = matrix.length;
   for (let t = 0; t < k; t++) {
     const row: unknown = matrix[t];
-    if (!Array.isArray(row) || row.length !== k) throw new MetricsOptionError(`${name}[${t}]`, `a row of ${k} counts`, row);
+    if (!Array.isArray(row) || row.length !== k)
+      throw new MetricsOptionError(`${name}[${t}]`, `a row of ${k} counts`, row);
     for (let p = 0; p < k; p++) {
       const v: unknown = row[p];
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
@@ -125,7 +120,8 @@ export class ConfusionAccumulator {
   private total = 0;
 
   constructor(options: ClassOptions) {
-    if (options === null || typeof options !== 'object') throw new MetricsOptionError('options', 'an object with numClasses', options);
+    if (options === null || typeof options !== 'object')
+      throw new MetricsOptionError('options', 'an object with numClasses', options);
     this.numClasses = checkNumClasses(options.numClasses);
     this.logits = checkLogits(options.logits);
     this.counts = new Float64Array(this.numClasses * this.numClasses);

@@ -1,4 +1,9 @@
-import { PatchGDError, checkInteger as checkCoreInteger, checkOneOf as checkCoreOneOf, expectedMessage } from '@patchgd/core';
+import {
+  PatchGDError,
+  checkInteger as checkCoreInteger,
+  checkOneOf as checkCoreOneOf,
+  expectedMessage,
+} from '@patchgd/core';
 
 /** Base class of every error this package throws, so callers can catch them as one family. */
 export class MetricsError extends PatchGDError {
@@ -49,8 +54,11 @@ export function checkPositive(name: string, value: unknown): number {
 }
 
 /** `@patchgd/core`'s checkOneOf, throwing {@link MetricsOptionError}. */
-export const checkOneOf = <T extends string | number | boolean>(name: string, value: unknown, allowed: readonly T[]): T =>
-  checkCoreOneOf(name, value, allowed, MetricsOptionError);
+export const checkOneOf = <T extends string | number | boolean>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T => checkCoreOneOf(name, value, allowed, MetricsOptionError);
 
 /** The number of classes every classification metric needs: an integer >= 2. */
 export function checkNumClasses(value: unknown, name = 'numClasses'): number {
@@ -69,7 +77,8 @@ export function checkStateKind(state: unknown, kind: string): Record<string, unk
 
 /** Throws MetricsStateError unless `state[field]` equals `expected`. */
 export function checkStateEqual(state: Record<string, unknown>, field: string, expected: number | string): void {
-  if (state[field] !== expected) throw new MetricsStateError(field, typeof expected === 'string' ? `'${expected}'` : String(expected), state[field]);
+  if (state[field] !== expected)
+    throw new MetricsStateError(field, typeof expected === 'string' ? `'${expected}'` : String(expected), state[field]);
 }
 
 /**
@@ -79,7 +88,8 @@ export function checkStateEqual(state: Record<string, unknown>, field: string, e
 export function stateNumbers(state: Record<string, unknown>, field: string, length?: number, min = 0): number[] {
   const value = state[field];
   const what = `an array of ${length === undefined ? '' : `${length} `}finite numbers${min === -Infinity ? '' : ` >= ${min}`}`;
-  if (!Array.isArray(value) || (length !== undefined && value.length !== length)) throw new MetricsStateError(field, what, value);
+  if (!Array.isArray(value) || (length !== undefined && value.length !== length))
+    throw new MetricsStateError(field, what, value);
   for (const v of value) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new MetricsStateError(field, what, value);
   }

@@ -6,7 +6,13 @@
  */
 export { readBatch, readTargets, softmax } from './inputs.js';
 export type { Batch, Predictions, ScoreMatrix, ScoreOptions, Targets } from './inputs.js';
-export { ConfusionAccumulator, accuracy, accuracyFromConfusion, checkConfusion, confusionMatrix } from './confusion-matrix.js';
+export {
+  ConfusionAccumulator,
+  accuracy,
+  accuracyFromConfusion,
+  checkConfusion,
+  confusionMatrix,
+} from './confusion-matrix.js';
 export type { ClassOptions, ConfusionMatrix, ConfusionState } from './confusion-matrix.js';
 export { KAPPA_WEIGHTINGS, cohenKappa, kappaFromConfusion, quadraticWeightedKappa } from './kappa.js';
 export type { KappaOptions, KappaWeighting } from './kappa.js';
@@ -22,7 +28,11 @@ export {
 } from './calibration.js';
 export type { CalibrationBin, CalibrationOptions, CalibrationResult, CalibrationState } from './calibration.js';
 export { ClassificationMetrics, reportScalars } from './classification-metrics.js';
-export type { ClassificationMetricsOptions, ClassificationMetricsState, ClassificationReport } from './classification-metrics.js';
+export type {
+  ClassificationMetricsOptions,
+  ClassificationMetricsState,
+  ClassificationReport,
+} from './classification-metrics.js';
 export { ThroughputMeter } from './throughput-meter.js';
 export type { Rates, ThroughputMeterOptions, ThroughputReport, ThroughputState, WorkDone } from './throughput-meter.js';
 export { MetricsError, MetricsOptionError, MetricsStateError } from './errors.js';

@@ -17,7 +17,13 @@ describe('readBatch', () => {
       [0.5, 0.25, 0.25],
       [0, 0.25, 0.75],
     ];
-    for (const pred of [flat, Array.from(flat), rows, [flat.subarray(0, 3), flat.subarray(3)], { data: flat, numClasses: 3 }]) {
+    for (const pred of [
+      flat,
+      Array.from(flat),
+      rows,
+      [flat.subarray(0, 3), flat.subarray(3)],
+      { data: flat, numClasses: 3 },
+    ]) {
       const batch = readBatch(pred, [0, 2], 3);
       expect(Array.from(batch.predicted)).toEqual([0, 2]);
       expect(Array.from(batch.probabilities!)).toEqual([0.5, 0.25, 0.25, 0, 0.25, 0.75]);
@@ -54,8 +60,12 @@ describe('readBatch', () => {
     expect(() => readBatch(new Float32Array(7), [0, 1, 2], 3)).toThrow(
       'Expected 3 class indices or 9 scores (3 rows × 3 classes) for pred but received Float32Array(7)',
     );
-    expect(() => readBatch([[0.5, 0.5]], [0, 1], 2)).toThrow('Expected 2 rows (one per target) for pred but received [[0.5,0.5]]');
-    expect(() => readBatch([[0.5, 0.5], [1]], [0, 1], 2)).toThrow('Expected a row of 2 scores for pred[1] but received [1]');
+    expect(() => readBatch([[0.5, 0.5]], [0, 1], 2)).toThrow(
+      'Expected 2 rows (one per target) for pred but received [[0.5,0.5]]',
+    );
+    expect(() => readBatch([[0.5, 0.5], [1]], [0, 1], 2)).toThrow(
+      'Expected a row of 2 scores for pred[1] but received [1]',
+    );
     expect(() => readBatch({ data: new Float32Array(5), numClasses: 2 }, [0, 1], 2)).toThrow(
       'Expected 4 scores (2 rows × 2 classes) for pred.data but received Float32Array(5)',
     );
@@ -65,22 +75,40 @@ describe('readBatch', () => {
   });
 
   it('rejects labels outside [0, numClasses) and non-integer labels', () => {
-    expect(() => readBatch([0, 1], [0, 3], 3)).toThrow('Expected an integer class index in [0, 3) for target[1] but received 3');
-    expect(() => readBatch([0, 1], [-1, 0], 3)).toThrow('Expected an integer class index in [0, 3) for target[0] but received -1');
-    expect(() => readBatch([0, 1.5], [0, 0], 3)).toThrow('Expected an integer class index in [0, 3) for pred[1] but received 1.5');
-    expect(() => readBatch([0, 5], [0, 0], 3)).toThrow('Expected an integer class index in [0, 3) for pred[1] but received 5');
-    expect(() => readBatch([0, 1], ['0', 1], 3)).toThrow("Expected an integer class index in [0, 3) for target[0] but received '0'");
+    expect(() => readBatch([0, 1], [0, 3], 3)).toThrow(
+      'Expected an integer class index in [0, 3) for target[1] but received 3',
+    );
+    expect(() => readBatch([0, 1], [-1, 0], 3)).toThrow(
+      'Expected an integer class index in [0, 3) for target[0] but received -1',
+    );
+    expect(() => readBatch([0, 1.5], [0, 0], 3)).toThrow(
+      'Expected an integer class index in [0, 3) for pred[1] but received 1.5',
+    );
+    expect(() => readBatch([0, 5], [0, 0], 3)).toThrow(
+      'Expected an integer class index in [0, 3) for pred[1] but received 5',
+    );
+    expect(() => readBatch([0, 1], ['0', 1], 3)).toThrow(
+      "Expected an integer class index in [0, 3) for target[0] but received '0'",
+    );
   });
 
   it('rejects non-finite scores and probabilities outside [0, 1]', () => {
-    expect(() => readBatch([0.5, 0.5, NaN, 1], [0, 1], 2)).toThrow('Expected a finite probability for pred[1][0] but received NaN');
-    expect(() => readBatch([[0.5, Infinity]], [0], 2, { logits: true })).toThrow('Expected a finite logit for pred[0][1] but received Infinity');
-    expect(() => readBatch([[1.5, -0.5]], [0], 2)).toThrow('Expected a probability in [0, 1] for pred[0][0] but received 1.5');
+    expect(() => readBatch([0.5, 0.5, NaN, 1], [0, 1], 2)).toThrow(
+      'Expected a finite probability for pred[1][0] but received NaN',
+    );
+    expect(() => readBatch([[0.5, Infinity]], [0], 2, { logits: true })).toThrow(
+      'Expected a finite logit for pred[0][1] but received Infinity',
+    );
+    expect(() => readBatch([[1.5, -0.5]], [0], 2)).toThrow(
+      'Expected a probability in [0, 1] for pred[0][0] but received 1.5',
+    );
     expect(readBatch([[1.5, -0.5]], [0], 2, { logits: true }).predicted[0]).toBe(0);
   });
 
   it('rejects things that are not arrays', () => {
-    expect(() => readBatch([0], 0, 2)).toThrow('Expected an array or typed array of class indices for target but received 0');
+    expect(() => readBatch([0], 0, 2)).toThrow(
+      'Expected an array or typed array of class indices for target but received 0',
+    );
     expect(() => readBatch('01', [0, 1], 2)).toThrow(
       "Expected class indices, a row-major score array, an array of score rows or { data, numClasses } for pred but received '01'",
     );

@@ -102,12 +102,20 @@ export function readBatch(pred: unknown, target: unknown, numClasses: number, op
       throw new MetricsOptionError('pred.numClasses', `${numClasses} (the metric's numClasses)`, pred.numClasses);
     }
     if (!isArrayLike(pred.data) || pred.data.length !== n * numClasses) {
-      throw new MetricsOptionError('pred.data', `${count(n * numClasses, 'score')} (${count(n, 'row')} × ${numClasses} classes)`, pred.data);
+      throw new MetricsOptionError(
+        'pred.data',
+        `${count(n * numClasses, 'score')} (${count(n, 'row')} × ${numClasses} classes)`,
+        pred.data,
+      );
     }
     return scoresBatch(targets, flatGetter(pred.data, numClasses), numClasses, logits);
   }
   if (!isArrayLike(pred)) {
-    throw new MetricsOptionError('pred', 'class indices, a row-major score array, an array of score rows or { data, numClasses }', pred);
+    throw new MetricsOptionError(
+      'pred',
+      'class indices, a row-major score array, an array of score rows or { data, numClasses }',
+      pred,
+    );
   }
   if (pred.length > 0 && typeof pred[0] === 'object' && pred[0] !== null) {
     if (pred.length !== n) throw new MetricsOptionError('pred', `${count(n, 'row')} (one per target)`, pred);
@@ -140,7 +148,12 @@ function flatGetter(data: ArrayLike<unknown>, numClasses: number): (i: number, c
   return (i, c) => data[i * numClasses + c];
 }
 
-function scoresBatch(targets: Int32Array, get: (i: number, c: number) => unknown, numClasses: number, logits: boolean): Batch {
+function scoresBatch(
+  targets: Int32Array,
+  get: (i: number, c: number) => unknown,
+  numClasses: number,
+  logits: boolean,
+): Batch {
   const n = targets.length;
   const probabilities = new Float64Array(n * numClasses);
   const predicted = new Int32Array(n);

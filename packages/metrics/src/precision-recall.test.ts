@@ -60,8 +60,14 @@ describe('precisionRecallF1', () => {
     expect(() => precisionRecallF1(pred, target, { numClasses: 3, zeroDivision: 0.5 as never })).toThrow(
       "Expected 0, 1 or 'nan' for zeroDivision but received 0.5",
     );
-    expect(() => precisionRecallF1FromConfusion([[1, 0], [0, 1]], NaN as never)).toThrow(
-      "Expected 0, 1 or 'nan' for zeroDivision but received NaN",
-    );
+    expect(() =>
+      precisionRecallF1FromConfusion(
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        NaN as never,
+      ),
+    ).toThrow("Expected 0, 1 or 'nan' for zeroDivision but received NaN");
   });
 });

@@ -52,7 +52,10 @@ export interface PrecisionRecallF1 {
  * r.macro.f1; // 5/9
  * ```
  */
-export function precisionRecallF1FromConfusion(matrix: ConfusionMatrix, zeroDivision: ZeroDivision = 0): PrecisionRecallF1 {
+export function precisionRecallF1FromConfusion(
+  matrix: ConfusionMatrix,
+  zeroDivision: ZeroDivision = 0,
+): PrecisionRecallF1 {
   const k = checkConfusion(matrix);
   const zero = checkZeroDivision(zeroDivision);
   const precision: number[] = [];
@@ -95,7 +98,11 @@ export function precisionRecallF1FromConfusion(matrix: ConfusionMatrix, zeroDivi
  * precisionRecallF1([0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 2, 2], { numClasses: 3, zeroDivision: 'nan' }).macro.precision; // 0.75
  * ```
  */
-export function precisionRecallF1(pred: Predictions, target: Targets, options: PrecisionRecallOptions): PrecisionRecallF1 {
+export function precisionRecallF1(
+  pred: Predictions,
+  target: Targets,
+  options: PrecisionRecallOptions,
+): PrecisionRecallF1 {
   const zeroDivision = options?.zeroDivision ?? 0;
   checkZeroDivision(zeroDivision);
   return precisionRecallF1FromConfusion(confusionMatrix(pred, target, options), zeroDivision);

@@ -56,7 +56,9 @@ describe('binaryRocAuc', () => {
 
   it('validates its input', () => {
     expect(() => binaryRocAuc([0.1, 0.2], [0])).toThrow(MetricsOptionError);
-    expect(() => binaryRocAuc([0.1, 0.2], [0])).toThrow('Expected 2 labels (one per score) for positives but received [0]');
+    expect(() => binaryRocAuc([0.1, 0.2], [0])).toThrow(
+      'Expected 2 labels (one per score) for positives but received [0]',
+    );
     expect(() => binaryRocAuc([0.1, NaN], [0, 1])).toThrow('Expected a finite score for scores[1] but received NaN');
     expect(() => binaryRocAuc([0.1, 0.2], [0, 2])).toThrow('Expected a boolean or 0/1 for positives[1] but received 2');
   });
@@ -117,7 +119,14 @@ describe('rocAuc (one-vs-rest)', () => {
   });
 
   it('is NaN everywhere when only one class occurs', () => {
-    const r = rocAuc([[0.9, 0.1], [0.8, 0.2]], [0, 0], { numClasses: 2 });
+    const r = rocAuc(
+      [
+        [0.9, 0.1],
+        [0.8, 0.2],
+      ],
+      [0, 0],
+      { numClasses: 2 },
+    );
     expect(r.perClass.every(Number.isNaN)).toBe(true);
     expect(r.macro).toBeNaN();
     expect(r.definedClasses).toEqual([]);
@@ -173,10 +182,12 @@ describe('RocAucAccumulator', () => {
 
   it('rejects a malformed state', () => {
     const acc = new RocAucAccumulator({ numClasses: 2 });
-    expect(() => acc.loadStateDict({ kind: 'roc-auc', numClasses: 2, probabilities: [0.5, 0.5], targets: [2] })).toThrow(MetricsStateError);
-    expect(() => acc.loadStateDict({ kind: 'roc-auc', numClasses: 2, probabilities: [0.5, 0.5], targets: [2] })).toThrow(
-      'Expected class indices in [0, 2) for state.targets but received [2]',
-    );
+    expect(() =>
+      acc.loadStateDict({ kind: 'roc-auc', numClasses: 2, probabilities: [0.5, 0.5], targets: [2] }),
+    ).toThrow(MetricsStateError);
+    expect(() =>
+      acc.loadStateDict({ kind: 'roc-auc', numClasses: 2, probabilities: [0.5, 0.5], targets: [2] }),
+    ).toThrow('Expected class indices in [0, 2) for state.targets but received [2]');
     expect(() => acc.loadStateDict({ kind: 'roc-auc', numClasses: 2, probabilities: [0.5], targets: [1] })).toThrow(
       'Expected an array of 2 finite numbers >= 0 for state.probabilities but received [0.5]',
     );

@@ -35,7 +35,8 @@ export interface RocCurve {
 }
 
 function checkBinaryInputs(scores: unknown, positives: unknown): { s: ArrayLike<number>; p: ArrayLike<unknown> } {
-  if (!ArrayBuffer.isView(scores) && !Array.isArray(scores)) throw new MetricsOptionError('scores', 'an array or typed array of scores', scores);
+  if (!ArrayBuffer.isView(scores) && !Array.isArray(scores))
+    throw new MetricsOptionError('scores', 'an array or typed array of scores', scores);
   const s = scores as unknown as ArrayLike<unknown>;
   if (!ArrayBuffer.isView(positives) && !Array.isArray(positives)) {
     throw new MetricsOptionError('positives', 'an array or typed array of booleans or 0/1', positives);
@@ -46,7 +47,8 @@ function checkBinaryInputs(scores: unknown, positives: unknown): { s: ArrayLike<
     const v = s[i];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new MetricsOptionError(`scores[${i}]`, 'a finite score', v);
     const q = p[i];
-    if (q !== true && q !== false && q !== 0 && q !== 1) throw new MetricsOptionError(`positives[${i}]`, 'a boolean or 0/1', q);
+    if (q !== true && q !== false && q !== 0 && q !== 1)
+      throw new MetricsOptionError(`positives[${i}]`, 'a boolean or 0/1', q);
   }
   return { s: s as ArrayLike<number>, p };
 }
@@ -68,7 +70,11 @@ export function binaryRocAuc(scores: ArrayLike<number>, positives: ArrayLike<boo
   const n = s.length;
   const isPositive = new Uint8Array(n);
   for (let i = 0; i < n; i++) isPositive[i] = p[i] === true || p[i] === 1 ? 1 : 0;
-  return aucByRanks(n, (i) => s[i]!, (i) => isPositive[i] === 1);
+  return aucByRanks(
+    n,
+    (i) => s[i]!,
+    (i) => isPositive[i] === 1,
+  );
 }
 
 /** AUC from average ranks: (R₊ − n₊(n₊+1)/2) / (n₊·n₋), ranks 1-based ascending, ties averaged. */
@@ -194,7 +200,8 @@ export class RocAucAccumulator {
   private size = 0;
 
   constructor(options: ClassOptions) {
-    if (options === null || typeof options !== 'object') throw new MetricsOptionError('options', 'an object with numClasses', options);
+    if (options === null || typeof options !== 'object')
+      throw new MetricsOptionError('options', 'an object with numClasses', options);
     this.numClasses = checkNumClasses(options.numClasses);
     this.logits = checkLogits(options.logits);
   }
@@ -208,7 +215,11 @@ export class RocAucAccumulator {
   update(pred: Predictions, target: Targets): void {
     const batch = readBatch(pred, target, this.numClasses, { logits: this.logits });
     if (batch.probabilities === null && batch.n > 0) {
-      throw new MetricsOptionError('pred', 'per-class scores (ROC-AUC needs probabilities or logits, not class indices)', pred);
+      throw new MetricsOptionError(
+        'pred',
+        'per-class scores (ROC-AUC needs probabilities or logits, not class indices)',
+        pred,
+      );
     }
     this.add(batch);
   }
@@ -242,7 +253,13 @@ export class RocAucAccumulator {
       let count = 0;
       for (let i = 0; i < n; i++) if (this.targets[i] === c) count++;
       positives.push(count);
-      perClass.push(aucByRanks(n, (i) => this.probabilities[i * k + c]!, (i) => this.targets[i] === c));
+      perClass.push(
+        aucByRanks(
+          n,
+          (i) => this.probabilities[i * k + c]!,
+          (i) => this.targets[i] === c,
+        ),
+      );
     }
     const definedClasses = perClass.flatMap((v, c) => (Number.isNaN(v) ? [] : [c]));
     let sum = 0;

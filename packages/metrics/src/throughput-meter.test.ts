@@ -66,7 +66,13 @@ describe('ThroughputMeter', () => {
     meter.reset();
     clock.advance(500);
     meter.record({ images: 1 });
-    expect(meter.compute().overall).toEqual({ images: 1, patches: 0, seconds: 0.5, imagesPerSecond: 2, patchesPerSecond: 0 });
+    expect(meter.compute().overall).toEqual({
+      images: 1,
+      patches: 0,
+      seconds: 0.5,
+      imagesPerSecond: 2,
+      patchesPerSecond: 0,
+    });
   });
 
   it('carries totals and elapsed time across a checkpoint', () => {
@@ -89,13 +95,21 @@ describe('ThroughputMeter', () => {
 
   it('validates its arguments', () => {
     expect(() => new ThroughputMeter({ windowMs: 0 })).toThrow(MetricsOptionError);
-    expect(() => new ThroughputMeter({ windowMs: 0 })).toThrow('Expected a finite number > 0 for windowMs but received 0');
-    expect(() => new ThroughputMeter({ now: 5 as never })).toThrow('Expected a function returning milliseconds for now but received 5');
+    expect(() => new ThroughputMeter({ windowMs: 0 })).toThrow(
+      'Expected a finite number > 0 for windowMs but received 0',
+    );
+    expect(() => new ThroughputMeter({ now: 5 as never })).toThrow(
+      'Expected a function returning milliseconds for now but received 5',
+    );
     const meter = new ThroughputMeter({ now: () => 100 });
     expect(() => meter.record({ images: -1 })).toThrow('Expected a finite number >= 0 for work.images but received -1');
-    expect(() => meter.record({ patches: NaN })).toThrow('Expected a finite number >= 0 for work.patches but received NaN');
+    expect(() => meter.record({ patches: NaN })).toThrow(
+      'Expected a finite number >= 0 for work.patches but received NaN',
+    );
     expect(() => meter.record(3 as never)).toThrow('Expected an object { images?, patches? } for work but received 3');
-    expect(() => meter.compute(50)).toThrow('Expected a time >= 100 (the clock must not go backwards) for now but received 50');
+    expect(() => meter.compute(50)).toThrow(
+      'Expected a time >= 100 (the clock must not go backwards) for now but received 50',
+    );
     expect(() => meter.compute(NaN)).toThrow('Expected a finite time in milliseconds for now but received NaN');
   });
 

@@ -82,15 +82,18 @@ export class ThroughputMeter {
   constructor(options: ThroughputMeterOptions = {}) {
     if (options === null || typeof options !== 'object') throw new MetricsOptionError('options', 'an object', options);
     this.windowMs = checkPositive('windowMs', options.windowMs ?? 10_000);
-    if (options.now !== undefined && typeof options.now !== 'function') throw new MetricsOptionError('now', 'a function returning milliseconds', options.now);
+    if (options.now !== undefined && typeof options.now !== 'function')
+      throw new MetricsOptionError('now', 'a function returning milliseconds', options.now);
     this.clock = options.now ?? (() => performance.now());
     this.startTime = this.last = this.time(undefined, false);
   }
 
   private time(now: number | undefined, monotonic = true): number {
     const t = now ?? this.clock();
-    if (typeof t !== 'number' || !Number.isFinite(t)) throw new MetricsOptionError('now', 'a finite time in milliseconds', t);
-    if (monotonic && t < this.last) throw new MetricsOptionError('now', `a time >= ${this.last} (the clock must not go backwards)`, t);
+    if (typeof t !== 'number' || !Number.isFinite(t))
+      throw new MetricsOptionError('now', 'a finite time in milliseconds', t);
+    if (monotonic && t < this.last)
+      throw new MetricsOptionError('now', `a time >= ${this.last} (the clock must not go backwards)`, t);
     return t;
   }
 
@@ -111,7 +114,8 @@ export class ThroughputMeter {
 
   /** Records work finished since the previous record (or the start). */
   record(work: WorkDone, now?: number): void {
-    if (work === null || typeof work !== 'object') throw new MetricsOptionError('work', 'an object { images?, patches? }', work);
+    if (work === null || typeof work !== 'object')
+      throw new MetricsOptionError('work', 'an object { images?, patches? }', work);
     const images = checkCount('work.images', work.images);
     const patches = checkCount('work.patches', work.patches);
     const t = this.time(now);
@@ -155,7 +159,12 @@ export class ThroughputMeter {
   /** Totals and elapsed time, so a resumed run reports overall rates over both sessions. */
   stateDict(now?: number): ThroughputState {
     const t = this.time(now);
-    return { kind: 'throughput', images: this.images, patches: this.patches, elapsedMs: t - this.startTime + this.offsetMs };
+    return {
+      kind: 'throughput',
+      images: this.images,
+      patches: this.patches,
+      elapsedMs: t - this.startTime + this.offsetMs,
+    };
   }
 
   /** Restores totals and elapsed time and restarts the clock at `now`; the window starts empty. */
@@ -173,7 +182,8 @@ export class ThroughputMeter {
 
 function checkCount(name: string, value: unknown): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new MetricsOptionError(name, 'a finite number >= 0', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new MetricsOptionError(name, 'a finite number >= 0', value);
   return value;
 }
 

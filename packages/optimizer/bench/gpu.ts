@@ -85,23 +85,41 @@ function writeReport(done: boolean): string {
   const argv = process.argv.slice(2).join(' ');
   lines.push('# GPU benchmark (webgpu backend)');
   lines.push('');
-  lines.push(`Command: \`npm run bench:gpu${argv ? ` -- ${argv}` : ''}\` (or the packed folder's \`run.sh\`, docs/engine.md)`);
+  lines.push(
+    `Command: \`npm run bench:gpu${argv ? ` -- ${argv}` : ''}\` (or the packed folder's \`run.sh\`, docs/engine.md)`,
+  );
   lines.push('');
   lines.push(`Date: ${new Date().toISOString()}  `);
-  lines.push(`Adapter: ${adapter.description || adapter.device} — vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}, ${adapter.software ? '**software**' : 'hardware'}  `);
-  lines.push(`Limits: maxBufferSize ${f(adapter.limits.maxBufferSize / 2 ** 20, 0)} MiB, maxStorageBufferBindingSize ${f(adapter.limits.maxStorageBufferBindingSize / 2 ** 20, 0)} MiB; features: ${adapter.features.join(', ') || 'none'}  `);
-  lines.push(`Host: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, @tensorflow/tfjs-backend-webgpu 4.22.0 on Dawn (npm \`webgpu\`)  `);
-  lines.push(`Total run time: ${f((performance.now() - started) / 1000, 0)} s${done ? '' : ' so far (**incomplete**: the run stopped before the end)'}${small ? ' (small sizes: a proof that it runs, not a measurement of the GPU)' : ''}`);
+  lines.push(
+    `Adapter: ${adapter.description || adapter.device} — vendor ${adapter.vendor || '?'}, architecture ${adapter.architecture || '?'}, ${adapter.software ? '**software**' : 'hardware'}  `,
+  );
+  lines.push(
+    `Limits: maxBufferSize ${f(adapter.limits.maxBufferSize / 2 ** 20, 0)} MiB, maxStorageBufferBindingSize ${f(adapter.limits.maxStorageBufferBindingSize / 2 ** 20, 0)} MiB; features: ${adapter.features.join(', ') || 'none'}  `,
+  );
+  lines.push(
+    `Host: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, @tensorflow/tfjs-backend-webgpu 4.22.0 on Dawn (npm \`webgpu\`)  `,
+  );
+  lines.push(
+    `Total run time: ${f((performance.now() - started) / 1000, 0)} s${done ? '' : ' so far (**incomplete**: the run stopped before the end)'}${small ? ' (small sizes: a proof that it runs, not a measurement of the GPU)' : ''}`,
+  );
   lines.push('');
-  lines.push('FLOPs count 2 per multiply-add; times are medians; every timed call reads its result back (asynchronously).');
-  lines.push('Peak GPU MiB is the high-water mark of GPU buffers in use (tensors, uniforms, staging), from the engine\'s meter.');
+  lines.push(
+    'FLOPs count 2 per multiply-add; times are medians; every timed call reads its result back (asynchronously).',
+  );
+  lines.push(
+    "Peak GPU MiB is the high-water mark of GPU buffers in use (tensors, uniforms, staging), from the engine's meter.",
+  );
   lines.push('');
   lines.push(`## Convolution kernels (batch ${CASES[0]!.x[0]})`);
   lines.push('');
-  lines.push('| layer | GFLOP | forward GFLOP/s | backprop input GFLOP/s | backprop filter GFLOP/s | input / forward | filter / forward |');
+  lines.push(
+    '| layer | GFLOP | forward GFLOP/s | backprop input GFLOP/s | backprop filter GFLOP/s | input / forward | filter / forward |',
+  );
   lines.push('|---|---|---|---|---|---|---|');
   for (const r of kernelRows) {
-    lines.push(`| ${r.layer} | ${f(r.gflop, 2)} | ${rate(r.gflop, r.forward)} | ${rate(r.gflop, r.backpropInput)} | ${rate(r.gflop, r.backpropFilter)} | ${f(r.forward / r.backpropInput, 2)} | ${f(r.forward / r.backpropFilter, 2)} |`);
+    lines.push(
+      `| ${r.layer} | ${f(r.gflop, 2)} | ${rate(r.gflop, r.forward)} | ${rate(r.gflop, r.backpropInput)} | ${rate(r.gflop, r.backpropFilter)} | ${f(r.forward / r.backpropInput, 2)} | ${f(r.forward / r.backpropFilter, 2)} |`,
+    );
   }
   lines.push('');
   lines.push(`## Training step (${stepImage}×${stepImage}, SGD, batch norm in training mode)`);
@@ -111,23 +129,33 @@ function writeReport(done: boolean): string {
   lines.push('| model | batch | GFLOP / step | ms / step | GFLOP/s | peak tensor MiB | peak GPU MiB |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const r of stepRows) {
-    lines.push(`| ${r.model} | ${r.batch} | ${f(r.gflop)} | ${f(r.ms, 0)} | ${rate(r.gflop, r.ms)} | ${f(r.peakTensorMiB, 0)} | ${f(r.peakGpuMiB, 0)} |`);
+    lines.push(
+      `| ${r.model} | ${r.batch} | ${f(r.gflop)} | ${f(r.ms, 0)} | ${rate(r.gflop, r.ms)} | ${f(r.peakTensorMiB, 0)} | ${f(r.peakGpuMiB, 0)} |`,
+    );
   }
   lines.push('');
-  lines.push(`## PatchGD step (${backboneName} → ${featureDim}-d, conv head, ${patch}² patches, k = 1/8 of the grid, ζ = ε = ${ZETA}, Adam, batch 1)`);
+  lines.push(
+    `## PatchGD step (${backboneName} → ${featureDim}-d, conv head, ${patch}² patches, k = 1/8 of the grid, ζ = ε = ${ZETA}, Adam, batch 1)`,
+  );
   lines.push('');
-  lines.push('One batch = fill Z (every patch, no gradients) + ζ inner iterations + one optimizer step. The first batch compiles the shaders; the second is timed.');
+  lines.push(
+    'One batch = fill Z (every patch, no gradients) + ζ inner iterations + one optimizer step. The first batch compiles the shaders; the second is timed.',
+  );
   lines.push('');
-  lines.push('| image | grid | k | first batch ms | fill ms | inner ms | batch ms | peak GPU MiB | peak tensor MiB | GPU pool MiB |');
+  lines.push(
+    '| image | grid | k | first batch ms | fill ms | inner ms | batch ms | peak GPU MiB | peak tensor MiB | GPU pool MiB |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of patchRows) {
-    lines.push(`| ${r.size}² | ${r.grid}×${r.grid} | ${r.k} | ${f(r.firstMs, 0)} | ${f(r.fillMs, 0)} | ${f(r.innerMs, 0)} | ${f(r.stepMs, 0)} | ${f(r.peakGpuMiB, 0)} | ${f(r.peakTensorMiB, 0)} | ${f(r.gpuAllocatedMiB, 0)} |`);
+    lines.push(
+      `| ${r.size}² | ${r.grid}×${r.grid} | ${r.k} | ${f(r.firstMs, 0)} | ${f(r.fillMs, 0)} | ${f(r.innerMs, 0)} | ${f(r.stepMs, 0)} | ${f(r.peakGpuMiB, 0)} | ${f(r.peakTensorMiB, 0)} | ${f(r.gpuAllocatedMiB, 0)} |`,
+    );
   }
   lines.push('');
-    const text = lines.join('\n');
-    mkdirSync(path.dirname(args.out!), { recursive: true });
-    writeFileSync(args.out!, text);
-    return text;
+  const text = lines.join('\n');
+  mkdirSync(path.dirname(args.out!), { recursive: true });
+  writeFileSync(args.out!, text);
+  return text;
 }
 
 const started = performance.now();
@@ -136,18 +164,24 @@ const engine = await initEngine({ backend: 'webgpu', allowSoftwareAdapter: args.
 const adapter = engine.adapter!;
 log(`webgpu on ${adapter.description || adapter.device} (${adapter.software ? 'software' : 'hardware'})`);
 
-const kernelRows: KernelRow[] = await benchKernels('webgpu', small ? 2 : 5, caseIndices.map((i) => CASES[i]!));
+const kernelRows: KernelRow[] = await benchKernels(
+  'webgpu',
+  small ? 2 : 5,
+  caseIndices.map((i) => CASES[i]!),
+);
 log('kernels done');
 writeReport(false);
 
-const builders: Record<string, () => BenchModel> = { resnet50: () => resnet50(stepImage), mobilenetv2: () => mobileNetV2(stepImage) };
+const builders: Record<string, () => BenchModel> = {
+  resnet50: () => resnet50(stepImage),
+  mobilenetv2: () => mobileNetV2(stepImage),
+};
 for (const build of models.map((m) => builders[m]!)) {
   const row = await benchStep(build, 'webgpu', modelSteps, stepBatch);
   if (row) stepRows.push(row);
   log(`${row?.model} step done`);
   writeReport(false);
 }
-
 
 for (const size of sizes) {
   const grid = Math.ceil(size / patch);

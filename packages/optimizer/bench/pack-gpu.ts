@@ -39,7 +39,9 @@ await build({
   conditions: ['@patchgd/source'],
   external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
   // CommonJS parts of the bundle call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   minify: false, // readable stack traces from the GPU machine
 });
@@ -123,4 +125,3 @@ function folderBytes(p: string): number {
   if (!s.isDirectory()) return s.size;
   return readdirSync(p).reduce((sum, f) => sum + folderBytes(path.join(p, f)), 0);
 }
-

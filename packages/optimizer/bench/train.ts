@@ -21,7 +21,10 @@ const { values: args } = parseArgs({
     patch: { type: 'string', default: '128' },
     k: { type: 'string', default: '8' },
     child: { type: 'string' },
-    out: { type: 'string', default: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/benchmarks/train.md') },
+    out: {
+      type: 'string',
+      default: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/benchmarks/train.md'),
+    },
   },
 });
 
@@ -42,16 +45,39 @@ interface Row extends Job {
 
 async function runJob(job: Job): Promise<Row> {
   await initEngine({ backend: 'wasm' });
-  const image = { data: new Float32Array(job.size * job.size * 3).map((_, i) => (i % 251) / 251), width: job.size, height: job.size, channels: 3 };
+  const image = {
+    data: new Float32Array(job.size * job.size * 3).map((_, i) => (i % 251) / 251),
+    width: job.size,
+    height: job.size,
+    channels: 3,
+  };
   const labels = [1];
   const trainer =
     job.method === 'GD'
-      ? new GDTrainer({ backbone: createBackbone(job.backbone, { inputSize: job.size }), numClasses: 2, optimizer: tf.train.adam(1e-3) })
+      ? new GDTrainer({
+          backbone: createBackbone(job.backbone, { inputSize: job.size }),
+          numClasses: 2,
+          optimizer: tf.train.adam(1e-3),
+        })
       : (() => {
           const backbone = createBackbone(job.backbone, { inputSize: job.patch, featureDim: 64 });
           const grid = Math.ceil(job.size / job.patch);
-          const head = createHead('convHead', { featureDim: 64, numClasses: 2, gridSize: [grid, grid], width: 64, stride1Blocks: 1, stride2Blocks: Math.min(3, Math.floor(Math.log2(grid))), dropout: 0 });
-          return new PatchGDTrainer({ backbone, head, patchSize: job.patch, patchesPerStep: job.k, optimizer: tf.train.adam(1e-3) });
+          const head = createHead('convHead', {
+            featureDim: 64,
+            numClasses: 2,
+            gridSize: [grid, grid],
+            width: 64,
+            stride1Blocks: 1,
+            stride2Blocks: Math.min(3, Math.floor(Math.log2(grid))),
+            dropout: 0,
+          });
+          return new PatchGDTrainer({
+            backbone,
+            head,
+            patchSize: job.patch,
+            patchesPerStep: job.k,
+            optimizer: tf.train.adam(1e-3),
+          });
         })();
   const measured = await measureStep(trainer, [image], labels);
   const start = performance.now();
@@ -77,16 +103,27 @@ const rows: Row[] = [];
 for (const size of sizes) {
   for (const method of ['GD', 'PatchGD'] as const) {
     const job: Job = { method, size, backbone: args.backbone!, patch: Number(args.patch), k: Number(args.k) };
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 2 ** 20,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)],
+      {
+        encoding: 'utf8',
+        maxBuffer: 64 * 2 ** 20,
+      },
+    );
     const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     const row: Row = line
       ? (JSON.parse(line.slice(7)) as Row)
-      : { ...job, error: (child.stderr.match(/(RangeError|Error|RuntimeError)[^\n]*/)?.[0] ?? `exit ${child.status ?? child.signal}`).slice(0, 120) };
+      : {
+          ...job,
+          error: (
+            child.stderr.match(/(RangeError|Error|RuntimeError)[^\n]*/)?.[0] ?? `exit ${child.status ?? child.signal}`
+          ).slice(0, 120),
+        };
     rows.push(row);
-    console.error(`${method} ${size}²: ${row.error ?? `${row.peakTensorMiB!.toFixed(0)} MiB peak, ${row.stepSeconds!.toFixed(2)} s/image`}`);
+    console.error(
+      `${method} ${size}²: ${row.error ?? `${row.peakTensorMiB!.toFixed(0)} MiB peak, ${row.stepSeconds!.toFixed(2)} s/image`}`,
+    );
   }
 }
 
@@ -104,7 +141,10 @@ const lines = [
   '',
   '| image | method | peak tensor MiB | wasm heap MiB | s / image | images / s |',
   '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.size}² | ${r.method} | ${r.error ? `failed: ${r.error}` : f(r.peakTensorMiB)} | ${f(r.wasmHeapMiB, 0)} | ${f(r.stepSeconds, 2)} | ${f(r.imagesPerSecond, 3)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.size}² | ${r.method} | ${r.error ? `failed: ${r.error}` : f(r.peakTensorMiB)} | ${f(r.wasmHeapMiB, 0)} | ${f(r.stepSeconds, 2)} | ${f(r.imagesPerSecond, 3)} |`,
+  ),
   '',
 ];
 const growth = (method: 'GD' | 'PatchGD') => {
@@ -121,7 +161,10 @@ for (const method of ['PatchGD', 'GD'] as const) {
   if (g) lines.push(`- ${method} peak memory grows ${f(g.ratio, 2)}× from ${g.from.size}² to ${g.to.size}².`);
 }
 const pg = growth('PatchGD');
-if (pg) lines.push(`- Target "PatchGD peak grows by at most 1.5× from 512 to 4096": ${pg.ratio <= 1.5 && pg.from.size === 512 && pg.to.size === 4096 ? 'met' : 'not met (see the rows)'}.`);
+if (pg)
+  lines.push(
+    `- Target "PatchGD peak grows by at most 1.5× from 512 to 4096": ${pg.ratio <= 1.5 && pg.from.size === 512 && pg.to.size === 4096 ? 'met' : 'not met (see the rows)'}.`,
+  );
 lines.push('');
 mkdirSync(path.dirname(args.out!), { recursive: true });
 writeFileSync(args.out!, lines.join('\n'));

@@ -17,8 +17,13 @@ const SIDE = 64; // 2×2 grid of 32² patches
 
 function batch(size: number, seed: number) {
   let state = seed;
-  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const images = Array.from({ length: size }, () => ({ data: new Float32Array(SIDE * SIDE * 3).map(() => rand()), width: SIDE, height: SIDE, channels: 3 }));
+  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const images = Array.from({ length: size }, () => ({
+    data: new Float32Array(SIDE * SIDE * 3).map(() => rand()),
+    width: SIDE,
+    height: SIDE,
+    channels: 3,
+  }));
   return { images, labels: Array.from({ length: size }, (_, i) => i % 2) };
 }
 
@@ -28,16 +33,39 @@ const backbones = {
   mobilenetv2: { widthMultiplier: 0.35 },
 } as const;
 
-function makeTrainer(name: keyof typeof backbones, optimizer: 'sgd' | 'adam', method: 'gd' | 'patchgd', budgetBytes?: number) {
+function makeTrainer(
+  name: keyof typeof backbones,
+  optimizer: 'sgd' | 'adam',
+  method: 'gd' | 'patchgd',
+  budgetBytes?: number,
+) {
   const opt = optimizer === 'sgd' ? tf.train.sgd(0.01) : tf.train.adam(1e-3);
   const budget = budgetBytes === undefined ? {} : { budgetBytes };
   if (method === 'gd') {
     const backbone = createBackbone(name, { inputSize: SIDE, inputChannels: 3, ...backbones[name] });
-    return { trainer: new GDTrainer({ backbone, numClasses: 2, optimizer: opt, ...budget }), dispose: () => backbone.dispose() };
+    return {
+      trainer: new GDTrainer({ backbone, numClasses: 2, optimizer: opt, ...budget }),
+      dispose: () => backbone.dispose(),
+    };
   }
   const backbone = createBackbone(name, { inputSize: PATCH, inputChannels: 3, featureDim: 16, ...backbones[name] });
-  const head = createHead('convHead', { featureDim: 16, numClasses: 2, gridSize: [2, 2], width: 8, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
-  const trainer = new PatchGDTrainer({ backbone, head, patchSize: PATCH, patchesPerStep: 2, optimizer: opt, ...budget });
+  const head = createHead('convHead', {
+    featureDim: 16,
+    numClasses: 2,
+    gridSize: [2, 2],
+    width: 8,
+    stride1Blocks: 1,
+    stride2Blocks: 1,
+    dropout: 0,
+  });
+  const trainer = new PatchGDTrainer({
+    backbone,
+    head,
+    patchSize: PATCH,
+    patchesPerStep: 2,
+    optimizer: opt,
+    ...budget,
+  });
   return { trainer, dispose: () => (backbone.dispose(), head.dispose()) };
 }
 
@@ -55,7 +83,12 @@ describe('budget matrix: planned batch, run for real, stays within the budget', 
           const budget = (one.peakBytes + two.peakBytes) / 2;
 
           const planned = makeTrainer(name, optimizer, method);
-          const plan = await planBatch({ trainer: planned.trainer, budgetBytes: budget, candidates: [1, 2, 4], sample: (b) => batch(b, 1) });
+          const plan = await planBatch({
+            trainer: planned.trainer,
+            budgetBytes: budget,
+            candidates: [1, 2, 4],
+            sample: (b) => batch(b, 1),
+          });
           expect(plan.batchSize).toBe(1);
           expect(plan.measurements.map((m) => m.fits)).toEqual([true, false]);
           expect(plan.measurements[1]!.peakBytes).toBeGreaterThan(budget);
@@ -70,19 +103,26 @@ describe('budget matrix: planned batch, run for real, stays within the budget', 
           }
           // the planner's figure is the real one (same allocations, first-step optimizer slots included)
           expect(Math.max(...peaks)).toBeLessThanOrEqual(budget);
-          expect(Math.abs(peaks[0]! - plan.measurements[0]!.peakBytes) / plan.measurements[0]!.peakBytes).toBeLessThan(0.02);
+          expect(Math.abs(peaks[0]! - plan.measurements[0]!.peakBytes) / plan.measurements[0]!.peakBytes).toBeLessThan(
+            0.02,
+          );
           real.dispose();
           if (process.env['BUDGET_MATRIX']) {
             const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-            console.log(`| ${name} | ${optimizer} | ${method} | ${mib(budget)} | ${mib(plan.measurements[0]!.peakBytes)} | ${peaks.map(mib).join(' / ')} | ${mib(plan.measurements[1]!.peakBytes)} |`);
+            console.log(
+              `| ${name} | ${optimizer} | ${method} | ${mib(budget)} | ${mib(plan.measurements[0]!.peakBytes)} | ${peaks.map(mib).join(' / ')} | ${mib(plan.measurements[1]!.peakBytes)} |`,
+            );
           }
 
           const tight = makeTrainer(name, optimizer, method, one.peakBytes * 0.9);
           const state = await tight.trainer.stateDict();
-          await expect(tight.trainer.trainBatch(batch(1, 1).images, batch(1, 1).labels)).rejects.toBeInstanceOf(BudgetExceededError);
+          await expect(tight.trainer.trainBatch(batch(1, 1).images, batch(1, 1).labels)).rejects.toBeInstanceOf(
+            BudgetExceededError,
+          );
           // refused before training: nothing changed
           const after = await tight.trainer.stateDict();
-          for (const [key, t] of Object.entries(state.tensors)) expect(Array.from(after.tensors[key]!.dataSync()), key).toEqual(Array.from(t.dataSync()));
+          for (const [key, t] of Object.entries(state.tensors))
+            expect(Array.from(after.tensors[key]!.dataSync()), key).toEqual(Array.from(t.dataSync()));
           tf.dispose([...Object.values(state.tensors), ...Object.values(after.tensors)]);
           tight.dispose();
         });

@@ -31,7 +31,11 @@ export interface StateDict {
 /** The checkpoint file is missing, truncated or not a checkpoint. */
 export class CheckpointError extends OptimizerError {
   override name = 'CheckpointError';
-  constructor(readonly file: string, what: string, cause?: unknown) {
+  constructor(
+    readonly file: string,
+    what: string,
+    cause?: unknown,
+  ) {
     super(`Cannot read checkpoint ${file}: ${what}`, cause === undefined ? undefined : { cause });
   }
 }

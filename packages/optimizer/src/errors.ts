@@ -29,7 +29,9 @@ export class NonFiniteLossError extends OptimizerError {
   ) {
     super(
       `Training stopped at optimizer step ${step}: ${what} is not finite` +
-        (location ? ` (batch ${location.batch}, images ${JSON.stringify(location.keys.slice(0, 8))}${location.keys.length > 8 ? '…' : ''}${location.innerIteration !== undefined ? `, inner iteration ${location.innerIteration}` : ''})` : '') +
+        (location
+          ? ` (batch ${location.batch}, images ${JSON.stringify(location.keys.slice(0, 8))}${location.keys.length > 8 ? '…' : ''}${location.innerIteration !== undefined ? `, inner iteration ${location.innerIteration}` : ''})`
+          : '') +
         '; every weight, batch-norm statistic and optimizer slot is as it was before this batch',
     );
   }
@@ -53,7 +55,9 @@ export class NonFiniteInputError extends OptimizerError {
 export class NonFiniteOutputError extends OptimizerError {
   override name = 'NonFiniteOutputError';
   constructor(readonly what: string) {
-    super(`${what} are not finite: the weights have diverged or hold NaN/Infinity (train from an earlier checkpoint or lower the learning rate)`);
+    super(
+      `${what} are not finite: the weights have diverged or hold NaN/Infinity (train from an earlier checkpoint or lower the learning rate)`,
+    );
   }
 }
 
@@ -64,16 +68,22 @@ export class NonFiniteStateError extends OptimizerError {
     readonly tensor: string,
     readonly source: string,
   ) {
-    super(`Tensor ${tensor} of ${source} holds NaN or infinite values; a checkpoint must be finite (the last finite checkpoint is kept)`);
+    super(
+      `Tensor ${tensor} of ${source} holds NaN or infinite values; a checkpoint must be finite (the last finite checkpoint is kept)`,
+    );
   }
 }
 
 /** Throws NonFiniteStateError for the first tensor that is not finite. */
-export async function checkFiniteTensors(tensors: Record<string, { dtype: string; data(): Promise<ArrayLike<number>> }>, source: string): Promise<void> {
+export async function checkFiniteTensors(
+  tensors: Record<string, { dtype: string; data(): Promise<ArrayLike<number>> }>,
+  source: string,
+): Promise<void> {
   for (const [name, t] of Object.entries(tensors)) {
     if (t.dtype !== 'float32') continue;
     const values = await t.data(); // asynchronous: webgpu in Node has no synchronous readback
-    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) throw new NonFiniteStateError(name, source);
+    for (let i = 0; i < values.length; i++)
+      if (!Number.isFinite(values[i]!)) throw new NonFiniteStateError(name, source);
   }
 }
 

@@ -4,13 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import {
-  TORCHVISION_ARCHS,
-  exportStateDict,
-  type Backbone,
-  type Head,
-  type TorchvisionArch,
-} from '@patchgd/backbones';
+import { TORCHVISION_ARCHS, exportStateDict, type Backbone, type Head, type TorchvisionArch } from '@patchgd/backbones';
 import { saveModelWeights } from '@patchgd/backbones/layers';
 import { encodeSafetensors } from '@patchgd/core';
 import { writeAtomic } from '@patchgd/core/node';

@@ -8,7 +8,7 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js
 import { fit, permutation, type Dataset, type Example } from './fit.js';
 import { GDTrainer } from './gd-trainer.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
-import {  planBatch, planPatchesPerStep } from './planner.js';
+import { planBatch, planPatchesPerStep } from './planner.js';
 import { BudgetExceededError, NonFiniteStateError } from './errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'patchgd-fit-'));
@@ -20,10 +20,10 @@ beforeAll(async () => {
 /** 16×16 grey images; label 1 when the left half is brighter. */
 function dataset(count: number, seed: number): Dataset {
   let state = seed;
-  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const examples = Array.from({ length: count }, (_, i) => {
     const label = i % 2;
-    const data = new Float32Array(256).map((_, p) => rand() * 0.5 + ((p % 16 < 8) === (label === 1) ? 0.5 : 0));
+    const data = new Float32Array(256).map((_, p) => rand() * 0.5 + (p % 16 < 8 === (label === 1) ? 0.5 : 0));
     return { image: { data, width: 16, height: 16, channels: 1 }, label };
   });
   return { length: count, get: (i) => examples[i]! };
@@ -32,7 +32,15 @@ function dataset(count: number, seed: number): Dataset {
 function trainer(options: { budgetBytes?: number } = {}) {
   const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4], featureDim: 4 });
   const head = createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
-  return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 2, optimizer: tf.train.adam(0.01), seed: 3, ...options });
+  return new PatchGDTrainer({
+    backbone,
+    head,
+    patchSize: 8,
+    patchesPerStep: 2,
+    optimizer: tf.train.adam(0.01),
+    seed: 3,
+    ...options,
+  });
 }
 
 describe('fit', () => {
@@ -55,18 +63,36 @@ describe('fit', () => {
 
     const runDir = path.join(dir, 'resume');
     const first: number[] = [];
-    const kill = { onTrainBatchEnd: ({ epoch, batch }: { epoch: number; batch: number }) => {
-      if (epoch === 1 && batch === 1) throw new Error('killed');
-    } };
+    const kill = {
+      onTrainBatchEnd: ({ epoch, batch }: { epoch: number; batch: number }) => {
+        if (epoch === 1 && batch === 1) throw new Error('killed');
+      },
+    };
     const seen: unknown[] = [];
     await expect(
-      fit(await fresh(), { train, val, epochs: 2, batchSize: 4, checkpointDir: runDir, checkpointEvery: 1, callbacks: [losses(first), kill, { onException: (e) => void seen.push(e) }] }),
+      fit(await fresh(), {
+        train,
+        val,
+        epochs: 2,
+        batchSize: 4,
+        checkpointDir: runDir,
+        checkpointEvery: 1,
+        callbacks: [losses(first), kill, { onException: (e) => void seen.push(e) }],
+      }),
     ).rejects.toThrow('killed');
     expect(seen).toHaveLength(1);
     // Killed during epoch 1's second batch, before its checkpoint: the resumed run redoes that batch.
     expect(first).toHaveLength(5);
     const rest: number[] = [];
-    const resumed = await fit(await fresh(), { train, val, epochs: 2, batchSize: 4, checkpointDir: runDir, resumeFrom: path.join(runDir, 'last.ckpt'), callbacks: [losses(rest)] });
+    const resumed = await fit(await fresh(), {
+      train,
+      val,
+      epochs: 2,
+      batchSize: 4,
+      checkpointDir: runDir,
+      resumeFrom: path.join(runDir, 'last.ckpt'),
+      callbacks: [losses(rest)],
+    });
     expect([...first.slice(0, 4), ...rest]).toEqual(uninterrupted);
     expect(resumed.epochs.map((e) => e.val!.loss)).toEqual(full.epochs.map((e) => e.val!.loss));
     expect(readFileSync(path.join(runDir, 'best.ckpt')).length).toBeGreaterThan(100);
@@ -81,9 +107,30 @@ describe('fit', () => {
           const backbone = createBackbone('convnet', { inputSize: 16, inputChannels: 1, widths: [4, 6], seed: 5 });
           return new GDTrainer({ backbone, numClasses: 2, optimizer: tf.train.adam(0.01), seed: 3 });
         }
-        const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4], featureDim: 6, seed: 5 });
-        const head = createHead('poolHead', { featureDim: 6, numClasses: 2, hiddenDim: 8, contextBlocks: 1, dropout: 0.1, gridSize: [2, 2], seed: 6 });
-        return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 2, optimizer: { backbone: tf.train.adam(3e-3), head: tf.train.adam(1e-2) }, seed: 3 });
+        const backbone = createBackbone('convnet', {
+          inputSize: 8,
+          inputChannels: 1,
+          widths: [4],
+          featureDim: 6,
+          seed: 5,
+        });
+        const head = createHead('poolHead', {
+          featureDim: 6,
+          numClasses: 2,
+          hiddenDim: 8,
+          contextBlocks: 1,
+          dropout: 0.1,
+          gridSize: [2, 2],
+          seed: 6,
+        });
+        return new PatchGDTrainer({
+          backbone,
+          head,
+          patchSize: 8,
+          patchesPerStep: 2,
+          optimizer: { backbone: tf.train.adam(3e-3), head: tf.train.adam(1e-2) },
+          seed: 3,
+        });
       };
       const record = (into: number[]) => ({ onTrainBatchEnd: ({ loss }: { loss: number }) => void into.push(loss) });
       const uninterrupted: number[] = [];
@@ -94,18 +141,43 @@ describe('fit', () => {
 
       const runDir = path.join(dir, `resume-defaults-${method}`);
       const first: number[] = [];
-      const kill = { onTrainBatchEnd: ({ epoch, batch }: { epoch: number; batch: number }) => {
-        if (epoch === 0 && batch === 2) throw new Error('killed');
-      } };
-      await expect(fit(build(), { train, epochs: 2, batchSize: 3, checkpointDir: runDir, checkpointEvery: 2, callbacks: [record(first), kill] })).rejects.toThrow('killed');
+      const kill = {
+        onTrainBatchEnd: ({ epoch, batch }: { epoch: number; batch: number }) => {
+          if (epoch === 0 && batch === 2) throw new Error('killed');
+        },
+      };
+      await expect(
+        fit(build(), {
+          train,
+          epochs: 2,
+          batchSize: 3,
+          checkpointDir: runDir,
+          checkpointEvery: 2,
+          callbacks: [record(first), kill],
+        }),
+      ).rejects.toThrow('killed');
       const rest: number[] = [];
-      await fit(build(), { train, epochs: 2, batchSize: 3, checkpointDir: runDir, resumeFrom: path.join(runDir, 'last.ckpt'), callbacks: [record(rest)] });
+      await fit(build(), {
+        train,
+        epochs: 2,
+        batchSize: 3,
+        checkpointDir: runDir,
+        resumeFrom: path.join(runDir, 'last.ckpt'),
+        callbacks: [record(rest)],
+      });
       expect([...first.slice(0, 2), ...rest]).toEqual(uninterrupted);
       // dropout really draws: a different run seed gives different losses
       if (method === 'patchgd') {
         const other: number[] = [];
         const t = build() as PatchGDTrainer;
-        const reseeded = new PatchGDTrainer({ backbone: t.backbone, head: t.head, patchSize: 8, patchesPerStep: 2, optimizer: tf.train.adam(3e-3), seed: 4 });
+        const reseeded = new PatchGDTrainer({
+          backbone: t.backbone,
+          head: t.head,
+          patchSize: 8,
+          patchesPerStep: 2,
+          optimizer: tf.train.adam(3e-3),
+          seed: 4,
+        });
         await fit(reseeded, { train, epochs: 1, batchSize: 3, callbacks: [record(other)] });
         expect(other[0]).not.toBe(uninterrupted[0]);
       }
@@ -117,7 +189,8 @@ describe('fit', () => {
     let poisoned = false;
     const inner = trainer();
     const wrapped = {
-      trainBatch: (images: Parameters<typeof inner.trainBatch>[0], labels: number[]) => inner.trainBatch(images, labels),
+      trainBatch: (images: Parameters<typeof inner.trainBatch>[0], labels: number[]) =>
+        inner.trainBatch(images, labels),
       predict: (images: Parameters<typeof inner.predict>[0]) => inner.predict(images),
       loadStateDict: (d: Parameters<typeof inner.loadStateDict>[0]) => inner.loadStateDict(d),
       stateDict: async () => {
@@ -130,7 +203,14 @@ describe('fit', () => {
       },
     };
     const poison = { onTrainBatchEnd: ({ batch }: { batch: number }) => void (poisoned = batch === 1) };
-    const error = await fit(wrapped, { train: dataset(8, 1), epochs: 1, batchSize: 4, checkpointDir: runDir, checkpointEvery: 1, callbacks: [poison] }).catch((e: unknown) => e);
+    const error = await fit(wrapped, {
+      train: dataset(8, 1),
+      epochs: 1,
+      batchSize: 4,
+      checkpointDir: runDir,
+      checkpointEvery: 1,
+      callbacks: [poison],
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteStateError);
     expect((error as Error).message).toContain(`of ${path.join(runDir, 'last.ckpt')} holds NaN or infinite values`);
     // the checkpoint of batch 0 is what is on disk
@@ -162,7 +242,10 @@ describe('fit', () => {
 describe('checkpoints', () => {
   it('round-trip tensors and state, and leave no temporary file', async () => {
     const file = path.join(dir, 'a.ckpt');
-    await saveCheckpoint(file, { state: { step: 3 }, tensors: { w: tf.tensor2d([1, 2, 3, 4], [2, 2]), n: tf.tensor1d([7], 'int32') } });
+    await saveCheckpoint(file, {
+      state: { step: 3 },
+      tensors: { w: tf.tensor2d([1, 2, 3, 4], [2, 2]), n: tf.tensor1d([7], 'int32') },
+    });
     const back = await loadCheckpoint(file);
     expect(back.state).toEqual({ step: 3 });
     expect(Array.from(back.tensors['w']!.dataSync())).toEqual([1, 2, 3, 4]);
@@ -184,7 +267,10 @@ describe('checkpoints', () => {
 describe('memory budget', () => {
   const sample = (b: number) => {
     const d = dataset(b, 9);
-    return { images: Array.from({ length: b }, (_, i) => (d.get(i) as Example).image), labels: Array.from({ length: b }, (_, i) => i % 2) };
+    return {
+      images: Array.from({ length: b }, (_, i) => (d.get(i) as Example).image),
+      labels: Array.from({ length: b }, (_, i) => i % 2),
+    };
   };
 
   it('planBatch picks the largest measured batch that fits, and it fits when run for real', async () => {
@@ -206,11 +292,21 @@ describe('memory budget', () => {
       const head = createHead('attentionHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0 });
       return new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: k, optimizer: tf.train.sgd(0.1) });
     };
-    const all = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: 2 ** 40, candidates: [1, 4] });
+    const all = await planPatchesPerStep({
+      makeTrainer: make,
+      sample: () => sample(2),
+      budgetBytes: 2 ** 40,
+      candidates: [1, 4],
+    });
     const [one, four] = all.measurements;
     expect(four!.peakBytes).toBeGreaterThan(one!.peakBytes);
     const budget = (one!.peakBytes + four!.peakBytes) / 2;
-    const plan = await planPatchesPerStep({ makeTrainer: make, sample: () => sample(2), budgetBytes: budget, candidates: [1, 4] });
+    const plan = await planPatchesPerStep({
+      makeTrainer: make,
+      sample: () => sample(2),
+      budgetBytes: budget,
+      candidates: [1, 4],
+    });
     expect(plan.patchesPerStep).toBe(1);
   });
 
@@ -218,7 +314,9 @@ describe('memory budget', () => {
     const t = trainer({ budgetBytes: 1024 });
     const { images, labels } = sample(2);
     await expect(t.trainBatch(images, labels)).rejects.toBeInstanceOf(BudgetExceededError);
-    await expect(t.trainBatch(images, labels)).rejects.toThrow(/^A PatchGD step on 2 images peaked at [\d.]+ MiB of device memory .*over the budget of 0\.0 MiB; the step was undone/);
+    await expect(t.trainBatch(images, labels)).rejects.toThrow(
+      /^A PatchGD step on 2 images peaked at [\d.]+ MiB of device memory .*over the budget of 0\.0 MiB; the step was undone/,
+    );
   });
 });
 
@@ -230,19 +328,37 @@ describe('fit with epoch-aware datasets and custom monitors', () => {
     const runDir = path.join(dir, 'custom-monitor');
     // "Lowest accuracy is best" — the opposite of valAccuracy — must still pick its own epoch.
     const values: number[] = [];
-    const monitor = { name: 'inverted', mode: 'min' as const, value: (v: { accuracy: number; labels: Int32Array; predictions: Int32Array }) => {
-      expect(v.labels).toEqual(Int32Array.from({ length: 6 }, (_, i) => i % 2));
-      values.push(v.accuracy);
-      return v.accuracy;
-    } };
-    const result = await fit(trainer(), { train, val: dataset(6, 5), epochs: 3, batchSize: 4, monitor, checkpointDir: runDir });
+    const monitor = {
+      name: 'inverted',
+      mode: 'min' as const,
+      value: (v: { accuracy: number; labels: Int32Array; predictions: Int32Array }) => {
+        expect(v.labels).toEqual(Int32Array.from({ length: 6 }, (_, i) => i % 2));
+        values.push(v.accuracy);
+        return v.accuracy;
+      },
+    };
+    const result = await fit(trainer(), {
+      train,
+      val: dataset(6, 5),
+      epochs: 3,
+      batchSize: 4,
+      monitor,
+      checkpointDir: runDir,
+    });
     expect(epochs).toEqual([0, 1, 2]);
     const bestEpoch = values.indexOf(Math.min(...values));
     expect(result.best).toEqual({ epoch: bestEpoch, value: values[bestEpoch] });
 
     const resumed: number[] = [];
     const again: Dataset = { ...train, setEpoch: (e) => void resumed.push(e) };
-    await fit(trainer(), { train: again, val: dataset(6, 5), epochs: 4, batchSize: 4, monitor, resumeFrom: path.join(runDir, 'last.ckpt') });
+    await fit(trainer(), {
+      train: again,
+      val: dataset(6, 5),
+      epochs: 4,
+      batchSize: 4,
+      monitor,
+      resumeFrom: path.join(runDir, 'last.ckpt'),
+    });
     expect(resumed).toEqual([3]);
   });
 });

@@ -27,7 +27,11 @@ export interface Dataset {
 
 /** What `fit` needs from a trainer (both PatchGDTrainer and GDTrainer have it). */
 export interface Trainable {
-  trainBatch(images: (Pixels | RegionSource)[], labels: number[], options?: { keys?: readonly string[] }): Promise<{ loss: number }>;
+  trainBatch(
+    images: (Pixels | RegionSource)[],
+    labels: number[],
+    options?: { keys?: readonly string[] },
+  ): Promise<{ loss: number }>;
   predict(images: (Pixels | RegionSource)[]): Promise<tf.Tensor2D>;
   stateDict(): Promise<StateDict>;
   loadStateDict(dict: StateDict): Promise<void>;
@@ -67,7 +71,13 @@ export interface Callbacks {
   onEpochEnd?(info: EpochEnd): void | Promise<void>;
   onException?(error: unknown, info: { epoch: number; batch: number }): void | Promise<void>;
   /** a batch ended in NonFiniteLossError and was skipped (`onBadBatch: { skip }`); the model is as before it */
-  onBadBatch?(info: { epoch: number; batch: number; keys: string[]; error: NonFiniteLossError | NonFiniteInputError; skipped: number }): void | Promise<void>;
+  onBadBatch?(info: {
+    epoch: number;
+    batch: number;
+    keys: string[];
+    error: NonFiniteLossError | NonFiniteInputError;
+    skipped: number;
+  }): void | Promise<void>;
 }
 
 export interface FitOptions {
@@ -129,8 +139,10 @@ interface Progress {
 export async function fit(trainer: Trainable, options: FitOptions): Promise<FitResult> {
   const { train, val, epochs, batchSize } = options;
   if (!Number.isInteger(epochs) || epochs < 1) throw new TrainerOptionError('epochs', 'a positive integer', epochs);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainerOptionError('batchSize', 'a positive integer', batchSize);
-  if (!train || !Number.isInteger(train.length) || train.length < 1) throw new TrainerOptionError('train', 'a dataset with at least one example', train);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new TrainerOptionError('batchSize', 'a positive integer', batchSize);
+  if (!train || !Number.isInteger(train.length) || train.length < 1)
+    throw new TrainerOptionError('train', 'a dataset with at least one example', train);
   const seed = options.seed ?? 42;
   const callbacks = options.callbacks ?? [];
   const monitor = options.monitor ?? options.earlyStopping?.monitor ?? 'valLoss';
@@ -160,7 +172,10 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
       throw error;
     }
     try {
-      await saveCheckpoint(path.join(options.checkpointDir, name), { state: { ...dict.state, fit: progress }, tensors: dict.tensors });
+      await saveCheckpoint(path.join(options.checkpointDir, name), {
+        state: { ...dict.state, fit: progress },
+        tensors: dict.tensors,
+      });
     } finally {
       tf.dispose(Object.values(dict.tensors));
     }
@@ -179,12 +194,22 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
         const keys = examples.map((e, i) => e.key ?? String(indices[i]));
         let loss: number;
         try {
-          ({ loss } = await trainer.trainBatch(examples.map((e) => e.image), examples.map((e) => e.label), { keys }));
+          ({ loss } = await trainer.trainBatch(
+            examples.map((e) => e.image),
+            examples.map((e) => e.label),
+            { keys },
+          ));
         } catch (error) {
           const bad = error instanceof NonFiniteLossError || error instanceof NonFiniteInputError;
           if (!bad || onBadBatch === 'stop') throw error;
           progress.skipped = (progress.skipped ?? 0) + 1;
-          await emit('onBadBatch', { epoch: progress.epoch, batch: progress.batch, keys, error, skipped: progress.skipped });
+          await emit('onBadBatch', {
+            epoch: progress.epoch,
+            batch: progress.batch,
+            keys,
+            error,
+            skipped: progress.skipped,
+          });
           if (progress.skipped > onBadBatch.skip) throw error;
           progress.batch++;
           continue;
@@ -195,12 +220,16 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
         await emit('onTrainBatchEnd', { epoch: progress.epoch, batch: progress.batch - 1, loss });
         if (options.checkpointEvery && progress.batch % options.checkpointEvery === 0) await checkpoint('last.ckpt');
       }
-      const end: EpochEnd = { epoch: progress.epoch, trainLoss: progress.lossSum / Math.max(progress.counted ?? batchesPerEpoch, 1) };
+      const end: EpochEnd = {
+        epoch: progress.epoch,
+        trainLoss: progress.lossSum / Math.max(progress.counted ?? batchesPerEpoch, 1),
+      };
       if (val) {
         end.val = await evaluate(trainer, val, batchSize);
         await emit('onValidationEnd', { epoch: progress.epoch, val: end.val });
         const { value, mode } = monitored(monitor, end.val);
-        const better = progress.best === undefined || (mode === 'min' ? value < progress.best.value : value > progress.best.value);
+        const better =
+          progress.best === undefined || (mode === 'min' ? value < progress.best.value : value > progress.best.value);
         if (better) {
           progress.best = { epoch: progress.epoch, value };
           progress.sinceBest = 0;
@@ -214,9 +243,17 @@ export async function fit(trainer: Trainable, options: FitOptions): Promise<FitR
       await checkpoint('last.ckpt');
       if (options.checkpointDir && progress.best?.epoch === end.epoch) {
         // a copy through a temporary file and a rename: a kill leaves the old best.ckpt, never half of one
-        await writeAtomic(path.join(options.checkpointDir, 'best.ckpt'), await readFile(path.join(options.checkpointDir, 'last.ckpt')));
+        await writeAtomic(
+          path.join(options.checkpointDir, 'best.ckpt'),
+          await readFile(path.join(options.checkpointDir, 'last.ckpt')),
+        );
       }
-      if (stop) return { epochs: progress.history, stopped: 'early-stopping', ...(progress.best ? { best: progress.best } : {}) };
+      if (stop)
+        return {
+          epochs: progress.history,
+          stopped: 'early-stopping',
+          ...(progress.best ? { best: progress.best } : {}),
+        };
     }
   } catch (error) {
     await emit('onException', error, { epoch: progress.epoch, batch: progress.batch });
@@ -232,16 +269,28 @@ function monitored(monitor: Monitor, val: Evaluation): { value: number; mode: 'm
 }
 
 /** Mean cross-entropy and accuracy of `trainer.predict` over a dataset. */
-export async function evaluate(trainer: Pick<Trainable, 'predict'>, data: Dataset, batchSize: number): Promise<Evaluation> {
+export async function evaluate(
+  trainer: Pick<Trainable, 'predict'>,
+  data: Dataset,
+  batchSize: number,
+): Promise<Evaluation> {
   const predictions = new Int32Array(data.length);
   const labels = new Int32Array(data.length);
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < data.length; start += batchSize) {
-    const examples = await Promise.all(Array.from({ length: Math.min(batchSize, data.length - start) }, (_, i) => data.get(start + i)));
+    const examples = await Promise.all(
+      Array.from({ length: Math.min(batchSize, data.length - start) }, (_, i) => data.get(start + i)),
+    );
     const logits = await trainer.predict(examples.map((e) => e.image));
     const [lossTensor, predictedTensor] = tf.tidy(() => {
-      const labels = tf.oneHot(tf.tensor1d(examples.map((e) => e.label), 'int32'), logits.shape[1]);
+      const labels = tf.oneHot(
+        tf.tensor1d(
+          examples.map((e) => e.label),
+          'int32',
+        ),
+        logits.shape[1],
+      );
       const perExample = tf.losses.softmaxCrossEntropy(labels, logits, undefined, undefined, tf.Reduction.NONE);
       return [tf.sum(perExample), tf.argMax(logits, 1)] as const;
     });

@@ -14,8 +14,19 @@ describe('GDTrainer', () => {
     const x = tf.randomUniform([4, 16, 16, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
     const labels = [0, 1, 1, 0];
     const net = backbone();
-    const whole = await new GDTrainer({ backbone: net, numClasses: 2, optimizer: tf.train.sgd(0.1), training: false }).gradients(x, labels);
-    const split = await new GDTrainer({ backbone: net, numClasses: 2, optimizer: tf.train.sgd(0.1), training: false, accumulationSteps: 2 }).gradients(x, labels);
+    const whole = await new GDTrainer({
+      backbone: net,
+      numClasses: 2,
+      optimizer: tf.train.sgd(0.1),
+      training: false,
+    }).gradients(x, labels);
+    const split = await new GDTrainer({
+      backbone: net,
+      numClasses: 2,
+      optimizer: tf.train.sgd(0.1),
+      training: false,
+      accumulationSteps: 2,
+    }).gradients(x, labels);
     expect(split.loss).toBeCloseTo(whole.loss, 5);
     for (const [name, g] of Object.entries(whole.grads)) {
       const a = split.grads[name]!.dataSync();

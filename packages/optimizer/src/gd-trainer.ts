@@ -49,11 +49,17 @@ export class GDTrainer {
 
   constructor(options: GDTrainerOptions) {
     const { backbone, numClasses } = options;
-    if (!Number.isInteger(numClasses) || numClasses < 2) throw new TrainerOptionError('numClasses', 'an integer ≥ 2', numClasses);
+    if (!Number.isInteger(numClasses) || numClasses < 2)
+      throw new TrainerOptionError('numClasses', 'an integer ≥ 2', numClasses);
     const eps = options.accumulationSteps;
-    if (eps !== undefined && (!Number.isInteger(eps) || eps < 1)) throw new TrainerOptionError('accumulationSteps', 'a positive integer', eps);
+    if (eps !== undefined && (!Number.isInteger(eps) || eps < 1))
+      throw new TrainerOptionError('accumulationSteps', 'a positive integer', eps);
     if (typeof backbone.classifier !== 'function') {
-      throw new TrainerOptionError('backbone', 'a backbone with the classifier capability (GD baseline)', backbone.name);
+      throw new TrainerOptionError(
+        'backbone',
+        'a backbone with the classifier capability (GD baseline)',
+        backbone.name,
+      );
     }
     this.options = options;
     this.classifier = backbone.classifier(numClasses);
@@ -76,33 +82,53 @@ export class GDTrainer {
     const sources = imagesOf(images);
     const size = this.options.backbone.inputSize;
     const grid = new PatchGrid({ width: size, height: size, patchSize: size });
-    return readPatches(sources, sources.map(() => Int32Array.of(0)), {
-      grid,
-      ...(this.options.normalize ? { normalize: this.options.normalize } : {}),
-      ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}),
-      ...(keys ? { keys } : {}),
-    });
+    return readPatches(
+      sources,
+      sources.map(() => Int32Array.of(0)),
+      {
+        grid,
+        ...(this.options.normalize ? { normalize: this.options.normalize } : {}),
+        ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}),
+        ...(keys ? { keys } : {}),
+      },
+    );
   }
 
   /** ∂loss/∂θ summed over the micro-batches, not applied; batch-norm statistics are put back. */
-  async gradients(images: ImageBatch, labelsIn: ArrayLike<number>): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
+  async gradients(
+    images: ImageBatch,
+    labelsIn: ArrayLike<number>,
+  ): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
     const grads: tf.NamedTensorMap = {};
-    const { result } = await guardStep({ variables: this.variables.map((v) => v.variable), optimizers: this.optimizers, restore: 'always' }, () =>
-      this.run(images, labelsIn, grads, false),
+    const { result } = await guardStep(
+      { variables: this.variables.map((v) => v.variable), optimizers: this.optimizers, restore: 'always' },
+      () => this.run(images, labelsIn, grads, false),
     );
     return { loss: result, grads };
   }
 
-  async trainBatch(images: ImageBatch, labels: ArrayLike<number>, options: { keys?: readonly string[] } = {}): Promise<{ loss: number; peakBytes?: number }> {
+  async trainBatch(
+    images: ImageBatch,
+    labels: ArrayLike<number>,
+    options: { keys?: readonly string[] } = {},
+  ): Promise<{ loss: number; peakBytes?: number }> {
     const budget = this.options.budgetBytes;
     const variables = this.variables.map((v) => v.variable);
     const what = `A GD step on ${imagesOf(images).length} images`;
     if (budget !== undefined && !this.budgetChecked && this.options.checkBudgetFirst !== false) {
-      await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what }, () => this.run(images, labels, {}, true, options.keys));
+      await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what }, () =>
+        this.run(images, labels, {}, true, options.keys),
+      );
       this.budgetChecked = true;
     }
     const guarded = await guardStep(
-      { variables, optimizers: this.optimizers, restore: this.options.restoreOnError === false ? 'never' : 'on-error', ...(budget !== undefined ? { budgetBytes: budget } : {}), what },
+      {
+        variables,
+        optimizers: this.optimizers,
+        restore: this.options.restoreOnError === false ? 'never' : 'on-error',
+        ...(budget !== undefined ? { budgetBytes: budget } : {}),
+        what,
+      },
       () => this.run(images, labels, {}, true, options.keys),
     );
     return { loss: guarded.result, ...(guarded.memory ? { peakBytes: guarded.memory.peakBytes } : {}) };
@@ -111,11 +137,20 @@ export class GDTrainer {
   /** Memory of a real, applied step on this batch, after which everything is put back. */
   async measureStep(images: ImageBatch, labels: ArrayLike<number>): Promise<StepMemory> {
     const variables = this.variables.map((v) => v.variable);
-    const { memory } = await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity }, () => this.run(images, labels, {}, true));
+    const { memory } = await guardStep(
+      { variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity },
+      () => this.run(images, labels, {}, true),
+    );
     return memory!;
   }
 
-  private async run(images: ImageBatch, labelsIn: ArrayLike<number>, grads: tf.NamedTensorMap, apply: boolean, keys?: readonly string[]): Promise<number> {
+  private async run(
+    images: ImageBatch,
+    labelsIn: ArrayLike<number>,
+    grads: tf.NamedTensorMap,
+    apply: boolean,
+    keys?: readonly string[],
+  ): Promise<number> {
     const x = await this.toTensor(images, keys);
     const batch = x.shape[0];
     const labels = labelsOf(labelsIn, batch, this.options.numClasses);
@@ -140,9 +175,17 @@ export class GDTrainer {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
       }
-      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'the loss', { batch: step, keys: keys ?? Array.from({ length: batch }, (_, i) => String(i)) });
+      if (!Number.isFinite(loss))
+        throw new NonFiniteLossError(step, 'the loss', {
+          batch: step,
+          keys: keys ?? Array.from({ length: batch }, (_, i) => String(i)),
+        });
       const broken = await nonFiniteVariables(this.variables.filter((v) => !v.trainable));
-      if (broken.length > 0) throw new NonFiniteLossError(step, `the model state (${broken.slice(0, 3).join(', ')})`, { batch: step, keys: keys ?? [] });
+      if (broken.length > 0)
+        throw new NonFiniteLossError(step, `the model state (${broken.slice(0, 3).join(', ')})`, {
+          batch: step,
+          keys: keys ?? [],
+        });
       if (apply) this.optimizers.apply(grads, this.schedule(step));
     } finally {
       x.dispose();
@@ -160,7 +203,8 @@ export class GDTrainer {
   }
 
   async loadStateDict(dict: StateDict, file?: string): Promise<void> {
-    if (dict.state['kind'] !== 'gd') throw new TrainerOptionError('state dict', "a GDTrainer state (kind 'gd')", dict.state['kind']);
+    if (dict.state['kind'] !== 'gd')
+      throw new TrainerOptionError('state dict', "a GDTrainer state (kind 'gd')", dict.state['kind']);
     await loadVariableTensors('classifier', this.variables, dict.tensors, file);
     this.optimizers.loadStateTensors(dict.state['optimizer'] as OptimizerGroupsState, dict.tensors, file);
   }

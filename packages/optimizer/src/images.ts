@@ -14,13 +14,20 @@ export type ImageBatch = readonly (Pixels | RegionReader)[] | tf.Tensor4D;
 /** Splits a batch into per-image sources the patch extractor reads from. */
 export function imagesOf(images: ImageBatch): (Pixels | RegionReader)[] {
   if (images instanceof tf.Tensor) {
-    if (images.rank !== 4) throw new TrainerOptionError('images', 'a [B, H, W, C] tensor', `a rank-${images.rank} tensor`);
+    if (images.rank !== 4)
+      throw new TrainerOptionError('images', 'a [B, H, W, C] tensor', `a rank-${images.rank} tensor`);
     const [b, height, width, channels] = images.shape;
     const data = images.dataSync() as Float32Array;
     const size = height * width * channels;
-    return Array.from({ length: b }, (_, i) => ({ data: data.subarray(i * size, (i + 1) * size), width, height, channels }));
+    return Array.from({ length: b }, (_, i) => ({
+      data: data.subarray(i * size, (i + 1) * size),
+      width,
+      height,
+      channels,
+    }));
   }
-  if (!Array.isArray(images) || images.length === 0) throw new TrainerOptionError('images', 'a non-empty array of images or a [B, H, W, C] tensor', images);
+  if (!Array.isArray(images) || images.length === 0)
+    throw new TrainerOptionError('images', 'a non-empty array of images or a [B, H, W, C] tensor', images);
   return [...images];
 }
 
@@ -92,7 +99,12 @@ export async function readPatchData(
  * representative per colour is encoded. Returns the patches to encode and, per patch, the index
  * (into those) whose feature it takes.
  */
-export function blankGroups(data: Float32Array, shape: readonly [number, number, number, number], std: readonly number[], tolerance: number): { encode: number[]; featureOf: Int32Array } {
+export function blankGroups(
+  data: Float32Array,
+  shape: readonly [number, number, number, number],
+  std: readonly number[],
+  tolerance: number,
+): { encode: number[]; featureOf: Int32Array } {
   const [n, p, q, c] = shape;
   const per = p * q * c;
   const encode: number[] = [];

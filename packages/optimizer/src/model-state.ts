@@ -15,9 +15,15 @@ export function variableTensors(prefix: string, variables: readonly NamedVariabl
  * Assigns `prefix/name` of `tensors` to each variable; nothing changes unless every variable has its
  * tensor with the right shape (StateMismatchError names each missing or mis-shaped key).
  */
-export async function loadVariableTensors(prefix: string, variables: readonly NamedVariable[], tensors: Record<string, tf.Tensor>, file = 'state dict'): Promise<void> {
+export async function loadVariableTensors(
+  prefix: string,
+  variables: readonly NamedVariable[],
+  tensors: Record<string, tf.Tensor>,
+  file = 'state dict',
+): Promise<void> {
   const mine: Record<string, tf.Tensor> = {};
-  for (const [key, t] of Object.entries(tensors)) if (key.startsWith(`${prefix}/`)) mine[key.slice(prefix.length + 1)] = t;
+  for (const [key, t] of Object.entries(tensors))
+    if (key.startsWith(`${prefix}/`)) mine[key.slice(prefix.length + 1)] = t;
   for (const v of variables) {
     const t = mine[v.name];
     if (t && t.dtype === 'float32' && !(await allFinite(t))) throw new NonFiniteStateError(`${prefix}/${v.name}`, file);

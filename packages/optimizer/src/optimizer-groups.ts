@@ -32,7 +32,10 @@ export class OptimizerGroups {
   readonly variables: tf.Variable[];
   private readonly groups: Group[];
 
-  constructor(option: OptimizerOption, variables: { backbone: readonly NamedVariable[]; head: readonly NamedVariable[] }) {
+  constructor(
+    option: OptimizerOption,
+    variables: { backbone: readonly NamedVariable[]; head: readonly NamedVariable[] },
+  ) {
     const trainable = (vs: readonly NamedVariable[]) => vs.filter((v) => v.trainable);
     const backbone = trainable(variables.backbone);
     const head = trainable(variables.head);
@@ -96,7 +99,12 @@ export class OptimizerGroups {
           tensors[`optimizer/${g}/${prop}`] = tf.clone(value);
         }
       }
-      state.groups.push({ className: group.optimizer.getClassName(), iterations: iterationsOf(group.optimizer), slots, scalars });
+      state.groups.push({
+        className: group.optimizer.getClassName(),
+        iterations: iterationsOf(group.optimizer),
+        slots,
+        scalars,
+      });
     });
     return { state, tensors };
   }
@@ -104,13 +112,19 @@ export class OptimizerGroups {
   /** Restores what {@link stateTensors} returned; validates everything before changing anything. */
   loadStateTensors(state: OptimizerGroupsState, tensors: Record<string, tf.Tensor>, file = 'state dict'): void {
     if (!state || !Array.isArray(state.groups) || state.groups.length !== this.groups.length) {
-      throw new CheckpointError(file, `it holds ${state?.groups?.length ?? 0} optimizer groups but the trainer has ${this.groups.length}`);
+      throw new CheckpointError(
+        file,
+        `it holds ${state?.groups?.length ?? 0} optimizer groups but the trainer has ${this.groups.length}`,
+      );
     }
     const plan: (() => void)[] = [];
     this.groups.forEach((group, g) => {
       const saved = state.groups[g]!;
       if (saved.className !== group.optimizer.getClassName()) {
-        throw new CheckpointError(file, `optimizer ${g} is ${saved.className} but the trainer uses ${group.optimizer.getClassName()}`);
+        throw new CheckpointError(
+          file,
+          `optimizer ${g} is ${saved.className} but the trainer uses ${group.optimizer.getClassName()}`,
+        );
       }
       const o = group.optimizer as unknown as Record<string, unknown>;
       for (const [prop, suffix] of Object.entries(saved.slots)) {
@@ -119,21 +133,28 @@ export class OptimizerGroups {
           const t = tensors[key];
           if (!t) throw new CheckpointError(file, `it has no optimizer slot ${key}`);
           if (t.shape.join() !== v.variable.shape.join()) {
-            throw new CheckpointError(file, `optimizer slot ${key} has shape [${t.shape}] but the variable has [${v.variable.shape}]`);
+            throw new CheckpointError(
+              file,
+              `optimizer slot ${key} has shape [${t.shape}] but the variable has [${v.variable.shape}]`,
+            );
           }
           return { v, t };
         });
         plan.push(() => {
           const old = o[prop];
           if (isSlotArray(old)) tf.dispose(old.map((e) => e.variable));
-          o[prop] = values.map(({ v, t }) => ({ originalName: `${v.variable.name}/${suffix}`, variable: tf.variable(t.clone(), false) }));
+          o[prop] = values.map(({ v, t }) => ({
+            originalName: `${v.variable.name}/${suffix}`,
+            variable: tf.variable(t.clone(), false),
+          }));
         });
       }
       for (const prop of saved.scalars) {
         const key = `optimizer/${g}/${prop}`;
         const t = tensors[key];
         const target = o[prop];
-        if (!t || !(target instanceof tf.Variable)) throw new CheckpointError(file, `it has no optimizer scalar ${key}`);
+        if (!t || !(target instanceof tf.Variable))
+          throw new CheckpointError(file, `it has no optimizer scalar ${key}`);
         plan.push(() => target.assign(t));
       }
       plan.push(() => setIterations(group.optimizer, saved.iterations));
@@ -149,14 +170,20 @@ export class OptimizerGroups {
 
 /** The optimizers' slots and counters at one moment; restoring removes slots created since. */
 export class OptimizerSnapshot {
-  private readonly saved: { optimizer: tf.Optimizer; iterations: number; arrays: Map<string, { entries: SlotEntry[]; values: tf.Tensor[] }>; scalars: Map<string, tf.Tensor> }[];
+  private readonly saved: {
+    optimizer: tf.Optimizer;
+    iterations: number;
+    arrays: Map<string, { entries: SlotEntry[]; values: tf.Tensor[] }>;
+    scalars: Map<string, tf.Tensor>;
+  }[];
 
   constructor(optimizers: tf.Optimizer[]) {
     this.saved = optimizers.map((optimizer) => {
       const arrays = new Map<string, { entries: SlotEntry[]; values: tf.Tensor[] }>();
       const scalars = new Map<string, tf.Tensor>();
       for (const [prop, value] of Object.entries(optimizer as unknown as Record<string, unknown>)) {
-        if (isSlotArray(value)) arrays.set(prop, { entries: [...value], values: value.map((e) => tf.clone(e.variable)) });
+        if (isSlotArray(value))
+          arrays.set(prop, { entries: [...value], values: value.map((e) => tf.clone(e.variable)) });
         else if (value instanceof tf.Variable) scalars.set(prop, tf.clone(value));
       }
       return { optimizer, iterations: iterationsOf(optimizer), arrays, scalars };
@@ -190,7 +217,10 @@ export class OptimizerSnapshot {
 }
 
 function isSlotArray(value: unknown): value is SlotEntry[] {
-  return Array.isArray(value) && value.every((e) => e !== null && typeof e === 'object' && (e as SlotEntry).variable instanceof tf.Variable);
+  return (
+    Array.isArray(value) &&
+    value.every((e) => e !== null && typeof e === 'object' && (e as SlotEntry).variable instanceof tf.Variable)
+  );
 }
 
 function slotVariables(optimizer: tf.Optimizer): tf.Variable[] {
@@ -217,7 +247,8 @@ function setIterations(optimizer: tf.Optimizer, iterations: number): void {
 // tfjs optimizers keep their learning rate in a `learningRate` field (SGD also has a setter).
 function rateOf(optimizer: tf.Optimizer): number {
   const rate = (optimizer as unknown as { learningRate?: unknown }).learningRate;
-  if (typeof rate !== 'number') throw new TrainerOptionError('optimizer', 'a tf.train optimizer with a numeric learningRate', optimizer);
+  if (typeof rate !== 'number')
+    throw new TrainerOptionError('optimizer', 'a tf.train optimizer with a numeric learningRate', optimizer);
   return rate;
 }
 

@@ -18,14 +18,27 @@ type Image = { data: Float32Array; width: number; height: number; channels: numb
 
 function images(count: number, seed: number): Image[] {
   let state = seed;
-  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const side = GRID * P;
-  return Array.from({ length: count }, () => ({ data: new Float32Array(side * side).map(() => rand()), width: side, height: side, channels: 1 }));
+  return Array.from({ length: count }, () => ({
+    data: new Float32Array(side * side).map(() => rand()),
+    width: side,
+    height: side,
+    channels: 1,
+  }));
 }
 
 function model(): { backbone: Backbone; head: Head } {
   const backbone = createBackbone('convnet', { inputSize: P, inputChannels: 1, widths: [4, 6], featureDim: S });
-  const head = createHead('convHead', { featureDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
+  const head = createHead('convHead', {
+    featureDim: S,
+    numClasses: CLASSES,
+    gridSize: [GRID, GRID],
+    width: 5,
+    stride1Blocks: 1,
+    stride2Blocks: 1,
+    dropout: 0,
+  });
   return { backbone, head };
 }
 
@@ -47,7 +60,8 @@ function patchOf(batch: Image[], c: number): tf.Tensor4D {
   const side = GRID * P;
   const data = new Float32Array(batch.length * P * P);
   batch.forEach((image, b) => {
-    for (let y = 0; y < P; y++) for (let x = 0; x < P; x++) data[b * P * P + y * P + x] = image.data[(r * P + y) * side + col * P + x]!;
+    for (let y = 0; y < P; y++)
+      for (let x = 0; x < P; x++) data[b * P * P + y * P + x] = image.data[(r * P + y) * side + col * P + x]!;
   });
   return tf.tensor4d(data, [batch.length, P, P, 1]);
 }
@@ -57,10 +71,21 @@ function patchOf(batch: Image[], c: number): tf.Tensor4D {
  * its cells with the current weights and writes them into Z, the loss of iteration j is divided by
  * the size of its accumulation group, and the summed gradient is applied at the group's end.
  */
-function referenceTrain(backbone: Backbone, head: Head, batch: Image[], labels: number[], schedule: number[][], zeta: number, epsilon: number, lr: number): number[] {
+function referenceTrain(
+  backbone: Backbone,
+  head: Head,
+  batch: Image[],
+  labels: number[],
+  schedule: number[][],
+  zeta: number,
+  epsilon: number,
+  lr: number,
+): number[] {
   const variables = [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable);
   const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES);
-  const cells = Array.from({ length: GRID * GRID }, (_, c) => tf.tidy(() => backbone.forwardFeatures(patchOf(batch, c), { training: false })));
+  const cells = Array.from({ length: GRID * GRID }, (_, c) =>
+    tf.tidy(() => backbone.forwardFeatures(patchOf(batch, c), { training: false })),
+  );
   const losses: number[] = [];
   let sums: tf.Tensor[] | undefined;
   for (let j = 0; j < zeta; j++) {
@@ -72,7 +97,8 @@ function referenceTrain(backbone: Backbone, head: Head, batch: Image[], labels: 
       const rows = [];
       for (let r = 0; r < GRID; r++) {
         const row = [];
-        for (let c = 0; c < GRID; c++) row.push(tf.reshape(fresh.get(r * GRID + c) ?? cells[r * GRID + c]!, [batch.length, 1, 1, S]));
+        for (let c = 0; c < GRID; c++)
+          row.push(tf.reshape(fresh.get(r * GRID + c) ?? cells[r * GRID + c]!, [batch.length, 1, 1, S]));
         rows.push(tf.concat(row, 2));
       }
       const z = tf.concat(rows, 1) as tf.Tensor4D;
@@ -81,7 +107,10 @@ function referenceTrain(backbone: Backbone, head: Head, batch: Image[], labels: 
         cells[c]!.dispose();
         cells[c] = tf.keep(tf.clone(f));
       }
-      return tf.div(tf.losses.softmaxCrossEntropy(onehot, head.forward(z, { training: false })), groupSize) as tf.Scalar;
+      return tf.div(
+        tf.losses.softmaxCrossEntropy(onehot, head.forward(z, { training: false })),
+        groupSize,
+      ) as tf.Scalar;
     }, variables);
     losses.push(value.dataSync()[0]! * groupSize);
     value.dispose();
@@ -150,7 +179,9 @@ describe('PatchGDLoop through PatchGDTrainer: Algorithm 1 exactly', () => {
       const theirs = [...b.backbone.variables, ...b.head.variables];
       mine.forEach((v, i) => expect(maxRelativeDifference(v.variable, theirs[i]!.variable), v.name).toBeLessThan(1e-5));
       // the backbone moved, so the comparison is not vacuous
-      expect(Math.max(...initial.map((w, i) => maxRelativeDifference(w, a.backbone.variables[i]!.variable)))).toBeGreaterThan(1e-4);
+      expect(
+        Math.max(...initial.map((w, i) => maxRelativeDifference(w, a.backbone.variables[i]!.variable))),
+      ).toBeGreaterThan(1e-4);
       tf.dispose(initial);
     });
   }
@@ -238,7 +269,13 @@ describe('Z stays on the device', () => {
 describe('a bad batch changes nothing', () => {
   it('after a NaN batch every weight and batch-norm statistic and optimizer slot is as before, and predict agrees', async () => {
     const { backbone, head } = model();
-    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01), backboneModeDuringFill: 'train' });
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: P,
+      optimizer: tf.train.adam(0.01),
+      backboneModeDuringFill: 'train',
+    });
     const good = images(2, 1);
     await trainer.trainBatch(good, [0, 1]); // slots exist now
     const variables = [...backbone.variables, ...head.variables];
@@ -256,11 +293,17 @@ describe('a bad batch changes nothing', () => {
     expect(Array.from((await trainer.predict(good)).dataSync())).toEqual(Array.from(predictedBefore));
     const stateAfter = await trainer.stateDict();
     expect(stateAfter.state).toEqual(stateBefore.state);
-    for (const [key, t] of Object.entries(stateBefore.tensors)) expect(Array.from(stateAfter.tensors[key]!.dataSync()), key).toEqual(Array.from(t.dataSync()));
+    for (const [key, t] of Object.entries(stateBefore.tensors))
+      expect(Array.from(stateAfter.tensors[key]!.dataSync()), key).toEqual(Array.from(t.dataSync()));
     tf.dispose([...Object.values(stateBefore.tensors), ...Object.values(stateAfter.tensors)]);
     // and training goes on from there exactly as if the bad batch had never come
     const twin = model();
-    const control = new PatchGDTrainer({ ...twin, patchSize: P, optimizer: tf.train.adam(0.01), backboneModeDuringFill: 'train' });
+    const control = new PatchGDTrainer({
+      ...twin,
+      patchSize: P,
+      optimizer: tf.train.adam(0.01),
+      backboneModeDuringFill: 'train',
+    });
     await control.loadStateDict(await trainer.stateDict());
     const a = await trainer.trainBatch(good, [1, 0]);
     const b = await control.trainBatch(good, [1, 0]);
@@ -272,7 +315,12 @@ describe('a bad batch changes nothing', () => {
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01) });
     const side = GRID * P;
     const tensorsBefore = tf.memory().numTensors;
-    await expect(trainer.trainBatch([{ data: new Float32Array(side * side).fill(3e38), width: side, height: side, channels: 1 }], [0])).rejects.toBeInstanceOf(NonFiniteLossError);
+    await expect(
+      trainer.trainBatch(
+        [{ data: new Float32Array(side * side).fill(3e38), width: side, height: side, channels: 1 }],
+        [0],
+      ),
+    ).rejects.toBeInstanceOf(NonFiniteLossError);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
@@ -284,17 +332,27 @@ describe('a bad batch changes nothing', () => {
     broken[1]!.data[7] = Number.NaN;
     const error = await trainer.trainBatch(broken, [0, 1], { keys: ['a.png', 'b.png'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteInputError);
-    expect((error as Error).message).toMatch(/^Image b\.png has 1 non-finite value \(NaN or ±Infinity\) after normalisation: check the file/);
+    expect((error as Error).message).toMatch(
+      /^Image b\.png has 1 non-finite value \(NaN or ±Infinity\) after normalisation: check the file/,
+    );
     backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
   });
 
   it('a normalisation that overflows the batch-norm statistics (std 1e-30) stops training instead of going on silently', async () => {
     const { backbone, head } = model();
-    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.adam(0.01), normalize: { mean: 0.5, std: 1e-30 } });
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: P,
+      optimizer: tf.train.adam(0.01),
+      normalize: { mean: 0.5, std: 1e-30 },
+    });
     const before = backbone.variables.map((v) => v.variable.dataSync().slice());
     const error = await trainer.trainBatch(images(2, 4), [0, 1]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
-    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!)));
+    backbone.variables.forEach((v, i) =>
+      expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!)),
+    );
   });
 
   it('predictions that are not finite, and checkpoints with non-finite tensors, are errors naming what', async () => {
@@ -303,7 +361,9 @@ describe('a bad batch changes nothing', () => {
     const dict = await trainer.stateDict();
     const key = Object.keys(dict.tensors).find((k) => k.startsWith('backbone/'))!;
     const broken = { ...dict, tensors: { ...dict.tensors, [key]: tf.fill(dict.tensors[key]!.shape, Number.NaN) } };
-    await expect(trainer.loadStateDict(broken, 'runs/x/last.ckpt')).rejects.toThrow(new NonFiniteStateError(key, 'runs/x/last.ckpt'));
+    await expect(trainer.loadStateDict(broken, 'runs/x/last.ckpt')).rejects.toThrow(
+      new NonFiniteStateError(key, 'runs/x/last.ckpt'),
+    );
     const v = backbone.variables.find((w) => w.trainable)!;
     v.variable.assign(tf.fill(v.variable.shape, Number.NaN));
     await expect(trainer.predict(images(1, 1))).rejects.toBeInstanceOf(NonFiniteOutputError);
@@ -314,7 +374,15 @@ describe('a bad batch changes nothing', () => {
 describe('no tensor leaks', () => {
   it('trainBatch, gradients, stateDict and predict leave tf.memory().numTensors unchanged once slots exist', async () => {
     const { backbone, head } = model();
-    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, patchesPerStep: 2, innerIterations: 3, accumulationSteps: 2, optimizer: tf.train.adam(0.01) });
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: P,
+      patchesPerStep: 2,
+      innerIterations: 3,
+      accumulationSteps: 2,
+      optimizer: tf.train.adam(0.01),
+    });
     const batch = images(2, 9);
     await trainer.trainBatch(batch, [0, 2]);
     const start = tf.memory().numTensors;

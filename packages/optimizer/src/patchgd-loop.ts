@@ -128,22 +128,35 @@ export class PatchGDLoop<Item, Target> {
 
   constructor(options: PatchGDLoopOptions<Item, Target>) {
     const { encoder, objective, gridSize } = options;
-    if (!encoder || typeof encoder.encode !== 'function') throw new TrainerOptionError('encoder', 'a PatchEncoder with encode()', encoder);
-    if (!objective || typeof objective.loss !== 'function') throw new TrainerOptionError('objective', 'a PatchObjective with loss()', objective);
+    if (!encoder || typeof encoder.encode !== 'function')
+      throw new TrainerOptionError('encoder', 'a PatchEncoder with encode()', encoder);
+    if (!objective || typeof objective.loss !== 'function')
+      throw new TrainerOptionError('objective', 'a PatchObjective with loss()', objective);
     if (!Array.isArray(gridSize) || gridSize.length !== 2 || !gridSize.every((g) => Number.isInteger(g) && g >= 1)) {
       throw new TrainerOptionError('gridSize', '[rows, cols] of positive integers', gridSize);
     }
-    for (const name of ['patchesPerStep', 'innerIterations', 'accumulationSteps', 'fillBatchSize', 'patchSize'] as const) {
+    for (const name of [
+      'patchesPerStep',
+      'innerIterations',
+      'accumulationSteps',
+      'fillBatchSize',
+      'patchSize',
+    ] as const) {
       const value = options[name];
-      if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new TrainerOptionError(name, 'a positive integer', value);
+      if (value !== undefined && (!Number.isInteger(value) || value < 1))
+        throw new TrainerOptionError(name, 'a positive integer', value);
     }
-    if (options.patchesPerStep === undefined) throw new TrainerOptionError('patchesPerStep', 'a positive integer', undefined);
+    if (options.patchesPerStep === undefined)
+      throw new TrainerOptionError('patchesPerStep', 'a positive integer', undefined);
     this.options = options;
     this.gridSize = gridSize;
     this.patchesPerStep = Math.min(options.patchesPerStep, gridSize[0] * gridSize[1]);
     this.seed = options.seed ?? 42;
     this.schedule = options.schedule ?? constantSchedule;
-    this.optimizers = new OptimizerGroups(options.optimizer, { backbone: encoder.variables, head: objective.variables });
+    this.optimizers = new OptimizerGroups(options.optimizer, {
+      backbone: encoder.variables,
+      head: objective.variables,
+    });
     this.variables = [...encoder.variables, ...objective.variables].map((v) => v.variable);
   }
 
@@ -153,7 +166,10 @@ export class PatchGDLoop<Item, Target> {
   }
 
   /** Algorithm 2: Z `[B, rows, cols, s]` for every item, without gradients (the caller disposes it). */
-  async fill(items: readonly Item[], options: { training?: boolean; seed?: number; keys?: readonly string[] } = {}): Promise<tf.Tensor4D> {
+  async fill(
+    items: readonly Item[],
+    options: { training?: boolean; seed?: number; keys?: readonly string[] } = {},
+  ): Promise<tf.Tensor4D> {
     checkItems(items);
     const keys = options.keys ?? items.map((_, i) => String(i));
     const [rows, cols] = this.gridSize;
@@ -187,7 +203,15 @@ export class PatchGDLoop<Item, Target> {
         }
         this.options.onProgress?.({ phase: 'fill', done: end, total });
       }
-      return tf.tidy(() => tf.reshape(parts.length === 1 ? parts[0]! : tf.concat(parts, 0), [items.length, rows, cols, this.options.encoder.featureDim]) as tf.Tensor4D);
+      return tf.tidy(
+        () =>
+          tf.reshape(parts.length === 1 ? parts[0]! : tf.concat(parts, 0), [
+            items.length,
+            rows,
+            cols,
+            this.options.encoder.featureDim,
+          ]) as tf.Tensor4D,
+      );
     } finally {
       tf.dispose(parts);
     }
@@ -198,7 +222,11 @@ export class PatchGDLoop<Item, Target> {
    * ∂(loss_j / |group(j)|)/∂θ, keyed by tfjs variable name. Every model state it touches (batch-norm
    * statistics) is put back afterwards. For tests and diagnostics; `step` trains.
    */
-  async gradients(items: readonly Item[], targets: Target, options: StepOptions = {}): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
+  async gradients(
+    items: readonly Item[],
+    targets: Target,
+    options: StepOptions = {},
+  ): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
     const grads: tf.NamedTensorMap = {};
     const guarded = await guardStep({ variables: this.variables, optimizers: this.optimizers, restore: 'always' }, () =>
       this.run(items, targets, options, grads, false),
@@ -211,13 +239,26 @@ export class PatchGDLoop<Item, Target> {
     const budget = this.options.budgetBytes;
     if (budget !== undefined && !this.budgetChecked && this.options.checkBudgetFirst !== false) {
       // refuse before training: the first batch is measured as a real, applied step and undone
-      await guardStep({ variables: this.variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what: `A PatchGD step on ${items.length} images` }, () =>
-        this.run(items, targets, options, {}, true),
+      await guardStep(
+        {
+          variables: this.variables,
+          optimizers: this.optimizers,
+          restore: 'always',
+          budgetBytes: budget,
+          what: `A PatchGD step on ${items.length} images`,
+        },
+        () => this.run(items, targets, options, {}, true),
       );
       this.budgetChecked = true;
     }
     const guarded = await guardStep(
-      { variables: this.variables, optimizers: this.optimizers, restore: this.options.restoreOnError === false ? 'never' : 'on-error', ...(budget !== undefined ? { budgetBytes: budget } : {}), what: `A PatchGD step on ${items.length} images` },
+      {
+        variables: this.variables,
+        optimizers: this.optimizers,
+        restore: this.options.restoreOnError === false ? 'never' : 'on-error',
+        ...(budget !== undefined ? { budgetBytes: budget } : {}),
+        what: `A PatchGD step on ${items.length} images`,
+      },
       () => this.run(items, targets, options, {}, true),
     );
     this.batches++;
@@ -229,17 +270,25 @@ export class PatchGDLoop<Item, Target> {
    * optimizer slots, included), after which every variable, slot and counter is put back.
    */
   async measureStep(items: readonly Item[], targets: Target, options: StepOptions = {}): Promise<StepMemory> {
-    const { memory } = await guardStep({ variables: this.variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity }, () =>
-      this.run(items, targets, options, {}, true),
+    const { memory } = await guardStep(
+      { variables: this.variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity },
+      () => this.run(items, targets, options, {}, true),
     );
     return memory!;
   }
 
   /** Counters and sampler state; the models' and optimizers' tensors. */
-  stateDict(prefixes: { encoder: string; objective: string } = { encoder: 'encoder', objective: 'objective' }): StateDict {
+  stateDict(
+    prefixes: { encoder: string; objective: string } = { encoder: 'encoder', objective: 'objective' },
+  ): StateDict {
     const optimizer = this.optimizers.stateTensors();
     return {
-      state: { batches: this.batches, seed: this.seed, optimizer: optimizer.state, ...(this.sampler ? { sampler: this.sampler.stateDict() } : {}) },
+      state: {
+        batches: this.batches,
+        seed: this.seed,
+        optimizer: optimizer.state,
+        ...(this.sampler ? { sampler: this.sampler.stateDict() } : {}),
+      },
       tensors: {
         ...variableTensors(prefixes.encoder, this.options.encoder.variables),
         ...variableTensors(prefixes.objective, this.options.objective.variables),
@@ -248,9 +297,14 @@ export class PatchGDLoop<Item, Target> {
     };
   }
 
-  async loadStateDict(dict: StateDict, prefixes: { encoder: string; objective: string } = { encoder: 'encoder', objective: 'objective' }, file?: string): Promise<void> {
+  async loadStateDict(
+    dict: StateDict,
+    prefixes: { encoder: string; objective: string } = { encoder: 'encoder', objective: 'objective' },
+    file?: string,
+  ): Promise<void> {
     const batches = Number(dict.state['batches']);
-    if (!Number.isInteger(batches) || batches < 0) throw new TrainerOptionError('state.batches', 'a non-negative integer', dict.state['batches']);
+    if (!Number.isInteger(batches) || batches < 0)
+      throw new TrainerOptionError('state.batches', 'a non-negative integer', dict.state['batches']);
     // everything is validated by the loads below before it is assigned; models first, then optimizers
     await loadVariableTensors(prefixes.encoder, this.options.encoder.variables, dict.tensors, file);
     await loadVariableTensors(prefixes.objective, this.options.objective.variables, dict.tensors, file);
@@ -273,7 +327,13 @@ export class PatchGDLoop<Item, Target> {
     return this.sampler;
   }
 
-  private async run(items: readonly Item[], targets: Target, options: StepOptions, grads: tf.NamedTensorMap, apply: boolean): Promise<PatchGDStepResult> {
+  private async run(
+    items: readonly Item[],
+    targets: Target,
+    options: StepOptions,
+    grads: tf.NamedTensorMap,
+    apply: boolean,
+  ): Promise<PatchGDStepResult> {
     checkItems(items);
     const keys = options.keys ?? items.map((_, i) => String(i));
     if (keys.length !== items.length) throw new TrainerOptionError('keys', `${items.length} keys (one per item)`, keys);
@@ -285,7 +345,9 @@ export class PatchGDLoop<Item, Target> {
     await sampler.prepare?.(images);
     const [rows, cols] = this.gridSize;
     const fallback = Math.ceil((rows * cols) / this.patchesPerStep);
-    const perImage = images.map((image) => this.options.innerIterations ?? sampler.innerIterations?.(image) ?? fallback);
+    const perImage = images.map(
+      (image) => this.options.innerIterations ?? sampler.innerIterations?.(image) ?? fallback,
+    );
     const zeta = Math.max(...perImage);
     const epsilon = Math.min(this.options.accumulationSteps ?? zeta, zeta);
     const training = this.options.training ?? true;
@@ -299,7 +361,9 @@ export class PatchGDLoop<Item, Target> {
     let steps = 0;
     try {
       for (let j = 0; j < zeta; j++) {
-        const cells = images.map((image, b) => (j < perImage[b]! ? sampler.sample({ image, outerStep, inner: j }) : new Int32Array(0)));
+        const cells = images.map((image, b) =>
+          j < perImage[b]! ? sampler.sample({ image, outerStep, inner: j }) : new Int32Array(0),
+        );
         // a partial last group (ζ not a multiple of ε) is a mean over its own iterations
         const groupStart = Math.floor(j / epsilon) * epsilon;
         const groupSize = Math.min(epsilon, zeta - groupStart);
@@ -312,7 +376,9 @@ export class PatchGDLoop<Item, Target> {
         let g: tf.NamedTensorMap;
         try {
           ({ value, grads: g } = tf.variableGrads(() => {
-            const zPrime = active ? insertRagged(z, cells, this.encodeChecked(input, cells, encodeOptions), this.options.encoder.featureDim) : tf.clone(z);
+            const zPrime = active
+              ? insertRagged(z, cells, this.encodeChecked(input, cells, encodeOptions), this.options.encoder.featureDim)
+              : tf.clone(z);
             zNext = tf.keep(zPrime);
             const loss = this.options.objective.loss(zPrime, targets, { training, seed: mixSeed(seed, 2) });
             return tf.div(loss, groupSize) as tf.Scalar;
@@ -338,16 +404,32 @@ export class PatchGDLoop<Item, Target> {
         this.options.onProgress?.({ phase: 'inner', done: j + 1, total: zeta });
       }
       // batch statistics updated while filling Z can overflow with finite losses (a std near 0)
-      const broken = await nonFiniteVariables([...this.options.encoder.variables, ...this.options.objective.variables].filter((v) => !v.trainable));
-      if (broken.length > 0) throw new NonFiniteLossError(this.optimizerSteps, `the model state (${broken.slice(0, 3).join(', ')}${broken.length > 3 ? ', …' : ''})`, { batch: outerStep, keys });
+      const broken = await nonFiniteVariables(
+        [...this.options.encoder.variables, ...this.options.objective.variables].filter((v) => !v.trainable),
+      );
+      if (broken.length > 0)
+        throw new NonFiniteLossError(
+          this.optimizerSteps,
+          `the model state (${broken.slice(0, 3).join(', ')}${broken.length > 3 ? ', …' : ''})`,
+          { batch: outerStep, keys },
+        );
     } finally {
       z.dispose();
       if (apply) tf.dispose(Object.values(grads));
     }
-    return { loss: lossSum / zeta, innerIterations: zeta, optimizerSteps: steps, fillMs, innerMs: performance.now() - innerStart };
+    return {
+      loss: lossSum / zeta,
+      innerIterations: zeta,
+      optimizerSteps: steps,
+      fillMs,
+      innerMs: performance.now() - innerStart,
+    };
   }
 
-  private async applyAccumulated(grads: tf.NamedTensorMap, where: { batch: number; keys: readonly string[]; innerIteration: number }): Promise<void> {
+  private async applyAccumulated(
+    grads: tf.NamedTensorMap,
+    where: { batch: number; keys: readonly string[]; innerIteration: number },
+  ): Promise<void> {
     const total = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
     const norm = (await total.data())[0]!;
     total.dispose();
@@ -363,7 +445,12 @@ export class PatchGDLoop<Item, Target> {
     const features = this.options.encoder.encode(input, options);
     const count = cells.reduce((n, c) => n + c.length, 0);
     const s = this.options.encoder.featureDim;
-    if (!(features instanceof tf.Tensor) || features.rank !== 2 || features.shape[0] !== count || features.shape[1] !== s) {
+    if (
+      !(features instanceof tf.Tensor) ||
+      features.rank !== 2 ||
+      features.shape[0] !== count ||
+      features.shape[1] !== s
+    ) {
       const received = features instanceof tf.Tensor ? `shape [${features.shape}]` : features;
       throw new TrainerOptionError('encoder.encode()', `a [${count}, ${s}] tensor`, received);
     }
@@ -374,7 +461,8 @@ export class PatchGDLoop<Item, Target> {
 /** Z with `cells[b]` of item b replaced by the rows of `features` (item order, then cell order). */
 function insertRagged(z: tf.Tensor4D, cells: readonly Int32Array[], features: tf.Tensor2D, s: number): tf.Tensor4D {
   const k = cells[0]!.length;
-  if (cells.every((c) => c.length === k)) return insertCells(z, cells, tf.reshape(features, [cells.length, k, s]) as tf.Tensor3D);
+  if (cells.every((c) => c.length === k))
+    return insertCells(z, cells, tf.reshape(features, [cells.length, k, s]) as tf.Tensor3D);
   // images with different numbers of active cells (a short last chunk, a smaller ζ): per image
   const [, m, n] = z.shape;
   let offset = 0;

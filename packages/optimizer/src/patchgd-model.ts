@@ -40,7 +40,10 @@ export interface PatchGDManifest {
 /** The export folder is incomplete or not an export. */
 export class ExportFormatError extends OptimizerError {
   override name = 'ExportFormatError';
-  constructor(readonly location: string, what: string) {
+  constructor(
+    readonly location: string,
+    what: string,
+  ) {
     super(`Cannot load PatchGD model ${location}: ${what}`);
   }
 }

@@ -21,7 +21,15 @@ function images(batch: number, seed: number): tf.Tensor4D {
 
 function model(_seed: number): { backbone: Backbone; head: Head } {
   const backbone = createBackbone('convnet', { inputSize: P, inputChannels: 1, widths: [4, 6], featureDim: S });
-  const head = createHead('convHead', { featureDim: S, numClasses: CLASSES, gridSize: [GRID, GRID], width: 5, stride1Blocks: 1, stride2Blocks: 1, dropout: 0 });
+  const head = createHead('convHead', {
+    featureDim: S,
+    numClasses: CLASSES,
+    gridSize: [GRID, GRID],
+    width: 5,
+    stride1Blocks: 1,
+    stride2Blocks: 1,
+    dropout: 0,
+  });
   return { backbone, head };
 }
 
@@ -62,18 +70,33 @@ describe('PatchGDTrainer', () => {
     const { backbone, head } = model(1);
     const x = images(2, 3);
     const labels = [0, 2];
-    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, patchesPerStep: GRID * GRID, innerIterations: 1, accumulationSteps: 1, optimizer: tf.train.sgd(0.1), training: false, backboneModeDuringFill: 'eval', seed: 5 });
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: P,
+      patchesPerStep: GRID * GRID,
+      innerIterations: 1,
+      accumulationSteps: 1,
+      optimizer: tf.train.sgd(0.1),
+      training: false,
+      backboneModeDuringFill: 'eval',
+      seed: 5,
+    });
     const { grads } = await trainer.gradients(x, labels);
     const variables = [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable);
     const reference = tf.variableGrads(() => {
       const rows = [];
       for (let r = 0; r < GRID; r++) {
         const cols = [];
-        for (let c = 0; c < GRID; c++) cols.push(tf.reshape(backbone.forwardFeatures(patchesOf(x, r, c), { training: false }), [2, 1, 1, S]));
+        for (let c = 0; c < GRID; c++)
+          cols.push(tf.reshape(backbone.forwardFeatures(patchesOf(x, r, c), { training: false }), [2, 1, 1, S]));
         rows.push(tf.concat(cols, 2));
       }
       const z = tf.concat(rows, 1) as tf.Tensor4D;
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES), head.forward(z, { training: false })) as tf.Scalar;
+      return tf.losses.softmaxCrossEntropy(
+        tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES),
+        head.forward(z, { training: false }),
+      ) as tf.Scalar;
     }, variables);
     expectGradsClose(grads, reference.grads);
   });
@@ -83,24 +106,41 @@ describe('PatchGDTrainer', () => {
     const x = images(2, 4);
     const labels = [1, 0];
     const active = [2]; // row 1, column 0
-    const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, innerIterations: 1, accumulationSteps: 1, optimizer: tf.train.sgd(0.1), training: false, backboneModeDuringFill: 'eval', sampler: fixedSampler(active) });
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: P,
+      innerIterations: 1,
+      accumulationSteps: 1,
+      optimizer: tf.train.sgd(0.1),
+      training: false,
+      backboneModeDuringFill: 'eval',
+      sampler: fixedSampler(active),
+    });
     const { grads } = await trainer.gradients(x, labels);
     // Reference: Z from every patch with no gradient; the active cell replaced by f(its patch).
     const zStatic = tf.tidy(() => {
       const rows = [];
       for (let r = 0; r < GRID; r++) {
         const cols = [];
-        for (let c = 0; c < GRID; c++) cols.push(tf.reshape(backbone.forwardFeatures(patchesOf(x, r, c), { training: false }), [2, 1, 1, S]));
+        for (let c = 0; c < GRID; c++)
+          cols.push(tf.reshape(backbone.forwardFeatures(patchesOf(x, r, c), { training: false }), [2, 1, 1, S]));
         rows.push(tf.concat(cols, 2));
       }
       return tf.concat(rows, 1) as tf.Tensor4D;
     });
     const mask = tf.tensor4d([0, 0, 1, 0], [1, GRID, GRID, 1]);
-    const reference = tf.variableGrads(() => {
-      const f = tf.reshape(backbone.forwardFeatures(patchesOf(x, 1, 0), { training: false }), [2, 1, 1, S]);
-      const z = tf.add(tf.mul(zStatic, tf.sub(1, mask)), tf.mul(mask, f)) as tf.Tensor4D;
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES), head.forward(z, { training: false })) as tf.Scalar;
-    }, [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable));
+    const reference = tf.variableGrads(
+      () => {
+        const f = tf.reshape(backbone.forwardFeatures(patchesOf(x, 1, 0), { training: false }), [2, 1, 1, S]);
+        const z = tf.add(tf.mul(zStatic, tf.sub(1, mask)), tf.mul(mask, f)) as tf.Tensor4D;
+        return tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES),
+          head.forward(z, { training: false }),
+        ) as tf.Scalar;
+      },
+      [...backbone.variables, ...head.variables].filter((v) => v.trainable).map((v) => v.variable),
+    );
     expectGradsClose(grads, reference.grads);
   });
 
@@ -109,7 +149,7 @@ describe('PatchGDTrainer', () => {
     const size = 32;
     const make = (count: number, seed: number) => {
       let state = seed;
-      const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const pixels = [];
       const labels = [];
       for (let i = 0; i < count; i++) {
@@ -129,7 +169,14 @@ describe('PatchGDTrainer', () => {
     const test = make(24, 99);
     const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [8, 8], featureDim: 8 });
     const head = createHead('attentionHead', { featureDim: 8, numClasses: 2, hiddenDim: 8, dropout: 0 });
-    const trainer = new PatchGDTrainer({ backbone, head, patchSize: 8, patchesPerStep: 8, optimizer: tf.train.adam(0.02), seed: 1 });
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: 8,
+      patchesPerStep: 8,
+      optimizer: tf.train.adam(0.02),
+      seed: 1,
+    });
     const losses: number[] = [];
     for (let epoch = 0; epoch < 6; epoch++) {
       for (let b = 0; b < train.pixels.length; b += 8) {
@@ -151,7 +198,9 @@ describe('PatchGDTrainer', () => {
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.sgd(0.1) });
     const before = backbone.variables.map((v) => v.variable.dataSync().slice());
     const data = new Float32Array(16 * 16).fill(3e38); // finite, but the convolutions overflow
-    await expect(trainer.trainBatch([{ data, width: 16, height: 16, channels: 1 }], [0])).rejects.toBeInstanceOf(NonFiniteLossError);
+    await expect(trainer.trainBatch([{ data, width: 16, height: 16, channels: 1 }], [0])).rejects.toBeInstanceOf(
+      NonFiniteLossError,
+    );
     backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
   });
 
@@ -160,11 +209,13 @@ describe('PatchGDTrainer', () => {
     expect(() => new PatchGDTrainer({ backbone, head, patchSize: 16, optimizer: tf.train.sgd(0.1) })).toThrow(
       new TrainerOptionError('patchSize', "the backbone's inputSize (8)", 16),
     );
-    expect(() => new PatchGDTrainer({ backbone, head, patchSize: P, sampleFraction: 2, optimizer: tf.train.sgd(0.1) })).toThrow(
-      'Expected a number in (0, 1] for sampleFraction but received 2',
-    );
+    expect(
+      () => new PatchGDTrainer({ backbone, head, patchSize: P, sampleFraction: 2, optimizer: tf.train.sgd(0.1) }),
+    ).toThrow('Expected a number in (0, 1] for sampleFraction but received 2');
     const trainer = new PatchGDTrainer({ backbone, head, patchSize: P, optimizer: tf.train.sgd(0.1) });
-    await expect(trainer.trainBatch(images(1, 1), [7])).rejects.toThrow('Expected an integer in [0, 3) for labels[0] but received 7');
+    await expect(trainer.trainBatch(images(1, 1), [7])).rejects.toThrow(
+      'Expected an integer in [0, 3) for labels[0] but received 7',
+    );
     await expect(trainer.trainBatch(tf.zeros([1, 24, 24, 1]) as tf.Tensor4D, [0])).rejects.toThrow(
       "Expected 16×16 pixels (the head's 2×2 grid) for images but received '24×24'",
     );
@@ -176,7 +227,7 @@ describe('skipBlankCells', () => {
   function padded(noise = 0): { data: Float32Array; width: number; height: number; channels: number } {
     const data = new Float32Array(32 * 32);
     let state = 7;
-    const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let y = 0; y < 32; y++) {
       for (let x = 0; x < 32; x++) {
         const cell = Math.floor(y / 8) * 4 + Math.floor(x / 8);
@@ -188,7 +239,14 @@ describe('skipBlankCells', () => {
   function trainer(skip?: boolean | { tolerance: number }) {
     const backbone = createBackbone('convnet', { inputSize: 8, inputChannels: 1, widths: [4, 6], featureDim: 4 });
     const head = createHead('poolHead', { featureDim: 4, numClasses: 2, hiddenDim: 4, dropout: 0, gridSize: [4, 4] });
-    return new PatchGDTrainer({ backbone, head, patchSize: 8, optimizer: tf.train.sgd(0.1), normalize: { mean: 0.5, std: 0.25 }, ...(skip !== undefined ? { skipBlankCells: skip } : {}) });
+    return new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: 8,
+      optimizer: tf.train.sgd(0.1),
+      normalize: { mean: 0.5, std: 0.25 },
+      ...(skip !== undefined ? { skipBlankCells: skip } : {}),
+    });
   }
 
   it('encodes one patch per blank colour and gives the others its feature: Z is the same, exactly, in eval mode', async () => {

@@ -6,10 +6,26 @@ import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import type { StateDict } from './checkpoint.js';
 import { checkFiniteOutput } from './model-state.js';
 import { TrainerOptionError } from './errors.js';
-import { blankGroups, imagesOf, labelsOf, readPatchData, type ImageBatch, type Pixels, type RegionSource } from './images.js';
+import {
+  blankGroups,
+  imagesOf,
+  labelsOf,
+  readPatchData,
+  type ImageBatch,
+  type Pixels,
+  type RegionSource,
+} from './images.js';
 import type { BudgetOptions, StepMemory } from './step-guard.js';
 import type { OptimizerOption } from './optimizer-groups.js';
-import { PatchGDLoop, type EncodeOptions, type PatchEncoder, type PatchGDProgress, type PatchGDStepResult, type PatchObjective, type StepOptions } from './patchgd-loop.js';
+import {
+  PatchGDLoop,
+  type EncodeOptions,
+  type PatchEncoder,
+  type PatchGDProgress,
+  type PatchGDStepResult,
+  type PatchObjective,
+  type StepOptions,
+} from './patchgd-loop.js';
 import type { SamplerOption } from './sampler-option.js';
 import type { Schedule } from './schedule.js';
 
@@ -96,19 +112,23 @@ export class PatchGDTrainer {
 
   constructor(options: PatchGDTrainerOptions) {
     const { backbone, head, patchSize } = options;
-    if (!Number.isInteger(patchSize) || patchSize < 1) throw new TrainerOptionError('patchSize', 'a positive integer', patchSize);
+    if (!Number.isInteger(patchSize) || patchSize < 1)
+      throw new TrainerOptionError('patchSize', 'a positive integer', patchSize);
     const inputSize = backbone.inputSize;
-    if (inputSize !== patchSize) throw new TrainerOptionError('patchSize', `the backbone's inputSize (${inputSize})`, patchSize);
+    if (inputSize !== patchSize)
+      throw new TrainerOptionError('patchSize', `the backbone's inputSize (${inputSize})`, patchSize);
     const headDim = head.featureDim;
     if (headDim !== backbone.featureDim) {
       throw new TrainerOptionError('head featureDim', `the backbone's featureDim (${backbone.featureDim})`, headDim);
     }
     for (const name of ['patchesPerStep', 'innerIterations', 'accumulationSteps', 'fillBatchSize'] as const) {
       const value = options[name];
-      if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new TrainerOptionError(name, 'a positive integer', value);
+      if (value !== undefined && (!Number.isInteger(value) || value < 1))
+        throw new TrainerOptionError(name, 'a positive integer', value);
     }
     const fraction = options.sampleFraction;
-    if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) throw new TrainerOptionError('sampleFraction', 'a number in (0, 1]', fraction);
+    if (fraction !== undefined && !(fraction > 0 && fraction <= 1))
+      throw new TrainerOptionError('sampleFraction', 'a number in (0, 1]', fraction);
     this.backbone = backbone;
     this.head = head;
     this.patchSize = patchSize;
@@ -120,31 +140,63 @@ export class PatchGDTrainer {
   }
 
   /** The grid, k, ζ and ε this trainer uses for images of this size (ζ may be per image with a sampler that knows it). */
-  plan(width: number, height: number): { grid: PatchGrid; patchesPerStep: number; innerIterations: number; accumulationSteps: number } {
-    const grid = new PatchGrid({ width, height, patchSize: this.patchSize, policy: 'pad', fill: this.options.fill ?? 0 });
+  plan(
+    width: number,
+    height: number,
+  ): { grid: PatchGrid; patchesPerStep: number; innerIterations: number; accumulationSteps: number } {
+    const grid = new PatchGrid({
+      width,
+      height,
+      patchSize: this.patchSize,
+      policy: 'pad',
+      fill: this.options.fill ?? 0,
+    });
     const [m, n] = this.head.gridSize ?? [grid.rows, grid.cols];
     if (m !== grid.rows || n !== grid.cols) {
-      throw new TrainerOptionError('images', `${m * this.patchSize}×${n * this.patchSize} pixels (the head's ${m}×${n} grid)`, `${width}×${height}`);
+      throw new TrainerOptionError(
+        'images',
+        `${m * this.patchSize}×${n * this.patchSize} pixels (the head's ${m}×${n} grid)`,
+        `${width}×${height}`,
+      );
     }
-    const k = Math.min(grid.size, this.options.patchesPerStep ?? Math.max(1, Math.round(grid.size * (this.options.sampleFraction ?? 1 / 8))));
+    const k = Math.min(
+      grid.size,
+      this.options.patchesPerStep ?? Math.max(1, Math.round(grid.size * (this.options.sampleFraction ?? 1 / 8))),
+    );
     const innerIterations = this.options.innerIterations ?? Math.ceil(grid.size / k);
-    return { grid, patchesPerStep: k, innerIterations, accumulationSteps: this.options.accumulationSteps ?? innerIterations };
+    return {
+      grid,
+      patchesPerStep: k,
+      innerIterations,
+      accumulationSteps: this.options.accumulationSteps ?? innerIterations,
+    };
   }
 
   /** Algorithm 2: Z `[B, m, n, s]` for every image, without gradients (the caller disposes it). */
-  async fillZ(images: ImageBatch, mode: 'train' | 'eval' = this.options.backboneModeDuringFill ?? 'train'): Promise<tf.Tensor4D> {
+  async fillZ(
+    images: ImageBatch,
+    mode: 'train' | 'eval' = this.options.backboneModeDuringFill ?? 'train',
+  ): Promise<tf.Tensor4D> {
     const sources = imagesOf(images);
     return (await this.prepared(sources)).fill(sources, { training: mode === 'train' });
   }
 
   /** Algorithm 1's gradient for one batch, not applied; the model's state is put back afterwards. */
-  async gradients(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
+  async gradients(
+    images: ImageBatch,
+    labels: ArrayLike<number>,
+    options: StepOptions = {},
+  ): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
     const sources = imagesOf(images);
     return (await this.prepared(sources)).gradients(sources, this.labels(labels, sources.length), options);
   }
 
   /** Algorithm 1 for one batch: fill Z, then ζ inner iterations with an optimizer step every ε. */
-  async trainBatch(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<TrainBatchResult> {
+  async trainBatch(
+    images: ImageBatch,
+    labels: ArrayLike<number>,
+    options: StepOptions = {},
+  ): Promise<TrainBatchResult> {
     const sources = imagesOf(images);
     return (await this.prepared(sources)).step(sources, this.labels(labels, sources.length), options);
   }
@@ -185,14 +237,21 @@ export class PatchGDTrainer {
   }
 
   async loadStateDict(dict: StateDict, file?: string): Promise<void> {
-    if (dict.state['kind'] !== 'patchgd') throw new TrainerOptionError('state dict', "a PatchGDTrainer state (kind 'patchgd')", dict.state['kind']);
+    if (dict.state['kind'] !== 'patchgd')
+      throw new TrainerOptionError('state dict', "a PatchGDTrainer state (kind 'patchgd')", dict.state['kind']);
     if (this.loop) await this.loop.loadStateDict(dict, PREFIXES, file);
     else {
       // validate and load the models now; the loop (which needs the grid) takes the rest on the first batch
       const [m, n] = this.head.gridSize ?? [undefined, undefined];
       if (m !== undefined && n !== undefined) {
-        await this.loopFor([{ data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 }]).loadStateDict(dict, PREFIXES, file);
-      } else this.pendingState = { state: dict.state, tensors: Object.fromEntries(Object.entries(dict.tensors).map(([k, t]) => [k, t.clone()])) };
+        await this.loopFor([
+          { data: new Float32Array(0), width: n * this.patchSize, height: m * this.patchSize, channels: 1 },
+        ]).loadStateDict(dict, PREFIXES, file);
+      } else
+        this.pendingState = {
+          state: dict.state,
+          tensors: Object.fromEntries(Object.entries(dict.tensors).map(([k, t]) => [k, t.clone()])),
+        };
     }
   }
 
@@ -205,7 +264,11 @@ export class PatchGDTrainer {
     const { grid, patchesPerStep } = this.plan(width, height);
     if (this.loop) {
       if (grid.rows !== this.grid!.rows || grid.cols !== this.grid!.cols) {
-        throw new TrainerOptionError('images', `${this.grid!.cols * this.patchSize}×${this.grid!.rows * this.patchSize} pixels (the grid of earlier batches)`, `${width}×${height}`);
+        throw new TrainerOptionError(
+          'images',
+          `${this.grid!.cols * this.patchSize}×${this.grid!.rows * this.patchSize} pixels (the grid of earlier batches)`,
+          `${width}×${height}`,
+        );
       }
       return this.loop;
     }
@@ -221,7 +284,18 @@ export class PatchGDTrainer {
       seed: this.seed,
       fillTraining: (o.backboneModeDuringFill ?? 'train') === 'train',
       sourceOf: (source) => source,
-      ...pick(o, ['sampler', 'innerIterations', 'accumulationSteps', 'schedule', 'training', 'fillBatchSize', 'budgetBytes', 'checkBudgetFirst', 'restoreOnError', 'onProgress']),
+      ...pick(o, [
+        'sampler',
+        'innerIterations',
+        'accumulationSteps',
+        'schedule',
+        'training',
+        'fillBatchSize',
+        'budgetBytes',
+        'checkBudgetFirst',
+        'restoreOnError',
+        'onProgress',
+      ]),
     });
     return this.loop;
   }
@@ -246,7 +320,11 @@ export class PatchGDTrainer {
     const skip = this.options.skipBlankCells;
     const tolerance = skip === undefined || skip === false ? undefined : skip === true ? 0 : skip.tolerance;
     const std = this.options.normalize ? [this.options.normalize.std].flat() : [1];
-    const read = { grid, ...(this.options.normalize ? { normalize: this.options.normalize } : {}), ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}) };
+    const read = {
+      grid,
+      ...(this.options.normalize ? { normalize: this.options.normalize } : {}),
+      ...(this.options.scale !== undefined ? { scale: this.options.scale } : {}),
+    };
     return {
       featureDim: backbone.featureDim,
       variables: backbone.variables,
@@ -261,7 +339,10 @@ export class PatchGDTrainer {
         const kept = new Float32Array(encode.length * per);
         encode.forEach((i, j) => kept.set(data.subarray(i * per, (i + 1) * per), j * per));
         this.fillEncoded += encode.length;
-        return { patches: tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]), featureOf: tf.tensor1d(featureOf, 'int32') };
+        return {
+          patches: tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]),
+          featureOf: tf.tensor1d(featureOf, 'int32'),
+        };
       },
       encode: (input, options) => {
         const features = backbone.forwardFeatures(input.patches, { training: options.training, seed: options.seed });
@@ -276,7 +357,10 @@ export class PatchGDTrainer {
     return {
       variables: head.variables,
       loss: (z, labels, options) =>
-        tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), head.forward(z, { training: options.training, seed: options.seed })) as tf.Scalar,
+        tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.tensor1d(labels, 'int32'), classes),
+          head.forward(z, { training: options.training, seed: options.seed }),
+        ) as tf.Scalar,
     };
   }
 }

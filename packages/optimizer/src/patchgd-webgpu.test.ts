@@ -40,7 +40,9 @@ async function gradientsOn(backend: string, weights?: Weights) {
   // weights travel between backends as plain arrays (moving tensors reads synchronously, which webgpu in Node cannot)
   const all = [...backbone.variables, ...head.variables];
   if (weights) all.forEach((v, i) => v.variable.assign(tf.tensor(weights[i]!.values, weights[i]!.shape)));
-  const initial: Weights = await Promise.all(all.map(async (v) => ({ values: Float32Array.from(await v.variable.data()), shape: v.variable.shape })));
+  const initial: Weights = await Promise.all(
+    all.map(async (v) => ({ values: Float32Array.from(await v.variable.data()), shape: v.variable.shape })),
+  );
   const trainer = new PatchGDTrainer({
     backbone,
     head,
@@ -73,7 +75,9 @@ async function gradientsOn(backend: string, weights?: Weights) {
     return tf.losses.softmaxCrossEntropy(labels, head.forward(z, { training: false })) as tf.Scalar;
   }, variables);
   const read = async (map: tf.NamedTensorMap) =>
-    Object.fromEntries(await Promise.all(variables.map(async (v) => [v.name, (await map[v.name]!.data()) as Float32Array] as const)));
+    Object.fromEntries(
+      await Promise.all(variables.map(async (v) => [v.name, (await map[v.name]!.data()) as Float32Array] as const)),
+    );
   const result = { patchgd: await read(grads), full: await read(reference.grads), names: variables.map((v) => v.name) };
   tf.dispose([...Object.values(grads), ...Object.values(reference.grads), reference.value]);
   backbone.dispose();
@@ -86,7 +90,9 @@ describe.skipIf(webgpu.engine === undefined)('PatchGDTrainer on webgpu', () => {
     const gpu = await gradientsOn('webgpu');
     const cpu = await gradientsOn('cpu', gpu.initial);
     for (const [i, name] of gpu.names.entries()) {
-      expect(scaledError(gpu.patchgd[name]!, gpu.full[name]!), `${name}: PatchGD vs full, webgpu`).toBeLessThanOrEqual(1e-4);
+      expect(scaledError(gpu.patchgd[name]!, gpu.full[name]!), `${name}: PatchGD vs full, webgpu`).toBeLessThanOrEqual(
+        1e-4,
+      );
       // variable names differ between the two model instances; the order is the same
       const cpuName = cpu.names[i]!;
       expect(scaledError(gpu.patchgd[name]!, cpu.full[cpuName]!), `${name}: webgpu vs cpu`).toBeLessThanOrEqual(1e-3);

@@ -15,7 +15,12 @@ export interface Measurement extends StepMemory {
 }
 
 /** Measures one real step of `trainer` on a batch; the trainer is left as it was. */
-export async function measureStep(trainer: Measurable, images: ImageBatch, labels: ArrayLike<number>, budgetBytes = Infinity): Promise<Measurement> {
+export async function measureStep(
+  trainer: Measurable,
+  images: ImageBatch,
+  labels: ArrayLike<number>,
+  budgetBytes = Infinity,
+): Promise<Measurement> {
   const memory = await trainer.measureStep(images, labels);
   const batchSize = Array.isArray(images) ? images.length : (images as { shape: number[] }).shape[0]!;
   return { ...memory, batchSize, fits: memory.peakBytes <= budgetBytes };
@@ -24,7 +29,9 @@ export async function measureStep(trainer: Measurable, images: ImageBatch, label
 export interface PlanBatchOptions {
   trainer: Measurable;
   /** builds a representative batch of a given size */
-  sample: (batchSize: number) => { images: ImageBatch; labels: ArrayLike<number> } | Promise<{ images: ImageBatch; labels: ArrayLike<number> }>;
+  sample: (
+    batchSize: number,
+  ) => { images: ImageBatch; labels: ArrayLike<number> } | Promise<{ images: ImageBatch; labels: ArrayLike<number> }>;
   budgetBytes: number;
   /** batch sizes to try, ascending (default 1, 2, 4, … 64) */
   candidates?: number[];
@@ -40,7 +47,9 @@ export interface PlanBatchOptions {
  * console.log(plan.batchSize, plan.measurements.map((m) => [m.batchSize, m.peakBytes]));
  * ```
  */
-export async function planBatch(options: PlanBatchOptions): Promise<{ batchSize: number | undefined; measurements: Measurement[] }> {
+export async function planBatch(
+  options: PlanBatchOptions,
+): Promise<{ batchSize: number | undefined; measurements: Measurement[] }> {
   const { budgetBytes } = options;
   if (!(budgetBytes > 0)) throw new TrainerOptionError('budgetBytes', 'a positive number of bytes', budgetBytes);
   const candidates = checkCandidates(options.candidates ?? [1, 2, 4, 8, 16, 32, 64]);
@@ -60,7 +69,9 @@ export interface PlanPatchesOptions {
   /** builds a trainer that re-encodes `patchesPerStep` patches per inner iteration */
   makeTrainer: (patchesPerStep: number) => Measurable;
   /** a representative batch (the batch size is fixed here) */
-  sample: () => { images: ImageBatch; labels: ArrayLike<number> } | Promise<{ images: ImageBatch; labels: ArrayLike<number> }>;
+  sample: () =>
+    | { images: ImageBatch; labels: ArrayLike<number> }
+    | Promise<{ images: ImageBatch; labels: ArrayLike<number> }>;
   budgetBytes: number;
   /** k values to try, ascending (default 1, 2, 4, … 256) */
   candidates?: number[];
@@ -76,7 +87,9 @@ export interface PlanPatchesOptions {
  *   makeTrainer: (k) => new PatchGDTrainer({ backbone, head, patchSize: 128, patchesPerStep: k, optimizer }) });
  * ```
  */
-export async function planPatchesPerStep(options: PlanPatchesOptions): Promise<{ patchesPerStep: number | undefined; measurements: (Measurement & { patchesPerStep: number })[] }> {
+export async function planPatchesPerStep(
+  options: PlanPatchesOptions,
+): Promise<{ patchesPerStep: number | undefined; measurements: (Measurement & { patchesPerStep: number })[] }> {
   const { budgetBytes } = options;
   if (!(budgetBytes > 0)) throw new TrainerOptionError('budgetBytes', 'a positive number of bytes', budgetBytes);
   const candidates = checkCandidates(options.candidates ?? [1, 2, 4, 8, 16, 32, 64, 128, 256]);
@@ -84,7 +97,10 @@ export async function planPatchesPerStep(options: PlanPatchesOptions): Promise<{
   const measurements: (Measurement & { patchesPerStep: number })[] = [];
   let patchesPerStep: number | undefined;
   for (const k of candidates) {
-    const measurement = { ...(await measureStep(options.makeTrainer(k), images, labels, budgetBytes)), patchesPerStep: k };
+    const measurement = {
+      ...(await measureStep(options.makeTrainer(k), images, labels, budgetBytes)),
+      patchesPerStep: k,
+    };
     measurements.push(measurement);
     if (!measurement.fits) break;
     patchesPerStep = k;
@@ -93,7 +109,11 @@ export async function planPatchesPerStep(options: PlanPatchesOptions): Promise<{
 }
 
 function checkCandidates(candidates: number[]): number[] {
-  if (!Array.isArray(candidates) || candidates.length === 0 || !candidates.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c > candidates[i - 1]!))) {
+  if (
+    !Array.isArray(candidates) ||
+    candidates.length === 0 ||
+    !candidates.every((c, i) => Number.isInteger(c) && c > 0 && (i === 0 || c > candidates[i - 1]!))
+  ) {
     throw new TrainerOptionError('candidates', 'ascending positive integers', candidates);
   }
   return candidates;

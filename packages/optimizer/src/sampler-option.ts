@@ -3,7 +3,9 @@
 import { createSampler, type Sampler, type SamplerContext, type SamplerFactory } from '@patchgd/samplers';
 
 /** A registered sampler by name (see `listSamplers()`), or a factory. */
-export type SamplerOption = { name: string; options?: Record<string, unknown> } | ((context: SamplerContext) => Sampler);
+export type SamplerOption =
+  | { name: string; options?: Record<string, unknown> }
+  | ((context: SamplerContext) => Sampler);
 
 /** Builds the run's sampler (default `random-cover`). */
 export function buildSampler(option: SamplerOption | undefined, context: SamplerContext): Sampler {

@@ -17,6 +17,8 @@ describe('schedules', () => {
     expect(s(10)).toBeCloseTo(0.1);
   });
   it('rejects inconsistent step counts', () => {
-    expect(() => warmupDecay({ warmupSteps: 5, totalSteps: 5 })).toThrow('Expected an integer > warmupSteps (5) for totalSteps but received 5');
+    expect(() => warmupDecay({ warmupSteps: 5, totalSteps: 5 })).toThrow(
+      'Expected an integer > warmupSteps (5) for totalSteps but received 5',
+    );
   });
 });

@@ -29,7 +29,8 @@ export const constantSchedule: Schedule = () => 1;
  */
 export function warmupDecay(options: WarmupDecayOptions): Schedule {
   const { warmupSteps, totalSteps, decay = 'linear', floor = 0 } = options;
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new TrainerOptionError('warmupSteps', 'a non-negative integer', warmupSteps);
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
+    throw new TrainerOptionError('warmupSteps', 'a non-negative integer', warmupSteps);
   if (!Number.isInteger(totalSteps) || totalSteps <= warmupSteps) {
     throw new TrainerOptionError('totalSteps', `an integer > warmupSteps (${warmupSteps})`, totalSteps);
   }

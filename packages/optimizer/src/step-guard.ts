@@ -54,7 +54,10 @@ let measuring = false;
  * const { result, peakBytes } = await guardStep({ variables, optimizers, restore: 'on-error', budgetBytes }, () => step());
  * ```
  */
-export async function guardStep<T>(options: GuardOptions, fn: () => Promise<T>): Promise<{ result: T; memory?: StepMemory }> {
+export async function guardStep<T>(
+  options: GuardOptions,
+  fn: () => Promise<T>,
+): Promise<{ result: T; memory?: StepMemory }> {
   const snapshot = options.restore === 'never' && options.budgetBytes === undefined ? undefined : takeSnapshot(options);
   const measure = options.budgetBytes !== undefined && !measuring;
   let restored = false;

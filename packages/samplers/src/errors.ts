@@ -10,7 +10,11 @@ export class SamplerError extends PatchGDError {
 /** An argument or option had the wrong type or value; `parameter` names it. */
 export class SamplerOptionError extends SamplerError {
   override name = 'SamplerOptionError';
-  constructor(readonly parameter: string, expected: string, received: unknown) {
+  constructor(
+    readonly parameter: string,
+    expected: string,
+    received: unknown,
+  ) {
     super(expectedMessage(parameter, expected, received));
   }
 }
@@ -18,7 +22,11 @@ export class SamplerOptionError extends SamplerError {
 /** A state dict could not be loaded: it belongs to another kind of sampler, grid or k. */
 export class SamplerStateError extends SamplerError {
   override name = 'SamplerStateError';
-  constructor(readonly field: string, expected: string, received: unknown) {
+  constructor(
+    readonly field: string,
+    expected: string,
+    received: unknown,
+  ) {
     super(expectedMessage(`state.${field}`, expected, received));
   }
 }
@@ -26,7 +34,10 @@ export class SamplerStateError extends SamplerError {
 /** `createSampler` was given a name nobody registered; `known` lists the registered ones. */
 export class UnknownSamplerError extends SamplerOptionError {
   override name = 'UnknownSamplerError';
-  constructor(received: unknown, readonly known: readonly string[]) {
+  constructor(
+    received: unknown,
+    readonly known: readonly string[],
+  ) {
     super('sampler', `a registered sampler (${known.map((n) => `'${n}'`).join(', ')})`, received);
   }
 }

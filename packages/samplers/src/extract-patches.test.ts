@@ -8,7 +8,8 @@ import { memoryReader } from './testing/test-slide.js';
 function ramp(width: number, height: number, channels: number) {
   const data = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = (x + 3 * y + 7 * c) % 251;
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = (x + 3 * y + 7 * c) % 251;
   return { data, width, height, channels };
 }
 const at = (x: number, y: number, c: number) => (x + 3 * y + 7 * c) % 251;
@@ -37,7 +38,11 @@ describe('extractPatches', () => {
 
   it('normalises with per-channel mean/std after scaling, and keeps the first C channels', () => {
     const img = { data: new Uint8Array([255, 0, 51, 128]), width: 1, height: 1, channels: 4 };
-    const batch = extractPatchesSync(img, [0], { patchSize: 1, channels: 3, normalize: { mean: [0.5, 0.5, 0], std: [0.5, 0.25, 0.2] } });
+    const batch = extractPatchesSync(img, [0], {
+      patchSize: 1,
+      channels: 3,
+      normalize: { mean: [0.5, 0.5, 0], std: [0.5, 0.25, 0.2] },
+    });
     expect(batch.shape).toEqual([1, 1, 1, 3]);
     expect(batch.data[0]).toBeCloseTo(1, 6);
     expect(batch.data[1]).toBeCloseTo(-2, 6);
@@ -59,8 +64,14 @@ describe('extractPatches', () => {
     expect(batch.data[0]).toBe(at(96, 32, 0));
     expect(batch.data[(31 * 32 + 31) * 3 + 2]).toBe(3); // padded corner of cell 7
     // reading through a source equals raw pixels, with crop policy too
-    const cropped = await extractPatches(reader, [0, 2], { patchSize: 64, policy: 'crop', normalize: { mean: 0.5, std: 0.25 } });
-    expect(cropped.data).toEqual(extractPatchesSync(level0, [0, 2], { patchSize: 64, policy: 'crop', normalize: { mean: 0.5, std: 0.25 } }).data);
+    const cropped = await extractPatches(reader, [0, 2], {
+      patchSize: 64,
+      policy: 'crop',
+      normalize: { mean: 0.5, std: 0.25 },
+    });
+    expect(cropped.data).toEqual(
+      extractPatchesSync(level0, [0, 2], { patchSize: 64, policy: 'crop', normalize: { mean: 0.5, std: 0.25 } }).data,
+    );
   });
 
   it('validates with exact messages', async () => {
@@ -68,14 +79,18 @@ describe('extractPatches', () => {
     expect(() => extractPatchesSync(img, [4], { patchSize: 4 })).toThrow(
       new SamplerOptionError('cells[0]', 'an integer cell index in [0, 3]', 4),
     );
-    expect(() => extractPatchesSync(img, [0], {})).toThrow('Expected a positive integer for patchSize but received undefined');
+    expect(() => extractPatchesSync(img, [0], {})).toThrow(
+      'Expected a positive integer for patchSize but received undefined',
+    );
     expect(() => extractPatchesSync(img, [0], { patchSize: 4, normalize: { mean: 0, std: 0 } })).toThrow(
       'Expected a finite number >= 5e-324 for normalize.std[0] but received 0',
     );
     const grid = new PatchGrid({ width: 9, height: 8, patchSize: 4 });
-    expect(() => extractPatchesSync(img, [0], { grid })).toThrow('Expected a grid over 8×8 (level 0) for grid but received \'a grid over 9×8\'');
-    await expect(extractPatches(memoryReader([{ ...img, downsample: 1 }]), [0], { patchSize: 4, level: 1 })).rejects.toThrow(
-      'Expected an integer in [0, 0] for level but received 1',
+    expect(() => extractPatchesSync(img, [0], { grid })).toThrow(
+      "Expected a grid over 8×8 (level 0) for grid but received 'a grid over 9×8'",
     );
+    await expect(
+      extractPatches(memoryReader([{ ...img, downsample: 1 }]), [0], { patchSize: 4, level: 1 }),
+    ).rejects.toThrow('Expected an integer in [0, 0] for level but received 1');
   });
 });

@@ -57,7 +57,11 @@ export interface PatchBatch {
  * const x = tf.tensor4d(batch.data, batch.shape);
  * ```
  */
-export async function extractPatches(source: RegionReader | Pixels, cells: ArrayLike<number>, options: ExtractPatchesOptions): Promise<PatchBatch> {
+export async function extractPatches(
+  source: RegionReader | Pixels,
+  cells: ArrayLike<number>,
+  options: ExtractPatchesOptions,
+): Promise<PatchBatch> {
   if (isRegionReader(source)) {
     const plan = planExtraction(source.levels, source.channels, cells, options, 255);
     const concurrency = checkInteger('concurrency', options.concurrency ?? 8, 1, undefined, SamplerOptionError);
@@ -68,8 +72,18 @@ export async function extractPatches(source: RegionReader | Pixels, cells: Array
         const box = plan.grid.box(plan.cells[i]!);
         let region: Pixels | undefined;
         if (box.validWidth > 0 && box.validHeight > 0) {
-          region = await source.readRegion({ level: plan.level, x: box.x, y: box.y, width: box.validWidth, height: box.validHeight });
-          if (region?.width !== box.validWidth || region.height !== box.validHeight || region.channels !== source.channels) {
+          region = await source.readRegion({
+            level: plan.level,
+            x: box.x,
+            y: box.y,
+            width: box.validWidth,
+            height: box.validHeight,
+          });
+          if (
+            region?.width !== box.validWidth ||
+            region.height !== box.validHeight ||
+            region.channels !== source.channels
+          ) {
             throw new SamplerError(
               `Expected a ${box.validWidth}×${box.validHeight}×${source.channels} region from readRegion but received ${region?.width}×${region?.height}×${region?.channels}`,
             );
@@ -93,9 +107,19 @@ export async function extractPatches(source: RegionReader | Pixels, cells: Array
  * const batch = extractPatchesSync(pixels, [0, 5, 7], { patchSize: 128 }); // shape [3, 128, 128, 3]
  * ```
  */
-export function extractPatchesSync(pixels: Pixels, cells: ArrayLike<number>, options: ExtractPatchesOptions): PatchBatch {
+export function extractPatchesSync(
+  pixels: Pixels,
+  cells: ArrayLike<number>,
+  options: ExtractPatchesOptions,
+): PatchBatch {
   const px = checkPixels('pixels', pixels);
-  const plan = planExtraction([{ width: px.width, height: px.height, downsample: 1 }], px.channels, cells, options, px.data instanceof Float32Array ? 1 : 255);
+  const plan = planExtraction(
+    [{ width: px.width, height: px.height, downsample: 1 }],
+    px.channels,
+    cells,
+    options,
+    px.data instanceof Float32Array ? 1 : 255,
+  );
   if (plan.level !== 0) throw new SamplerOptionError('level', '0 for raw pixels', plan.level);
   for (let i = 0; i < plan.cells.length; i++) {
     const box = plan.grid.box(plan.cells[i]!);
@@ -135,7 +159,11 @@ function planExtraction(
     level = checkInteger('level', options.level ?? grid.level, 0, levels.length - 1, SamplerOptionError);
     const info = levels[level]!;
     if (info.width !== grid.width || info.height !== grid.height) {
-      throw new SamplerOptionError('grid', `a grid over ${info.width}×${info.height} (level ${level})`, `a grid over ${grid.width}×${grid.height}`);
+      throw new SamplerOptionError(
+        'grid',
+        `a grid over ${info.width}×${info.height} (level ${level})`,
+        `a grid over ${grid.width}×${grid.height}`,
+      );
     }
   } else {
     level = checkInteger('level', options.level ?? 0, 0, levels.length - 1, SamplerOptionError);
@@ -150,7 +178,8 @@ function planExtraction(
       downsample: info.downsample ?? 1,
     });
   }
-  if (!cellList || typeof cellList.length !== 'number') throw new SamplerOptionError('cells', 'an array of cell indices', cellList);
+  if (!cellList || typeof cellList.length !== 'number')
+    throw new SamplerOptionError('cells', 'an array of cell indices', cellList);
   const cells = new Int32Array(cellList.length);
   for (let i = 0; i < cellList.length; i++) {
     grid.checkCell(cellList[i]!, `cells[${i}]`);
@@ -160,14 +189,19 @@ function planExtraction(
   const scale = checkNumber('scale', options.scale ?? defaultScale, Number.MIN_VALUE, undefined, SamplerOptionError);
   const perChannel = (name: string, value: number | readonly number[], positive: boolean): Float32Array => {
     const values = typeof value === 'number' ? new Array<number>(channels).fill(value) : value;
-    if (!Array.isArray(values) || values.length < channels) throw new SamplerOptionError(name, `a number or an array of ${channels} numbers`, value);
+    if (!Array.isArray(values) || values.length < channels)
+      throw new SamplerOptionError(name, `a number or an array of ${channels} numbers`, value);
     const min = positive ? Number.MIN_VALUE : -Infinity;
     return Float32Array.from(values.slice(0, channels), (v, c) =>
       checkNumber(`${name}[${c}]`, v, min, undefined, SamplerOptionError),
     );
   };
-  const mean = options.normalize ? perChannel('normalize.mean', options.normalize.mean, false) : new Float32Array(channels);
-  const std = options.normalize ? perChannel('normalize.std', options.normalize.std, true) : new Float32Array(channels).fill(1);
+  const mean = options.normalize
+    ? perChannel('normalize.mean', options.normalize.mean, false)
+    : new Float32Array(channels);
+  const std = options.normalize
+    ? perChannel('normalize.std', options.normalize.std, true)
+    : new Float32Array(channels).fill(1);
   const mul = Float32Array.from(std, (s) => 1 / (scale * s));
   const add = Float32Array.from(mean, (m, c) => -m / std[c]!);
   const rawFill = perChannel('fill', options.fill ?? grid.fill, false);
@@ -188,7 +222,15 @@ function planExtraction(
 }
 
 /** Writes patch i from `src` (its region starting at (x0, y0)), filling outside vw × vh. */
-function writePatch(plan: Plan, i: number, src: Pixels | undefined, vw: number, vh: number, x0: number, y0: number): void {
+function writePatch(
+  plan: Plan,
+  i: number,
+  src: Pixels | undefined,
+  vw: number,
+  vh: number,
+  x0: number,
+  y0: number,
+): void {
   const p = plan.grid.patchSize;
   const C = plan.channels;
   const sc = plan.sourceChannels;

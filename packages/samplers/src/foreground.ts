@@ -83,8 +83,10 @@ export function foregroundMask(pixels: Pixels, options: ForegroundMaskOptions = 
   const px = checkPixels('pixels', pixels);
   const c = px.channels;
   const channel = options.channel ?? (c >= 3 ? 'saturation' : 'grey');
-  if (channel !== 'saturation' && channel !== 'grey') throw new SamplerOptionError('channel', "'saturation' or 'grey'", channel);
-  if (channel === 'saturation' && c < 3) throw new SamplerOptionError('channels', "at least 3 with channel 'saturation'", c);
+  if (channel !== 'saturation' && channel !== 'grey')
+    throw new SamplerOptionError('channel', "'saturation' or 'grey'", channel);
+  if (channel === 'saturation' && c < 3)
+    throw new SamplerOptionError('channels', "at least 3 with channel 'saturation'", c);
   const hasAlpha = c === 2 || c === 4;
   const scale = px.data instanceof Float32Array ? 255 : 1;
   const n = px.width * px.height;
@@ -140,7 +142,11 @@ export function cellForeground(grid: PatchGrid, mask: Pick<ForegroundMask, 'mask
   checkInteger('mask.width', mask?.width, 1, undefined, SamplerOptionError);
   checkInteger('mask.height', mask.height, 1, undefined, SamplerOptionError);
   if (!(mask.mask instanceof Uint8Array) || mask.mask.length !== mask.width * mask.height) {
-    throw new SamplerOptionError('mask.mask', `a Uint8Array of width × height = ${mask.width * mask.height}`, mask.mask);
+    throw new SamplerOptionError(
+      'mask.mask',
+      `a Uint8Array of width × height = ${mask.width * mask.height}`,
+      mask.mask,
+    );
   }
   const sx = mask.width / grid.width;
   const sy = mask.height / grid.height;

@@ -27,7 +27,17 @@ describe('PatchGrid', () => {
   it("pads a non-divisible image with partial last row and column ('pad', the default)", () => {
     const grid = new PatchGrid({ width: 1000, height: 700, patchSize: 256 });
     expect([grid.rows, grid.cols, grid.policy]).toEqual([3, 4, 'pad']);
-    expect(grid.box(11)).toEqual({ index: 11, row: 2, col: 3, x: 768, y: 512, width: 256, height: 256, validWidth: 232, validHeight: 188 });
+    expect(grid.box(11)).toEqual({
+      index: 11,
+      row: 2,
+      col: 3,
+      x: 768,
+      y: 512,
+      width: 256,
+      height: 256,
+      validWidth: 232,
+      validHeight: 188,
+    });
     expect(grid.box(3)).toMatchObject({ validWidth: 232, validHeight: 256 });
     expect(grid.box(8)).toMatchObject({ validWidth: 256, validHeight: 188 });
     // every image pixel is inside exactly one cell's valid part
@@ -41,7 +51,17 @@ describe('PatchGrid', () => {
   it("crops a non-divisible image ('crop')", () => {
     const grid = new PatchGrid({ width: 1000, height: 700, patchSize: 256, policy: 'crop' });
     expect([grid.rows, grid.cols, grid.size]).toEqual([2, 3, 6]);
-    expect(grid.box(5)).toEqual({ index: 5, row: 1, col: 2, x: 512, y: 256, width: 256, height: 256, validWidth: 256, validHeight: 256 });
+    expect(grid.box(5)).toEqual({
+      index: 5,
+      row: 1,
+      col: 2,
+      x: 512,
+      y: 256,
+      width: 256,
+      height: 256,
+      validWidth: 256,
+      validHeight: 256,
+    });
     expect(grid.cellAt(800, 100)).toBe(-1);
   });
 
@@ -75,8 +95,12 @@ describe('PatchGrid', () => {
   });
 
   it('validates its arguments with exact messages', () => {
-    expect(() => new PatchGrid({ width: 0, height: 5, patchSize: 2 })).toThrow(new SamplerOptionError('width', 'a positive integer', 0));
-    expect(() => new PatchGrid({ width: 5, height: 5, patchSize: 2.5 })).toThrow('Expected a positive integer for patchSize but received 2.5');
+    expect(() => new PatchGrid({ width: 0, height: 5, patchSize: 2 })).toThrow(
+      new SamplerOptionError('width', 'a positive integer', 0),
+    );
+    expect(() => new PatchGrid({ width: 5, height: 5, patchSize: 2.5 })).toThrow(
+      'Expected a positive integer for patchSize but received 2.5',
+    );
     expect(() => new PatchGrid({ width: 5, height: 5, patchSize: 2, policy: 'wrap' as never })).toThrow(
       "Expected 'pad' or 'crop' for policy but received 'wrap'",
     );

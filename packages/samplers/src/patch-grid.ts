@@ -108,8 +108,10 @@ export class PatchGrid {
       this.rows = Math.ceil(this.height / p);
       this.cols = Math.ceil(this.width / p);
     } else {
-      if (this.width < p) throw new SamplerOptionError('width', `at least patchSize (${p}) with policy 'crop'`, this.width);
-      if (this.height < p) throw new SamplerOptionError('height', `at least patchSize (${p}) with policy 'crop'`, this.height);
+      if (this.width < p)
+        throw new SamplerOptionError('width', `at least patchSize (${p}) with policy 'crop'`, this.width);
+      if (this.height < p)
+        throw new SamplerOptionError('height', `at least patchSize (${p}) with policy 'crop'`, this.height);
       this.rows = Math.floor(this.height / p);
       this.cols = Math.floor(this.width / p);
     }
@@ -125,11 +127,20 @@ export class PatchGrid {
    * const grid = PatchGrid.forLevel(image.levels, { level: 1, patchSize: 128 });
    * ```
    */
-  static forLevel(levels: readonly LevelLike[], options: Omit<PatchGridOptions, 'width' | 'height' | 'downsample'> & { level?: number }): PatchGrid {
+  static forLevel(
+    levels: readonly LevelLike[],
+    options: Omit<PatchGridOptions, 'width' | 'height' | 'downsample'> & { level?: number },
+  ): PatchGrid {
     const level = checkInteger('level', options.level ?? 0, 0, Math.max(0, levels.length - 1), SamplerOptionError);
     const info = levels[level];
     if (!info) throw new SamplerOptionError('levels', 'a non-empty array of levels', levels);
-    return new PatchGrid({ ...options, width: info.width, height: info.height, level, downsample: info.downsample ?? 1 });
+    return new PatchGrid({
+      ...options,
+      width: info.width,
+      height: info.height,
+      level,
+      downsample: info.downsample ?? 1,
+    });
   }
 
   /** The row-major index of the cell at (row, col). */
@@ -231,6 +242,7 @@ export class PatchGrid {
 
 function checkFill(name: string, fill: unknown): number | readonly number[] {
   if (typeof fill === 'number' && Number.isFinite(fill)) return fill;
-  if (Array.isArray(fill) && fill.length > 0 && fill.every((v) => typeof v === 'number' && Number.isFinite(v))) return [...fill];
+  if (Array.isArray(fill) && fill.length > 0 && fill.every((v) => typeof v === 'number' && Number.isFinite(v)))
+    return [...fill];
   throw new SamplerOptionError(name, 'a finite number or a non-empty array of finite numbers', fill);
 }

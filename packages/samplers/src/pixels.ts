@@ -41,12 +41,14 @@ export function isRegionReader(value: unknown): value is RegionReader {
 /** Throws SamplerOptionError unless `pixels` is a consistent HWC pixel buffer. */
 export function checkPixels(name: string, pixels: unknown): Pixels {
   const p = pixels as Pixels;
-  if (p === null || typeof p !== 'object') throw new SamplerOptionError(name, 'pixels { data, width, height, channels }', pixels);
+  if (p === null || typeof p !== 'object')
+    throw new SamplerOptionError(name, 'pixels { data, width, height, channels }', pixels);
   if (!(p.data instanceof Uint8Array || p.data instanceof Uint8ClampedArray || p.data instanceof Float32Array)) {
     throw new SamplerOptionError(`${name}.data`, 'a Uint8Array, Uint8ClampedArray or Float32Array', p.data);
   }
   for (const key of ['width', 'height', 'channels'] as const) {
-    if (!Number.isInteger(p[key]) || p[key] < 1) throw new SamplerOptionError(`${name}.${key}`, 'a positive integer', p[key]);
+    if (!Number.isInteger(p[key]) || p[key] < 1)
+      throw new SamplerOptionError(`${name}.${key}`, 'a positive integer', p[key]);
   }
   const expected = p.width * p.height * p.channels;
   if (p.data.length !== expected) {

@@ -158,7 +158,10 @@ export class LruCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();
   private bytes = 0;
 
-  constructor(readonly capacity: number, readonly maxBytes: number) {}
+  constructor(
+    readonly capacity: number,
+    readonly maxBytes: number,
+  ) {}
 
   get(key: string): V | undefined {
     const hit = this.entries.get(key);
@@ -206,7 +209,10 @@ export class CoverOrder {
   private readonly permutations = new LruCache<Int32Array>(16, 64 * 1024 * 1024);
   private readonly rng = new Rng(0);
 
-  constructor(private readonly k: number, private readonly lastChunk: LastChunk) {}
+  constructor(
+    private readonly k: number,
+    private readonly lastChunk: LastChunk,
+  ) {}
 
   /** The cells of inner iteration `inner`: `cells` (the eligible cells, ascending) in a seeded random order. */
   chunk(seed: number, keyHash: number, outerStep: number, inner: number, cells: Int32Array, id: string): Int32Array {

@@ -68,7 +68,7 @@ for (const compression of ['deflate', 'jpeg'] as const) {
   await writeTiledTiff(
     path,
     { data: pattern(3072, 2048, 3), width: 3072, height: 2048, channels: 3 },
-    { compression, tileSize: 256 }
+    { compression, tileSize: 256 },
   );
   // the remote reader decodes tile by tile: compare with the same decoder locally
   const local = await openImage(path, { tileDecoder: 'per-tile' });
@@ -115,7 +115,7 @@ for (const [r, rate] of rates.entries()) {
             await image.close();
           }
         })().catch((error: unknown) =>
-          error instanceof TiledIoError ? `typed: ${(error as Error).message}` : `untyped: ${String(error)}`
+          error instanceof TiledIoError ? `typed: ${(error as Error).message}` : `untyped: ${String(error)}`,
         ),
         new Promise<string>((resolve) => (watchdog = setTimeout(() => resolve('hang'), WATCHDOG_MS))),
       ]);
@@ -147,7 +147,7 @@ for (const [name, subIfds] of [
   await writeTiledTiff(
     pyramids.path(name),
     { data: pattern(600, 500, 3), width: 600, height: 500, channels: 3 },
-    { compression: 'deflate', tileSize: 64, subIfds }
+    { compression: 'deflate', tileSize: 64, subIfds },
   );
   fixtures.push({ name, bytes: new Uint8Array(await readFile(pyramids.path(name))) });
 }
@@ -173,32 +173,32 @@ for (const f of report.failures) failures.push(`mutant ${f.index} (${f.fixture},
 
 const total = rows.reduce(
   (t, r) => ({ tried: t.tried + r.tried, passed: t.passed + r.passed, failed: t.failed + r.failed }),
-  { tried: 0, passed: 0, failed: 0 }
+  { tried: 0, passed: 0, failed: 0 },
 );
 console.log(
-  `| campaign | faults / mutation | tried | passed | pixels identical / read with all levels | typed error | failed | notes |`
+  `| campaign | faults / mutation | tried | passed | pixels identical / read with all levels | typed error | failed | notes |`,
 );
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows)
   console.log(
-    `| ${r.campaign} | ${r.what} | ${r.tried} | ${r.passed} | ${r.identical} | ${r.typed} | ${r.failed} | ${r.note} |`
+    `| ${r.campaign} | ${r.what} | ${r.tried} | ${r.passed} | ${r.identical} | ${r.typed} | ${r.failed} | ${r.note} |`,
   );
 console.log(
   `| **total** | | ${total.tried} | ${total.passed} | | | ${total.failed} | ${((Date.now() - started) / 1000).toFixed(
-    0
-  )} s |`
+    0,
+  )} s |`,
 );
 console.log('');
 console.log(
   `Mutated-image errors by class: ${Object.entries(report.errors)
     .map(([k, v]) => `${k} ${v}`)
-    .join(', ')}`
+    .join(', ')}`,
 );
 if (failures.length > 0)
   console.log(
     `\n${failures
       .slice(0, 30)
       .map((f) => `- ${f}`)
-      .join('\n')}`
+      .join('\n')}`,
   );
 process.exitCode = total.failed === 0 ? 0 : 1;

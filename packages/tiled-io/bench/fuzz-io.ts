@@ -18,7 +18,9 @@ const timeoutMs = arg('timeout', 10_000);
 const workers = arg('workers', Math.max(1, cpus().length));
 
 const fixtures = await fuzzFixtures();
-console.error(`fuzzing ${cases} cases (seed ${seed}) over ${fixtures.length} fixtures: ${fixtures.map((f) => f.name).join(', ')}`);
+console.error(
+  `fuzzing ${cases} cases (seed ${seed}) over ${fixtures.length} fixtures: ${fixtures.map((f) => f.name).join(', ')}`,
+);
 let last = 0;
 const report = await runFuzz({
   cases,
@@ -35,5 +37,9 @@ const report = await runFuzz({
 });
 console.log(JSON.stringify(report, null, 2));
 const bad = BAD_OUTCOMES.reduce((sum, outcome) => sum + report.counts[outcome], 0);
-console.error(bad === 0 ? `OK: every case ended in a typed error or a read (${report.seconds.toFixed(1)} s)` : `FAILED: ${bad} bad cases`);
+console.error(
+  bad === 0
+    ? `OK: every case ended in a typed error or a read (${report.seconds.toFixed(1)} s)`
+    : `FAILED: ${bad} bad cases`,
+);
 process.exitCode = bad === 0 ? 0 : 1;

@@ -33,8 +33,29 @@ async function fixture(name: string, side: number): Promise<string> {
   // real detail rather than flat colour
   await sharp(pattern(base, base, 3) as Uint8Array, { raw: { width: base, height: base, channels: 3 } })
     .resize(side, side, { kernel: 'cubic' })
-    .composite([{ input: { create: { width: side, height: side, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 20 } } }, blend: 'overlay' }])
-    .tiff({ compression: 'jpeg', quality: 85, tile: true, tileWidth: 256, tileHeight: 256, pyramid: true, bigtiff: true })
+    .composite([
+      {
+        input: {
+          create: {
+            width: side,
+            height: side,
+            channels: 3,
+            background: '#808080',
+            noise: { type: 'gaussian', mean: 128, sigma: 20 },
+          },
+        },
+        blend: 'overlay',
+      },
+    ])
+    .tiff({
+      compression: 'jpeg',
+      quality: 85,
+      tile: true,
+      tileWidth: 256,
+      tileHeight: 256,
+      pyramid: true,
+      bigtiff: true,
+    })
     .toFile(file);
   console.error(`generated ${file} (${side}x${side}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return file;
@@ -45,10 +66,20 @@ async function slideFixture(side: number): Promise<string> {
   if (existsSync(file)) return file;
   const t0 = performance.now();
   const base = 2500;
-  const png = await sharp(pattern(base, base, 3) as Uint8Array, { raw: { width: base, height: base, channels: 3 } }).png().toBuffer();
+  const png = await sharp(pattern(base, base, 3) as Uint8Array, { raw: { width: base, height: base, channels: 3 } })
+    .png()
+    .toBuffer();
   await sharp(png, { limitInputPixels: false })
     .resize(side, side, { kernel: 'nearest' })
-    .tiff({ compression: 'jpeg', quality: 85, tile: true, tileWidth: 256, tileHeight: 256, pyramid: true, bigtiff: true })
+    .tiff({
+      compression: 'jpeg',
+      quality: 85,
+      tile: true,
+      tileWidth: 256,
+      tileHeight: 256,
+      pyramid: true,
+      bigtiff: true,
+    })
     .toFile(file);
   console.error(`generated ${file} (${side}x${side}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return file;
@@ -94,23 +125,44 @@ async function compare(readers: Reader[], side: number, concurrency: number): Pr
 }
 
 const file = await fixture(`jpeg-${SIDE}.tif`, SIDE);
-console.log(`# machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`);
-console.log(`# ${new Date().toISOString()}; load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
-console.log(`# fixture ${SIDE}x${SIDE} JPEG q85 256x256 tiles, pyramid, BigTIFF; ${ROUNDS} interleaved rounds, ${SECONDS} s per reader`);
+console.log(
+  `# machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
+);
+console.log(
+  `# ${new Date().toISOString()}; load average ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `# fixture ${SIDE}x${SIDE} JPEG q85 256x256 tiles, pyramid, BigTIFF; ${ROUNDS} interleaved rounds, ${SECONDS} s per reader`,
+);
 for (const concurrency of [1, 4]) {
   const ours = await openImage(file);
   const cold = await openImage(file, { cacheBytes: 1 });
   const perTile = await openImage(file, { cacheBytes: 1, tileDecoder: 'per-tile' });
   const tiff = await fromFile(file);
   const image = await tiff.getImage(0);
-  const region = (src: typeof ours) => (x: number, y: number) => src.readRegion({ level: 0, x, y, width: 256, height: 256 });
+  const region = (src: typeof ours) => (x: number, y: number) =>
+    src.readRegion({ level: 0, x, y, width: 256, height: 256 });
   const rates = await compare(
     [
       { key: 'ours', label: 'tiled-io readRegion (default: 256 MiB cache)', read: region(ours) },
       { key: 'cold', label: 'tiled-io readRegion (cache off)', read: region(cold) },
       { key: 'pertile', label: 'tiled-io per-tile sharp decoder (cache off)', read: region(perTile) },
-      { key: 'sharp', label: 'sharp extract().raw()', read: (x, y) => sharp(file, { limitInputPixels: false }).extract({ left: x, top: y, width: 256, height: 256 }).raw().toBuffer() },
-      { key: 'geotiff', label: 'geotiff.js readRasters (JS JPEG decoder)', read: (x, y) => image.readRasters({ window: [x, y, x + 256, y + 256], interleave: true }) },
+      {
+        key: 'sharp',
+        label: 'sharp extract().raw()',
+        read: (x, y) =>
+          sharp(file, { limitInputPixels: false })
+            .extract({ left: x, top: y, width: 256, height: 256 })
+            .raw()
+            .toBuffer(),
+      },
+      {
+        key: 'geotiff',
+        label: 'geotiff.js readRasters (JS JPEG decoder)',
+        read: (x, y) => image.readRasters({ window: [x, y, x + 256, y + 256], interleave: true }),
+      },
     ],
     SIDE,
     concurrency,
@@ -118,7 +170,9 @@ for (const concurrency of [1, 4]) {
   await Promise.all([ours.close(), cold.close(), perTile.close()]);
   tiff.close();
   const ratio = (k: string) => (rates[k]! / rates.sharp!).toFixed(2);
-  console.log(`ratio tiled-io / sharp at concurrency ${concurrency}: ${ratio('ours')} (cache off: ${ratio('cold')}; per-tile decoder, cache off: ${ratio('pertile')}; geotiff.js: ${ratio('geotiff')})`);
+  console.log(
+    `ratio tiled-io / sharp at concurrency ${concurrency}: ${ratio('ours')} (cache off: ${ratio('cold')}; per-tile decoder, cache off: ${ratio('pertile')}; geotiff.js: ${ratio('geotiff')})`,
+  );
 }
 
 const slide = await slideFixture(SLIDE);
@@ -134,6 +188,10 @@ console.log(`# slide ${SLIDE}x${SLIDE}: levels ${slideImage.levels.map((l) => `$
 await timeIt('tiled-io readResized({ longSide: 2048 })', () => slideImage.readResized({ longSide: 2048 }));
 await slideImage.close();
 const page = (await openImage(slide)).levels.findLastIndex((l) => l.width >= 2048);
-await timeIt(`sharp(file, { page: ${page} }).resize(2048) (level picked by hand)`, () => sharp(slide, { page, limitInputPixels: false }).resize(2048, 2048).raw().toBuffer());
-await timeIt('sharp(file).resize(2048) (decodes level 0)', () => sharp(slide, { limitInputPixels: false }).resize(2048, 2048).raw().toBuffer());
+await timeIt(`sharp(file, { page: ${page} }).resize(2048) (level picked by hand)`, () =>
+  sharp(slide, { page, limitInputPixels: false }).resize(2048, 2048).raw().toBuffer(),
+);
+await timeIt('sharp(file).resize(2048) (decodes level 0)', () =>
+  sharp(slide, { limitInputPixels: false }).resize(2048, 2048).raw().toBuffer(),
+);
 console.log(`# peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

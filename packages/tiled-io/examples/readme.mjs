@@ -1,7 +1,11 @@
 import { openImage, writeTiledTiff } from '@patchgd/tiled-io';
 
 // A 1024² pyramidal tiled TIFF of one colour, then read back region by region.
-await writeTiledTiff('slide.tif', { width: 1024, height: 1024, channels: 3, background: [230, 200, 220] }, { tileSize: 256 });
+await writeTiledTiff(
+  'slide.tif',
+  { width: 1024, height: 1024, channels: 3, background: [230, 200, 220] },
+  { tileSize: 256 },
+);
 const slide = await openImage('slide.tif'); // or a URL, or a Buffer
 console.log(slide.format, slide.levels); // [{ width, height, downsample, tileWidth, tileHeight }, …]
 const patch = await slide.readRegion({ level: 0, x: 300, y: 200, width: 256, height: 256 });

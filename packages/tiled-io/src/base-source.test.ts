@@ -24,8 +24,12 @@ describe('readResized level choice', () => {
   it('resolves longSide keeping the aspect ratio and validates targets', () => {
     expect(resolveTarget({ longSide: 2048 }, 40000, 30000)).toEqual({ width: 2048, height: 1536 });
     expect(resolveTarget({ width: 512, height: 512 }, 40000, 30000)).toEqual({ width: 512, height: 512 });
-    expect(() => resolveTarget({ longSide: 0 }, 10, 10)).toThrow(new InvalidArgumentError('target', '{ width, height } or { longSide } with positive integers', { longSide: 0 }));
-    expect(() => resolveTarget({ width: 5 } as never, 10, 10)).toThrow('Expected { width, height } or { longSide } with positive integers for target but received an object');
+    expect(() => resolveTarget({ longSide: 0 }, 10, 10)).toThrow(
+      new InvalidArgumentError('target', '{ width, height } or { longSide } with positive integers', { longSide: 0 }),
+    );
+    expect(() => resolveTarget({ width: 5 } as never, 10, 10)).toThrow(
+      'Expected { width, height } or { longSide } with positive integers for target but received an object',
+    );
   });
 });
 
@@ -40,7 +44,17 @@ describe('readResized on files', () => {
 
   it('reduces a single-level 9000 x 6000 image band by band (no pyramid to help)', async () => {
     const file = tmp.path('flat.tif');
-    await writeTiledTiff(file, { width: 9000, height: 6000, channels: 3, background: [10, 20, 30], rects: [{ x: 0, y: 0, width: 4500, height: 6000, color: [250, 250, 250] }] }, { compression: 'deflate', pyramid: false });
+    await writeTiledTiff(
+      file,
+      {
+        width: 9000,
+        height: 6000,
+        channels: 3,
+        background: [10, 20, 30],
+        rects: [{ x: 0, y: 0, width: 4500, height: 6000, color: [250, 250, 250] }],
+      },
+      { compression: 'deflate', pyramid: false },
+    );
     const image = await openImage(file);
     expect(image.levels).toHaveLength(1);
     const small = await image.readResized({ width: 900, height: 600 });
@@ -53,7 +67,11 @@ describe('readResized on files', () => {
 
   it('returns the level itself when it has exactly the target size', async () => {
     const file = tmp.path('pyr.tif');
-    await writeTiledTiff(file, { width: 1024, height: 512, channels: 1, background: [5] }, { compression: 'deflate', tileSize: 128 });
+    await writeTiledTiff(
+      file,
+      { width: 1024, height: 512, channels: 1, background: [5] },
+      { compression: 'deflate', tileSize: 128 },
+    );
     const image = await openImage(file);
     const half = await image.readResized({ width: 512, height: 256 });
     expect([half.width, half.height, half.channels]).toEqual([512, 256, 1]);

@@ -3,7 +3,16 @@
 import sharp from 'sharp';
 import { toRaw } from './codecs.js';
 import { InvalidArgumentError, RegionOutOfBoundsError, SourceClosedError } from './errors.js';
-import type { DamagedLevel, ImageFormat, ImageSource, ImageSourceStats, LevelInfo, Pixels, Region, ResizeTarget } from './types.js';
+import type {
+  DamagedLevel,
+  ImageFormat,
+  ImageSource,
+  ImageSourceStats,
+  LevelInfo,
+  Pixels,
+  Region,
+  ResizeTarget,
+} from './types.js';
 
 /** Largest level (in pixels) that readResized decodes in one piece before switching to bands. */
 const WHOLE_LEVEL_PIXELS = 32 * 1024 * 1024;
@@ -31,7 +40,13 @@ export abstract class BaseImageSource implements ImageSource {
   ) {}
 
   /** Reads a rectangle that lies inside the level; returns width*height*channels bytes. */
-  protected abstract readInside(level: number, x: number, y: number, width: number, height: number): Promise<Uint8Array>;
+  protected abstract readInside(
+    level: number,
+    x: number,
+    y: number,
+    width: number,
+    height: number,
+  ): Promise<Uint8Array>;
 
   protected abstract release(): Promise<void>;
 
@@ -57,14 +72,21 @@ export abstract class BaseImageSource implements ImageSource {
     }
     const level = region.level ?? 0;
     if (!Number.isInteger(level) || level < 0 || level >= this.levels.length) {
-      throw new InvalidArgumentError('region.level', `an integer from 0 to ${this.levels.length - 1}`, level, this.source);
+      throw new InvalidArgumentError(
+        'region.level',
+        `an integer from 0 to ${this.levels.length - 1}`,
+        level,
+        this.source,
+      );
     }
     for (const key of ['x', 'y'] as const) {
-      if (!Number.isSafeInteger(region[key])) throw new InvalidArgumentError(`region.${key}`, 'an integer', region[key], this.source);
+      if (!Number.isSafeInteger(region[key]))
+        throw new InvalidArgumentError(`region.${key}`, 'an integer', region[key], this.source);
     }
     for (const key of ['width', 'height'] as const) {
       const v = region[key];
-      if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidArgumentError(`region.${key}`, 'a positive integer', v, this.source);
+      if (!Number.isSafeInteger(v) || v <= 0)
+        throw new InvalidArgumentError(`region.${key}`, 'a positive integer', v, this.source);
     }
     const { x, y, width, height } = region;
     if (width * height > this.limits.maxRegionPixels) {
@@ -182,19 +204,30 @@ export abstract class BaseImageSource implements ImageSource {
     const ok = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
     if (ok(fill)) return new Array<number>(c).fill(fill);
     if (Array.isArray(fill) && fill.length === c && fill.every(ok)) return [...fill];
-    throw new InvalidArgumentError('region.fill', `an integer 0-255 or an array of ${c} integers 0-255`, fill, this.source);
+    throw new InvalidArgumentError(
+      'region.fill',
+      `an integer 0-255 or an array of ${c} integers 0-255`,
+      fill,
+      this.source,
+    );
   }
 }
 
 /** Resolves a ResizeTarget against the level-0 size. */
-export function resolveTarget(target: ResizeTarget, width: number, height: number, source?: string): { width: number; height: number } {
+export function resolveTarget(
+  target: ResizeTarget,
+  width: number,
+  height: number,
+  source?: string,
+): { width: number; height: number } {
   const positive = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
   if (target !== null && typeof target === 'object') {
     if ('longSide' in target && positive(target.longSide)) {
       const scale = target.longSide / Math.max(width, height);
       return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
     }
-    if ('width' in target && positive(target.width) && positive(target.height)) return { width: target.width, height: target.height };
+    if ('width' in target && positive(target.width) && positive(target.height))
+      return { width: target.width, height: target.height };
   }
   throw new InvalidArgumentError('target', '{ width, height } or { longSide } with positive integers', target, source);
 }
@@ -203,7 +236,12 @@ export function resolveTarget(target: ResizeTarget, width: number, height: numbe
 export function chooseLevel(levels: readonly LevelInfo[], width: number, height: number): number {
   let best = 0;
   levels.forEach((level, i) => {
-    if (level.width >= width && level.height >= height && level.width * level.height <= levels[best]!.width * levels[best]!.height) best = i;
+    if (
+      level.width >= width &&
+      level.height >= height &&
+      level.width * level.height <= levels[best]!.width * levels[best]!.height
+    )
+      best = i;
   });
   return best;
 }

@@ -1,7 +1,16 @@
 import { deflateSync } from 'node:zlib';
 import { Rng } from '@patchgd/core';
 import { describe, expect, it } from 'vitest';
-import { CodecError, deflateDecode, lzwDecode, mergeJpegTables, packBitsDecode, undoHorizontalPredictor, withColourTransform, zstdDecode } from './codecs.js';
+import {
+  CodecError,
+  deflateDecode,
+  lzwDecode,
+  mergeJpegTables,
+  packBitsDecode,
+  undoHorizontalPredictor,
+  withColourTransform,
+  zstdDecode,
+} from './codecs.js';
 
 /** A reference TIFF LZW encoder, for round trips (MSB-first codes, early change). */
 function lzwEncode(input: Uint8Array): Uint8Array {
@@ -65,8 +74,26 @@ describe('LZW', () => {
 
 describe('PackBits', () => {
   it('decodes the example of the TIFF 6.0 specification', () => {
-    const input = Uint8Array.from([0xfe, 0xaa, 0x02, 0x80, 0x00, 0x2a, 0xfd, 0xaa, 0x03, 0x80, 0x00, 0x2a, 0x22, 0xf7, 0xaa]);
-    const expected = [0xaa, 0xaa, 0xaa, 0x80, 0x00, 0x2a, 0xaa, 0xaa, 0xaa, 0xaa, 0x80, 0x00, 0x2a, 0x22, ...new Array(10).fill(0xaa)];
+    const input = Uint8Array.from([
+      0xfe, 0xaa, 0x02, 0x80, 0x00, 0x2a, 0xfd, 0xaa, 0x03, 0x80, 0x00, 0x2a, 0x22, 0xf7, 0xaa,
+    ]);
+    const expected = [
+      0xaa,
+      0xaa,
+      0xaa,
+      0x80,
+      0x00,
+      0x2a,
+      0xaa,
+      0xaa,
+      0xaa,
+      0xaa,
+      0x80,
+      0x00,
+      0x2a,
+      0x22,
+      ...new Array(10).fill(0xaa),
+    ];
     expect(Array.from(packBitsDecode(input, 24))).toEqual(expected);
     expect(packBitsDecode(input, 5)).toHaveLength(5);
     expect(packBitsDecode(input.subarray(0, 4), 24).length).toBeLessThan(24);
@@ -86,7 +113,13 @@ describe('Deflate and ZSTD', () => {
     // frame: magic, descriptor (single segment, 2-byte content size), size-256, one last raw block
     const header = [0x28, 0xb5, 0x2f, 0xfd, 0x60, (300 - 256) & 255, (300 - 256) >> 8];
     const blockHeader = (300 << 3) | 1; // last block, type raw
-    const frame = Uint8Array.from([...header, blockHeader & 255, (blockHeader >> 8) & 255, blockHeader >> 16, ...payload]);
+    const frame = Uint8Array.from([
+      ...header,
+      blockHeader & 255,
+      (blockHeader >> 8) & 255,
+      blockHeader >> 16,
+      ...payload,
+    ]);
     expect(Array.from(await zstdDecode(frame, 300))).toEqual(Array.from(payload));
     await expect(zstdDecode(new Uint8Array([1, 2, 3, 4, 5]), 300)).rejects.toThrow(CodecError);
   });
@@ -96,7 +129,9 @@ describe('JPEG helpers', () => {
   it('joins JPEGTables and an abbreviated tile stream', () => {
     const tables = Uint8Array.from([0xff, 0xd8, 0xff, 0xdb, 0x00, 0x02, 0xff, 0xd9]);
     const tile = Uint8Array.from([0xff, 0xd8, 0xff, 0xda, 0x00, 0x02, 0xff, 0xd9]);
-    expect(Array.from(mergeJpegTables(tables, tile))).toEqual([0xff, 0xd8, 0xff, 0xdb, 0x00, 0x02, 0xff, 0xda, 0x00, 0x02, 0xff, 0xd9]);
+    expect(Array.from(mergeJpegTables(tables, tile))).toEqual([
+      0xff, 0xd8, 0xff, 0xdb, 0x00, 0x02, 0xff, 0xda, 0x00, 0x02, 0xff, 0xd9,
+    ]);
     expect(mergeJpegTables(undefined, tile)).toBe(tile);
   });
 
@@ -104,7 +139,9 @@ describe('JPEG helpers', () => {
     const sof = [0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x10, 0x00, 0x10, 0x03, 0, 0x11, 0, 1, 0x11, 0, 2, 0x11, 0];
     const plain = Uint8Array.from([0xff, 0xd8, ...sof, 0xff, 0xda]);
     const fixed = withColourTransform(plain, 0);
-    expect(Array.from(fixed.subarray(0, 18))).toEqual([0xff, 0xd8, 0xff, 0xee, 0x00, 0x0e, 0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64, 0, 0, 0, 0, 0]);
+    expect(Array.from(fixed.subarray(0, 18))).toEqual([
+      0xff, 0xd8, 0xff, 0xee, 0x00, 0x0e, 0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64, 0, 0, 0, 0, 0,
+    ]);
     const jfif = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x4a, 0x46, ...sof, 0xff, 0xda]);
     expect(withColourTransform(jfif, 0)).toBe(jfif);
   });

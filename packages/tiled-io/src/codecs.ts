@@ -160,7 +160,8 @@ export async function zstdDecode(input: Uint8Array, expected: number): Promise<U
 export function mergeJpegTables(tables: Uint8Array | undefined, tile: Uint8Array): Uint8Array {
   if (!tables || tables.length < 4) return tile;
   if (tile[0] !== 0xff || tile[1] !== 0xd8) return tile;
-  const tablesEnd = tables[tables.length - 2] === 0xff && tables[tables.length - 1] === 0xd9 ? tables.length - 2 : tables.length;
+  const tablesEnd =
+    tables[tables.length - 2] === 0xff && tables[tables.length - 1] === 0xd9 ? tables.length - 2 : tables.length;
   const out = new Uint8Array(tablesEnd + tile.length - 2);
   out.set(tables.subarray(0, tablesEnd), 0);
   out.set(tile.subarray(2), tablesEnd);
@@ -200,7 +201,12 @@ export function withColourTransform(stream: Uint8Array, transform: 0 | 1): Uint8
  * into sRGB on output, and its b-w output drops alpha, so grey+alpha is taken from RGBA.
  */
 export async function toRaw(pipeline: Sharp, channels: number): Promise<DecodedPixels> {
-  const p = channels === 1 ? pipeline.toColourspace('b-w') : channels === 2 ? pipeline.toColourspace('srgb').ensureAlpha() : pipeline.toColourspace('srgb');
+  const p =
+    channels === 1
+      ? pipeline.toColourspace('b-w')
+      : channels === 2
+        ? pipeline.toColourspace('srgb').ensureAlpha()
+        : pipeline.toColourspace('srgb');
   const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   let out = new Uint8Array(data.buffer, data.byteOffset, data.length);
   let c = info.channels;
@@ -233,7 +239,12 @@ export async function sharpDecode(input: Uint8Array, maxPixels: number): Promise
     const { data, info } = await sharp(input, { failOn: 'warning', limitInputPixels: Math.max(1, maxPixels) })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+    };
   } catch (error) {
     throw new CodecError((error as Error).message.split('\n')[0] ?? 'decode failed');
   }
@@ -266,7 +277,11 @@ export function undoHorizontalPredictor(
     const start = r * rowBytes;
     const end = Math.min(start + rowBytes, data.length - 1);
     for (let i = start + stride; i < end; i += 2) {
-      view.setUint16(i, (view.getUint16(i, littleEndian) + view.getUint16(i - stride, littleEndian)) & 0xffff, littleEndian);
+      view.setUint16(
+        i,
+        (view.getUint16(i, littleEndian) + view.getUint16(i - stride, littleEndian)) & 0xffff,
+        littleEndian,
+      );
     }
   }
 }

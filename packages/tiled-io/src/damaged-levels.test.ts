@@ -62,7 +62,7 @@ describe('damaged pyramid levels are an error by default, and reported with skip
       `Corrupt image <buffer>: level 3 (IFD 3) is damaged: IFD at offset ${
         levels[3]!.offset
       } with 18 entries runs past the end ` +
-        "of the file (the IFDs after it are lost too); pass { onDamagedLevel: 'skip' } to open the other levels"
+        "of the file (the IFDs after it are lost too); pass { onDamagedLevel: 'skip' } to open the other levels",
     );
     expect([err.level, err.directory]).toEqual([3, 'IFD 3']);
     const image = await openImage(cut, { onDamagedLevel: 'skip' });
@@ -98,7 +98,7 @@ describe('damaged pyramid levels are an error by default, and reported with skip
     const cut = chain.subarray(0, chain.length - 16);
     const result = await openImage(cut).then(
       (image) => ({ levels: image.levels.length }),
-      (e: unknown) => ({ error: e })
+      (e: unknown) => ({ error: e }),
     );
     if ('error' in result) expect(result.error).toBeInstanceOf(DamagedLevelError);
     else expect(result.levels).toBe(4);

@@ -49,7 +49,7 @@ export interface FlakyServer {
  */
 export async function startFlakyServer(
   files: Record<string, Uint8Array>,
-  options: FlakyServerOptions = {}
+  options: FlakyServerOptions = {},
 ): Promise<FlakyServer> {
   let settings = options;
   let rng = new Rng(options.seed ?? 0);
@@ -69,7 +69,7 @@ export async function startFlakyServer(
       faults.length > 0 && rng.next() < (settings.rate ?? 0) ? faults[rng.nextInt(faults.length)]! : undefined;
     if (fault) counts[fault]++;
     log.push({ range: req.headers.range ?? '', fault });
-    const retryAfter = typeof settings.retryAfter === 'function' ? settings.retryAfter() : settings.retryAfter ?? '0';
+    const retryAfter = typeof settings.retryAfter === 'function' ? settings.retryAfter() : (settings.retryAfter ?? '0');
     switch (fault) {
       case 'reset':
         // a TCP reset before any byte of the answer

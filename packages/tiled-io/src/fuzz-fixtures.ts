@@ -9,7 +9,8 @@ import { writeTiledTiff, type TiffCompression } from './write-tiled-tiff.js';
 export async function fuzzFixtures(): Promise<Array<{ name: string; bytes: Uint8Array }>> {
   const out: Array<{ name: string; bytes: Uint8Array }> = [];
   if (existsSync(OPENSLIDE_DIR)) {
-    for (const name of ['boxes.tiff', 'small.svs', 'boxes.png']) out.push({ name, bytes: await readFile(`${OPENSLIDE_DIR}${name}`) });
+    for (const name of ['boxes.tiff', 'small.svs', 'boxes.png'])
+      out.push({ name, bytes: await readFile(`${OPENSLIDE_DIR}${name}`) });
   }
   const tmp = await tempDir();
   try {

@@ -17,7 +17,15 @@ export function rng(seed: number): () => number {
 
 /** Kinds of mutation applied by {@link mutate}. */
 export type MutationKind =
-  | 'truncate' | 'truncate-tail' | 'flip' | 'tag-count' | 'tag-offset' | 'huge-dims' | 'ifd-offset' | 'ifd-pointer' | 'none';
+  | 'truncate'
+  | 'truncate-tail'
+  | 'flip'
+  | 'tag-count'
+  | 'tag-offset'
+  | 'huge-dims'
+  | 'ifd-offset'
+  | 'ifd-pointer'
+  | 'none';
 
 /** Byte positions of every IFD pointer of a TIFF: the header's, each next-IFD field, each SubIFDs value. */
 export function tiffPointerPositions(data: Uint8Array): Array<{ at: number; size: number; le: boolean }> {
@@ -41,7 +49,8 @@ export function tiffPointerPositions(data: Uint8Array): Array<{ at: number; size
       const count = big ? Number(view.getBigUint64(p + 4, le)) : view.getUint32(p + 4, le);
       const field = p + (big ? 12 : 8);
       const at = count * size <= size ? field : big ? Number(view.getBigUint64(field, le)) : view.getUint32(field, le);
-      for (let k = 0; k < Math.min(count, 64); k++) if (at + (k + 1) * size <= data.length) out.push({ at: at + k * size, size, le });
+      for (let k = 0; k < Math.min(count, 64); k++)
+        if (at + (k + 1) * size <= data.length) out.push({ at: at + k * size, size, le });
     }
     const nextAt = first + n * entrySize;
     out.push({ at: nextAt, size, le });
@@ -51,8 +60,17 @@ export function tiffPointerPositions(data: Uint8Array): Array<{ at: number; size
 }
 
 /** Byte positions of the fields of every IFD entry of a TIFF (empty for other files). */
-export function tiffEntryPositions(data: Uint8Array): Array<{ tag: number; countAt: number; countSize: number; valueAt: number; valueSize: number; le: boolean }> {
-  const out: Array<{ tag: number; countAt: number; countSize: number; valueAt: number; valueSize: number; le: boolean }> = [];
+export function tiffEntryPositions(
+  data: Uint8Array,
+): Array<{ tag: number; countAt: number; countSize: number; valueAt: number; valueSize: number; le: boolean }> {
+  const out: Array<{
+    tag: number;
+    countAt: number;
+    countSize: number;
+    valueAt: number;
+    valueSize: number;
+    le: boolean;
+  }> = [];
   if (data.length < 16) return out;
   const le = data[0] === 0x49;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -67,7 +85,14 @@ export function tiffEntryPositions(data: Uint8Array): Array<{ tag: number; count
     if (first + n * size + (big ? 8 : 4) > data.length) break;
     for (let i = 0; i < n; i++) {
       const p = first + i * size;
-      out.push({ tag: view.getUint16(p, le), countAt: p + 4, countSize: big ? 8 : 4, valueAt: p + (big ? 12 : 8), valueSize: big ? 8 : 4, le });
+      out.push({
+        tag: view.getUint16(p, le),
+        countAt: p + 4,
+        countSize: big ? 8 : 4,
+        valueAt: p + (big ? 12 : 8),
+        valueSize: big ? 8 : 4,
+        le,
+      });
     }
     const nextAt = first + n * size;
     ifd = big ? Number(view.getBigUint64(nextAt, le)) : view.getUint32(nextAt, le);
@@ -85,13 +110,29 @@ function writeUint(view: DataView, at: number, size: number, value: number, le: 
 export function mutate(input: Uint8Array, random: () => number): { bytes: Uint8Array; kind: MutationKind } {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const entries = tiffEntryPositions(input);
-  const kinds: MutationKind[] = entries.length > 0
-    ? ['truncate', 'truncate-tail', 'flip', 'tag-count', 'tag-offset', 'huge-dims', 'ifd-offset', 'ifd-pointer']
-    : ['truncate', 'flip'];
+  const kinds: MutationKind[] =
+    entries.length > 0
+      ? ['truncate', 'truncate-tail', 'flip', 'tag-count', 'tag-offset', 'huge-dims', 'ifd-offset', 'ifd-pointer']
+      : ['truncate', 'flip'];
   const kind = pick(kinds);
   const bytes = new Uint8Array(input); // a copy with its own ArrayBuffer (Buffer#slice would share memory)
   const view = new DataView(bytes.buffer);
-  const interesting = [0, 1, 2, 255, 256, 65535, 65536, 2 ** 31 - 1, 2 ** 32 - 1, 1e6, 1e9, input.length, input.length - 1, input.length + 1];
+  const interesting = [
+    0,
+    1,
+    2,
+    255,
+    256,
+    65535,
+    65536,
+    2 ** 31 - 1,
+    2 ** 32 - 1,
+    1e6,
+    1e9,
+    input.length,
+    input.length - 1,
+    input.length + 1,
+  ];
   switch (kind) {
     case 'truncate':
       return { bytes: bytes.subarray(0, Math.floor(random() * input.length)), kind };
@@ -115,16 +156,30 @@ export function mutate(input: Uint8Array, random: () => number): { bytes: Uint8A
     }
     case 'tag-count': {
       const e = pick(entries);
-      writeUint(view, e.countAt, e.countSize, random() < 0.5 ? pick(interesting) : Math.floor(random() * 100_000), e.le);
+      writeUint(
+        view,
+        e.countAt,
+        e.countSize,
+        random() < 0.5 ? pick(interesting) : Math.floor(random() * 100_000),
+        e.le,
+      );
       return { bytes, kind };
     }
     case 'tag-offset': {
       const e = pick(entries);
-      writeUint(view, e.valueAt, e.valueSize, random() < 0.5 ? pick(interesting) : Math.floor(random() * input.length * 2), e.le);
+      writeUint(
+        view,
+        e.valueAt,
+        e.valueSize,
+        random() < 0.5 ? pick(interesting) : Math.floor(random() * input.length * 2),
+        e.le,
+      );
       return { bytes, kind };
     }
     case 'huge-dims': {
-      const dims = entries.filter((e) => e.tag === 256 || e.tag === 257 || e.tag === 322 || e.tag === 323 || e.tag === 278);
+      const dims = entries.filter(
+        (e) => e.tag === 256 || e.tag === 257 || e.tag === 322 || e.tag === 323 || e.tag === 278,
+      );
       const e = dims.length > 0 ? pick(dims) : pick(entries);
       const value = pick([1e6, 1e5, 65535, 2 ** 31, 2 ** 32 - 1, 0, 1, 16]);
       // TIFF SHORT values sit in the first 2 bytes of the value field, LONG in the first 4
@@ -202,7 +257,11 @@ const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './fuzz-worker.ts' :
 
 function startWorker(): ChildProcess {
   const execArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  return fork(fileURLToPath(workerUrl), [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  return fork(fileURLToPath(workerUrl), [], {
+    execArgv,
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
 }
 
 /**
@@ -276,12 +335,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           const expected = expectedLevels.get(c.fixture);
           if (m.rss > maxRss) resolve({ outcome: 'memory', detail: `RSS ${m.rss} bytes` });
           else if (m.outcome === 'read' && expected !== undefined && (m.levels ?? 0) < expected) {
-            resolve({ outcome: 'level-lost', detail: `opened with ${m.levels} of ${expected} levels and no error (${m.detail})` });
+            resolve({
+              outcome: 'level-lost',
+              detail: `opened with ${m.levels} of ${expected} levels and no error (${m.detail})`,
+            });
           } else resolve({ outcome: m.outcome, detail: m.detail });
         };
         const onExit = (code: number | null, signal: string | null) => {
           cleanup();
-          resolve({ outcome: 'crash', detail: `worker exited (code ${code}, signal ${signal}) ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+          resolve({
+            outcome: 'crash',
+            detail: `worker exited (code ${code}, signal ${signal}) ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+          });
         };
         const cleanup = () => {
           clearTimeout(timer);

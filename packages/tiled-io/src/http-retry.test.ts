@@ -35,13 +35,13 @@ describe('retry policy', () => {
       'http://h/a',
       resolveHttpOptions({ baseDelayMs: 100, maxDelayMs: 1000, jitterSeed: 3 }),
       classify,
-      () => {}
+      () => {},
     );
     const again = new RetryLoop(
       'http://h/a',
       resolveHttpOptions({ baseDelayMs: 100, maxDelayMs: 1000, jitterSeed: 3 }),
       classify,
-      () => {}
+      () => {},
     );
     for (const n of [0, 1, 2, 3, 4, 10, 60]) {
       const cap = Math.min(1000, 100 * 2 ** n);
@@ -61,7 +61,7 @@ describe('retry policy', () => {
       'http://h/a',
       resolveHttpOptions({ baseDelayMs: 0, retries: 3 }),
       classify,
-      () => calls++
+      () => calls++,
     );
     const started = Date.now();
     const value = await loop.run(
@@ -69,7 +69,7 @@ describe('retry policy', () => {
       async (): Promise<AttemptResult<string>> =>
         calls < 3
           ? { failure: { detail: 'HTTP 503', retryable: true, status: 503, retryAfterMs: 60 } }
-          : { value: 'ok' }
+          : { value: 'ok' },
     );
     expect(value).toBe('ok');
     expect(calls).toBe(3);
@@ -95,7 +95,7 @@ describe('retry policy', () => {
       .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(100);
     expect((err as Error).message).toMatch(
-      /^Remote read failed for http:\/\/h\/a: bytes 0-1: stopped at the 200 ms deadline after 1 attempt in \d+ ms \(last: HTTP 429\)$/
+      /^Remote read failed for http:\/\/h\/a: bytes 0-1: stopped at the 200 ms deadline after 1 attempt in \d+ ms \(last: HTTP 429\)$/,
     );
     expect((err as RemoteReadError).status).toBe(429);
   });

@@ -76,7 +76,7 @@ export function resolveHttpOptions(value: unknown): HttpPolicy {
     jitterSeed: opt('jitterSeed', Math.floor(Math.random() * 2 ** 32), (n, v) => checkInteger(n, v, 0, 2 ** 32 - 1, E)),
     headers,
     maxDownloadBytes: opt('maxDownloadBytes', 256 * 1024 * 1024, (n, v) =>
-      checkInteger(n, v, 1, Number.MAX_SAFE_INTEGER, E)
+      checkInteger(n, v, 1, Number.MAX_SAFE_INTEGER, E),
     ),
   };
 }
@@ -132,7 +132,7 @@ export class RetryLoop {
     readonly url: string,
     readonly policy: HttpPolicy,
     private readonly classify: FailureClassifier,
-    private readonly onAttempt: () => void
+    private readonly onAttempt: () => void,
   ) {
     this.rng = new Rng(policy.jitterSeed);
   }
@@ -145,7 +145,7 @@ export class RetryLoop {
 
   async run<T>(
     range: { start: number; end: number },
-    attempt: (signal: AbortSignal) => Promise<AttemptResult<T>>
+    attempt: (signal: AbortSignal) => Promise<AttemptResult<T>>,
   ): Promise<T> {
     const { policy } = this;
     const started = Date.now();

@@ -41,7 +41,7 @@ describe('remote reads over a flaky loopback server', () => {
     await writeTiledTiff(
       file,
       { data: pattern(1024, 768, 3), width: 1024, height: 768, channels: 3 },
-      { compression: 'deflate', tileSize: 128 }
+      { compression: 'deflate', tileSize: 128 },
     );
     bytes = await readFile(file);
     server = await startFlakyServer({ 'remote.tif': bytes });
@@ -154,8 +154,8 @@ describe('remote reads over a flaky loopback server', () => {
     expect(e.message).toMatch(
       new RegExp(
         `^Remote read failed for ${server.url('remote.tif')}: bytes 0-65535: stopped at the 600 ms deadline ` +
-          'after \\d+ attempts in \\d+ ms \\(last: HTTP 500\\)$'
-      )
+          'after \\d+ attempts in \\d+ ms \\(last: HTTP 500\\)$',
+      ),
     );
     expect(e.status).toBe(500);
     expect(e.tried!.range).toEqual({ start: 0, end: 65535 });
@@ -174,7 +174,7 @@ describe('remote reads over a flaky loopback server', () => {
     expect(missing).toBeInstanceOf(RemoteReadError);
     expect((missing as RemoteReadError).status).toBe(404);
     expect((missing as Error).message).toBe(
-      `Remote read failed for ${server.url('nope.tif')}: expected HTTP 206 but received HTTP 404`
+      `Remote read failed for ${server.url('nope.tif')}: expected HTTP 206 but received HTTP 404`,
     );
     expect(server.counts.requests - before).toBe(1);
   });
@@ -195,13 +195,13 @@ describe('remote reads over a flaky loopback server', () => {
     await remote.close();
     server.configure({ ignoreRange: true });
     const refused = await openImage(server.url('remote.tif'), { http: { maxDownloadBytes: 1000 } }).catch(
-      (e: unknown) => e
+      (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(RemoteReadError);
     expect((refused as Error).message).toBe(
       `Remote read failed for ${server.url('remote.tif')}: response of ${
         bytes.length
-      } bytes is larger than the 1000 bytes expected`
+      } bytes is larger than the 1000 bytes expected`,
     );
     server.configure({});
   });
@@ -216,7 +216,7 @@ describe('remote reads: timeouts, refused connections, options', () => {
     const err = await openImage(url, { http: { timeoutMs: 150, retries: 1, baseDelayMs: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteReadError);
     expect((err as Error).message).toMatch(
-      /: bytes 0-65535: gave up after 2 attempts in \d+ ms \(last: no response within 150 ms\)$/
+      /: bytes 0-65535: gave up after 2 attempts in \d+ ms \(last: no response within 150 ms\)$/,
     );
     expect(Date.now() - started).toBeLessThan(2000);
     silent.closeAllConnections();
@@ -233,15 +233,15 @@ describe('remote reads: timeouts, refused connections, options', () => {
     expect(err).toBeInstanceOf(RemoteReadError);
     expect((err as Error).message).toMatch(
       new RegExp(
-        `^Remote read failed for ${url}: bytes 0-65535: gave up after 2 attempts in \\d+ ms \\(last: connection failed \\(ECONNREFUSED\\)\\)`
-      )
+        `^Remote read failed for ${url}: bytes 0-65535: gave up after 2 attempts in \\d+ ms \\(last: connection failed \\(ECONNREFUSED\\)\\)`,
+      ),
     );
     // fetch refuses some ports outright: no use retrying
     const bad = await openImage('http://127.0.0.1:9/slide.tif', { http: { retries: 5, baseDelayMs: 1 } }).catch(
-      (e: unknown) => e
+      (e: unknown) => e,
     );
     expect((bad as Error).message).toBe(
-      'Remote read failed for http://127.0.0.1:9/slide.tif: connection failed (bad port)'
+      'Remote read failed for http://127.0.0.1:9/slide.tif: connection failed (bad port)',
     );
   });
 

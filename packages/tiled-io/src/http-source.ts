@@ -39,7 +39,7 @@ function classifyThrown(error: unknown, timedOut: boolean, timeoutMs: number): A
 }
 
 function parseContentRange(
-  header: string | null
+  header: string | null,
 ): { start: number; end: number; total: number | undefined } | undefined {
   const match = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec((header ?? '').trim());
   if (!match) return undefined;
@@ -96,7 +96,7 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
     error: unknown,
     signal: AbortSignal,
     received: number,
-    expected: number | undefined
+    expected: number | undefined,
   ): { failure: AttemptFailure } => {
     const of = expected === undefined ? '' : ` of ${expected}`;
     const detail = signal.aborted
@@ -246,7 +246,7 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
       const start = group[0]!.offset;
       fetchRange(start, end - start).then(
         (bytes) => group.forEach((r) => r.resolve(bytes.subarray(r.offset - start, r.offset - start + r.length))),
-        (error: unknown) => group.forEach((r) => r.reject(error))
+        (error: unknown) => group.forEach((r) => r.reject(error)),
       );
       i = j;
     }

@@ -3,7 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { CorruptImageError, InvalidArgumentError, SourceClosedError, TiledIoError, UnsupportedFormatError } from './errors.js';
+import {
+  CorruptImageError,
+  InvalidArgumentError,
+  SourceClosedError,
+  TiledIoError,
+  UnsupportedFormatError,
+} from './errors.js';
 import { openImage } from './open-image.js';
 import { maxDiff, OPENSLIDE_DIR, pattern, sharpRegion, tempDir } from './test-support.js';
 import { writeTiledTiff } from './write-tiled-tiff.js';
@@ -16,7 +22,12 @@ describe.skipIf(!haveOpenslide)('openslide-python fixtures', () => {
   it('boxes.tiff has 4 levels and level 0 equals boxes.png', async () => {
     const image = await openImage(fixture('boxes.tiff'));
     expect(image.format).toBe('tiff');
-    expect(image.levels.map((l) => [l.width, l.height])).toEqual([[300, 250], [150, 125], [75, 62], [37, 31]]);
+    expect(image.levels.map((l) => [l.width, l.height])).toEqual([
+      [300, 250],
+      [150, 125],
+      [75, 62],
+      [37, 31],
+    ]);
     expect(image.levels[0]).toMatchObject({ downsample: 1, tileWidth: 64, tileHeight: 64 });
     expect(image.levels[1]!.downsample).toBe(2);
     const level0 = await image.readRegion({ level: 0, x: 0, y: 0, width: 300, height: 250 });
@@ -89,11 +100,19 @@ describe('openImage arguments and signatures', () => {
     const cases: Array<[unknown, unknown, string]> = [
       [42, {}, 'Expected a file path, an http(s) URL or bytes for source but received 42'],
       ['', {}, "Expected a file path, an http(s) URL or bytes for source but received ''"],
-      ['ftp://example.com/a.tif', {}, "Expected a file path, an http(s) URL or bytes for source but received 'ftp://example.com/a.tif'"],
+      [
+        'ftp://example.com/a.tif',
+        {},
+        "Expected a file path, an http(s) URL or bytes for source but received 'ftp://example.com/a.tif'",
+      ],
       [new Uint8Array(4), { cacheBytes: -1 }, 'Expected a positive number for options.cacheBytes but received -1'],
       [new Uint8Array(4), { maxPixels: 'big' }, "Expected a positive number for options.maxPixels but received 'big'"],
       [new Uint8Array(4), { cache: {} }, 'Expected a TileCache for options.cache but received an object'],
-      [new Uint8Array(4), { onDamagedLevel: 'drop' }, "Expected one of 'error', 'skip' for options.onDamagedLevel but received 'drop'"],
+      [
+        new Uint8Array(4),
+        { onDamagedLevel: 'drop' },
+        "Expected one of 'error', 'skip' for options.onDamagedLevel but received 'drop'",
+      ],
     ];
     for (const [source, options, message] of cases) {
       const err = await openImage(source as never, options as never).catch((e: unknown) => e);
@@ -104,7 +123,10 @@ describe('openImage arguments and signatures', () => {
 
   it('names unknown signatures, empty and missing files', async () => {
     await expect(openImage(new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0, 0]))).rejects.toThrow(
-      new UnsupportedFormatError('<buffer>', 'unrecognised file signature 4749463839610000 (expected TIFF, BigTIFF, SVS, PNG, JPEG or WebP)'),
+      new UnsupportedFormatError(
+        '<buffer>',
+        'unrecognised file signature 4749463839610000 (expected TIFF, BigTIFF, SVS, PNG, JPEG or WebP)',
+      ),
     );
     await expect(openImage(new Uint8Array(0))).rejects.toThrow('Unsupported image <buffer>: the file is empty');
     const missing = await openImage('/nonexistent/slide.svs').catch((e: unknown) => e);
@@ -115,7 +137,11 @@ describe('openImage arguments and signatures', () => {
   it('refuses reads after close', async () => {
     const tmp = await tempDir();
     const file = tmp.path('a.tif');
-    await writeTiledTiff(file, { data: pattern(64, 64, 3), width: 64, height: 64, channels: 3 }, { compression: 'none' });
+    await writeTiledTiff(
+      file,
+      { data: pattern(64, 64, 3), width: 64, height: 64, channels: 3 },
+      { compression: 'none' },
+    );
     const image = await openImage(file);
     await image.close();
     await image.close();

@@ -81,7 +81,12 @@ export async function openImage(source: string | Uint8Array, options: OpenImageO
   }
   const http = resolveHttpOptions(options.http);
   const damagedPolicies = ['error', 'skip'] as const;
-  const onDamagedLevel = checkOneOf('options.onDamagedLevel', options.onDamagedLevel ?? 'error', damagedPolicies, InvalidArgumentError);
+  const onDamagedLevel = checkOneOf(
+    'options.onDamagedLevel',
+    options.onDamagedLevel ?? 'error',
+    damagedPolicies,
+    InvalidArgumentError,
+  );
   const maxPixels = options.maxPixels ?? 2 ** 36;
   const limits = {
     maxPixels,
@@ -118,7 +123,10 @@ export async function openImage(source: string | Uint8Array, options: OpenImageO
     }
     if (format) return await SharpImageSource.open(bytes, path, format, cache, maxPixels, limits);
     const hex = Buffer.from(head.subarray(0, 8)).toString('hex');
-    throw new UnsupportedFormatError(bytes.name, `unrecognised file signature ${hex} (expected TIFF, BigTIFF, SVS, PNG, JPEG or WebP)`);
+    throw new UnsupportedFormatError(
+      bytes.name,
+      `unrecognised file signature ${hex} (expected TIFF, BigTIFF, SVS, PNG, JPEG or WebP)`,
+    );
   } catch (error) {
     await bytes.close().catch(() => {});
     if (error instanceof TiledIoError) throw error;
@@ -131,6 +139,7 @@ function sniff(head: Uint8Array): 'tiff' | 'png' | 'jpeg' | 'webp' | undefined {
   if ((b(0) === 0x49 && b(1) === 0x49) || (b(0) === 0x4d && b(1) === 0x4d)) return 'tiff';
   if (b(0) === 0x89 && b(1) === 0x50 && b(2) === 0x4e && b(3) === 0x47) return 'png';
   if (b(0) === 0xff && b(1) === 0xd8 && b(2) === 0xff) return 'jpeg';
-  if (String.fromCharCode(...head.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...head.subarray(8, 12)) === 'WEBP') return 'webp';
+  if (String.fromCharCode(...head.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...head.subarray(8, 12)) === 'WEBP')
+    return 'webp';
   return undefined;
 }

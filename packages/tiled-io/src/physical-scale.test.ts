@@ -40,7 +40,7 @@ describe.skipIf(!existsSync(OPENSLIDE_DIR))('microns per pixel of the openslide 
     expect(() => levelForMpp(image, 0.5)).toThrow(NoPhysicalScaleError);
     expect(() => levelForMpp(image, 0.5)).toThrow(
       `Image ${OPENSLIDE_DIR}boxes.png does not record its physical pixel size (no Aperio MPP, no TIFF resolution tags in ` +
-        'inches or centimetres); choose a level instead of microns per pixel'
+        'inches or centimetres); choose a level instead of microns per pixel',
     );
     await image.close();
   });
@@ -66,7 +66,7 @@ describe('resolution tags written and read back', () => {
     await writeTiledTiff(
       constant,
       { width: 4096, height: 4096, channels: 3, background: [240, 240, 240] },
-      { compression: 'deflate', mpp: 0.5 }
+      { compression: 'deflate', mpp: 0.5 },
     );
     const a = await openImage(constant);
     expect(a.levels.map((l) => l.mpp!.x)).toEqual([0.5, 1, 2, 4, 8]);
@@ -109,15 +109,15 @@ describe('resolution tags written and read back', () => {
 
   it('validates mpp options with exact messages', async () => {
     await expect(writeTiledTiff(tmp.path('bad.tif'), raw, { mpp: -1 })).rejects.toThrow(
-      new InvalidArgumentError('options.mpp', 'a positive number of microns per pixel or { x, y } of them', -1)
+      new InvalidArgumentError('options.mpp', 'a positive number of microns per pixel or { x, y } of them', -1),
     );
     const image = await openImage(
       await sharp(pattern(32, 32, 3) as Uint8Array, { raw: { width: 32, height: 32, channels: 3 } })
         .tiff({ xres: 4, yres: 4, resolutionUnit: 'cm' })
-        .toBuffer()
+        .toBuffer(),
     );
     expect(() => levelForMpp(image, 0)).toThrow(
-      'Expected a positive number of microns per pixel or { x, y } of them for targetMpp but received 0'
+      'Expected a positive number of microns per pixel or { x, y } of them for targetMpp but received 0',
     );
     await image.close();
   });
@@ -166,7 +166,7 @@ describe('levelForMpp and readRegionAtMpp', () => {
     const edge = await readRegionAtMpp(image, { mpp: 1, x: 240, y: 180, width: 32, height: 32, fill: 0 });
     expect(edge.data[edge.data.length - 1]).toBe(0);
     await expect(readRegionAtMpp(image, { mpp: 1, x: 0, y: 0, width: 0, height: 4 })).rejects.toThrow(
-      'Expected a positive integer for region.width but received 0'
+      'Expected a positive integer for region.width but received 0',
     );
     await image.close();
   });

@@ -17,7 +17,7 @@ export class NoPhysicalScaleError extends TiledIoError {
     super(
       source,
       `Image ${source} does not record its physical pixel size (no Aperio MPP, no TIFF resolution tags in inches or ` +
-        'centimetres); choose a level instead of microns per pixel'
+        'centimetres); choose a level instead of microns per pixel',
     );
   }
 }

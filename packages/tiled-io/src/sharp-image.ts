@@ -60,7 +60,10 @@ export class SharpImageSource extends BaseImageSource {
     const { width, height } = meta;
     if (!width || !height) throw new CorruptImageError(bytes.name, `the ${format.toUpperCase()} header has no size`);
     if (width * height > maxPixels) {
-      throw new UnsupportedFormatError(bytes.name, `image of ${width}x${height} pixels is larger than maxPixels (${maxPixels})`);
+      throw new UnsupportedFormatError(
+        bytes.name,
+        `image of ${width}x${height} pixels is larger than maxPixels (${maxPixels})`,
+      );
     }
     const channels = Math.min(4, Math.max(1, meta.channels ?? 3));
     const bits = meta.depth === 'ushort' ? 16 : 8;
@@ -85,7 +88,8 @@ export class SharpImageSource extends BaseImageSource {
         }
         if (x === 0 && y === 0 && width === w && height === h) return data;
         const out = new Uint8Array(width * height * c);
-        for (let r = 0; r < height; r++) out.set(data.subarray(((y + r) * w + x) * c, ((y + r) * w + x + width) * c), r * width * c);
+        for (let r = 0; r < height; r++)
+          out.set(data.subarray(((y + r) * w + x) * c, ((y + r) * w + x + width) * c), r * width * c);
         return out;
       }
       return await this.decode(this.pipeline().extract({ left: x, top: y, width, height }), width, height);
@@ -99,7 +103,10 @@ export class SharpImageSource extends BaseImageSource {
     const px = await toRaw(pipeline, this.channels);
     this.decodedCount++;
     if (px.width !== width || px.height !== height || px.channels !== this.channels) {
-      throw new CorruptImageError(this.source, `decoded ${px.width}x${px.height}x${px.channels}, expected ${width}x${height}x${this.channels}`);
+      throw new CorruptImageError(
+        this.source,
+        `decoded ${px.width}x${px.height}x${px.channels}, expected ${width}x${height}x${this.channels}`,
+      );
     }
     return px.data;
   }

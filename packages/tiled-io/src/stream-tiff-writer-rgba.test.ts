@@ -56,7 +56,7 @@ describe('StreamingTiffWriter, RGBA and shared tiles', () => {
 
   it('refuses JPEG with alpha, and sharing a tile that was never written', async () => {
     await expect(
-      StreamingTiffWriter.create(tmp.path('bad.tiff'), { levels: [{ width: 8, height: 8 }], channels: 4 })
+      StreamingTiffWriter.create(tmp.path('bad.tiff'), { levels: [{ width: 8, height: 8 }], channels: 4 }),
     ).rejects.toThrow("Expected 'deflate' with 4 channels (JPEG has no alpha) for compression but received 'jpeg'");
     const writer = await StreamingTiffWriter.create(tmp.path('b.tiff'), {
       levels: [{ width: 32, height: 16 }],

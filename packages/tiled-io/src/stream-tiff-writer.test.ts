@@ -20,7 +20,14 @@ const solid = (side: number, colour: number[]) => {
 describe('StreamingTiffWriter', () => {
   it('writes tiles in any order into a multi-level JPEG TIFF that tiled-io and sharp read', async () => {
     const file = tmp.path('a.tiff');
-    const writer = await StreamingTiffWriter.create(file, { levels: [{ width: 40, height: 20 }, { width: 10, height: 5 }], tileSize: 16, quality: 95 });
+    const writer = await StreamingTiffWriter.create(file, {
+      levels: [
+        { width: 40, height: 20 },
+        { width: 10, height: 5 },
+      ],
+      tileSize: 16,
+      quality: 95,
+    });
     expect(writer.tilesOf(0)).toEqual({ across: 3, down: 2 });
     const colours = [
       [250, 0, 0],
@@ -42,7 +49,9 @@ describe('StreamingTiffWriter', () => {
       [20, colours[1]],
       [38, colours[2]],
     ] as const) {
-      Array.from(row.data.subarray(x * 3, x * 3 + 3)).forEach((v, c) => expect(Math.abs(v - colour![c]!)).toBeLessThan(8));
+      Array.from(row.data.subarray(x * 3, x * 3 + 3)).forEach((v, c) =>
+        expect(Math.abs(v - colour![c]!)).toBeLessThan(8),
+      );
     }
     await image.close();
     const meta = await sharp(file).metadata();
@@ -56,12 +65,18 @@ describe('StreamingTiffWriter', () => {
     const file = tmp.path('b.tiff');
     const writer = await StreamingTiffWriter.create(file, { levels: [{ width: 32, height: 16 }], tileSize: 16 });
     await writer.writeTile(0, 0, 0, solid(16, [1, 2, 3]));
-    await expect(writer.writeTile(0, 2, 0, solid(16, [1, 2, 3]))).rejects.toThrow('Expected an integer in [0, 1] for tx but received 2');
-    await expect(writer.writeTile(0, 1, 0, new Uint8Array(5))).rejects.toThrow('Expected a Uint8Array of 768 bytes (tileSize² × 3) for pixels but received Uint8Array(5)');
+    await expect(writer.writeTile(0, 2, 0, solid(16, [1, 2, 3]))).rejects.toThrow(
+      'Expected an integer in [0, 1] for tx but received 2',
+    );
+    await expect(writer.writeTile(0, 1, 0, new Uint8Array(5))).rejects.toThrow(
+      'Expected a Uint8Array of 768 bytes (tileSize² × 3) for pixels but received Uint8Array(5)',
+    );
     await expect(writer.finish()).rejects.toThrow(TiffWriteError);
     await expect(writer.finish()).rejects.toThrow(`${file} is already finished`);
     await writer.abort();
     await expect(access(file)).rejects.toThrow();
-    await expect(StreamingTiffWriter.create(file, { levels: [{ width: 32, height: 16 }], tileSize: 24 })).rejects.toThrow('Expected a multiple of 16 from 16 to 4096 for tileSize but received 24');
+    await expect(
+      StreamingTiffWriter.create(file, { levels: [{ width: 32, height: 16 }], tileSize: 24 }),
+    ).rejects.toThrow('Expected a multiple of 16 from 16 to 4096 for tileSize but received 24');
   });
 });

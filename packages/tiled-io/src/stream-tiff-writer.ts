@@ -77,20 +77,30 @@ export class StreamingTiffWriter {
     const tileSize = checkInteger('tileSize', options.tileSize ?? 512, 16, 4096, InvalidArgumentError);
     if (tileSize % 16 !== 0) throw new InvalidArgumentError('tileSize', 'a multiple of 16 from 16 to 4096', tileSize);
     const quality = checkInteger('quality', options.quality ?? 85, 1, 100, InvalidArgumentError);
-    if (!Array.isArray(options.levels) || options.levels.length === 0) throw new InvalidArgumentError('levels', 'a non-empty array of { width, height }', options.levels);
+    if (!Array.isArray(options.levels) || options.levels.length === 0)
+      throw new InvalidArgumentError('levels', 'a non-empty array of { width, height }', options.levels);
     const levels = options.levels.map((level, i) => {
       const width = checkInteger(`levels[${i}].width`, level?.width, 1, 2 ** 31, InvalidArgumentError);
       const height = checkInteger(`levels[${i}].height`, level?.height, 1, 2 ** 31, InvalidArgumentError);
       const across = Math.ceil(width / tileSize);
       const down = Math.ceil(height / tileSize);
-      return { width, height, across, down, offsets: new Float64Array(across * down).fill(-1), counts: new Float64Array(across * down) };
+      return {
+        width,
+        height,
+        across,
+        down,
+        offsets: new Float64Array(across * down).fill(-1),
+        counts: new Float64Array(across * down),
+      };
     });
     const mpp = options.mpp === undefined ? undefined : checkMpp('mpp', options.mpp);
     const channels = options.channels ?? 3;
     if (channels !== 3 && channels !== 4) throw new InvalidArgumentError('channels', '3 or 4', options.channels);
     const compression = options.compression ?? 'jpeg';
-    if (compression !== 'jpeg' && compression !== 'deflate') throw new InvalidArgumentError('compression', "'jpeg' or 'deflate'", compression);
-    if (channels === 4 && compression === 'jpeg') throw new InvalidArgumentError('compression', "'deflate' with 4 channels (JPEG has no alpha)", compression);
+    if (compression !== 'jpeg' && compression !== 'deflate')
+      throw new InvalidArgumentError('compression', "'jpeg' or 'deflate'", compression);
+    if (channels === 4 && compression === 'jpeg')
+      throw new InvalidArgumentError('compression', "'deflate' with 4 channels (JPEG has no alpha)", compression);
     const deflateLevel = checkInteger('deflateLevel', options.deflateLevel ?? 6, 1, 9, InvalidArgumentError);
     const file = await open(path, 'w');
     // header: little-endian, magic 42, first IFD offset patched by finish()
@@ -117,7 +127,11 @@ export class StreamingTiffWriter {
     const source = this.levels[from.level];
     const index = source ? from.ty * source.across + from.tx : -1;
     if (!source || !(source.offsets[index]! >= 0)) {
-      throw new InvalidArgumentError('from', 'a tile already written', `tile ${from.tx},${from.ty} of level ${from.level}`);
+      throw new InvalidArgumentError(
+        'from',
+        'a tile already written',
+        `tile ${from.tx},${from.ty} of level ${from.level}`,
+      );
     }
     const state = this.levels[level]!;
     state.offsets[ty * across + tx] = source.offsets[index]!;
@@ -143,20 +157,26 @@ export class StreamingTiffWriter {
       this.levels.forEach((level, i) => {
         const missing = level.offsets.indexOf(-1);
         if (missing >= 0) {
-          throw new TiffWriteError(this.path, `Tile ${missing % level.across},${Math.floor(missing / level.across)} of level ${i} of ${this.path} was never written`);
+          throw new TiffWriteError(
+            this.path,
+            `Tile ${missing % level.across},${Math.floor(missing / level.across)} of level ${i} of ${this.path} was never written`,
+          );
         }
       });
       let first = 0;
       // Directories are laid out finest first; each one's "next" field points at the following.
       const count = 13 - (this.compression === 'jpeg' ? 0 : 1) + (this.channels === 4 ? 1 : 0) + (this.mpp ? 3 : 0);
-      const sizes = this.levels.map((level) => directoryBytes(level.across * level.down, this.mpp !== undefined, count, this.channels));
+      const sizes = this.levels.map((level) =>
+        directoryBytes(level.across * level.down, this.mpp !== undefined, count, this.channels),
+      );
       let offset = this.position + (this.position % 2);
       const starts = sizes.map((size) => {
         const start = offset;
         offset += size;
         return start;
       });
-      if (offset > MAX_CLASSIC_TIFF) throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
+      if (offset > MAX_CLASSIC_TIFF)
+        throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
       first = starts[0]!;
       const chunks = this.levels.map((level, i) => this.directory(level, i, starts[i]!, starts[i + 1] ?? 0));
       const body = Buffer.concat(chunks);
@@ -188,7 +208,9 @@ export class StreamingTiffWriter {
       throw new InvalidArgumentError('pixels', `a Uint8Array of ${t * t * c} bytes (tileSize² × ${c})`, pixels);
     }
     if (this.compression === 'deflate') return deflateSync(pixels, { level: this.deflateLevel });
-    return sharp(pixels, { raw: { width: t, height: t, channels: 3 } }).jpeg({ quality: this.quality, chromaSubsampling: '4:2:0' }).toBuffer();
+    return sharp(pixels, { raw: { width: t, height: t, channels: 3 } })
+      .jpeg({ quality: this.quality, chromaSubsampling: '4:2:0' })
+      .toBuffer();
   }
 
   private async appendTile(level: number, tx: number, ty: number, bytes: Buffer): Promise<void> {
@@ -198,7 +220,8 @@ export class StreamingTiffWriter {
     checkInteger('ty', ty, 0, down - 1, InvalidArgumentError);
     const state = this.levels[level]!;
     const offset = this.position + (this.position % 2); // word-aligned, as the TIFF spec asks
-    if (offset + bytes.length > MAX_CLASSIC_TIFF) throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
+    if (offset + bytes.length > MAX_CLASSIC_TIFF)
+      throw new TiffWriteError(this.path, `${this.path} would exceed 4 GiB, the limit of a classic TIFF`);
     await this.file.write(bytes, 0, bytes.length, offset);
     state.offsets[ty * across + tx] = offset;
     state.counts[ty * across + tx] = bytes.length;
@@ -266,6 +289,7 @@ export class StreamingTiffWriter {
 
 /** Bytes of one directory: entries, next pointer, BitsPerSample, offsets and counts (and two rationals). */
 function directoryBytes(tiles: number, resolution: boolean, entries: number, channels: number): number {
-  const bytes = 2 + entries * 12 + 4 + (channels * 2 > 4 ? channels * 2 : 0) + (tiles > 1 ? 8 * tiles : 0) + (resolution ? 16 : 0);
+  const bytes =
+    2 + entries * 12 + 4 + (channels * 2 > 4 ? channels * 2 : 0) + (tiles > 1 ? 8 * tiles : 0) + (resolution ? 16 : 0);
   return bytes + (bytes % 2);
 }

@@ -17,7 +17,8 @@ export function pattern(width: number, height: number, channels: number, depth: 
       const box = ((x >> 5) + (y >> 5)) % 2 === 0 ? 0.25 : 0;
       for (let c = 0; c < channels; c++) {
         const v = (0.5 + 0.25 * Math.sin((x * (c + 1)) / 23 + y / 17) + box) * 0.8;
-        out[(y * width + x) * channels + c] = c === 3 ? Math.round(max * (0.3 + 0.7 * (x / width))) : Math.round(Math.min(1, Math.max(0, v)) * max);
+        out[(y * width + x) * channels + c] =
+          c === 3 ? Math.round(max * (0.3 + 0.7 * (x / width))) : Math.round(Math.min(1, Math.max(0, v)) * max);
       }
     }
   }
@@ -37,7 +38,12 @@ export async function sharpRegion(
   region: { x: number; y: number; width: number; height: number },
 ): Promise<{ data: Uint8Array; channels: number }> {
   const meta = await sharp(path, { page }).metadata();
-  const s = sharp(path, { page, limitInputPixels: false }).extract({ left: region.x, top: region.y, width: region.width, height: region.height });
+  const s = sharp(path, { page, limitInputPixels: false }).extract({
+    left: region.x,
+    top: region.y,
+    width: region.width,
+    height: region.height,
+  });
   if (meta.depth === 'ushort') {
     const space = (meta.channels ?? 3) <= 2 ? 'grey16' : 'rgb16';
     const { data, info } = await s.toColourspace(space).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
@@ -54,7 +60,10 @@ export async function sharpRegion(
     }
     return { data: out, channels: 2 };
   }
-  const { data, info } = await s.toColourspace(meta.channels === 1 ? 'b-w' : 'srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await s
+    .toColourspace(meta.channels === 1 ? 'b-w' : 'srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data), channels: info.channels };
 }
 

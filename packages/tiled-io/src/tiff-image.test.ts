@@ -32,9 +32,18 @@ describe('generated TIFFs compared with sharp pixel for pixel', () => {
         const label = `${compression} ${tiled ? 'tiled' : 'stripped'} ${bigtiff ? 'BigTIFF' : 'classic'}`;
         it(label, async () => {
           const file = tmp.path(`${compression}-${tiled}-${bigtiff}.tif`);
-          await writeTiledTiff(file, { data: pattern(W, H, 3), width: W, height: H, channels: 3 }, {
-            compression, tiled, bigtiff, pyramid: tiled, tileSize: 64, quality: 90,
-          });
+          await writeTiledTiff(
+            file,
+            { data: pattern(W, H, 3), width: W, height: H, channels: 3 },
+            {
+              compression,
+              tiled,
+              bigtiff,
+              pyramid: tiled,
+              tileSize: 64,
+              quality: 90,
+            },
+          );
           const image = await openImage(file);
           expect(image.format).toBe(bigtiff ? 'bigtiff' : 'tiff');
           expect(image.channels).toBe(3);
@@ -42,7 +51,13 @@ describe('generated TIFFs compared with sharp pixel for pixel', () => {
           expect(image.levels.length).toBe(tiled ? 4 : 1);
           for (let level = 0; level < image.levels.length; level++) {
             const { width, height } = image.levels[level]!;
-            const list = level === 0 ? regions : [{ x: 0, y: 0, width, height }, { x: 1, y: 3, width: width - 2, height: height - 4 }];
+            const list =
+              level === 0
+                ? regions
+                : [
+                    { x: 0, y: 0, width, height },
+                    { x: 1, y: 3, width: width - 2, height: height - 4 },
+                  ];
             for (const region of list) {
               const ours = await image.readRegion({ level, ...region });
               const ref = await sharpRegion(file, level, region);
@@ -75,7 +90,11 @@ describe('generated TIFFs compared with sharp pixel for pixel', () => {
   for (const channels of [1, 2, 4] as const) {
     it(`${channels} channel${channels > 1 ? 's' : ''} (deflate, tiled)`, async () => {
       const file = tmp.path(`ch${channels}.tif`);
-      await writeTiledTiff(file, { data: pattern(W, H, channels), width: W, height: H, channels }, { compression: 'deflate', tileSize: 64 });
+      await writeTiledTiff(
+        file,
+        { data: pattern(W, H, channels), width: W, height: H, channels },
+        { compression: 'deflate', tileSize: 64 },
+      );
       const image = await openImage(file);
       expect(image.channels).toBe(channels);
       const region = { x: 10, y: 20, width: 200, height: 150 };
@@ -87,15 +106,28 @@ describe('generated TIFFs compared with sharp pixel for pixel', () => {
     });
   }
 
-  for (const [compression, tiled] of [['lzw', true], ['none', false], ['deflate', true]] as const) {
+  for (const [compression, tiled] of [
+    ['lzw', true],
+    ['none', false],
+    ['deflate', true],
+  ] as const) {
     it(`16-bit RGB ${compression} ${tiled ? 'tiled' : 'stripped'} maps to the high byte`, async () => {
       const file = tmp.path(`u16-${compression}-${tiled}.tif`);
       const data = pattern(W, H, 3, 16) as Uint16Array;
-      await writeTiledTiff(file, { data, width: W, height: H, channels: 3 }, { compression, tiled, pyramid: false, tileSize: 64 });
+      await writeTiledTiff(
+        file,
+        { data, width: W, height: H, channels: 3 },
+        { compression, tiled, pyramid: false, tileSize: 64 },
+      );
       const image = await openImage(file);
       expect(image.bitsPerSample).toBe(16);
       const ours = await image.readRegion({ x: 0, y: 0, width: W, height: H });
-      expect(maxDiff(ours.data, Uint8Array.from(data, (v) => v >> 8))).toBe(0);
+      expect(
+        maxDiff(
+          ours.data,
+          Uint8Array.from(data, (v) => v >> 8),
+        ),
+      ).toBe(0);
       const ref = await sharpRegion(file, 0, { x: 0, y: 0, width: W, height: H });
       expect(maxDiff(ours.data, ref.data)).toBe(0);
       await image.close();
@@ -108,13 +140,18 @@ describe('tile decoding strategy for JPEG tiles of local files', () => {
   let file: string;
   beforeAll(async () => {
     file = tmp.path('strategy.tif');
-    await writeTiledTiff(file, { data: pattern(side, side, 3), width: side, height: side, channels: 3 }, { compression: 'jpeg', tileSize: 64, pyramid: false });
+    await writeTiledTiff(
+      file,
+      { data: pattern(side, side, 3), width: side, height: side, channels: 3 },
+      { compression: 'jpeg', tileSize: 64, pyramid: false },
+    );
   });
   const tileBytes = 64 * 64 * 3;
 
   it('neighbouring patches decode every tile once (tiles are cached)', async () => {
     const image = await openImage(file, { cacheBytes: 40 * tileBytes });
-    for (let y = 0; y + 48 <= 512; y += 48) for (let x = 0; x + 48 <= 512; x += 48) await image.readRegion({ x, y, width: 48, height: 48 });
+    for (let y = 0; y + 48 <= 512; y += 48)
+      for (let x = 0; x + 48 <= 512; x += 48) await image.readRegion({ x, y, width: 48, height: 48 });
     expect(image.stats.tilesDecoded).toBe(8 * 8); // 10 x 10 patches of 48 px cover 0..479: tiles 0..7 in x and y, each once
     await image.close();
   });
@@ -125,7 +162,12 @@ describe('tile decoding strategy for JPEG tiles of local files', () => {
     const rng = new Rng(7);
     const next = () => rng.next();
     for (let i = 0; i < 60; i++) {
-      const region = { x: Math.floor(next() * (side - 100)), y: Math.floor(next() * (side - 100)), width: 100, height: 100 };
+      const region = {
+        x: Math.floor(next() * (side - 100)),
+        y: Math.floor(next() * (side - 100)),
+        width: 100,
+        height: 100,
+      };
       const ours = await image.readRegion(region);
       if (i % 10 === 9) {
         expect(maxDiff(ours.data, (await sharpRegion(file, 0, region)).data)).toBe(0);
@@ -182,7 +224,11 @@ describe('regions', () => {
   let file: string;
   beforeAll(async () => {
     file = tmp.path('regions.tif');
-    await writeTiledTiff(file, { data: pattern(W, H, 3), width: W, height: H, channels: 3 }, { compression: 'deflate', tileSize: 64 });
+    await writeTiledTiff(
+      file,
+      { data: pattern(W, H, 3), width: W, height: H, channels: 3 },
+      { compression: 'deflate', tileSize: 64 },
+    );
   });
 
   it('refuses regions outside the level without fill, with the exact message', async () => {
@@ -202,7 +248,8 @@ describe('regions', () => {
     for (let r = 0; r < 20; r++) {
       for (let c = 0; c < 20; c++) {
         const px = Array.from(out.data.subarray((r * 20 + c) * 3, (r * 20 + c) * 3 + 3));
-        if (r < 10 && c < 10) expect(px).toEqual(Array.from(inside.data.subarray((r * 10 + c) * 3, (r * 10 + c) * 3 + 3)));
+        if (r < 10 && c < 10)
+          expect(px).toEqual(Array.from(inside.data.subarray((r * 10 + c) * 3, (r * 10 + c) * 3 + 3)));
         else expect(px).toEqual([1, 2, 3]);
       }
     }
@@ -214,10 +261,16 @@ describe('regions', () => {
   it('validates region arguments with exact messages', async () => {
     const image = await openImage(file);
     const cases: Array<[unknown, string]> = [
-      [{ level: 9, x: 0, y: 0, width: 1, height: 1 }, 'Expected an integer from 0 to 3 for region.level but received 9'],
+      [
+        { level: 9, x: 0, y: 0, width: 1, height: 1 },
+        'Expected an integer from 0 to 3 for region.level but received 9',
+      ],
       [{ x: 0.5, y: 0, width: 1, height: 1 }, 'Expected an integer for region.x but received 0.5'],
       [{ x: 0, y: 0, width: 0, height: 1 }, 'Expected a positive integer for region.width but received 0'],
-      [{ x: 0, y: 0, width: 1, height: 1, fill: 300 }, 'Expected an integer 0-255 or an array of 3 integers 0-255 for region.fill but received 300'],
+      [
+        { x: 0, y: 0, width: 1, height: 1, fill: 300 },
+        'Expected an integer 0-255 or an array of 3 integers 0-255 for region.fill but received 300',
+      ],
       [null, 'Expected an object { level, x, y, width, height } for region but received null'],
     ];
     for (const [region, message] of cases) {

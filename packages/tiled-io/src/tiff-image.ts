@@ -39,7 +39,11 @@ export type DamagedLevelPolicy = 'error' | 'skip';
  * 'associated' (an Aperio thumbnail, label or macro). 'damaged' when its tags cannot be read.
  */
 async function levelRole(
-  file: TiffFile, ifd: Ifd, format: ImageFormat, subIfd: boolean, tiledBase: boolean,
+  file: TiffFile,
+  ifd: Ifd,
+  format: ImageFormat,
+  subIfd: boolean,
+  tiledBase: boolean,
 ): Promise<'level' | 'maybe' | 'other' | 'associated' | 'damaged'> {
   const tiled = ifd.entries.has(Tag.TileWidth) || ifd.entries.has(Tag.TileOffsets);
   if (subIfd && tiledBase) return 'level';
@@ -65,7 +69,9 @@ async function levelRole(
  * 3 centimetre). Undefined when neither is there or the values are not positive and finite.
  */
 async function physicalScale(
-  file: TiffFile, ifd: Ifd, description: string,
+  file: TiffFile,
+  ifd: Ifd,
+  description: string,
 ): Promise<{ x: number; y: number } | undefined> {
   const aperio = description.startsWith('Aperio') ? /\|\s*MPP\s*=\s*([0-9.eE+-]+)/.exec(description) : null;
   const mpp = aperio ? Number(aperio[1]) : NaN;
@@ -190,7 +196,8 @@ export class TiffImageSource extends BaseImageSource {
       const role = await levelRole(file, ifd, format, useSub, base.tiled);
       let dir: LevelDirectory;
       try {
-        if (role === 'damaged') throw new CorruptImageError(bytes.name, 'its NewSubfileType / ImageDescription cannot be read');
+        if (role === 'damaged')
+          throw new CorruptImageError(bytes.name, 'its NewSubfileType / ImageDescription cannot be read');
         dir = await readDirectory(file, ifd, limits, useSub ? 0 : i + 1, useSub ? i : undefined);
       } catch (error) {
         if (!(error instanceof TiledIoError)) throw error;
@@ -204,15 +211,16 @@ export class TiffImageSource extends BaseImageSource {
       const prev = dirs[dirs.length - 1]!;
       const ds = (base.width / dir.width + base.height / dir.height) / 2;
       const misfit =
-        dir.tiled !== base.tiled ? (dir.tiled ? 'tiled' : 'stripped') + ' unlike level 0'
-        : dir.samples !== base.samples || dir.bits !== base.bits || dir.photometric !== base.photometric
-          ? `${dir.samples}x${dir.bits}-bit samples (photometric ${dir.photometric}) unlike level 0's ` +
-            `${base.samples}x${base.bits}-bit (photometric ${base.photometric})`
-          : dir.width >= prev.width || dir.height > prev.height
-            ? `${dir.width}x${dir.height} pixels is not smaller than the level before (${prev.width}x${prev.height})`
-            : Math.abs(base.width / ds - dir.width) > 2 || Math.abs(base.height / ds - dir.height) > 2
-              ? `${dir.width}x${dir.height} pixels is not one downsample of level 0 (${base.width}x${base.height})`
-              : undefined;
+        dir.tiled !== base.tiled
+          ? (dir.tiled ? 'tiled' : 'stripped') + ' unlike level 0'
+          : dir.samples !== base.samples || dir.bits !== base.bits || dir.photometric !== base.photometric
+            ? `${dir.samples}x${dir.bits}-bit samples (photometric ${dir.photometric}) unlike level 0's ` +
+              `${base.samples}x${base.bits}-bit (photometric ${base.photometric})`
+            : dir.width >= prev.width || dir.height > prev.height
+              ? `${dir.width}x${dir.height} pixels is not smaller than the level before (${prev.width}x${prev.height})`
+              : Math.abs(base.width / ds - dir.width) > 2 || Math.abs(base.height / ds - dir.height) > 2
+                ? `${dir.width}x${dir.height} pixels is not one downsample of level 0 (${base.width}x${base.height})`
+                : undefined;
       if (misfit === undefined) dirs.push(dir);
       else if (role === 'level') damage(directory, ifd.offset, misfit);
     }
@@ -241,8 +249,12 @@ export class TiffImageSource extends BaseImageSource {
     // libvips is not given SubIFD levels: sharp's tiff.subifd input option did not select them reliably
     // nor levels with an ICC profile: sharp would colour-manage them, unlike the per-tile decoder
     if (
-      this.path !== undefined && dir.tiled && dir.subifd === undefined && !dir.ifd.entries.has(ICC_PROFILE_TAG) &&
-      (dir.compression === 7 || dir.compression === 50001) && this.libvipsFailures < 3
+      this.path !== undefined &&
+      dir.tiled &&
+      dir.subifd === undefined &&
+      !dir.ifd.entries.has(ICC_PROFILE_TAG) &&
+      (dir.compression === 7 || dir.compression === 50001) &&
+      this.libvipsFailures < 3
     ) {
       const keys = jobs.map(([bx, by]) => `${this.prefix}${level}:${by * dir.across + bx}`);
       const anyReady = keys.some((k) => this.cache.has(k) || this.inflight.has(k) || this.batches.has(k));
@@ -340,7 +352,11 @@ export class TiffImageSource extends BaseImageSource {
     const dir = this.dirs[level]!;
     const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
     const px = await toRaw(sharp(this.path!, options).extract({ left: x, top: y, width, height }), this.channels);
-    if (px.width !== width || px.height !== height || px.channels !== this.channels) throw new CorruptImageError(this.source, `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`);
+    if (px.width !== width || px.height !== height || px.channels !== this.channels)
+      throw new CorruptImageError(
+        this.source,
+        `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`,
+      );
     return px.data;
   }
 
@@ -383,7 +399,13 @@ export class TiffImageSource extends BaseImageSource {
   }
 
   /** Decodes tiles (tx0..tx1, ty0..ty1) of a local file with libvips in one call. */
-  private async decodeRect(level: number, tx0: number, ty0: number, tx1: number, ty1: number): Promise<Map<number, CachedTile>> {
+  private async decodeRect(
+    level: number,
+    tx0: number,
+    ty0: number,
+    tx1: number,
+    ty1: number,
+  ): Promise<Map<number, CachedTile>> {
     const dir = this.dirs[level]!;
     const c = this.channels;
     const bw = dir.blockWidth;
@@ -394,7 +416,11 @@ export class TiffImageSource extends BaseImageSource {
     const height = Math.min(dir.height, (ty1 + 1) * bh) - top;
     const options: sharp.SharpOptions = { page: dir.page, limitInputPixels: false, failOn: 'warning' };
     const px = await toRaw(sharp(this.path!, options).extract({ left, top, width, height }), c);
-    if (px.width !== width || px.height !== height || px.channels !== c) throw new CorruptImageError(this.source, `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`);
+    if (px.width !== width || px.height !== height || px.channels !== c)
+      throw new CorruptImageError(
+        this.source,
+        `libvips returned ${px.width}×${px.height}×${px.channels} for a ${width}×${height} region`,
+      );
     // every tile is a view into the one decoded rectangle: no copies
     const tiles = new Map<number, CachedTile>();
     const stride = width * c;
@@ -434,10 +460,16 @@ export class TiffImageSource extends BaseImageSource {
         const raw = await this.bytes.read(offset, count);
         if (this.closed) throw new TiledIoError(name, `Image ${name} was closed during a read`);
         if (dir.compression === 7 || dir.compression === 50001) {
-          const stream = dir.compression === 7 ? withColourTransform(mergeJpegTables(dir.jpegTables, raw), dir.photometric === 2 ? 0 : 1) : raw;
+          const stream =
+            dir.compression === 7
+              ? withColourTransform(mergeJpegTables(dir.jpegTables, raw), dir.photometric === 2 ? 0 : 1)
+              : raw;
           const px = await sharpDecode(stream, bw * bh);
           if (px.width !== bw || px.height < rows || (px.channels !== c && !(px.channels === 4 && c === 3))) {
-            throw new CorruptImageError(name, `${what} decoded to ${px.width}x${px.height}x${px.channels}, expected ${bw}x${rows}x${c}`);
+            throw new CorruptImageError(
+              name,
+              `${what} decoded to ${px.width}x${px.height}x${px.channels}, expected ${bw}x${rows}x${c}`,
+            );
           }
           if (px.channels === c) out.set(px.data.subarray(0, bw * rows * c));
           else for (let i = 0, j = 0; i < bw * rows * c; i += 3, j += 4) out.set(px.data.subarray(j, j + 3), i);
@@ -445,17 +477,30 @@ export class TiffImageSource extends BaseImageSource {
         }
         let data: Uint8Array;
         switch (dir.compression) {
-          case 1: data = raw.slice(0, expected); break;
-          case 5: data = lzwDecode(raw, expected); break;
-          case 8: case 32946: data = deflateDecode(raw, expected); break;
-          case 32773: data = packBitsDecode(raw, expected); break;
-          case 50000: data = await zstdDecode(raw, expected); break;
-          default: throw new UnsupportedFormatError(name, `compression ${dir.compression}`);
+          case 1:
+            data = raw.slice(0, expected);
+            break;
+          case 5:
+            data = lzwDecode(raw, expected);
+            break;
+          case 8:
+          case 32946:
+            data = deflateDecode(raw, expected);
+            break;
+          case 32773:
+            data = packBitsDecode(raw, expected);
+            break;
+          case 50000:
+            data = await zstdDecode(raw, expected);
+            break;
+          default:
+            throw new UnsupportedFormatError(name, `compression ${dir.compression}`);
         }
         if (data.length < expected) {
           throw new CorruptImageError(name, `${what} decoded to ${data.length} bytes, expected ${expected}`);
         }
-        if (dir.predictor === 2) undoHorizontalPredictor(data, bw, rows, perBlock, bytesPerSample, this.file.littleEndian);
+        if (dir.predictor === 2)
+          undoHorizontalPredictor(data, bw, rows, perBlock, bytesPerSample, this.file.littleEndian);
         this.toEightBit(dir, data, out, bw * rows * perBlock, planes, p);
       }
       this.decoded++;
@@ -471,7 +516,14 @@ export class TiffImageSource extends BaseImageSource {
   }
 
   /** Converts decoded samples to 8-bit output samples (16-bit: high byte; MinIsWhite inverted; palette expanded). */
-  private toEightBit(dir: LevelDirectory, data: Uint8Array, out: Uint8Array, samples: number, planes: number, plane: number): void {
+  private toEightBit(
+    dir: LevelDirectory,
+    data: Uint8Array,
+    out: Uint8Array,
+    samples: number,
+    planes: number,
+    plane: number,
+  ): void {
     const invert = dir.photometric === 0;
     const step = planes;
     if (dir.palette) {
@@ -502,7 +554,10 @@ export class TiffImageSource extends BaseImageSource {
       const counts = await this.file.values(dir.ifd.entries.get(cntTag)!);
       const needed = dir.across * dir.down * (dir.planar === 2 ? dir.samples : 1);
       if (offsets.length < needed || counts.length < needed) {
-        throw new CorruptImageError(this.source, `expected ${needed} block offsets and byte counts but found ${offsets.length} and ${counts.length}`);
+        throw new CorruptImageError(
+          this.source,
+          `expected ${needed} block offsets and byte counts but found ${offsets.length} and ${counts.length}`,
+        );
       }
       return { offsets, counts };
     })();

@@ -8,12 +8,22 @@ import { Tag, TiffFile } from './tiff-parser.js';
 import { writeTiledTiff } from './write-tiled-tiff.js';
 import { readFile } from 'node:fs/promises';
 
-async function sample(options: { bigtiff?: boolean; tiled?: boolean; compression?: 'lzw' | 'jpeg' | 'deflate' } = {}): Promise<Uint8Array> {
+async function sample(
+  options: { bigtiff?: boolean; tiled?: boolean; compression?: 'lzw' | 'jpeg' | 'deflate' } = {},
+): Promise<Uint8Array> {
   const tmp = await tempDir();
   try {
-    await writeTiledTiff(tmp.path('s.tif'), { data: pattern(96, 80, 3), width: 96, height: 80, channels: 3 }, {
-      compression: options.compression ?? 'lzw', tileSize: 32, tiled: options.tiled ?? true, pyramid: options.tiled ?? true, bigtiff: options.bigtiff ?? false,
-    });
+    await writeTiledTiff(
+      tmp.path('s.tif'),
+      { data: pattern(96, 80, 3), width: 96, height: 80, channels: 3 },
+      {
+        compression: options.compression ?? 'lzw',
+        tileSize: 32,
+        tiled: options.tiled ?? true,
+        pyramid: options.tiled ?? true,
+        bigtiff: options.bigtiff ?? false,
+      },
+    );
     return new Uint8Array(await readFile(tmp.path('s.tif')));
   } finally {
     await tmp.remove();
@@ -33,10 +43,18 @@ describe('TiffFile', () => {
 
   it('rejects bad headers, loops and out-of-file IFDs with exact messages', async () => {
     const open = (bytes: Uint8Array) => TiffFile.open(bufferSource(bytes, 'f.tif'));
-    await expect(open(new Uint8Array([0x49, 0x49, 42, 0]))).rejects.toThrow(new CorruptImageError('f.tif', 'file of 4 bytes is too short for a TIFF header'));
-    await expect(open(Uint8Array.from([0x49, 0x49, 41, 0, 8, 0, 0, 0, 0, 0]))).rejects.toThrow('Corrupt image f.tif: expected TIFF magic 42 or 43 but found 41');
-    await expect(open(Uint8Array.from([0x49, 0x49, 42, 0, 0, 0, 0, 0, 0, 0]))).rejects.toThrow('Corrupt image f.tif: the file has no image directory (first IFD offset is 0)');
-    await expect(open(Uint8Array.from([0x49, 0x49, 42, 0, 200, 0, 0, 0, 0, 0]))).rejects.toThrow('Corrupt image f.tif: IFD offset 200 is outside the file (10 bytes)');
+    await expect(open(new Uint8Array([0x49, 0x49, 42, 0]))).rejects.toThrow(
+      new CorruptImageError('f.tif', 'file of 4 bytes is too short for a TIFF header'),
+    );
+    await expect(open(Uint8Array.from([0x49, 0x49, 41, 0, 8, 0, 0, 0, 0, 0]))).rejects.toThrow(
+      'Corrupt image f.tif: expected TIFF magic 42 or 43 but found 41',
+    );
+    await expect(open(Uint8Array.from([0x49, 0x49, 42, 0, 0, 0, 0, 0, 0, 0]))).rejects.toThrow(
+      'Corrupt image f.tif: the file has no image directory (first IFD offset is 0)',
+    );
+    await expect(open(Uint8Array.from([0x49, 0x49, 42, 0, 200, 0, 0, 0, 0, 0]))).rejects.toThrow(
+      'Corrupt image f.tif: IFD offset 200 is outside the file (10 bytes)',
+    );
     // an IFD whose next pointer is itself
     const b = new TiffBuilder(false);
     const at = b.offset;
@@ -47,7 +65,11 @@ describe('TiffFile', () => {
 
 describe('truncated and byte-flipped files give typed errors', () => {
   it('every truncation of tiled LZW / JPEG / stripped Deflate TIFFs is a typed error or a full read', async () => {
-    for (const options of [{ compression: 'lzw' as const }, { compression: 'jpeg' as const, bigtiff: true }, { compression: 'deflate' as const, tiled: false }]) {
+    for (const options of [
+      { compression: 'lzw' as const },
+      { compression: 'jpeg' as const, bigtiff: true },
+      { compression: 'deflate' as const, tiled: false },
+    ]) {
       const bytes = await sample(options);
       for (let cut = 0; cut < bytes.length; cut += 97) {
         const outcome = await readAll(bytes.subarray(0, cut));

@@ -35,7 +35,22 @@ export const Tag = {
 } as const;
 
 const TYPE_SIZE: Record<number, number> = {
-  1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8,
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+  16: 8,
+  17: 8,
+  18: 8,
 };
 
 /** One IFD entry; `inline` holds the value bytes when they fit in the entry. */
@@ -87,7 +102,8 @@ export class TiffFile {
     const maxIfds = limits.maxIfds ?? 1024;
     const maxEntries = limits.maxEntries ?? 4096;
     const name = source.name;
-    if (source.size < 8) throw new CorruptImageError(name, `file of ${source.size} bytes is too short for a TIFF header`);
+    if (source.size < 8)
+      throw new CorruptImageError(name, `file of ${source.size} bytes is too short for a TIFF header`);
     const head = await source.readMeta(0, Math.min(16, source.size));
     const order = String.fromCharCode(head[0] ?? 0, head[1] ?? 0);
     if (order !== 'II' && order !== 'MM') throw new CorruptImageError(name, `bad TIFF byte order mark '${order}'`);
@@ -255,25 +271,55 @@ function decodeValues(name: string, entry: TiffEntry, bytes: Uint8Array, le: boo
   for (let i = 0; i < n; i++) {
     const p = i * size;
     switch (entry.type) {
-      case 1: case 2: case 7: out[i] = view.getUint8(p); break;
-      case 6: out[i] = view.getInt8(p); break;
-      case 3: out[i] = view.getUint16(p, le); break;
-      case 8: out[i] = view.getInt16(p, le); break;
-      case 4: case 13: out[i] = view.getUint32(p, le); break;
-      case 9: out[i] = view.getInt32(p, le); break;
-      case 5: out[i] = view.getUint32(p, le) / (view.getUint32(p + 4, le) || 1); break;
-      case 10: out[i] = view.getInt32(p, le) / (view.getInt32(p + 4, le) || 1); break;
-      case 11: out[i] = view.getFloat32(p, le); break;
-      case 12: out[i] = view.getFloat64(p, le); break;
-      case 16: case 18: out[i] = safeNumber(name, view.getBigUint64(p, le)); break;
-      case 17: out[i] = Number(view.getBigInt64(p, le)); break;
-      default: out[i] = 0;
+      case 1:
+      case 2:
+      case 7:
+        out[i] = view.getUint8(p);
+        break;
+      case 6:
+        out[i] = view.getInt8(p);
+        break;
+      case 3:
+        out[i] = view.getUint16(p, le);
+        break;
+      case 8:
+        out[i] = view.getInt16(p, le);
+        break;
+      case 4:
+      case 13:
+        out[i] = view.getUint32(p, le);
+        break;
+      case 9:
+        out[i] = view.getInt32(p, le);
+        break;
+      case 5:
+        out[i] = view.getUint32(p, le) / (view.getUint32(p + 4, le) || 1);
+        break;
+      case 10:
+        out[i] = view.getInt32(p, le) / (view.getInt32(p + 4, le) || 1);
+        break;
+      case 11:
+        out[i] = view.getFloat32(p, le);
+        break;
+      case 12:
+        out[i] = view.getFloat64(p, le);
+        break;
+      case 16:
+      case 18:
+        out[i] = safeNumber(name, view.getBigUint64(p, le));
+        break;
+      case 17:
+        out[i] = Number(view.getBigInt64(p, le));
+        break;
+      default:
+        out[i] = 0;
     }
   }
   return out;
 }
 
 function safeNumber(name: string, value: bigint): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new CorruptImageError(name, `64-bit value ${value} is out of range`);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new CorruptImageError(name, `64-bit value ${value} is out of range`);
   return Number(value);
 }

@@ -73,7 +73,12 @@ function build(picture: Uint8Array | Uint16Array, l: Layout): Uint8Array {
                 const at = (y * l.tile + x) * per + s;
                 const prev = at - per;
                 if (bytesPer === 1) tile[at] = (tile[at]! - tile[prev]!) & 255;
-                else tv.setUint16(at * 2, (tv.getUint16(at * 2, !l.bigEndian) - tv.getUint16(prev * 2, !l.bigEndian)) & 0xffff, !l.bigEndian);
+                else
+                  tv.setUint16(
+                    at * 2,
+                    (tv.getUint16(at * 2, !l.bigEndian) - tv.getUint16(prev * 2, !l.bigEndian)) & 0xffff,
+                    !l.bigEndian,
+                  );
               }
             }
           }
@@ -113,14 +118,35 @@ const H = 70;
 describe('layouts written by hand', () => {
   it('ZSTD-compressed tiles (compression 50000)', async () => {
     const picture = pattern(W, H, 3) as Uint8Array;
-    const image = await openImage(build(picture, { width: W, height: H, samples: 3, tile: 32, photometric: 2, compression: 50000, encode: zstdStored }));
+    const image = await openImage(
+      build(picture, {
+        width: W,
+        height: H,
+        samples: 3,
+        tile: 32,
+        photometric: 2,
+        compression: 50000,
+        encode: zstdStored,
+      }),
+    );
     expect(maxDiff((await image.readRegion({ x: 0, y: 0, width: W, height: H })).data, picture)).toBe(0);
     await image.close();
   });
 
   it('separate planes (PlanarConfiguration 2)', async () => {
     const picture = pattern(W, H, 3) as Uint8Array;
-    const image = await openImage(build(picture, { width: W, height: H, samples: 3, tile: 32, planar: 2, photometric: 2, compression: 1, encode: (t) => t }));
+    const image = await openImage(
+      build(picture, {
+        width: W,
+        height: H,
+        samples: 3,
+        tile: 32,
+        planar: 2,
+        photometric: 2,
+        compression: 1,
+        encode: (t) => t,
+      }),
+    );
     expect(image.channels).toBe(3);
     expect(maxDiff((await image.readRegion({ x: 0, y: 0, width: W, height: H })).data, picture)).toBe(0);
     await image.close();
@@ -134,13 +160,32 @@ describe('layouts written by hand', () => {
       map[256 + i] = (255 - i) * 257; // green = 255 - index
       map[512 + i] = 0x8000; // blue = 128
     }
-    const palette = await openImage(build(indices, { width: W, height: H, samples: 1, tile: 16, photometric: 3, compression: 1, encode: (t) => t, extra: [{ tag: 320, type: 3, values: map }] }));
+    const palette = await openImage(
+      build(indices, {
+        width: W,
+        height: H,
+        samples: 1,
+        tile: 16,
+        photometric: 3,
+        compression: 1,
+        encode: (t) => t,
+        extra: [{ tag: 320, type: 3, values: map }],
+      }),
+    );
     expect(palette.channels).toBe(3);
     const rgb = (await palette.readRegion({ x: 0, y: 0, width: W, height: H })).data;
-    for (let i = 0; i < W * H; i++) expect([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]).toEqual([indices[i], 255 - indices[i]!, 128]);
+    for (let i = 0; i < W * H; i++)
+      expect([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]).toEqual([indices[i], 255 - indices[i]!, 128]);
     await palette.close();
-    const white = await openImage(build(indices, { width: W, height: H, samples: 1, tile: 16, photometric: 0, compression: 1, encode: (t) => t }));
-    expect(maxDiff((await white.readRegion({ x: 0, y: 0, width: W, height: H })).data, indices.map((v) => 255 - v))).toBe(0);
+    const white = await openImage(
+      build(indices, { width: W, height: H, samples: 1, tile: 16, photometric: 0, compression: 1, encode: (t) => t }),
+    );
+    expect(
+      maxDiff(
+        (await white.readRegion({ x: 0, y: 0, width: W, height: H })).data,
+        indices.map((v) => 255 - v),
+      ),
+    ).toBe(0);
     await white.close();
   });
 
@@ -149,13 +194,45 @@ describe('layouts written by hand', () => {
       const eight = pattern(W, H, 3) as Uint8Array;
       const sixteen = pattern(W, H, 3, 16) as Uint16Array;
       for (const predictor of [1, 2] as const) {
-        const a = await openImage(build(eight, { width: W, height: H, samples: 3, tile: 32, photometric: 2, compression: 1, encode: (t) => t, bigEndian: true, bigTiff, predictor }));
+        const a = await openImage(
+          build(eight, {
+            width: W,
+            height: H,
+            samples: 3,
+            tile: 32,
+            photometric: 2,
+            compression: 1,
+            encode: (t) => t,
+            bigEndian: true,
+            bigTiff,
+            predictor,
+          }),
+        );
         expect(a.format).toBe(bigTiff ? 'bigtiff' : 'tiff');
         expect(maxDiff((await a.readRegion({ x: 0, y: 0, width: W, height: H })).data, eight)).toBe(0);
         await a.close();
-        const b = await openImage(build(sixteen, { width: W, height: H, samples: 3, tile: 32, photometric: 2, compression: 1, encode: (t) => t, bigEndian: true, bigTiff, predictor, bits: 16 }));
+        const b = await openImage(
+          build(sixteen, {
+            width: W,
+            height: H,
+            samples: 3,
+            tile: 32,
+            photometric: 2,
+            compression: 1,
+            encode: (t) => t,
+            bigEndian: true,
+            bigTiff,
+            predictor,
+            bits: 16,
+          }),
+        );
         expect(b.bitsPerSample).toBe(16);
-        expect(maxDiff((await b.readRegion({ x: 0, y: 0, width: W, height: H })).data, Uint8Array.from(sixteen, (v) => v >> 8))).toBe(0);
+        expect(
+          maxDiff(
+            (await b.readRegion({ x: 0, y: 0, width: W, height: H })).data,
+            Uint8Array.from(sixteen, (v) => v >> 8),
+          ),
+        ).toBe(0);
         await b.close();
       }
     });
@@ -163,7 +240,18 @@ describe('layouts written by hand', () => {
 
   it('absent (zero-length) tiles read as zeros', async () => {
     const picture = pattern(64, 64, 1) as Uint8Array;
-    const image = await openImage(build(picture, { width: 64, height: 64, samples: 1, tile: 32, photometric: 1, compression: 1, encode: (t) => t, absent: [3] }));
+    const image = await openImage(
+      build(picture, {
+        width: 64,
+        height: 64,
+        samples: 1,
+        tile: 32,
+        photometric: 1,
+        compression: 1,
+        encode: (t) => t,
+        absent: [3],
+      }),
+    );
     const px = (await image.readRegion({ x: 0, y: 0, width: 64, height: 64 })).data;
     expect(px[0]).toBe(picture[0]);
     expect(px[63 * 64 + 63]).toBe(0);

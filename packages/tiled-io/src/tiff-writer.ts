@@ -37,7 +37,8 @@ export class TiffBuilder {
     if (this.pos % 2 === 1) this.push(new Uint8Array(1));
     const at = this.pos;
     this.push(bytes);
-    if (!this.bigTiff && this.pos > 0xffffffff) throw new InvalidArgumentError('options.bigtiff', 'true for a TIFF over 4 GiB', false);
+    if (!this.bigTiff && this.pos > 0xffffffff)
+      throw new InvalidArgumentError('options.bigtiff', 'true for a TIFF over 4 GiB', false);
     return at;
   }
 
@@ -159,7 +160,9 @@ export async function convertChainToSubIfds(path: string): Promise<void> {
   const view = new DataView(ifd.buffer);
   if (big) view.setBigUint64(0, BigInt(count), le);
   else view.setUint16(0, count, le);
-  const all = [...entries.map((e) => ({ tag: e.tag, raw: e })), { tag: Tag.SubIFDs, raw: undefined }].sort((a, b) => a.tag - b.tag);
+  const all = [...entries.map((e) => ({ tag: e.tag, raw: e })), { tag: Tag.SubIFDs, raw: undefined }].sort(
+    (a, b) => a.tag - b.tag,
+  );
   all.forEach(({ tag, raw }, i) => {
     const p = countSize + i * entrySize;
     view.setUint16(p, tag, le);

@@ -44,9 +44,16 @@ describe('a 100,000 x 100,000 pyramidal TIFF', () => {
     const image = await openImage(file);
     expect(image.format).toBe('bigtiff');
     expect(image.levels).toHaveLength(10);
-    expect(image.levels[0]).toEqual({ width: 100_000, height: 100_000, downsample: 1, tileWidth: 256, tileHeight: 256 });
+    expect(image.levels[0]).toEqual({
+      width: 100_000,
+      height: 100_000,
+      downsample: 1,
+      tileWidth: 256,
+      tileHeight: 256,
+    });
     expect(image.levels[9]).toMatchObject({ width: 196, height: 196 });
-    const px = (p: { data: Uint8Array; width: number }, x: number, y: number) => Array.from(p.data.subarray((y * p.width + x) * 3, (y * p.width + x) * 3 + 3));
+    const px = (p: { data: Uint8Array; width: number }, x: number, y: number) =>
+      Array.from(p.data.subarray((y * p.width + x) * 3, (y * p.width + x) * 3 + 3));
     for (let level = 0; level < image.levels.length; level++) {
       const s = 2 ** level;
       // a 300x300 window centred on the pink rectangle's top-left corner
@@ -83,7 +90,17 @@ describe('a 100,000 x 100,000 pyramidal TIFF', () => {
 describe('writeTiledTiff', () => {
   it('writes a constant image with JPEG tiles that sharp reads back', async () => {
     const file = tmp.path('constant-jpeg.tif');
-    await writeTiledTiff(file, { width: 1000, height: 700, channels: 3, background: BG, rects: [{ x: 100, y: 100, width: 300, height: 200, color: PINK }] }, { compression: 'jpeg', tileSize: 128 });
+    await writeTiledTiff(
+      file,
+      {
+        width: 1000,
+        height: 700,
+        channels: 3,
+        background: BG,
+        rects: [{ x: 100, y: 100, width: 300, height: 200, color: PINK }],
+      },
+      { compression: 'jpeg', tileSize: 128 },
+    );
     const image = await openImage(file);
     expect(image.levels.map((l) => l.width)).toEqual([1000, 500, 250, 125]);
     for (let level = 0; level < image.levels.length; level++) {
@@ -97,7 +114,17 @@ describe('writeTiledTiff', () => {
 
   it('writes a constant image uncompressed, single level, classic TIFF, equal to sharp’s decode', async () => {
     const file = tmp.path('constant-none.tif');
-    await writeTiledTiff(file, { width: 300, height: 200, channels: 1, background: [7], rects: [{ x: 10, y: 10, width: 50, height: 50, color: [99] }] }, { compression: 'none', pyramid: false, tileSize: 64 });
+    await writeTiledTiff(
+      file,
+      {
+        width: 300,
+        height: 200,
+        channels: 1,
+        background: [7],
+        rects: [{ x: 10, y: 10, width: 50, height: 50, color: [99] }],
+      },
+      { compression: 'none', pyramid: false, tileSize: 64 },
+    );
     const image = await openImage(file);
     expect(image.levels).toHaveLength(1);
     const ours = await image.readRegion({ x: 0, y: 0, width: 300, height: 200 });
@@ -129,16 +156,28 @@ describe('writeTiledTiff', () => {
     const raw = { data: new Uint8Array(16 * 16 * 3), width: 16, height: 16, channels: 3 as const };
     const cases: Array<[unknown, string]> = [
       [{ tileSize: 100 }, 'Expected a multiple of 16 from 16 to 4096 for options.tileSize but received 100'],
-      [{ compression: 'zstd' }, "Expected one of 'none', 'jpeg', 'deflate', 'lzw', 'webp', 'packbits' for options.compression but received 'zstd'"],
+      [
+        { compression: 'zstd' },
+        "Expected one of 'none', 'jpeg', 'deflate', 'lzw', 'webp', 'packbits' for options.compression but received 'zstd'",
+      ],
       [{ quality: 0 }, 'Expected an integer 1-100 for options.quality but received 0'],
-      [{ tiled: false, pyramid: true }, 'Expected false when options.tiled is false (pyramids need tiles) for options.pyramid but received true'],
+      [
+        { tiled: false, pyramid: true },
+        'Expected false when options.tiled is false (pyramids need tiles) for options.pyramid but received true',
+      ],
     ];
     for (const [options, message] of cases) {
       const err = await writeTiledTiff(tmp.path('x.tif'), raw, options as never).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as Error).message).toBe(message);
     }
-    const constant = await writeTiledTiff(tmp.path('x.tif'), { width: 10, height: 10, channels: 3, background: BG }, { compression: 'webp' }).catch((e: unknown) => e);
-    expect((constant as Error).message).toBe("Expected 'deflate', 'none' or 'jpeg' for a ConstantImage for options.compression but received 'webp'");
+    const constant = await writeTiledTiff(
+      tmp.path('x.tif'),
+      { width: 10, height: 10, channels: 3, background: BG },
+      { compression: 'webp' },
+    ).catch((e: unknown) => e);
+    expect((constant as Error).message).toBe(
+      "Expected 'deflate', 'none' or 'jpeg' for a ConstantImage for options.compression but received 'webp'",
+    );
   });
 });

@@ -95,19 +95,35 @@ export async function writeTiledTiff(
   }
   const compression = options.compression ?? 'jpeg';
   if (!COMPRESSIONS.includes(compression)) {
-    throw new InvalidArgumentError('options.compression', `one of ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}`, compression);
+    throw new InvalidArgumentError(
+      'options.compression',
+      `one of ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}`,
+      compression,
+    );
   }
   const quality = options.quality ?? 90;
-  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new InvalidArgumentError('options.quality', 'an integer 1-100', quality);
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100)
+    throw new InvalidArgumentError('options.quality', 'an integer 1-100', quality);
   const tiled = options.tiled ?? true;
   const pyramid = options.pyramid ?? true;
   if (pyramid && !tiled && options.pyramid === true) {
-    throw new InvalidArgumentError('options.pyramid', 'false when options.tiled is false (pyramids need tiles)', options.pyramid);
+    throw new InvalidArgumentError(
+      'options.pyramid',
+      'false when options.tiled is false (pyramids need tiles)',
+      options.pyramid,
+    );
   }
 
   const mpp = options.mpp === undefined ? undefined : checkMpp('options.mpp', options.mpp);
   if (isConstant(source)) {
-    await writeConstant(path, source, { tileSize, compression, quality, pyramid: pyramid && tiled, bigtiff: options.bigtiff ?? false, mpp });
+    await writeConstant(path, source, {
+      tileSize,
+      compression,
+      quality,
+      pyramid: pyramid && tiled,
+      bigtiff: options.bigtiff ?? false,
+      mpp,
+    });
   } else {
     let pipeline: Sharp;
     if (typeof source === 'string' || source instanceof Uint8Array) {
@@ -115,7 +131,11 @@ export async function writeTiledTiff(
     } else if (isRaw(source)) {
       const { data, width, height, channels } = source;
       if (data.length !== width * height * channels) {
-        throw new InvalidArgumentError('source.data', `${width * height * channels} samples (width*height*channels)`, data.length);
+        throw new InvalidArgumentError(
+          'source.data',
+          `${width * height * channels} samples (width*height*channels)`,
+          data.length,
+        );
       }
       pipeline = sharp(data, { raw: { width, height, channels }, limitInputPixels: false });
       if (data instanceof Uint16Array) pipeline = pipeline.toColourspace(channels <= 2 ? 'grey16' : 'rgb16');
@@ -123,10 +143,17 @@ export async function writeTiledTiff(
     } else if (isImageSource(source)) {
       const level = source.levels[0]!;
       const px = await source.readRegion({ level: 0, x: 0, y: 0, width: level.width, height: level.height });
-      pipeline = sharp(px.data, { raw: { width: px.width, height: px.height, channels: px.channels as 1 | 2 | 3 | 4 }, limitInputPixels: false });
+      pipeline = sharp(px.data, {
+        raw: { width: px.width, height: px.height, channels: px.channels as 1 | 2 | 3 | 4 },
+        limitInputPixels: false,
+      });
       if (px.channels <= 2) pipeline = pipeline.toColourspace('b-w');
     } else {
-      throw new InvalidArgumentError('source', 'a path, encoded bytes, RawPixels, an ImageSource or a ConstantImage', source);
+      throw new InvalidArgumentError(
+        'source',
+        'a path, encoded bytes, RawPixels, an ImageSource or a ConstantImage',
+        source,
+      );
     }
     await pipeline
       .tiff({
@@ -170,7 +197,14 @@ function isImageSource(v: unknown): v is ImageSource {
 async function writeConstant(
   path: string,
   image: ConstantImage,
-  o: { tileSize: number; compression: TiffCompression; quality: number; pyramid: boolean; bigtiff: boolean; mpp?: { x: number; y: number } },
+  o: {
+    tileSize: number;
+    compression: TiffCompression;
+    quality: number;
+    pyramid: boolean;
+    bigtiff: boolean;
+    mpp?: { x: number; y: number };
+  },
 ): Promise<void> {
   const { width: W, height: H, channels: C } = image;
   const T = o.tileSize;
@@ -179,7 +213,11 @@ async function writeConstant(
   }
   if (C !== 1 && C !== 3) throw new InvalidArgumentError('source.channels', '1 or 3', C);
   if (o.compression !== 'deflate' && o.compression !== 'none' && o.compression !== 'jpeg') {
-    throw new InvalidArgumentError('options.compression', "'deflate', 'none' or 'jpeg' for a ConstantImage", o.compression);
+    throw new InvalidArgumentError(
+      'options.compression',
+      "'deflate', 'none' or 'jpeg' for a ConstantImage",
+      o.compression,
+    );
   }
   const colour = (c: readonly number[], what: string) => {
     if (c.length !== C || !c.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
@@ -195,7 +233,9 @@ async function writeConstant(
   const encodeTile = async (pixels: Uint8Array): Promise<Uint8Array> => {
     if (o.compression === 'none') return pixels;
     if (o.compression === 'deflate') return deflateSync(pixels);
-    return sharp(pixels, { raw: { width: T, height: T, channels: C } }).jpeg({ quality: o.quality }).toBuffer();
+    return sharp(pixels, { raw: { width: T, height: T, channels: C } })
+      .jpeg({ quality: o.quality })
+      .toBuffer();
   };
   const blob = async (key: string, make: () => Uint8Array): Promise<{ offset: number; length: number }> => {
     let b = blobs.get(key);

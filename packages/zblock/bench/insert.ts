@@ -26,7 +26,9 @@ function timeIt(fn: () => void, repeats: number): number {
 }
 
 await initEngine({ backend: 'wasm' });
-console.log(`| backend | B×m×n×s, k | method | forward ms | forward + grad ms |   (${new Date().toISOString()}, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+console.log(
+  `| backend | B×m×n×s, k | method | forward ms | forward + grad ms |   (${new Date().toISOString()}, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`,
+);
 console.log('|---|---|---|---|---|');
 for (const backend of ['wasm', 'cpu']) {
   await tf.setBackend(backend);
@@ -34,16 +36,23 @@ for (const backend of ['wasm', 'cpu']) {
     const z = tf.randomNormal([c.B, c.m, c.n, c.s]) as tf.Tensor4D;
     const f = tf.randomNormal([c.B, c.k, c.s]) as tf.Tensor3D;
     const w = tf.randomNormal([c.B, c.m, c.n, c.s]);
-    const cells = Array.from({ length: c.B }, (_, b) => Array.from({ length: c.k }, (_, j) => (j * 97 + b * 13) % (c.m * c.n)));
+    const cells = Array.from({ length: c.B }, (_, b) =>
+      Array.from({ length: c.k }, (_, j) => (j * 97 + b * 13) % (c.m * c.n)),
+    );
     for (const method of ['scatter', 'matmul', 'concat'] as InsertMethod[]) {
       const repeats = method === 'scatter' ? 5 : 2;
       // wasm and cpu run kernels eagerly, so no read-back is needed to time them
       const fwd = timeIt(() => tf.tidy(() => void insertCells(z, cells, f, { method })), repeats);
       const grad = timeIt(
-        () => tf.tidy(() => void tf.grad((ff) => tf.sum(tf.mul(insertCells(z, cells, ff as tf.Tensor3D, { method }), w)))(f)),
+        () =>
+          tf.tidy(
+            () => void tf.grad((ff) => tf.sum(tf.mul(insertCells(z, cells, ff as tf.Tensor3D, { method }), w)))(f),
+          ),
         repeats,
       );
-      console.log(`| ${backend} | ${c.B}×${c.m}×${c.n}×${c.s}, ${c.k} | ${method} | ${fwd.toFixed(1)} | ${grad.toFixed(1)} |`);
+      console.log(
+        `| ${backend} | ${c.B}×${c.m}×${c.n}×${c.s}, ${c.k} | ${method} | ${fwd.toFixed(1)} | ${grad.toFixed(1)} |`,
+      );
     }
     tf.dispose([z, f, w]);
   }
@@ -55,13 +64,31 @@ console.log('\n| storage | dtype | write 64 cells ms | read image ms | toTensor(
 console.log('|---|---|---|---|---|---|');
 for (const storage of ['memory', 'disk'] as const) {
   for (const dtype of ['float32', 'float16'] as const) {
-    const z = new ZBlock({ images: 4, rows: 64, cols: 64, latentSize: 256, dtype, storage, ...(storage === 'disk' && { budgetBytes: 8 << 20 }) });
+    const z = new ZBlock({
+      images: 4,
+      rows: 64,
+      cols: 64,
+      latentSize: 256,
+      dtype,
+      storage,
+      ...(storage === 'disk' && { budgetBytes: 8 << 20 }),
+    });
     const f = new Float32Array(64 * 256).map(() => Math.random());
     let step = 0;
-    const write = timeIt(() => z.write(step % 4, Array.from({ length: 64 }, (_, j) => (step++ * 64 + j * 61) % 4096), f), 20);
+    const write = timeIt(
+      () =>
+        z.write(
+          step % 4,
+          Array.from({ length: 64 }, (_, j) => (step++ * 64 + j * 61) % 4096),
+          f,
+        ),
+      20,
+    );
     const read = timeIt(() => z.read(1), 5);
     const tensor = timeIt(() => z.toTensor().dispose(), 3);
-    console.log(`| ${storage} | ${dtype} | ${write.toFixed(2)} | ${read.toFixed(1)} | ${tensor.toFixed(1)} | ${z.bytes} |`);
+    console.log(
+      `| ${storage} | ${dtype} | ${write.toFixed(2)} | ${read.toFixed(1)} | ${tensor.toFixed(1)} | ${z.bytes} |`,
+    );
     z.dispose();
   }
 }

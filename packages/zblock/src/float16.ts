@@ -67,7 +67,8 @@ const HALF_TO_FLOAT = (() => {
  * ```
  */
 export function fromFloat16Bits(bits: number): number {
-  if (!Number.isInteger(bits) || bits < 0 || bits > 0xffff) throw new ZBlockOptionError('bits', 'an integer in [0, 65535]', bits);
+  if (!Number.isInteger(bits) || bits < 0 || bits > 0xffff)
+    throw new ZBlockOptionError('bits', 'an integer in [0, 65535]', bits);
   return HALF_TO_FLOAT[bits]!;
 }
 
@@ -79,7 +80,11 @@ export function fromFloat16Bits(bits: number): number {
  * const half = encodeFloat16(new Float32Array([1, 0.5, -2])); // Uint16Array [0x3c00, 0x3800, 0xc000]
  * ```
  */
-export function encodeFloat16(values: ArrayLike<number>, out: Uint16Array<ArrayBufferLike> = new Uint16Array(values.length), offset = 0): Uint16Array<ArrayBufferLike> {
+export function encodeFloat16(
+  values: ArrayLike<number>,
+  out: Uint16Array<ArrayBufferLike> = new Uint16Array(values.length),
+  offset = 0,
+): Uint16Array<ArrayBufferLike> {
   for (let i = 0; i < values.length; i++) out[offset + i] = toFloat16Bits(values[i]!);
   return out;
 }
@@ -92,7 +97,11 @@ export function encodeFloat16(values: ArrayLike<number>, out: Uint16Array<ArrayB
  * decodeFloat16(new Uint16Array([0x3c00, 0xc000])); // Float32Array [1, -2]
  * ```
  */
-export function decodeFloat16(bits: Uint16Array<ArrayBufferLike>, out: Float32Array<ArrayBufferLike> = new Float32Array(bits.length), offset = 0): Float32Array<ArrayBufferLike> {
+export function decodeFloat16(
+  bits: Uint16Array<ArrayBufferLike>,
+  out: Float32Array<ArrayBufferLike> = new Float32Array(bits.length),
+  offset = 0,
+): Float32Array<ArrayBufferLike> {
   for (let i = 0; i < bits.length; i++) out[offset + i] = HALF_TO_FLOAT[bits[i]!]!;
   return out;
 }

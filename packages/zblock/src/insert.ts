@@ -40,7 +40,12 @@ export interface InsertOptions {
  * });
  * ```
  */
-export function insertCells(z: tf.Tensor4D, cells: readonly ArrayLike<number>[], features: tf.Tensor3D, options: InsertOptions = {}): tf.Tensor4D {
+export function insertCells(
+  z: tf.Tensor4D,
+  cells: readonly ArrayLike<number>[],
+  features: tf.Tensor3D,
+  options: InsertOptions = {},
+): tf.Tensor4D {
   if (!(z instanceof tf.Tensor) || z.rank !== 4) throw new ZBlockOptionError('z', 'a rank-4 tensor [B, m, n, s]', z);
   const [B, m, n, s] = z.shape as [number, number, number, number];
   if (!(features instanceof tf.Tensor) || features.rank !== 3 || features.shape[0] !== B || features.shape[2] !== s) {
@@ -54,12 +59,15 @@ export function insertCells(z: tf.Tensor4D, cells: readonly ArrayLike<number>[],
   const rows = checkCells(cells, B, k, m * n);
   if (k === 0) return tf.clone(z);
   if (method === 'scatter') return insertByScatter(z, rows, features);
-  return tf.tidy(() => (method === 'concat' ? insertByConcat(z, rows, features) : insertByMatMul(z, rows, features))) as tf.Tensor4D;
+  return tf.tidy(() =>
+    method === 'concat' ? insertByConcat(z, rows, features) : insertByMatMul(z, rows, features),
+  ) as tf.Tensor4D;
 }
 
 /** Validates cells and returns, per image, the cell of each feature row. */
 function checkCells(cells: readonly ArrayLike<number>[], B: number, k: number, size: number): Int32Array[] {
-  if (!Array.isArray(cells) || cells.length !== B) throw new ZBlockOptionError('cells', `an array of ${B} cell lists`, cells);
+  if (!Array.isArray(cells) || cells.length !== B)
+    throw new ZBlockOptionError('cells', `an array of ${B} cell lists`, cells);
   return cells.map((list, b) => {
     if (list?.length !== k) throw new ZBlockOptionError(`cells[${b}].length`, `${k} (features.shape[1])`, list?.length);
     const seen = new Set<number>();

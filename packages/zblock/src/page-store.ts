@@ -97,7 +97,8 @@ export class DiskPageStore implements PageStore {
     private readonly float16: boolean,
     options: DiskPageStoreOptions,
   ) {
-    if (endianness() !== 'LE') throw new ZBlockError('Expected a little-endian machine for disk-backed storage but received a big-endian one');
+    if (endianness() !== 'LE')
+      throw new ZBlockError('Expected a little-endian machine for disk-backed storage but received a big-endian one');
     this.pageBytes = pageElements * (float16 ? 2 : 4);
     this.capacity = Math.max(1, Math.floor(options.budgetBytes / this.pageBytes));
     if (options.path === undefined) {
@@ -167,7 +168,8 @@ export class DiskPageStore implements PageStore {
   private writeBack(index: number, entry: CachedPage): void {
     const bytes = new Uint8Array(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength);
     let done = 0;
-    while (done < this.pageBytes) done += writeSync(this.fd, bytes, done, this.pageBytes - done, index * this.pageBytes + done);
+    while (done < this.pageBytes)
+      done += writeSync(this.fd, bytes, done, this.pageBytes - done, index * this.pageBytes + done);
     entry.dirty = false;
     this.stats.pageWrites++;
   }

@@ -16,7 +16,10 @@ function values(length: number, seed: number, scale = 10): Float32Array {
 
 /** Bitwise equality of two float arrays (much faster than toEqual on large typed arrays). */
 function same(a: Float32Array, b: Float32Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'zblock-test-'));
@@ -34,30 +37,35 @@ const variants: [string, Partial<ZBlockOptions>][] = [
 ];
 
 describe('ZBlock', () => {
-  it.each(variants)('%s: write / read round-trips (exact, or to float16 rounding); unwritten cells read zero', (_, extra) => {
-    const z = new ZBlock({ ...shape, ...extra });
-    const fp16 = z.dtype === 'float16';
-    const cells = [34, 0, 8, 13];
-    const f = values(cells.length * 6, 1);
-    z.write(1, cells, f);
-    const expected = fp16 ? roundToFloat16(f.slice()) : f;
-    expect(z.readCells(1, cells)).toEqual(expected);
-    const all = z.read(1);
-    cells.forEach((cell, j) => {
-      expect(all.subarray(cell * 6, cell * 6 + 6)).toEqual(expected.subarray(j * 6, j * 6 + 6));
-    });
-    let nonzero = 0;
-    all.forEach((v, i) => { if (v !== 0 && !cells.includes(Math.floor(i / 6))) nonzero++; });
-    expect(nonzero).toBe(0);
-    expect(z.read(0).every((v) => v === 0)).toBe(true);
-    const mask = z.filledMask(1);
-    expect([...mask].flatMap((v, i) => (v ? [i] : []))).toEqual([0, 8, 13, 34]);
-    expect(z.filledCount(0)).toBe(0);
-    // cell index = row · cols + col: cell 8 is row 1, col 1
-    expect(z.readRows(1, 1, 2).subarray(6, 12)).toEqual(expected.subarray(12, 18));
-    expect(z.bytes).toBe(3 * 5 * 7 * 6 * (fp16 ? 2 : 4));
-    z.dispose();
-  });
+  it.each(variants)(
+    '%s: write / read round-trips (exact, or to float16 rounding); unwritten cells read zero',
+    (_, extra) => {
+      const z = new ZBlock({ ...shape, ...extra });
+      const fp16 = z.dtype === 'float16';
+      const cells = [34, 0, 8, 13];
+      const f = values(cells.length * 6, 1);
+      z.write(1, cells, f);
+      const expected = fp16 ? roundToFloat16(f.slice()) : f;
+      expect(z.readCells(1, cells)).toEqual(expected);
+      const all = z.read(1);
+      cells.forEach((cell, j) => {
+        expect(all.subarray(cell * 6, cell * 6 + 6)).toEqual(expected.subarray(j * 6, j * 6 + 6));
+      });
+      let nonzero = 0;
+      all.forEach((v, i) => {
+        if (v !== 0 && !cells.includes(Math.floor(i / 6))) nonzero++;
+      });
+      expect(nonzero).toBe(0);
+      expect(z.read(0).every((v) => v === 0)).toBe(true);
+      const mask = z.filledMask(1);
+      expect([...mask].flatMap((v, i) => (v ? [i] : []))).toEqual([0, 8, 13, 34]);
+      expect(z.filledCount(0)).toBe(0);
+      // cell index = row · cols + col: cell 8 is row 1, col 1
+      expect(z.readRows(1, 1, 2).subarray(6, 12)).toEqual(expected.subarray(12, 18));
+      expect(z.bytes).toBe(3 * 5 * 7 * 6 * (fp16 ? 2 : 4));
+      z.dispose();
+    },
+  );
 
   it('float16 halves the bytes and keeps values within float16 precision', () => {
     const a = new ZBlock({ images: 2, rows: 16, cols: 16, latentSize: 32 });
@@ -95,11 +103,13 @@ describe('ZBlock', () => {
     z.dispose();
   });
 
-  it('insert builds the differentiable Z\' from the stored Z', () => {
+  it("insert builds the differentiable Z' from the stored Z", () => {
     const z = new ZBlock({ images: 2, rows: 2, cols: 2, latentSize: 2 });
     z.write(0, [0, 1, 2, 3], [1, 1, 2, 2, 3, 3, 4, 4]);
     const features = tf.tensor3d([[[10, 10]]]);
-    const g = tf.grad((f) => tf.sum(tf.mul(z.insert([0], [[2]], f as tf.Tensor3D), tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]))))(features);
+    const g = tf.grad((f) =>
+      tf.sum(tf.mul(z.insert([0], [[2]], f as tf.Tensor3D), tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]))),
+    )(features);
     expect([...g.dataSync()]).toEqual([5, 6]);
     const zp = z.insert([0], [[2]], features);
     expect([...zp.dataSync()]).toEqual([1, 1, 2, 2, 10, 10, 4, 4]);
@@ -146,7 +156,16 @@ describe('ZBlock', () => {
   it('a disk block for a grid far larger than its page budget stays within the budget (sparse file)', () => {
     const path = join(dir, 'large.bin');
     // 2 000 × 2 000 cells × 64 float16 = 512 MB of Z, 1 MiB of pages in memory
-    const z = new ZBlock({ images: 1, rows: 2000, cols: 2000, latentSize: 64, dtype: 'float16', storage: 'disk', path, budgetBytes: 1 << 20 });
+    const z = new ZBlock({
+      images: 1,
+      rows: 2000,
+      cols: 2000,
+      latentSize: 64,
+      dtype: 'float16',
+      storage: 'disk',
+      path,
+      budgetBytes: 1 << 20,
+    });
     expect(z.bytes).toBe(512_000_000);
     expect(statSync(path).size).toBe(512_000_000);
     const cells = [0, 1999, 2000 * 1000 + 7, 2000 * 2000 - 1];
@@ -166,18 +185,26 @@ describe('ZBlock', () => {
     b.loadStateDict(a.stateDict());
     expect(b.read(2)).toEqual(a.read(2));
     expect(b.filledMask(2)).toEqual(a.filledMask(2));
-    expect(() => new ZBlock(shape).loadStateDict(a.stateDict())).toThrow("Expected 'float32' for state.dtype but received 'float16'");
+    expect(() => new ZBlock(shape).loadStateDict(a.stateDict())).toThrow(
+      "Expected 'float32' for state.dtype but received 'float16'",
+    );
     a.dispose();
     b.dispose();
   });
 
   it('validates with exact messages', () => {
     expect(() => new ZBlock({ ...shape, rows: 0 })).toThrow(new ZBlockOptionError('rows', 'a positive integer', 0));
-    expect(() => new ZBlock({ ...shape, dtype: 'bfloat16' as never })).toThrow("Expected 'float32' or 'float16' for dtype but received 'bfloat16'");
-    expect(() => new ZBlock({ ...shape, budgetBytes: 10 })).toThrow("Expected 'disk' when path or budgetBytes is given for storage but received 'memory'");
+    expect(() => new ZBlock({ ...shape, dtype: 'bfloat16' as never })).toThrow(
+      "Expected 'float32' or 'float16' for dtype but received 'bfloat16'",
+    );
+    expect(() => new ZBlock({ ...shape, budgetBytes: 10 })).toThrow(
+      "Expected 'disk' when path or budgetBytes is given for storage but received 'memory'",
+    );
     const z = new ZBlock(shape);
     expect(() => z.write(3, [0], values(6, 1))).toThrow('Expected an integer in [0, 2] for image but received 3');
-    expect(() => z.write(0, [35], values(6, 1))).toThrow('Expected an integer cell index in [0, 34] for cells[0] but received 35');
+    expect(() => z.write(0, [35], values(6, 1))).toThrow(
+      'Expected an integer cell index in [0, 34] for cells[0] but received 35',
+    );
     expect(() => z.write(0, [0, 1], values(6, 1))).toThrow('Expected 2 × 6 = 12 values for features but received 6');
     expect(() => z.readRows(0, 3, 2)).toThrow('Expected an integer in [3, 5] for end but received 2');
     z.dispose();

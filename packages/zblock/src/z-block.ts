@@ -86,10 +86,12 @@ export class ZBlock {
     this.cols = checkInteger('cols', options.cols, 1);
     this.latentSize = checkInteger('latentSize', options.latentSize, 1);
     const dtype = options.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float16') throw new ZBlockOptionError('dtype', "'float32' or 'float16'", dtype);
+    if (dtype !== 'float32' && dtype !== 'float16')
+      throw new ZBlockOptionError('dtype', "'float32' or 'float16'", dtype);
     this.dtype = dtype;
     const storage = options.storage ?? 'memory';
-    if (storage !== 'memory' && storage !== 'disk') throw new ZBlockOptionError('storage', "'memory' or 'disk'", storage);
+    if (storage !== 'memory' && storage !== 'disk')
+      throw new ZBlockOptionError('storage', "'memory' or 'disk'", storage);
     this.storage = storage;
     const pages = this.images * this.rows;
     const pageElements = this.cols * this.latentSize;
@@ -105,7 +107,8 @@ export class ZBlock {
         throw new ZBlockOptionError('path', 'a non-empty string', options.path);
       }
       const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET;
-      if (typeof budgetBytes !== 'number' || !(budgetBytes > 0)) throw new ZBlockOptionError('budgetBytes', 'a positive number', budgetBytes);
+      if (typeof budgetBytes !== 'number' || !(budgetBytes > 0))
+        throw new ZBlockOptionError('budgetBytes', 'a positive number', budgetBytes);
       this.store = new DiskPageStore(pages, pageElements, dtype === 'float16', {
         budgetBytes,
         ...(options.path !== undefined && { path: options.path }),
@@ -152,7 +155,11 @@ export class ZBlock {
     const s = this.latentSize;
     const values = toFloat32(features);
     if (values.length !== list.length * s) {
-      throw new ZBlockOptionError('features', `${list.length} × ${s} = ${list.length * s} values`, features instanceof tf.Tensor ? features : values.length);
+      throw new ZBlockOptionError(
+        'features',
+        `${list.length} × ${s} = ${list.length * s} values`,
+        features instanceof tf.Tensor ? features : values.length,
+      );
     }
     for (let j = 0; j < list.length; j++) {
       const cell = list[j]!;
@@ -255,7 +262,12 @@ export class ZBlock {
    * const zPrime = z.insert([0, 1], [cells0, cells1], features); // tf.Tensor4D [2, m, n, s]
    * ```
    */
-  insert(images: ArrayLike<number>, cells: readonly ArrayLike<number>[], features: tf.Tensor3D, options: InsertOptions = {}): tf.Tensor4D {
+  insert(
+    images: ArrayLike<number>,
+    cells: readonly ArrayLike<number>[],
+    features: tf.Tensor3D,
+    options: InsertOptions = {},
+  ): tf.Tensor4D {
     const z = this.toTensor(images);
     try {
       return insertCells(z, cells, features, options);

@@ -12,7 +12,12 @@ import type { Backbone, ForwardOptions, Head, NamedVariable } from '../types.js'
 /** A model broke a promise of its contract; `check` says which. */
 export class ConformanceError extends BackbonesError {
   override name = 'ConformanceError';
-  constructor(readonly subject: string, readonly check: string, expected: string, received: unknown) {
+  constructor(
+    readonly subject: string,
+    readonly check: string,
+    expected: string,
+    received: unknown,
+  ) {
     super(expectedMessage(`${check} of ${subject}`, expected, received));
   }
 }

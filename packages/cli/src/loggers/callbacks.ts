@@ -24,6 +24,7 @@ export interface RunCallbacks {
 /** The scalars of a metrics row: finite numbers other than the row's position (step, epoch, batch). */
 export function scalarsOf(row: MetricsRow): [string, number][] {
   return Object.entries(row).filter(
-    (e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]) && !['step', 'epoch', 'batch'].includes(e[0]),
+    (e): e is [string, number] =>
+      typeof e[1] === 'number' && Number.isFinite(e[1]) && !['step', 'epoch', 'batch'].includes(e[0]),
   );
 }

@@ -9,9 +9,32 @@ describe('csvLogger', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'patchgd-csv-'));
     const logger = csvLogger(dir);
     await logger.onMetrics!({ kind: 'step', step: 1, epoch: 1, batch: 1, loss: 0.5, learningRate: 3e-4 });
-    await logger.onMetrics!({ kind: 'step', step: 2, epoch: 1, batch: 2, loss: 0.25, learningRate: 3e-4, imagesPerSecond: 10 });
-    await logger.onMetrics!({ kind: 'epoch', step: 2, epoch: 1, trainLoss: 0.375, valAccuracy: 0.5, valConfusion: [[1]] });
-    await logger.onMetrics!({ kind: 'step', step: 3, epoch: 2, batch: 1, loss: 0.125, learningRate: 1e-4, imagesPerSecond: 11 });
+    await logger.onMetrics!({
+      kind: 'step',
+      step: 2,
+      epoch: 1,
+      batch: 2,
+      loss: 0.25,
+      learningRate: 3e-4,
+      imagesPerSecond: 10,
+    });
+    await logger.onMetrics!({
+      kind: 'epoch',
+      step: 2,
+      epoch: 1,
+      trainLoss: 0.375,
+      valAccuracy: 0.5,
+      valConfusion: [[1]],
+    });
+    await logger.onMetrics!({
+      kind: 'step',
+      step: 3,
+      epoch: 2,
+      batch: 1,
+      loss: 0.125,
+      learningRate: 1e-4,
+      imagesPerSecond: 11,
+    });
     await logger.onMetrics!({ kind: 'final', seconds: 3 });
     await logger.onRunEnd!();
     expect(await readFile(logger.files.step, 'utf8')).toBe(
@@ -22,8 +45,19 @@ describe('csvLogger', () => {
     // A second logger on the same folder (a resumed run) keeps the rows before the resumed step.
     const resumed = csvLogger(dir);
     await resumed.onResume!({ step: 3, epoch: 2 });
-    await resumed.onMetrics!({ kind: 'step', step: 3, epoch: 2, batch: 1, loss: 0.1, learningRate: 1e-4, imagesPerSecond: 12 });
+    await resumed.onMetrics!({
+      kind: 'step',
+      step: 3,
+      epoch: 2,
+      batch: 1,
+      loss: 0.1,
+      learningRate: 1e-4,
+      imagesPerSecond: 12,
+    });
     await resumed.onRunEnd!();
-    expect((await readFile(logger.files.step, 'utf8')).trim().split('\n').slice(-2)).toEqual(['2,1,2,0.25,0.0003,10', '3,2,1,0.1,0.0001,12']);
+    expect((await readFile(logger.files.step, 'utf8')).trim().split('\n').slice(-2)).toEqual([
+      '2,1,2,0.25,0.0003,10',
+      '3,2,1,0.1,0.0001,12',
+    ]);
   });
 });

@@ -23,7 +23,9 @@ class CsvFile {
     const [header, ...lines] = text.split('\n').filter((l) => l.trim());
     if (!header) return;
     this.columns = header.split(',');
-    this.rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [this.columns[i]!, v === '' ? Number.NaN : Number(v)])));
+    this.rows = lines.map((l) =>
+      Object.fromEntries(l.split(',').map((v, i) => [this.columns[i]!, v === '' ? Number.NaN : Number(v)])),
+    );
   }
 
   private line(row: Record<string, number>): string {
@@ -72,10 +74,11 @@ export function csvLogger(dir: string): RunCallbacks & { readonly files: { step:
   };
   return {
     files,
-    onResume: ({ step, epoch }) => run(async () => {
-      await csv.step.keep((r) => (r['step'] ?? 0) < step);
-      await csv.epoch.keep((r) => (r['epoch'] ?? 0) < epoch);
-    }),
+    onResume: ({ step, epoch }) =>
+      run(async () => {
+        await csv.step.keep((r) => (r['step'] ?? 0) < step);
+        await csv.epoch.keep((r) => (r['epoch'] ?? 0) < epoch);
+      }),
     onMetrics(row: MetricsRow) {
       if (row.kind !== 'step' && row.kind !== 'epoch') return;
       const values: Record<string, number> = {};

@@ -15,7 +15,13 @@ import type { RunCallbacks } from './callbacks.js';
 export function jsonlLogger(folder: RunFolder): RunCallbacks {
   return {
     onResume: ({ step, epoch }) =>
-      folder.filterMetrics((r) => (r.kind === 'step' ? Number(r['step']) < step : r.kind === 'epoch' ? Number(r['epoch']) < epoch : r.kind !== 'final')),
+      folder.filterMetrics((r) =>
+        r.kind === 'step'
+          ? Number(r['step']) < step
+          : r.kind === 'epoch'
+            ? Number(r['epoch']) < epoch
+            : r.kind !== 'final',
+      ),
     onMetrics: (row) => folder.appendMetrics(row),
   };
 }

@@ -30,7 +30,8 @@ export class ProtoWriter {
 
   /** int32 / int64 field (non-negative values: steps, image sizes). */
   uint(field: number, value: number): this {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`Expected a non-negative safe integer for field ${field} but received ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`Expected a non-negative safe integer for field ${field} but received ${value}`);
     this.key(field, VARINT);
     this.varint(value);
     return this;

@@ -84,10 +84,32 @@ describe('tensorBoardLogger', () => {
     let clock = 1_700_000_000.25;
     const logger = tensorBoardLogger(dir, { now: () => (clock += 1) });
     expect(path.basename(logger.file)).toMatch(/^events\.out\.tfevents\.1700000001\./);
-    await logger.onMetrics!({ kind: 'step', step: 3, epoch: 1, batch: 3, loss: 0.6931, learningRate: 3e-4, imagesPerSecond: 12.5, tensorBytes: 1048576 });
-    await logger.onMetrics!({ kind: 'epoch', epoch: 1, step: 4, trainLoss: 0.7, valLoss: 0.65, valAccuracy: 0.75, valConfusion: [[1, 0], [1, 2]] });
+    await logger.onMetrics!({
+      kind: 'step',
+      step: 3,
+      epoch: 1,
+      batch: 3,
+      loss: 0.6931,
+      learningRate: 3e-4,
+      imagesPerSecond: 12.5,
+      tensorBytes: 1048576,
+    });
+    await logger.onMetrics!({
+      kind: 'epoch',
+      epoch: 1,
+      step: 4,
+      trainLoss: 0.7,
+      valLoss: 0.65,
+      valAccuracy: 0.75,
+      valConfusion: [
+        [1, 0],
+        [1, 2],
+      ],
+    });
     await logger.onMetrics!({ kind: 'resume', step: 5, epoch: 2 }); // not a scalar row: ignored
-    const png = await sharp(Buffer.alloc(5 * 3 * 3, 200), { raw: { width: 5, height: 3, channels: 3 } }).png().toBuffer();
+    const png = await sharp(Buffer.alloc(5 * 3 * 3, 200), { raw: { width: 5, height: 3, channels: 3 } })
+      .png()
+      .toBuffer();
     await logger.onImages!(4, [{ png, caption: 'predicted 1, true 1', correct: true }]);
     await logger.onRunEnd!();
 
@@ -106,7 +128,12 @@ describe('tensorBoardLogger', () => {
     expect(one(events[1]!, 2).value).toBe(3);
     expect(one(events[1]!, 1).wire).toBe(1);
     const step = scalars(events[1]!);
-    expect(step.map(([tag]) => tag)).toEqual(['step/loss', 'step/learningRate', 'step/imagesPerSecond', 'step/tensorBytes']);
+    expect(step.map(([tag]) => tag)).toEqual([
+      'step/loss',
+      'step/learningRate',
+      'step/imagesPerSecond',
+      'step/tensorBytes',
+    ]);
     for (const [, value] of step) expect(value.wire).toBe(5); // simple_value is a float
     expect(step.map(([, v]) => v.value)).toEqual([Math.fround(0.6931), Math.fround(3e-4), 12.5, 1048576]);
 
@@ -130,8 +157,13 @@ describe('tensorBoardLogger', () => {
   });
 
   it('reads size and colour space from a PNG header, and refuses other bytes', async () => {
-    const grey = await sharp(Buffer.alloc(7 * 2, 9), { raw: { width: 7, height: 2, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+    const grey = await sharp(Buffer.alloc(7 * 2, 9), { raw: { width: 7, height: 2, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     expect(pngInfo(grey)).toEqual({ width: 7, height: 2, colorspace: 1 });
-    expect(() => pngInfo(new Uint8Array(40))).toThrow('Expected PNG bytes for the image summary but received 40 bytes of something else');
+    expect(() => pngInfo(new Uint8Array(40))).toThrow(
+      'Expected PNG bytes for the image summary but received 40 bytes of something else',
+    );
   });
 });

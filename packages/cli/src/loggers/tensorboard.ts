@@ -78,7 +78,10 @@ const tagOf = (row: MetricsRow, key: string) => `${row.kind}/${key}`;
  * await train({ config, task, callbacks: [logger] });
  * ```
  */
-export function tensorBoardLogger(dir: string, options: { now?: () => number } = {}): RunCallbacks & { readonly file: string } {
+export function tensorBoardLogger(
+  dir: string,
+  options: { now?: () => number } = {},
+): RunCallbacks & { readonly file: string } {
   const now = options.now ?? (() => Date.now() / 1000);
   const start = now();
   const file = path.join(dir, `events.out.tfevents.${Math.floor(start)}.${os.hostname()}`);
@@ -102,7 +105,14 @@ export function tensorBoardLogger(dir: string, options: { now?: () => number } =
       if (values.length) await write(summaryEvent(now(), step, values));
     },
     async onImages(step, images: readonly ReportImage[]) {
-      if (images.length) await write(summaryEvent(now(), step, images.map((im, i) => ({ tag: `validation/${i}`, png: im.png, caption: im.caption }))));
+      if (images.length)
+        await write(
+          summaryEvent(
+            now(),
+            step,
+            images.map((im, i) => ({ tag: `validation/${i}`, png: im.png, caption: im.caption })),
+          ),
+        );
     },
     async onRunEnd() {
       await queue;

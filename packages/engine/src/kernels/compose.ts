@@ -43,12 +43,11 @@ export function padOrCrop(x: tf.Tensor4D, rows: Pair, cols: Pair): tf.Tensor4D {
   const crop = (n: number) => Math.max(0, -n);
   let y = x;
   if (rows.some((n) => n < 0) || cols.some((n) => n < 0)) {
-    y = tf.slice(y, [0, crop(rows[0]), crop(cols[0]), 0], [
-      b,
-      h - crop(rows[0]) - crop(rows[1]),
-      w - crop(cols[0]) - crop(cols[1]),
-      c,
-    ]);
+    y = tf.slice(
+      y,
+      [0, crop(rows[0]), crop(cols[0]), 0],
+      [b, h - crop(rows[0]) - crop(rows[1]), w - crop(cols[0]) - crop(cols[1]), c],
+    );
   }
   const grow = (n: number) => Math.max(0, n);
   if (rows.some((n) => n > 0) || cols.some((n) => n > 0)) {
@@ -96,14 +95,10 @@ export function transposedPhases(g: AxisGeometry): { phases: Phase[]; phaseSize:
  * Exact, since each output is one input times 1 plus zeros; far faster on wasm than Reverse or
  * GatherV2.
  */
-export function selectTaps(
-  filter2d: tf.Tensor2D,
-  kernel: Pair,
-  rowTaps: number[],
-  colTaps: number[],
-): tf.Tensor2D {
+export function selectTaps(filter2d: tf.Tensor2D, kernel: Pair, rowTaps: number[], colTaps: number[]): tf.Tensor2D {
   const kept = rowTaps.length * colTaps.length;
-  const identity = kept === kernel[0] * kernel[1] && rowTaps.every((k, i) => k === i) && colTaps.every((k, i) => k === i);
+  const identity =
+    kept === kernel[0] * kernel[1] && rowTaps.every((k, i) => k === i) && colTaps.every((k, i) => k === i);
   if (identity) return filter2d;
   const selection = new Float32Array(kept * kernel[0] * kernel[1]);
   let row = 0;
@@ -196,6 +191,7 @@ export function rememberNativeKernel(config: tf.KernelConfig): void {
 /** The backend's own kernel that an override replaced (throws if there was none). */
 export function nativeKernel(kernelName: string, backendName = 'wasm'): tf.KernelConfig {
   const config = nativeKernels.get(`${backendName}/${kernelName}`);
-  if (config === undefined) throw new EngineOptionError('kernelName', `a ${backendName} kernel an override replaced`, kernelName);
+  if (config === undefined)
+    throw new EngineOptionError('kernelName', `a ${backendName} kernel an override replaced`, kernelName);
   return config;
 }

@@ -6,7 +6,17 @@ import { onBackend, randomArray, relativeError } from '../testing/compare.js';
 
 const TOLERANCE = 1e-4;
 const strides = [1, 2] as const;
-const pads = ['same', 'valid', 1, [[0, 0], [2, 1], [0, 2], [0, 0]]] as const;
+const pads = [
+  'same',
+  'valid',
+  1,
+  [
+    [0, 0],
+    [2, 1],
+    [0, 2],
+    [0, 0],
+  ],
+] as const;
 const kernels = [1, 3, 5, 7] as const;
 const multipliers = [1, 2] as const;
 type Pad = (typeof pads)[number];
@@ -26,10 +36,28 @@ function gradients(
   seed: number,
 ): () => tf.Tensor[] {
   return () => {
-    const x = tf.tensor(randomArray(xShape.reduce((a, b) => a * b), seed), xShape) as tf.Tensor4D;
-    const w = tf.tensor(randomArray(wShape.reduce((a, b) => a * b), seed + 1), wShape) as tf.Tensor4D;
+    const x = tf.tensor(
+      randomArray(
+        xShape.reduce((a, b) => a * b),
+        seed,
+      ),
+      xShape,
+    ) as tf.Tensor4D;
+    const w = tf.tensor(
+      randomArray(
+        wShape.reduce((a, b) => a * b),
+        seed + 1,
+      ),
+      wShape,
+    ) as tf.Tensor4D;
     const probeShape = op(x, w).shape;
-    const r = tf.tensor(randomArray(probeShape.reduce((a, b) => a * b), seed + 2), probeShape);
+    const r = tf.tensor(
+      randomArray(
+        probeShape.reduce((a, b) => a * b),
+        seed + 2,
+      ),
+      probeShape,
+    );
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a as tf.Tensor4D, b as tf.Tensor4D), r)));
     return g([x, w]);
   };

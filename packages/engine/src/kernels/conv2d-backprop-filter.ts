@@ -73,7 +73,15 @@ function subsample(x: tf.Tensor4D, rows: number, cols: number, sh: number, sw: n
   // Pad or crop to exactly rows·sh × cols·sw, so each output pixel owns an sh × sw block.
   const padRows = Math.max(0, rows * sh - h);
   const padCols = Math.max(0, cols * sw - w);
-  const grown = padRows + padCols > 0 ? tf.pad(x, [[0, 0], [0, padRows], [0, padCols], [0, 0]]) : x;
+  const grown =
+    padRows + padCols > 0
+      ? tf.pad(x, [
+          [0, 0],
+          [0, padRows],
+          [0, padCols],
+          [0, 0],
+        ])
+      : x;
   const fits = grown.shape[1] === rows * sh && grown.shape[2] === cols * sw;
   const blocks = fits ? grown : tf.slice(grown, [0, 0, 0, 0], [b, rows * sh, cols * sw, c]);
   const firsts = tf.slice(tf.reshape(blocks, [b * rows, sh, cols, sw * c]), [0, 0, 0, 0], [b * rows, 1, cols, c]);

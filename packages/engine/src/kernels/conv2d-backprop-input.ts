@@ -30,14 +30,7 @@ export function conv2dBackpropInput(
   dimRoundingMode?: Attrs['dimRoundingMode'],
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-    );
+    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
     const [rowsAxis, colsAxis] = axisGeometry(info);
     const [kh, kw, inChannels, outChannels] = filter.shape;
     // [kh, kw, out, in] flattened to rows of taps, so the phase filters are row selections.

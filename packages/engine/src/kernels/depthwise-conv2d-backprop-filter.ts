@@ -2,13 +2,7 @@
 // channel axis ([1, H, W, batch·C]) and dy, transposed to [outH, outW, batch·C, m], is the filter,
 // dilated by the forward stride; the batch is then summed out.
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  asTensor,
-  axisGeometry,
-  filterGradPadding,
-  requireChannelsLast,
-  requireUnitDilation,
-} from './compose.js';
+import { asTensor, axisGeometry, filterGradPadding, requireChannelsLast, requireUnitDilation } from './compose.js';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -29,15 +23,7 @@ export function depthwiseConv2dBackpropFilter(
   dimRoundingMode?: Attrs['dimRoundingMode'],
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape,
-      filterShape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      true,
-    );
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, true);
     const [kh, kw, channels, multiplier] = filterShape;
     const [batch, height, width] = x.shape;
     const [rows, cols] = axisGeometry(info);

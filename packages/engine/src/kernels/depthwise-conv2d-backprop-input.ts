@@ -31,15 +31,7 @@ export function depthwiseConv2dBackpropInput(
   dimRoundingMode?: Attrs['dimRoundingMode'],
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      true,
-    );
+    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true);
     const [kh, kw, channels, multiplier] = filter.shape;
     const flat: tf.Tensor2D = tf.reshape(filter, [kh * kw, channels * multiplier]);
     const [rowsAxis, colsAxis] = axisGeometry(info);

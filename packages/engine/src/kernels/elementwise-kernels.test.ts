@@ -19,7 +19,14 @@ async function expectSameOnBothBackends(fn: () => tf.Tensor[], tolerance = TOLER
   });
 }
 
-const tensor = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed), shape);
+const tensor = (shape: number[], seed: number) =>
+  tf.tensor(
+    randomArray(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 
 describe('Tile as a broadcast', () => {
   it('plans merged broadcast shapes', () => {
@@ -28,16 +35,31 @@ describe('Tile as a broadcast', () => {
     expect(tileAsBroadcast([2, 3], [1, 2])).toEqual({ input: [2, 1, 3], output: [2, 2, 3] });
   });
   for (const [shape, reps] of [
-    [[1, 1, 1, 5], [2, 3, 4, 1]],
-    [[2, 3], [3, 2]],
+    [
+      [1, 1, 1, 5],
+      [2, 3, 4, 1],
+    ],
+    [
+      [2, 3],
+      [3, 2],
+    ],
     [[4], [3]],
-    [[2, 1, 3], [1, 4, 2]],
-    [[2, 2, 2, 2, 2], [2, 1, 2, 1, 2]],
+    [
+      [2, 1, 3],
+      [1, 4, 2],
+    ],
+    [
+      [2, 2, 2, 2, 2],
+      [2, 1, 2, 1, 2],
+    ],
   ] as [number[], number[]][]) {
     it(`tile ${JSON.stringify(shape)} by ${JSON.stringify(reps)} (and its gradient)`, async () => {
       await expectSameOnBothBackends(() => {
         const x = tensor(shape, 3);
-        const r = tensor(shape.map((s, i) => s * reps[i]!), 4);
+        const r = tensor(
+          shape.map((s, i) => s * reps[i]!),
+          4,
+        );
         if (shape.length > 4) return [tf.tile(x, reps)]; // tfjs has no rank-5 tile gradient
         const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.tile(a, reps), r)))(x);
         return [tf.tile(x, reps), g];
@@ -89,7 +111,12 @@ describe('Sum and Mean over leading axes', () => {
 });
 
 describe('matmul with transposed operands', () => {
-  for (const [ta, tb] of [[true, false], [false, true], [true, true], [false, false]] as const) {
+  for (const [ta, tb] of [
+    [true, false],
+    [false, true],
+    [true, true],
+    [false, false],
+  ] as const) {
     it(`transposeA ${ta}, transposeB ${tb}, batched`, async () => {
       await expectSameOnBothBackends(() => {
         const a = tensor(ta ? [3, 7, 5] : [3, 5, 7], 5);

@@ -8,7 +8,10 @@ import { asTensor, nativeKernel } from './compose.js';
 const MAX_BROADCAST_RANK = 4;
 
 /** Shapes such that `reshape(x, input) + zeros(output)` is `tile(x, reps)`, with runs merged. */
-export function tileAsBroadcast(shape: readonly number[], reps: readonly number[]): { input: number[]; output: number[] } {
+export function tileAsBroadcast(
+  shape: readonly number[],
+  reps: readonly number[],
+): { input: number[]; output: number[] } {
   const input: number[] = [];
   const output: number[] = [];
   let last: 'copy' | 'spread' | undefined;

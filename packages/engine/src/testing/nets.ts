@@ -30,8 +30,22 @@ export const smallCnn: Net = {
 // at stride 2 with a depthwise channel multiplier of 2.
 export const mobileNetV2Blocks: Net = {
   shapes: {
-    e1: [1, 1, 8, 24], ge1: [24], be1: [24], dw1: [3, 3, 24, 1], gd1: [24], bd1: [24], p1: [1, 1, 24, 8], gp1: [8], bp1: [8],
-    dw2: [3, 3, 8, 2], gd2: [16], bd2: [16], p2: [1, 1, 16, 12], gp2: [12], bp2: [12], d: [12, 4],
+    e1: [1, 1, 8, 24],
+    ge1: [24],
+    be1: [24],
+    dw1: [3, 3, 24, 1],
+    gd1: [24],
+    bd1: [24],
+    p1: [1, 1, 24, 8],
+    gp1: [8],
+    bp1: [8],
+    dw2: [3, 3, 8, 2],
+    gd2: [16],
+    bd2: [16],
+    p2: [1, 1, 16, 12],
+    gp2: [12],
+    bp2: [12],
+    d: [12, 4],
   },
   forward: (p, x) => {
     let y = relu6(bn(tf.conv2d(x, p.e1 as tf.Tensor4D, 1, 'same'), p.ge1!, p.be1!));
@@ -52,7 +66,13 @@ export async function trainNet(backend: string, net: Net, inputShape: [number, n
     const init = name.startsWith('g') ? new Float32Array(size).fill(1) : randomArray(size, 100 + i).map((v) => v * 0.5);
     params[name] = tf.variable(tf.tensor(init, shape), true, `${backend}-${name}-${Math.random()}`);
   });
-  const x = tf.tensor(randomArray(inputShape.reduce((a, b) => a * b, 1), 7), inputShape) as tf.Tensor4D;
+  const x = tf.tensor(
+    randomArray(
+      inputShape.reduce((a, b) => a * b, 1),
+      7,
+    ),
+    inputShape,
+  ) as tf.Tensor4D;
   const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3].slice(0, inputShape[0]), 'int32'), 4) as tf.Tensor2D;
   const optimizer = tf.train.sgd(0.05);
   const steps: { loss: number; grads: Record<string, Float32Array> }[] = [];
@@ -72,4 +92,3 @@ export async function trainNet(backend: string, net: Net, inputShape: [number, n
   optimizer.dispose();
   return steps;
 }
-

@@ -16,7 +16,7 @@ export const SOFTWARE_ADAPTER_ENV = 'PATCHGD_WEBGPU_SOFTWARE';
 
 const INSTALL = `Install it with \`npm install ${WEBGPU_PACKAGE} ${TFJS_WEBGPU_PACKAGE}@4.22.0\``;
 const NO_ADAPTER_ADVICE =
-  'In Node, Dawn needs a Vulkan driver (on Linux: the GPU vendor\'s driver, or Mesa 24+ `mesa-vulkan-drivers` ' +
+  "In Node, Dawn needs a Vulkan driver (on Linux: the GPU vendor's driver, or Mesa 24+ `mesa-vulkan-drivers` " +
   'for the software device lavapipe); in a browser, a WebGPU-enabled one.';
 
 interface GpuLike {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { adapterSummary, describeAdapter, isSoftwareAdapter, type AdapterLike } from './adapter.js';
 
-const adapter = (info: AdapterLike['info'], features: string[] = [], extra: Partial<AdapterLike> = {}): AdapterLike => ({
+const adapter = (
+  info: AdapterLike['info'],
+  features: string[] = [],
+  extra: Partial<AdapterLike> = {},
+): AdapterLike => ({
   features: new Set(features),
   limits: { maxBufferSize: 2 ** 32 - 1, maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupStorageSize: 32768 },
   info,
@@ -11,7 +15,9 @@ const adapter = (info: AdapterLike['info'], features: string[] = [], extra: Part
 
 describe('isSoftwareAdapter', () => {
   it('recognises the CPU rasterisers and fallback adapters', () => {
-    expect(isSoftwareAdapter({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7' })).toBe(
+      true,
+    );
     expect(isSoftwareAdapter({ vendor: 'google', device: 'SwiftShader Device (Subzero)' })).toBe(true);
     expect(isSoftwareAdapter({ vendor: 'nvidia', description: 'NVIDIA H200', isFallbackAdapter: true })).toBe(true);
     expect(isSoftwareAdapter({ vendor: 'nvidia' }, { isFallbackAdapter: true })).toBe(true);
@@ -26,7 +32,10 @@ describe('isSoftwareAdapter', () => {
 describe('describeAdapter', () => {
   it('reports the info, the software flag, the limits and the features of interest', () => {
     const report = describeAdapter(
-      adapter({ vendor: 'nvidia', architecture: 'hopper', device: 'h200', description: 'NVIDIA H200' }, ['shader-f16', 'depth-clip-control']),
+      adapter({ vendor: 'nvidia', architecture: 'hopper', device: 'h200', description: 'NVIDIA H200' }, [
+        'shader-f16',
+        'depth-clip-control',
+      ]),
     );
     expect(report).toEqual({
       vendor: 'nvidia',

@@ -48,7 +48,9 @@ const FEATURES_OF_INTEREST = ['shader-f16', 'timestamp-query', 'subgroups'];
 /** True for a CPU rasteriser: WebGPU works there, but slower than the wasm backend. */
 export function isSoftwareAdapter(info: AdapterInfoLike, adapter?: Pick<AdapterLike, 'isFallbackAdapter'>): boolean {
   if (info.isFallbackAdapter === true || adapter?.isFallbackAdapter === true) return true;
-  return [info.vendor, info.architecture, info.device, info.description].some((s) => s !== undefined && SOFTWARE.test(s));
+  return [info.vendor, info.architecture, info.device, info.description].some(
+    (s) => s !== undefined && SOFTWARE.test(s),
+  );
 }
 
 /**

@@ -51,14 +51,17 @@ function boxDown(src: Pixels & { data: Uint8Array }, d: number): Pixels & { data
     for (let x = 0; x < w; x++)
       for (let c = 0; c < 3; c++) {
         let s = 0;
-        for (let dy = 0; dy < d; dy++) for (let dx = 0; dx < d; dx++) s += src.data[((y * d + dy) * src.width + x * d + dx) * 3 + c]!;
+        for (let dy = 0; dy < d; dy++)
+          for (let dx = 0; dx < d; dx++) s += src.data[((y * d + dy) * src.width + x * d + dx) * 3 + c]!;
         out[(y * w + x) * 3 + c] = Math.round(s / (d * d));
       }
   return { data: out, width: w, height: h, channels: 3 };
 }
 
 /** An in-memory RegionReader over a pyramid; counts reads and refuses regions outside a level. */
-export function memoryReader(levels: (Pixels & { data: Uint8Array; downsample: number })[]): RegionReader & { reads: RegionRequest[] } {
+export function memoryReader(
+  levels: (Pixels & { data: Uint8Array; downsample: number })[],
+): RegionReader & { reads: RegionRequest[] } {
   const reads: RegionRequest[] = [];
   return {
     reads,
