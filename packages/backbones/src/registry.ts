@@ -19,10 +19,10 @@ interface Entry<F> {
 }
 
 /** Options every backbone accepts, and their defaults. */
-export const BACKBONE_DEFAULTS = Object.freeze({ inputChannels: 3, inputSize: 224, seed: 0 });
+const BACKBONE_DEFAULTS = Object.freeze({ inputChannels: 3, inputSize: 224, seed: 0 });
 const BACKBONE_COMMON_KEYS = ['inputChannels', 'inputSize', 'featureDim', 'seed'];
 /** Options every head accepts, and their defaults. */
-export const HEAD_DEFAULTS = Object.freeze({ featureDim: 256, seed: 0 });
+const HEAD_DEFAULTS = Object.freeze({ featureDim: 256, seed: 0 });
 const HEAD_COMMON_KEYS = ['featureDim', 'numClasses', 'gridSize', 'seed'];
 
 // Each entry has its own option type; `never` accepts every factory, and `merge` checked the options.

@@ -33,7 +33,7 @@ const positiveInt = z.number().int().positive();
 const options = z.record(z.string(), z.unknown());
 
 /** Loggers `run.loggers` can name. */
-export const LOGGERS = ['jsonl', 'tensorboard', 'csv'] as const;
+const LOGGERS = ['jsonl', 'tensorboard', 'csv'] as const;
 
 export const runConfigSchema = z
   .object({

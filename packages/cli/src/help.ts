@@ -79,7 +79,7 @@ export function configFields(schema: z.ZodType = runConfigSchema, prefix = ''): 
 }
 
 /** Fields as help text: `  --path <type>  (default …)` then the description, indented. */
-export function formatFields(fields: readonly FieldDoc[]): string {
+function formatFields(fields: readonly FieldDoc[]): string {
   return fields
     .map((f) => {
       const head = `  --${f.path} <${f.type}>${f.default !== undefined ? `  (default ${f.default})` : f.required ? '  (required)' : ''}`;

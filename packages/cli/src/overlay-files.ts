@@ -131,7 +131,7 @@ export async function overlayThumbnail(
 }
 
 /** One map of a prediction, by the name its files carry: `relevance-<class>`, `attention`, `occlusion-<class>`. */
-export function predictionMaps(
+function predictionMaps(
   prediction: SlidePrediction,
 ): { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] {
   const out: { name: string; kind: 'relevance' | 'attention' | 'occlusion'; label?: number; values: Float32Array }[] =

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { CliError } from './errors.js';
 
 /** The URL to import for `specifier`: paths relative to `cwd`, packages resolved from `cwd`. */
-export function resolvePlugin(specifier: string, cwd: string = process.cwd()): string {
+function resolvePlugin(specifier: string, cwd: string = process.cwd()): string {
   if (/^(\.{1,2}[\\/]|\.{1,2}$)/.test(specifier) || path.isAbsolute(specifier))
     return pathToFileURL(path.resolve(cwd, specifier)).href;
   if (/^(file|data|node):/.test(specifier)) return specifier;

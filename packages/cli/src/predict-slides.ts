@@ -29,7 +29,7 @@ export interface PredictSlidesOptions {
 }
 
 /** The input the run's model was trained on, from run.json (written by `train`), else the task's. */
-export async function runInput(
+async function runInput(
   folder: RunFolder,
   fallback: { imageSize: number; channels: number; resolution?: SlideResolution },
 ) {

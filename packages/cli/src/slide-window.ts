@@ -51,7 +51,7 @@ export interface SlideWindow {
 }
 
 /** The coarsest level at least as fine as `downsample` (within 0.1 %), level 0 when none is. */
-export function levelForDownsample(levels: SlideLike['levels'], downsample: number): number {
+function levelForDownsample(levels: SlideLike['levels'], downsample: number): number {
   let best = 0;
   levels.forEach((level, i) => {
     if (level.downsample <= downsample * 1.001 && level.downsample > levels[best]!.downsample) best = i;

@@ -6,7 +6,7 @@ import { tf, type EngineInfo } from '@patchgd/engine';
 const require = createRequire(import.meta.url);
 
 /** The version in a package's package.json (resolved from this package), or undefined when absent. */
-export function packageVersion(name: string): string | undefined {
+function packageVersion(name: string): string | undefined {
   try {
     return (require(`${name}/package.json`) as { version?: string }).version;
   } catch {

@@ -74,7 +74,7 @@ function minDeepZoomLevel(source: ImageSource): number {
 }
 
 /** One DeepZoom tile of `source` (PNG for RGBA overlays, JPEG for slides), or undefined when it does not exist. */
-export async function deepZoomTile(
+async function deepZoomTile(
   source: ImageSource,
   level: number,
   col: number,

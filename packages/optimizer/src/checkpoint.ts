@@ -20,7 +20,7 @@ import { OptimizerError } from './errors.js';
 
 const LEGACY_MAGIC = 'PGDCKPT1';
 /** `__metadata__.format` of a checkpoint: tells it from a plain weights file. */
-export const CHECKPOINT_FORMAT = 'patchgd-checkpoint';
+const CHECKPOINT_FORMAT = 'patchgd-checkpoint';
 
 /** A trainer's state: plain JSON plus named tensors. */
 export interface StateDict {

@@ -1,6 +1,6 @@
 // How a trainer names its sampler: a registered name with options, or a factory. One sampler is
 // built per run (on the first batch, when the grid is known), so its caches live across batches.
-import { createSampler, type Sampler, type SamplerContext, type SamplerFactory } from '@patchgd/samplers';
+import { createSampler, type Sampler, type SamplerContext } from '@patchgd/samplers';
 
 /** A registered sampler by name (see `listSamplers()`), or a factory. */
 export type SamplerOption =
@@ -13,4 +13,4 @@ export function buildSampler(option: SamplerOption | undefined, context: Sampler
   return createSampler(option?.name ?? 'random-cover', context, option?.options ?? {});
 }
 
-export type { Sampler, SamplerContext, SamplerFactory };
+export type { Sampler, SamplerContext };

@@ -129,7 +129,7 @@ export function checkLastChunk(value: unknown): LastChunk {
 }
 
 /** FNV-1a over the key's UTF-16 code units: a stable 32-bit stream id per image. */
-export function hashKey(key: string): number {
+function hashKey(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return h >>> 0;

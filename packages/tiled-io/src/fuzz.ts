@@ -28,7 +28,7 @@ export type MutationKind =
   | 'none';
 
 /** Byte positions of every IFD pointer of a TIFF: the header's, each next-IFD field, each SubIFDs value. */
-export function tiffPointerPositions(data: Uint8Array): Array<{ at: number; size: number; le: boolean }> {
+function tiffPointerPositions(data: Uint8Array): Array<{ at: number; size: number; le: boolean }> {
   if (data.length < 16) return [];
   const le = data[0] === 0x49;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

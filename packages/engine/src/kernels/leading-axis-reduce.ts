@@ -17,7 +17,7 @@ export function leadingAxes(shape: readonly number[], axis: number | number[]): 
  * wasm's AvgPool corrupts the heap when one pixel has ≥ 16 383 channels (measured: 16 000 is
  * fine, 16 383 is not), so wide rows are pooled as several pixels of at most this many channels.
  */
-export const MAX_POOL_CHANNELS = 4096;
+const MAX_POOL_CHANNELS = 4096;
 
 /** The largest divisor of `columns` that is ≤ MAX_POOL_CHANNELS, if it is not uselessly small. */
 export function poolChannels(columns: number): number | undefined {

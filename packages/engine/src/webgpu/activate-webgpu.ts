@@ -9,7 +9,7 @@ import { adapterSummary, describeAdapter, type AdapterLike, type GpuAdapterRepor
 /** How packages are imported; the engine's loader, replaced in tests. */
 export type Loader = (specifier: string) => Promise<unknown>;
 
-export const WEBGPU_PACKAGE = 'webgpu';
+const WEBGPU_PACKAGE = 'webgpu';
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 /** Environment variable that allows a software (CPU-emulated) WebGPU adapter, as `allowSoftwareAdapter` does. */
 export const SOFTWARE_ADAPTER_ENV = 'PATCHGD_WEBGPU_SOFTWARE';
