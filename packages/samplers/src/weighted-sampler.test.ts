@@ -61,11 +61,12 @@ describe("'weighted'", () => {
     );
   });
 
-  it('samples a 100k-cell grid in a few milliseconds', () => {
+  it('samples a 100k-cell grid: k distinct cells in range, every call', () => {
     const sampler = weighted(100_000, 64, 1);
-    sampler.sample(call(0));
-    const t0 = performance.now();
-    for (let s = 1; s <= 10; s++) sampler.sample(call(s));
-    expect((performance.now() - t0) / 10).toBeLessThan(100);
+    for (let s = 0; s <= 10; s++) {
+      const cells = sampler.sample(call(s));
+      expect(new Set(cells).size).toBe(64);
+      expect(cells.every((c) => c >= 0 && c < 100_000)).toBe(true);
+    }
   });
 });
