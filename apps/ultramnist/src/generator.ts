@@ -116,7 +116,12 @@ export function ultraMnistSample(index: number, options: UltraMnistOptions): Ult
   // cannot fit even then is redrawn with a smaller largest scale.
   let placed: PlacedDigit[] | undefined;
   for (let limit = Math.min(maxScale, Math.floor(size / DIGIT)); !placed; limit--) {
-    if (limit < 1) throw new UltraMnistOptionError('size', `room for ${chosen.length} digits without overlap`, size);
+    if (limit < 1) {
+      // Random placement gave up: a grid of scale-1 cells holds them whenever they fit at all.
+      placed = gridLayout(chosen, mnistIndices, size, random);
+      if (!placed) throw new UltraMnistOptionError('size', `room for ${chosen.length} digits without overlap`, size);
+      break;
+    }
     placed = layout(chosen, mnistIndices, scaleWeights(limit), size, random);
   }
   const pixels = new Float32Array(size * size);
@@ -151,6 +156,28 @@ function layout(digits: number[], mnistIndices: number[], weights: number[], siz
     placed.push({ digit, mnistIndex: mnistIndices[i]!, scale, x: spot.x, y: spot.y, side: DIGIT * scale });
   }
   return placed;
+}
+
+/** The smallest image side whose grid of 28-pixel cells holds `digits` digits. */
+export function minimumSize(digits: number): number {
+  return DIGIT * Math.max(2, Math.ceil(Math.sqrt(digits)));
+}
+
+/** Scale-1 digits in distinct cells of a grid of 28-pixel cells, or undefined when they do not fit. */
+function gridLayout(digits: number[], mnistIndices: number[], size: number, random: () => number): PlacedDigit[] | undefined {
+  const side = Math.floor(size / DIGIT);
+  if (side * side < digits.length) return undefined;
+  const cells = Array.from({ length: side * side }, (_, i) => i);
+  for (let i = cells.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [cells[i], cells[j]] = [cells[j]!, cells[i]!];
+  }
+  return digits.map((digit, i) => {
+    const cell = cells[i]!;
+    const x = (cell % side) * DIGIT;
+    const y = Math.floor(cell / side) * DIGIT;
+    return { digit, mnistIndex: mnistIndices[i]!, scale: 1, x, y, side: DIGIT };
+  });
 }
 
 const comboCache = new Map<string, number[][][]>();
