@@ -100,6 +100,7 @@ export function parseArgs(argv: string[], shorthands: Record<string, string> = {
   let overrides: Record<string, unknown> = {};
   for (let [key, value] of Object.entries(parsed)) {
     if (CONTROL.has(key) || controlFlags.includes(key)) continue;
+    if (key === 'data' && typeof value === 'string') continue; // `--data other.csv`, not a config section
     value = jsonish(value);
     overrides = short[key] ? setPath(overrides, short[key], value) : deepMerge(overrides, { [key]: value });
   }
@@ -120,21 +121,25 @@ const builtin: Record<string, Command> = {
   },
   evaluate: {
     summary: "validation metrics of a trained run (its best checkpoint), written to the run's evaluation.json",
-    usage: 'evaluate <run folder> [--checkpoint file.ckpt]',
+    usage: 'evaluate <run folder> [--checkpoint file.ckpt] [--data other.csv]',
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const result = await evaluateRun(folder, config, task, ctx.progress(config.quiet), optionalString(ctx.args['checkpoint']));
+      const { result, writeError } = await evaluateRun(folder, config, task, ctx.progress(config.quiet), optionalString(ctx.args['checkpoint']));
+      // the figures took the whole evaluation to compute: print them even when the file cannot be written
       ctx.out(JSON.stringify(result, null, 2));
+      if (writeError !== undefined) throw writeError;
     },
   },
   predict: {
     summary: 'class and probability for image files (PNG, JPEG, TIFF, SVS); writes predictions.csv',
-    usage: 'predict <run folder> image1.png image2.tiff … [--out predictions.csv]',
+    usage: 'predict <run folder> image1.png image2.tiff … [--out predictions.csv] [--checkpoint file.ckpt]',
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const { rows, file } = await predictFiles(folder, config, task, ctx.args._.slice(2), ctx.progress(config.quiet), optionalString(ctx.args['out']));
+      const progress = ctx.progress(config.quiet);
+      const checkpoint = optionalString(ctx.args['checkpoint']);
+      const { rows, file } = await predictFiles(folder, config, task, ctx.args._.slice(2), progress, optionalString(ctx.args['out']), checkpoint);
       for (const r of rows) ctx.out(`${r.file}\t${r.predicted}\t${r.probability.toFixed(3)}`);
       ctx.out(`predictions: ${file}`);
     },
@@ -328,7 +333,20 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       for (const file of files) base = deepMerge(base, await readConfigFile(file));
       if (files.length) source = files.join(' + ');
       if (Object.keys(overrides).length) source += ' + flags';
-      return resolveConfig(deepMerge(base, overrides), options.tasks, source);
+      let merged = deepMerge(base, overrides);
+      const dataFile = optionalString(args['data']);
+      if (dataFile !== undefined) {
+        // `evaluate --data other.csv`: that CSV (images beside it) in place of the run's data
+        if (name !== 'evaluate') throw new CliError(`--data ${dataFile}: a CSV in place of the run's data is for evaluate; use --data.train / --data.val`);
+        if (merged['task'] !== 'folder') throw new CliError(`--data ${dataFile}: only the folder task reads a CSV; set its own data.* fields instead`);
+        const info = runDir ? await (await RunFolder.open(runDir)).readInfo() : {};
+        const { images: _images, ...rest } = (merged['data'] ?? {}) as Record<string, unknown>;
+        const file = path.resolve(dataFile);
+        const classes = typeof info['classes'] === 'number' ? { classes: info['classes'] } : {};
+        merged = { ...merged, data: { ...rest, ...classes, train: file, val: file } };
+        source += ` + --data ${dataFile}`;
+      }
+      return resolveConfig(merged, options.tasks, source);
     },
   };
   try {

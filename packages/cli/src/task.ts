@@ -3,6 +3,7 @@
 import type { Dataset } from '@patchgd/optimizer';
 import type { z } from 'zod';
 import type { SamplerConfig } from './config.js';
+import type { DataIndexEntry } from './data-check.js';
 
 export interface TaskContext {
   /** the run's seed */
@@ -34,6 +35,11 @@ export interface TaskData {
    * (e.g. `{ name: 'foreground', options: { minForeground: 0.25 } }`); default random-cover
    */
   sampler?: SamplerConfig;
+  /**
+   * the dataset index (one entry per example: listing file, row, image file, label cell), which
+   * the data check before the first epoch reads; tasks of generated data leave it out
+   */
+  index?: { train: readonly DataIndexEntry[]; val: readonly DataIndexEntry[] };
   /** one line for the log: what was loaded */
   description: string;
 }
