@@ -1,9 +1,30 @@
 // One folder per run: config.json (the effective, validated config), metrics.jsonl (one JSON
 // object per line: steps and epochs), checkpoints/ (last.ckpt, best.ckpt), report.html.
+import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { AtomicWriteError, writeAtomic } from '@patchgd/core/node';
 import { RunFolderError } from './errors.js';
+
+/**
+ * `mkdir -p` whose error says why: Node's recursive mkdir reports ENOENT on a read-only file
+ * system, so the first missing folder is made alone to learn the real code (EROFS, EACCES, ENOSPC).
+ */
+async function makeFolder(dir: string, named: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    let cause = error as NodeJS.ErrnoException;
+    if (cause.code === 'ENOENT') {
+      let missing = dir;
+      while (!existsSync(path.dirname(missing)) && path.dirname(missing) !== missing) missing = path.dirname(missing);
+      await mkdir(missing).catch((e: NodeJS.ErrnoException) => {
+        cause = e;
+      });
+    }
+    throw new AtomicWriteError(named, 'mkdir', cause.code, cause);
+  }
+}
 
 export type MetricsRow = Record<string, unknown> & { kind: string };
 
@@ -43,11 +64,7 @@ export class RunFolder {
       const shown = existing.slice(0, 3).join(', ') + (existing.length > 3 ? ', …' : '');
       throw new RunFolderError(`${dir} is not empty (${shown}) and is not a run (no config.json); pick another --run.name or --run.root`);
     }
-    try {
-      await mkdir(path.join(dir, 'checkpoints'), { recursive: true });
-    } catch (error) {
-      throw new AtomicWriteError(dir, 'mkdir', (error as NodeJS.ErrnoException).code, error);
-    }
+    await makeFolder(path.join(dir, 'checkpoints'), dir);
     const folder = new RunFolder(dir);
     folder.created = existing === undefined;
     await writeAtomic(folder.configFile, `${JSON.stringify(options.config, null, 2)}\n`);
