@@ -146,6 +146,22 @@ export class RunFolder {
     }
   }
 
+  /**
+   * Removes the temporary files of atomic writes a killed process left behind (`.<name>.<pid>.<id>.tmp`).
+   * Only for `train --resume`: no other process writes this run then.
+   */
+  async removeTemporaries(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const dir of [this.dir, this.checkpointDir]) {
+      for (const f of await readdir(dir).catch(() => [] as string[])) {
+        if (!/^\..+\.\d+\.[a-z0-9]+\.tmp$/.test(f)) continue;
+        await rm(path.join(dir, f), { force: true });
+        removed.push(f);
+      }
+    }
+    return removed;
+  }
+
   /** Cuts a torn last line (a kill or a full disk mid-row) off metrics.jsonl. */
   async repairMetrics(): Promise<void> {
     const text = await readFile(this.metricsFile).catch(() => undefined);

@@ -117,6 +117,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const runInfoFile = folder.file('run.json');
   if (options.resume) {
     // metrics.jsonl and last.ckpt are written one after the other: make them agree before going on.
+    const left = await folder.removeTemporaries();
+    if (left.length) progress.log(`removed ${left.length} temporary file(s) of an interrupted write: ${left.join(', ')}`);
     const at = existsSync(lastCheckpoint) ? await checkpointProgress(lastCheckpoint) : undefined;
     const rows = await folder.readMetrics();
     if (at && at.epoch >= config.train.epochs && rows.some((r) => r.kind === 'final')) {
