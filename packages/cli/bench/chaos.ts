@@ -71,7 +71,7 @@ async function writeSquares(dir: string, split: string, count: number): Promise<
   return csv;
 }
 
-async function writeConfig(dir: string, data: string): Promise<string> {
+async function writeConfig(dir: string, data: string, epochs = 3): Promise<string> {
   const file = path.join(dir, 'chaos.yaml');
   await writeFile(
     file,
@@ -82,7 +82,7 @@ async function writeConfig(dir: string, data: string): Promise<string> {
       'model: { backbone: convnet, backboneOptions: { widths: [4, 8] }, featureDim: 8, head: convHead, headOptions: { width: 8, stride1Blocks: 1, stride2Blocks: 0 } }',
       'patchgd: { patchSize: 16, patchesPerStep: 2 }',
       'optimizer: { name: adam, lr: 0.01, schedule: linear, warmupEpochs: 1 }',
-      'train: { epochs: 3, batchSize: 2, seed: 5, checkpointEvery: 1 }',
+      `train: { epochs: ${epochs}, batchSize: 2, seed: 5, checkpointEvery: 1 }`,
       'report: { samples: 1 }',
       'quiet: true',
     ].join('\n'),
@@ -116,12 +116,12 @@ function sameRun(a: Awaited<ReturnType<typeof fingerprint>>, b: Awaited<ReturnTy
 }
 
 /** N kill -9 / resume cycles, each compared bit for bit with the uninterrupted run. */
-export async function killCampaign(options: { kills: number; seed: number; work: string; log?: (line: string) => void }): Promise<CampaignRow> {
+export async function killCampaign(options: { kills: number; seed: number; work: string; epochs?: number; log?: (line: string) => void }): Promise<CampaignRow> {
   const log = options.log ?? (() => undefined);
   const data = path.join(options.work, 'data');
   await writeSquares(data, 'train', 8);
   await writeSquares(data, 'valid', 4);
-  const config = await writeConfig(options.work, data);
+  const config = await writeConfig(options.work, data, options.epochs);
   const runs = path.join(options.work, 'runs');
   const reference = await patchgd(['train', '--config', config, '--run.root', runs, '--run.name', 'reference']);
   if (reference.code !== 0) throw new Error(`the uninterrupted run failed:\n${reference.stderr}`);
