@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ultraMnistSample } from './generator.js';
 import { ultramnistTask } from './task.js';
 
-const resolve = (data: Record<string, unknown>) => () => resolveConfig({ task: 'ultramnist', data }, { ultramnist: ultramnistTask }, 'test');
+const resolve = (data: Record<string, unknown>) => () =>
+  resolveConfig({ task: 'ultramnist', data }, { ultramnist: ultramnistTask }, 'test');
 
 describe('ultramnist task config', () => {
   it('refuses digits whose sums miss a class, naming data.digits', () => {
@@ -14,7 +15,9 @@ describe('ultramnist task config', () => {
   });
 
   it('refuses an image too small for the most digits, naming data.size', () => {
-    expect(resolve({ size: 56 })).toThrow('data.size: expected at least 84 pixels to hold 5 digits without overlap, received 56');
+    expect(resolve({ size: 56 })).toThrow(
+      'data.size: expected at least 84 pixels to hold 5 digits without overlap, received 56',
+    );
     expect(resolve({ size: 83 })).toThrow('data.size: expected at least 84');
     expect(resolve({ size: 56, digits: [2, 4] })).not.toThrow();
   });

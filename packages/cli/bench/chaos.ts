@@ -40,12 +40,16 @@ interface Exit {
 function patchgd(args: string[], options: { killAfterMs?: number; timeoutMs?: number } = {}): Promise<Exit> {
   const start = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=@patchgd/source', '--import', 'tsx', bin, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=@patchgd/source', '--import', 'tsx', bin, ...args], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
     child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const kill = options.killAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs) : undefined;
+    const kill =
+      options.killAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs) : undefined;
     const hang = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
     child.on('exit', (code, signal) => {
       clearTimeout(kill);
@@ -63,7 +67,10 @@ async function writeSquares(dir: string, split: string, count: number): Promise<
     const label = i % 2;
     const pixels = Buffer.alloc(32 * 32);
     for (let y = 8; y < 24; y++) for (let x = 0; x < 12; x++) pixels[y * 32 + x + label * 20] = 180 + 5 * i;
-    await sharp(pixels, { raw: { width: 32, height: 32, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(dir, `${split}-${i}.png`));
+    await sharp(pixels, { raw: { width: 32, height: 32, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(path.join(dir, `${split}-${i}.png`));
     rows.push(`${split}-${i},${label}`);
   }
   const csv = path.join(dir, `${split}.csv`);
@@ -91,20 +98,29 @@ async function writeConfig(dir: string, data: string, epochs = 3): Promise<strin
 }
 
 /** Step losses in step order, and the final last.ckpt's tensors as raw bytes. */
-async function fingerprint(dir: string): Promise<{ losses: number[]; tensors: Map<string, Buffer>; temps: string[]; finals: number }> {
+async function fingerprint(
+  dir: string,
+): Promise<{ losses: number[]; tensors: Map<string, Buffer>; temps: string[]; finals: number }> {
   const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { kind: string; step?: number; loss?: number });
   const steps = rows.filter((r) => r.kind === 'step');
   const decoded = decodeSafetensors(new Uint8Array(await readFile(path.join(dir, 'checkpoints', 'last.ckpt'))));
-  const tensors = new Map([...decoded.tensors].map(([name, t]) => [name, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
-  const temps = [...(await readdir(dir)), ...(await readdir(path.join(dir, 'checkpoints')))].filter((f) => f.endsWith('.tmp'));
+  const tensors = new Map(
+    [...decoded.tensors].map(([name, t]) => [name, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]),
+  );
+  const temps = [...(await readdir(dir)), ...(await readdir(path.join(dir, 'checkpoints')))].filter((f) =>
+    f.endsWith('.tmp'),
+  );
   if (new Set(steps.map((s) => s.step)).size !== steps.length) throw new Error(`duplicate step rows in ${dir}`);
   return { losses: steps.map((s) => s.loss!), tensors, temps, finals: rows.filter((r) => r.kind === 'final').length };
 }
 
-function sameRun(a: Awaited<ReturnType<typeof fingerprint>>, b: Awaited<ReturnType<typeof fingerprint>>): string | undefined {
+function sameRun(
+  a: Awaited<ReturnType<typeof fingerprint>>,
+  b: Awaited<ReturnType<typeof fingerprint>>,
+): string | undefined {
   if (a.losses.length !== b.losses.length) return `${b.losses.length} step rows, expected ${a.losses.length}`;
   const step = a.losses.findIndex((l, i) => !Object.is(l, b.losses[i]));
   if (step >= 0) return `step ${step + 1}: loss ${b.losses[step]} ≠ ${a.losses[step]}`;
@@ -116,7 +132,13 @@ function sameRun(a: Awaited<ReturnType<typeof fingerprint>>, b: Awaited<ReturnTy
 }
 
 /** N kill -9 / resume cycles, each compared bit for bit with the uninterrupted run. */
-export async function killCampaign(options: { kills: number; seed: number; work: string; epochs?: number; log?: (line: string) => void }): Promise<CampaignRow> {
+export async function killCampaign(options: {
+  kills: number;
+  seed: number;
+  work: string;
+  epochs?: number;
+  log?: (line: string) => void;
+}): Promise<CampaignRow> {
   const log = options.log ?? (() => undefined);
   const data = path.join(options.work, 'data');
   await writeSquares(data, 'train', 8);
@@ -134,23 +156,33 @@ export async function killCampaign(options: { kills: number; seed: number; work:
     const name = `kill-${i}`;
     const dir = path.join(runs, name);
     // Anywhere from start-up to the end of the run: before the folder, mid-step, mid-write.
-    let exit = await patchgd(['train', '--config', config, '--run.root', runs, '--run.name', name], { killAfterMs: rng.next() * reference.ms });
+    let exit = await patchgd(['train', '--config', config, '--run.root', runs, '--run.name', name], {
+      killAfterMs: rng.next() * reference.ms,
+    });
     let cycles = 0;
     while (exit.code !== 0 && cycles++ < 6) {
       if (exit.signal === 'SIGKILL') killsLanded++;
       else if (exit.code !== null) break; // a real error, not our kill
       const started = existsSync(path.join(dir, 'config.json'));
-      const args = started ? ['train', '--resume', dir] : ['train', '--config', config, '--run.root', runs, '--run.name', name];
+      const args = started
+        ? ['train', '--resume', dir]
+        : ['train', '--config', config, '--run.root', runs, '--run.name', name];
       // half of the resumes are killed again
       exit = await patchgd(args, rng.next() < 0.5 ? { killAfterMs: rng.next() * reference.ms } : {});
     }
-    let verdict: string | undefined = exit.code === 0 ? undefined : `exit ${exit.code}: ${exit.stderr.trim().split('\n').pop()}`;
+    let verdict: string | undefined =
+      exit.code === 0 ? undefined : `exit ${exit.code}: ${exit.stderr.trim().split('\n').pop()}`;
     if (!verdict) verdict = sameRun(expected, await fingerprint(dir));
     if (verdict) failures.push(`${name}: ${verdict}`);
     else passed++;
     log(`kill ${i + 1}/${options.kills}: ${verdict ?? 'bit-identical'}`);
   }
-  return { campaign: 'kill -9 / resume', tried: options.kills, passed, notes: `${killsLanded} kills landed; ${failures.join('; ') || 'every step loss and checkpoint tensor bit-identical, no temp files'}` };
+  return {
+    campaign: 'kill -9 / resume',
+    tried: options.kills,
+    passed,
+    notes: `${killsLanded} kills landed; ${failures.join('; ') || 'every step loss and checkpoint tensor bit-identical, no temp files'}`,
+  };
 }
 
 /** Runs on small tmpfs mounts (and a read-only one); needs root, else says why it is skipped. */
@@ -174,15 +206,28 @@ export async function diskCampaign(options: { work: string; log?: (line: string)
     try {
       const exit = await patchgd(['train', '--config', config, '--run.root', mount, '--run.name', 'r']);
       const dir = path.join(mount, 'r');
-      const files = existsSync(dir) ? [...(await readdir(dir)), ...(existsSync(path.join(dir, 'checkpoints')) ? await readdir(path.join(dir, 'checkpoints')) : [])] : [];
+      const files = existsSync(dir)
+        ? [
+            ...(await readdir(dir)),
+            ...(existsSync(path.join(dir, 'checkpoints')) ? await readdir(path.join(dir, 'checkpoints')) : []),
+          ]
+        : [];
       const temps = files.filter((f) => f.endsWith('.tmp'));
-      const metrics = existsSync(path.join(dir, 'metrics.jsonl')) ? await readFile(path.join(dir, 'metrics.jsonl'), 'utf8') : '';
+      const metrics = existsSync(path.join(dir, 'metrics.jsonl'))
+        ? await readFile(path.join(dir, 'metrics.jsonl'), 'utf8')
+        : '';
       const torn = metrics.length > 0 && !metrics.endsWith('\n');
       const message = exit.stderr.trim().split('\n').pop() ?? '';
-      const typed = /^AtomicWriteError: Cannot write \/\S+ \((open|write|fsync|rename|mkdir|append), (ENOSPC|EROFS)\): (the disk is full|the file system is read-only)/.test(message);
+      const typed =
+        /^AtomicWriteError: Cannot write \/\S+ \((open|write|fsync|rename|mkdir|append), (ENOSPC|EROFS)\): (the disk is full|the file system is read-only)/.test(
+          message,
+        );
       const ok = (exit.code === 0 || (exit.code === 1 && typed)) && temps.length === 0 && !torn;
       if (ok) passed++;
-      else failures.push(`${size}: exit ${exit.code} ${message.slice(0, 160)}${temps.length ? ` temps ${temps.join(',')}` : ''}${torn ? ' torn metrics row' : ''}`);
+      else
+        failures.push(
+          `${size}: exit ${exit.code} ${message.slice(0, 160)}${temps.length ? ` temps ${temps.join(',')}` : ''}${torn ? ' torn metrics row' : ''}`,
+        );
       if (exit.code === 0) seen.add('completed');
       else seen.add(message.replace(/^AtomicWriteError: Cannot write \S+?([^/]+) \((\w+), (\w+)\).*/, '$3 on $1 ($2)'));
       log(`disk ${size}: ${exit.code === 0 ? 'completed' : message.slice(0, 120)}`);
@@ -190,7 +235,12 @@ export async function diskCampaign(options: { work: string; log?: (line: string)
       spawnSync('umount', [mount]);
     }
   }
-  return { campaign: 'ENOSPC / EROFS (tmpfs)', tried: sizes.length + 1, passed, notes: failures.length ? failures.join('; ') : [...seen].join(', ') };
+  return {
+    campaign: 'ENOSPC / EROFS (tmpfs)',
+    tried: sizes.length + 1,
+    passed,
+    notes: failures.length ? failures.join('; ') : [...seen].join(', '),
+  };
 }
 
 const MUTATIONS: Record<string, (bytes: Buffer, rng: Rng) => Buffer> = {
@@ -206,7 +256,12 @@ const MUTATIONS: Record<string, (bytes: Buffer, rng: Rng) => Buffer> = {
 };
 
 /** Mutated validation images through `patchgd evaluate --data`: a result or a typed error. */
-export async function mutationCampaign(options: { mutants: number; seed: number; work: string; log?: (line: string) => void }): Promise<CampaignRow> {
+export async function mutationCampaign(options: {
+  mutants: number;
+  seed: number;
+  work: string;
+  log?: (line: string) => void;
+}): Promise<CampaignRow> {
   const log = options.log ?? (() => undefined);
   const run = path.join(options.work, 'runs', 'reference');
   const data = path.join(options.work, 'data');
@@ -223,8 +278,11 @@ export async function mutationCampaign(options: { mutants: number; seed: number;
     await writeFile(victim, MUTATIONS[kind]!(await readFile(victim), rng));
     const exit = await patchgd(['evaluate', run, '--data', path.join(dir, 'valid.csv')], { timeoutMs: 120_000 });
     const message = exit.stderr.trim().split('\n').pop() ?? '';
-    const untyped = /^(TypeError|RangeError|SyntaxError|ReferenceError|Error):|Cannot read properties/.test(message) || exit.signal !== null;
-    const outcome = exit.code === 0 ? 'evaluated' : `exit ${exit.code} (${/^\w+Error/.exec(message)?.[0] ?? 'data check'})`;
+    const untyped =
+      /^(TypeError|RangeError|SyntaxError|ReferenceError|Error):|Cannot read properties/.test(message) ||
+      exit.signal !== null;
+    const outcome =
+      exit.code === 0 ? 'evaluated' : `exit ${exit.code} (${/^\w+Error/.exec(message)?.[0] ?? 'data check'})`;
     // a result, or an error that names the damaged image
     const ok = !untyped && (exit.code === 0 || ((exit.code === 1 || exit.code === 2) && exit.stderr.includes(victim)));
     outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
@@ -234,7 +292,12 @@ export async function mutationCampaign(options: { mutants: number; seed: number;
     await rm(dir, { recursive: true, force: true });
   }
   const summary = [...outcomes].map(([k, n]) => `${n} ${k}`).join(', ');
-  return { campaign: 'mutated images → evaluate', tried: options.mutants, passed, notes: failures.length ? failures.join('; ') : `${summary}; every error names the image` };
+  return {
+    campaign: 'mutated images → evaluate',
+    tried: options.mutants,
+    passed,
+    notes: failures.length ? failures.join('; ') : `${summary}; every error names the image`,
+  };
 }
 
 /** The table as markdown. */
@@ -260,8 +323,16 @@ async function main(argv: string[]): Promise<number> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'patchgd-chaos-'));
   const log = (line: string) => console.error(line);
   try {
-    const rows = [await killCampaign({ kills, seed, work, log }), await diskCampaign({ work, log }), await mutationCampaign({ mutants, seed, work, log })];
-    const table = campaignTable(rows, (performance.now() - start) / 1000, `npm run chaos -- --kills ${kills} --mutants ${mutants} --seed ${seed}`);
+    const rows = [
+      await killCampaign({ kills, seed, work, log }),
+      await diskCampaign({ work, log }),
+      await mutationCampaign({ mutants, seed, work, log }),
+    ];
+    const table = campaignTable(
+      rows,
+      (performance.now() - start) / 1000,
+      `npm run chaos -- --kills ${kills} --mutants ${mutants} --seed ${seed}`,
+    );
     console.log(table);
     if (argv.includes('--write')) {
       const doc = path.join(repo, 'docs/reliability.md');

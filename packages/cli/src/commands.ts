@@ -8,7 +8,7 @@ import { openImage } from '@patchgd/tiled-io';
 import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
-import { RunFolder } from './run-folder.js';
+import type { RunFolder } from './run-folder.js';
 import { createOptimizer } from './optimizers.js';
 import { batchOf, createSession } from './session.js';
 import type { Task, TaskData } from './task.js';

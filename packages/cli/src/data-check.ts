@@ -28,9 +28,13 @@ export interface DataProblem {
 export class DataCheckError extends CliError {
   override name = 'DataCheckError';
   constructor(readonly problems: readonly DataProblem[]) {
-    const shown = problems.slice(0, 50).map((p) => `  ${p.source}${p.row !== undefined ? ` row ${p.row}` : ''}: ${p.message}`);
+    const shown = problems
+      .slice(0, 50)
+      .map((p) => `  ${p.source}${p.row !== undefined ? ` row ${p.row}` : ''}: ${p.message}`);
     const more = problems.length > 50 ? [`  … and ${problems.length - 50} more`] : [];
-    super(`The data check found ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${[...shown, ...more].join('\n')}`);
+    super(
+      `The data check found ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${[...shown, ...more].join('\n')}`,
+    );
   }
 }
 
@@ -57,7 +61,10 @@ export function parseLabel(cell: string): number | undefined {
  * log(`data check: ${seconds.toFixed(2)} s`);
  * ```
  */
-export async function checkData(data: TaskData, options: { concurrency?: number; training?: boolean } = {}): Promise<DataCheckResult> {
+export async function checkData(
+  data: TaskData,
+  options: { concurrency?: number; training?: boolean } = {},
+): Promise<DataCheckResult> {
   const start = performance.now();
   const problems: DataProblem[] = [];
   if (!(Number.isInteger(data.classes) && data.classes >= 2)) {
@@ -70,16 +77,31 @@ export async function checkData(data: TaskData, options: { concurrency?: number;
     for (const [split, entries] of [['train', index.train] as const, ['val', index.val] as const]) {
       for (const e of entries) {
         const label = parseLabel(e.label);
-        if (label === undefined) problems.push({ source: e.source, row: e.row, message: `expected a class index (a non-negative integer) as the label, found "${e.label}"` });
-        else if (label >= data.classes) problems.push({ source: e.source, row: e.row, message: `label ${label} is out of range: data.classes is ${data.classes} (labels 0–${data.classes - 1})` });
+        if (label === undefined)
+          problems.push({
+            source: e.source,
+            row: e.row,
+            message: `expected a class index (a non-negative integer) as the label, found "${e.label}"`,
+          });
+        else if (label >= data.classes)
+          problems.push({
+            source: e.source,
+            row: e.row,
+            message: `label ${label} is out of range: data.classes is ${data.classes} (labels 0–${data.classes - 1})`,
+          });
         else if (split === 'train') seen.add(label);
       }
     }
     // evaluating on a set of one class is fine; training on one is not
     if ((options.training ?? true) && index.train.length > 0 && seen.size === 1) {
-      problems.push({ source: index.train[0]!.source, message: `every training label is ${[...seen][0]}: a classifier needs at least 2 classes` });
+      problems.push({
+        source: index.train[0]!.source,
+        message: `every training label is ${[...seen][0]}: a classifier needs at least 2 classes`,
+      });
     }
-    const withFiles = [...index.train, ...index.val].filter((e): e is DataIndexEntry & { file: string } => e.file !== undefined);
+    const withFiles = [...index.train, ...index.val].filter(
+      (e): e is DataIndexEntry & { file: string } => e.file !== undefined,
+    );
     files = withFiles.length;
     let bits: { value: number; file: string } | undefined;
     let next = 0;
@@ -100,14 +122,23 @@ export async function checkData(data: TaskData, options: { concurrency?: number;
         try {
           const { width, height } = image.levels[0]!;
           if (width !== data.imageSize || height !== data.imageSize) {
-            problems.push({ ...where, message: `image ${e.file} is ${width}×${height}; the config says ${data.imageSize}×${data.imageSize}` });
+            problems.push({
+              ...where,
+              message: `image ${e.file} is ${width}×${height}; the config says ${data.imageSize}×${data.imageSize}`,
+            });
           }
           if (image.channels !== data.channels) {
-            problems.push({ ...where, message: `image ${e.file} has ${image.channels} channel(s); data.channels is ${data.channels}` });
+            problems.push({
+              ...where,
+              message: `image ${e.file} has ${image.channels} channel(s); data.channels is ${data.channels}`,
+            });
           }
           bits ??= { value: image.bitsPerSample, file: e.file };
           if (image.bitsPerSample !== bits.value) {
-            problems.push({ ...where, message: `image ${e.file} has ${image.bitsPerSample} bits per sample, ${bits.file} has ${bits.value}: mixed bit depths` });
+            problems.push({
+              ...where,
+              message: `image ${e.file} has ${image.bitsPerSample} bits per sample, ${bits.file} has ${bits.value}: mixed bit depths`,
+            });
           }
         } finally {
           await image.close();
@@ -120,5 +151,9 @@ export async function checkData(data: TaskData, options: { concurrency?: number;
     problems.sort((a, b) => (a.source === b.source ? (a.row ?? 0) - (b.row ?? 0) : a.source < b.source ? -1 : 1));
     throw new DataCheckError(problems);
   }
-  return { examples: index ? index.train.length + index.val.length : data.train.length + data.val.length, files, seconds: (performance.now() - start) / 1000 };
+  return {
+    examples: index ? index.train.length + index.val.length : data.train.length + data.val.length,
+    files,
+    seconds: (performance.now() - start) / 1000,
+  };
 }

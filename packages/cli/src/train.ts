@@ -114,7 +114,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // config or bad data leaves nothing behind.
   const folder = options.resume ?? (await RunFolder.create({ root: config.run.root, ...(config.run.name ? { name: config.run.name } : {}), config }));
   const lastCheckpoint = path.join(folder.checkpointDir, 'last.ckpt');
-  const runInfoFile = folder.file('run.json');
   if (options.resume) {
     // metrics.jsonl and last.ckpt are written one after the other: make them agree before going on.
     const left = await folder.removeTemporaries();
