@@ -214,6 +214,12 @@ describe('run folders: metrics, resume, disk errors', () => {
       `${dir} is not empty (checkpoints) and is not a run (no config.json); pick another --run.name or --run.root`,
     );
     expect(await readFile(path.join(dir, 'checkpoints', 'last.ckpt'), 'utf8')).toBe('mine');
+    // but what a kill during the first config.json write leaves is reused (found by npm run chaos)
+    const killed = path.join(root, 'killed-in-create');
+    await mkdir(path.join(killed, 'checkpoints'), { recursive: true });
+    await writeFile(path.join(killed, '.config.json.473.4nlxe3.tmp'), '{"ta');
+    const folder = await RunFolder.create({ root, name: 'killed-in-create', config: { task: 'x' } });
+    expect((await readdir(folder.dir)).sort()).toEqual(['checkpoints', 'config.json']);
   });
 
   it('cuts a torn last line on open, and a failed append names the file and leaves no partial row', async () => {

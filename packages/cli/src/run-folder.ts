@@ -1,6 +1,6 @@
 // One folder per run: config.json (the effective, validated config), metrics.jsonl (one JSON
 // object per line: steps and epochs), checkpoints/ (last.ckpt, best.ckpt), report.html.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { AtomicWriteError, writeAtomic } from '@patchgd/core/node';
@@ -23,6 +23,17 @@ async function makeFolder(dir: string, named: string): Promise<void> {
       });
     }
     throw new AtomicWriteError(named, 'mkdir', cause.code, cause);
+  }
+}
+
+/** The name writeAtomic gives its temporary file: `.<name>.<pid>.<id>.tmp`. */
+const TEMPORARY = /^\..+\.\d+\.[a-z0-9]+\.tmp$/;
+
+function isEmptyFolder(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
   }
 }
 
@@ -57,10 +68,16 @@ export class RunFolder {
     const name = options.name ?? new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
     const dir = path.resolve(options.root, name);
     const existing = await readdir(dir).catch(() => undefined);
+    // What a create killed half-way leaves (temporaries of atomic writes, an empty checkpoints/) is ours to reuse.
+    const ours = (f: string) => TEMPORARY.test(f) || (f === 'checkpoints' && isEmptyFolder(path.join(dir, f)));
+    const leftovers = existing?.filter(ours) ?? [];
+    if (existing && leftovers.length === existing.length) {
+      for (const f of leftovers) await rm(path.join(dir, f), { recursive: true, force: true });
+    }
     if (existing?.includes('config.json')) {
       throw new RunFolderError(`Run folder ${dir} already holds a run; resume it with --resume ${dir}, or pick another --run.name`);
     }
-    if (existing && existing.length > 0) {
+    if (existing && leftovers.length < existing.length) {
       const shown = existing.slice(0, 3).join(', ') + (existing.length > 3 ? ', …' : '');
       throw new RunFolderError(`${dir} is not empty (${shown}) and is not a run (no config.json); pick another --run.name or --run.root`);
     }
@@ -154,7 +171,7 @@ export class RunFolder {
     const removed: string[] = [];
     for (const dir of [this.dir, this.checkpointDir]) {
       for (const f of await readdir(dir).catch(() => [] as string[])) {
-        if (!/^\..+\.\d+\.[a-z0-9]+\.tmp$/.test(f)) continue;
+        if (!TEMPORARY.test(f)) continue;
         await rm(path.join(dir, f), { force: true });
         removed.push(f);
       }
