@@ -167,8 +167,8 @@ export async function killCampaign(options: {
       const args = started
         ? ['train', '--resume', dir]
         : ['train', '--config', config, '--run.root', runs, '--run.name', name];
-      // half of the resumes are killed again
-      exit = await patchgd(args, rng.next() < 0.5 ? { killAfterMs: rng.next() * reference.ms } : {});
+      // half of the first three resumes are killed again; later ones run to the end
+      exit = await patchgd(args, cycles <= 3 && rng.next() < 0.5 ? { killAfterMs: rng.next() * reference.ms } : {});
     }
     let verdict: string | undefined =
       exit.code === 0 ? undefined : `exit ${exit.code}: ${exit.stderr.trim().split('\n').pop()}`;
