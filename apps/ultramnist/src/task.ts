@@ -2,7 +2,7 @@
 import type { Task } from '@patchgd/cli';
 import { z } from 'zod';
 import { UltraMnistDataset } from './dataset.js';
-import { CLASSES } from '@patchgd/datasets';
+import { CLASSES, DIGIT, digitCombinations } from '@patchgd/datasets';
 
 const schema = z
   .object({
@@ -21,7 +21,20 @@ const schema = z
     seed: z.number().int().default(0),
   })
   .strict()
-  .refine((d) => d.digits[0] <= d.digits[1], { message: 'expected digits as [fewest, most]', path: ['digits'] });
+  .superRefine((d, ctx) => {
+    if (d.digits[0] > d.digits[1]) return ctx.addIssue({ code: 'custom', message: 'expected digits as [fewest, most]', path: ['digits'] });
+    // Checked here so that a run fails before it starts, naming the field, not at the first image.
+    const unreachable = digitCombinations(d.digits[0], d.digits[1]).findIndex((c) => c.length === 0);
+    if (unreachable >= 0) {
+      const message = `expected [fewest, most] digits whose sums reach every class 0–${CLASSES - 1}, received [${d.digits.join(', ')}] (no sum of ${unreachable})`;
+      ctx.addIssue({ code: 'custom', message, path: ['digits'] });
+    }
+    // the smallest side that holds the most digits side by side at scale 1 (a grid of 28-pixel cells)
+    const least = DIGIT * Math.max(2, Math.ceil(Math.sqrt(d.digits[1])));
+    if (d.size < least) {
+      ctx.addIssue({ code: 'custom', message: `expected at least ${least} pixels to hold ${d.digits[1]} digits without overlap, received ${d.size}`, path: ['size'] });
+    }
+  });
 
 export const ultramnistTask: Task<typeof schema> = {
   name: 'ultramnist',

@@ -149,6 +149,7 @@ export function parseArgs(argv: string[], shorthands: Record<string, string> = {
   let overrides: Record<string, unknown> = {};
   for (let [key, value] of Object.entries(parsed)) {
     if (CONTROL.has(key) || controlFlags.includes(key)) continue;
+    if (key === 'data' && typeof value === 'string') continue; // `--data other.csv`, not a config section
     value = jsonish(value);
     overrides = short[key] ? setPath(overrides, short[key], value) : deepMerge(overrides, { [key]: value });
   }
@@ -169,23 +170,20 @@ const builtin: Record<string, Command> = {
   },
   evaluate: {
     summary: "validation metrics of a trained run (its best checkpoint), written to the run's evaluation.json",
-    usage: 'evaluate <run folder> [--checkpoint file.ckpt]',
+    usage: 'evaluate <run folder> [--checkpoint file.ckpt] [--data other.csv]',
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const result = await evaluateRun(
-        folder,
-        config,
-        task,
-        ctx.progress(config.quiet),
-        optionalString(ctx.args['checkpoint']),
-      );
+      const { result, writeError } = await evaluateRun(folder, config, task, ctx.progress(config.quiet), optionalString(ctx.args['checkpoint']));
+      // the figures took the whole evaluation to compute: print them even when the file cannot be written
       ctx.out(JSON.stringify(result, null, 2));
+      if (writeError !== undefined) throw writeError;
     },
   },
   predict: {
     summary: 'class, probability and per-cell heatmaps for slides or images, read at the training scale',
-    usage: 'predict <run folder> slide1.tiff image2.png … [--out folder] [--classes 5,3|all] [--occlusion] [--mpp 0.5]',
+    usage:
+      'predict <run folder> slide1.tiff image2.png … [--out folder] [--classes 5,3|all] [--occlusion] [--mpp 0.5] [--checkpoint file.ckpt]',
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
@@ -199,6 +197,7 @@ const builtin: Record<string, Command> = {
         throw new CliError(`--classes: expected class indices such as 5,3 or all, received ${String(a['classes'])}`);
       const result = await predictSlides(folder, config, task, ctx.args._.slice(2), ctx.progress(config.quiet), {
         ...(optionalString(a['out']) ? { out: optionalString(a['out'])! } : {}),
+        ...(optionalString(a['checkpoint']) ? { checkpoint: optionalString(a['checkpoint'])! } : {}),
         ...(mpp !== undefined ? { mpp } : {}),
         ...(classes ? { classes } : {}),
         ...(a['occlusion'] ? { occlusion: true } : {}),
@@ -470,7 +469,22 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
     progress: (quiet) => createProgress({ quiet: quiet ?? false }),
     async config() {
       const { raw, source } = await merged();
-      return resolveConfig(raw, tasks, source);
+      let config = raw;
+      let described = source;
+      const dataFile = optionalString(args['data']);
+      if (dataFile !== undefined) {
+        // `evaluate --data other.csv`: that CSV (images beside it) in place of the run's data
+        if (name !== 'evaluate') throw new CliError(`--data ${dataFile}: a CSV in place of the run's data is for evaluate; use --data.train / --data.val`);
+        if (config['task'] !== 'folder') throw new CliError(`--data ${dataFile}: only the folder task reads a CSV; set its own data.* fields instead`);
+        const runDir = args._[1];
+        const info = typeof runDir === 'string' ? await (await RunFolder.open(runDir)).readInfo() : {};
+        const { images: _images, ...rest } = (config['data'] ?? {}) as Record<string, unknown>;
+        const file = path.resolve(dataFile);
+        const classes = typeof info['classes'] === 'number' ? { classes: info['classes'] } : {};
+        config = { ...config, data: { ...rest, ...classes, train: file, val: file } };
+        described += ` + --data ${dataFile}`;
+      }
+      return resolveConfig(config, tasks, described);
     },
     async parseConfig(schema, extra) {
       const { raw, source } = await merged(extra);

@@ -1,32 +1,55 @@
 // `patchgd evaluate | predict | plan | bench`: everything but training, on a run folder or a config.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '@patchgd/core/node';
-import { tf } from '@patchgd/engine';
-import {
-  evaluate,
-  loadCheckpoint,
-  measureStep,
-  planPatchesPerStep,
-  PatchGDTrainer,
-  type Pixels,
-  type RegionSource,
-} from '@patchgd/optimizer';
+import { initEngine, tf } from '@patchgd/engine';
+import { evaluate, loadCheckpoint, type Dataset, measureStep, planPatchesPerStep, PatchGDTrainer, type Pixels, type RegionSource } from '@patchgd/optimizer';
 import { openImage } from '@patchgd/tiled-io';
 import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
 import type { Progress } from './progress.js';
 import type { RunFolder } from './run-folder.js';
 import { createOptimizer } from './optimizers.js';
-import { batchOf } from './session.js';
-import type { Task } from './task.js';
-import { prepare, validationFigures } from './train.js';
+import { batchOf, createSession } from './session.js';
+import type { Task, TaskData } from './task.js';
+import { prepare, validationFigures, type RunDataInfo } from './train.js';
 
-/** The batch size a run trained with (planned sizes are in run.json). */
-async function runBatchSize(folder: RunFolder): Promise<number | undefined> {
-  const info = JSON.parse(await readFile(folder.file('run.json'), 'utf8').catch(() => '{}')) as { batchSize?: number };
-  return info.batchSize;
+/** run.json: the batch size a run trained with and, since issue 18, what it knows about its data. */
+async function runInfo(folder: RunFolder): Promise<{ batchSize?: number } & Partial<RunDataInfo>> {
+  return (await folder.readInfo()) as { batchSize?: number } & Partial<RunDataInfo>;
+}
+
+/** A dataset with no examples: predict builds the model from run.json, not from the training data. */
+const noExamples: Dataset = {
+  length: 0,
+  get: () => Promise.reject(new CliError('predict reads no training data')),
+};
+
+/**
+ * The engine and a trainer built from what the run folder recorded (classes, channels, image size,
+ * normalisation), without loading any data; runs older than run.json's data fields load the task.
+ */
+async function prepareStandalone(folder: RunFolder, config: RunConfig, task: Task, progress: Progress) {
+  const info = await runInfo(folder);
+  if (info.classes === undefined || info.channels === undefined || info.imageSize === undefined) {
+    return prepare(config, task, progress, {}, info.batchSize);
+  }
+  const engine = await initEngine({ backend: config.engine.backend, ...(config.engine.threads ? { threads: config.engine.threads } : {}) });
+  progress.log(`engine: ${engine.backend} — ${engine.reason}`);
+  const names = info.classNames;
+  const data: TaskData = {
+    train: noExamples,
+    val: noExamples,
+    classes: info.classes,
+    channels: info.channels,
+    imageSize: info.imageSize,
+    ...(info.normalize ? { normalize: info.normalize } : {}),
+    ...(names ? { labelName: (c: number) => names[c] ?? String(c) } : {}),
+    description: `${info.classes} classes, ${info.imageSize}² images with ${info.channels} channel(s) (from ${folder.file('run.json')})`,
+  };
+  const batchSize = info.batchSize ?? (config.train.batchSize === 'auto' ? 1 : config.train.batchSize);
+  const session = await createSession({ ...config, train: { ...config.train, batchSize } }, data);
+  return { engine, data, session };
 }
 
 /** Loads `best.ckpt` (or `last.ckpt`, or a named file) of a run into a freshly built trainer. */
@@ -36,12 +59,14 @@ export async function restore(
   task: Task,
   progress: Progress,
   checkpoint?: string,
+  options: { standalone?: boolean } = {},
 ) {
-  const prepared = await prepare(config, task, progress, {}, await runBatchSize(folder));
-  const file =
-    checkpoint ?? ['best.ckpt', 'last.ckpt'].map((f) => path.join(folder.checkpointDir, f)).find((f) => existsSync(f));
-  if (!file)
-    throw new CliError(`${folder.checkpointDir} has no checkpoint (best.ckpt or last.ckpt): train the run first`);
+  if (checkpoint !== undefined && !existsSync(checkpoint)) throw new CliError(`--checkpoint: no such file ${checkpoint}`);
+  const prepared = options.standalone
+    ? await prepareStandalone(folder, config, task, progress)
+    : await prepare(config, task, progress, {}, (await runInfo(folder)).batchSize, { training: false });
+  const file = checkpoint ?? ['best.ckpt', 'last.ckpt'].map((f) => path.join(folder.checkpointDir, f)).find((f) => existsSync(f));
+  if (!file) throw new CliError(`${folder.checkpointDir} has no checkpoint (best.ckpt or last.ckpt): train the run first`);
   const dict = await loadCheckpoint(file);
   try {
     await prepared.session.trainer.loadStateDict(dict);
@@ -52,25 +77,19 @@ export async function restore(
   return { ...prepared, checkpoint: file };
 }
 
-/** `patchgd evaluate`: validation metrics of a trained run, written to evaluation.json. */
-export async function evaluateRun(
-  folder: RunFolder,
-  config: RunConfig,
-  task: Task,
-  progress: Progress,
-  checkpoint?: string,
-) {
+/**
+ * `patchgd evaluate`: validation metrics of a trained run, written to evaluation.json. The
+ * result is returned even when the file cannot be written (`writeError`), so it is never lost.
+ */
+export async function evaluateRun(folder: RunFolder, config: RunConfig, task: Task, progress: Progress, checkpoint?: string) {
   const { data, session, checkpoint: file } = await restore(folder, config, task, progress, checkpoint);
   const val = await evaluate(session.trainer, data.val, session.batchSize);
-  const result = {
-    checkpoint: file,
-    examples: data.val.length,
-    loss: val.loss,
-    accuracy: val.accuracy,
-    ...validationFigures(val, data),
-  };
-  await writeAtomic(folder.file('evaluation.json'), `${JSON.stringify(result, null, 2)}\n`);
-  return result;
+  const result = { checkpoint: file, examples: data.val.length, loss: val.loss, accuracy: val.accuracy, ...validationFigures(val, data) };
+  let writeError: unknown;
+  await writeAtomic(folder.file('evaluation.json'), `${JSON.stringify(result, null, 2)}\n`).catch((error: unknown) => {
+    writeError = error;
+  });
+  return { result, ...(writeError !== undefined ? { writeError } : {}) };
 }
 
 /**
@@ -109,12 +128,12 @@ export async function predictFiles(
   files: string[],
   progress: Progress,
   out?: string,
+  checkpoint?: string,
 ) {
-  if (files.length === 0)
-    throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
+  if (files.length === 0) throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
   const missing = files.find((f) => !existsSync(f));
   if (missing) throw new CliError(`${missing}: no such image file`);
-  const { data, session } = await restore(folder, config, task, progress);
+  const { data, session } = await restore(folder, config, task, progress, checkpoint, { standalone: true });
   const rows: { file: string; predicted: string; probability: number }[] = [];
   for (const file of files) {
     const image = await loadForModel(file, data.imageSize, data.channels);
@@ -132,7 +151,7 @@ export async function predictFiles(
   }
   const csv = `file,predicted,probability\n${rows.map((r) => `${JSON.stringify(r.file)},${r.predicted},${r.probability.toFixed(4)}`).join('\n')}\n`;
   const target = out ?? folder.file('predictions.csv');
-  await writeFile(target, csv);
+  await writeAtomic(target, csv);
   return { rows, file: target };
 }
 

@@ -8,17 +8,27 @@ import { checkInteger } from '@patchgd/core';
 import { CsvError } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
+import { parseLabel } from './data-check.js';
 import { CliError, CliOptionError, DataFileError } from './errors.js';
 import type { Task } from './task.js';
 
 const schema = z
   .object({
     /** CSV of the training images (header row; columns named by idColumn and labelColumn) */
-    train: z.string().min(1),
+    train: z
+      .string()
+      .min(1)
+      .overwrite((p) => path.resolve(p)),
     /** CSV of the validation images */
-    val: z.string().min(1),
+    val: z
+      .string()
+      .min(1)
+      .overwrite((p) => path.resolve(p)),
     /** folder of the images (default: the CSV's folder); files are `<id><extension>` */
-    images: z.string().optional(),
+    images: z
+      .string()
+      .overwrite((p) => path.resolve(p))
+      .optional(),
     extension: z.string().default('.png'),
     idColumn: z.string().default('image_id'),
     /** default: the second column */
@@ -35,7 +45,10 @@ const schema = z
 
 interface Row {
   id: string;
+  /** the class; NaN when the cell is not a class index (the data check reports it) */
   label: number;
+  cell: string;
+  line: number;
 }
 
 async function readLabels(file: string, idColumn: string, labelColumnOption: string | undefined): Promise<Row[]> {
@@ -68,12 +81,7 @@ async function readLabels(file: string, idColumn: string, labelColumnOption: str
   }
   return records.slice(1).map(({ record, info }) => {
     const cell = record[label] ?? '';
-    const value = cell === '' ? NaN : Number(cell);
-    if (!Number.isInteger(value) || value < 0) {
-      const message = `${file} row ${info.lines}: expected a non-negative integer in "${labelColumn}", found "${cell}"`;
-      throw new DataFileError(file, info.lines, message);
-    }
-    return { id: record[id] ?? '', label: value };
+    return { id: record[id] ?? '', label: parseLabel(cell) ?? Number.NaN, cell, line: info.lines };
   });
 }
 
@@ -85,6 +93,7 @@ class FileDataset implements Dataset {
     private readonly dir: string,
     private readonly extension: string,
     private readonly size: number,
+    private readonly channels: number,
   ) {}
   get length() {
     return this.rows.length;
@@ -96,8 +105,8 @@ class FileDataset implements Dataset {
       const file = path.join(this.dir, `${row.id}${this.extension}`);
       source = openImage(file).then((s) => {
         const { width, height } = s.levels[0]!;
-        if (width !== this.size || height !== this.size)
-          throw new CliError(`${file} is ${width}×${height}; data.imageSize says ${this.size}×${this.size}`);
+        if (width !== this.size || height !== this.size) throw new CliError(`${file} is ${width}×${height}; data.imageSize says ${this.size}×${this.size}`);
+        if (s.channels !== this.channels) throw new CliError(`${file} has ${s.channels} channel(s); data.channels is ${this.channels}`);
         return s;
       });
       this.open.set(index, source);
@@ -113,13 +122,16 @@ export const folderTask: Task<typeof schema> = {
   async load(data) {
     const train = await readLabels(data.train, data.idColumn, data.labelColumn);
     const val = await readLabels(data.val, data.idColumn, data.labelColumn);
-    const classes = data.classes ?? Math.max(...train.map((r) => r.label), ...val.map((r) => r.label)) + 1;
-    const over = [...train, ...val].find((r) => r.label >= classes);
-    if (over) throw new CliError(`data.classes is ${classes} but image ${over.id} has label ${over.label}`);
+    const labels = [...train, ...val].map((r) => r.label).filter(Number.isFinite);
+    // Out-of-range and missing labels are reported by the data check, with every other problem.
+    const classes = data.classes ?? (labels.length ? Math.max(...labels) + 1 : 0);
     const dirOf = (csv: string) => data.images ?? path.dirname(csv);
+    const fileOf = (csv: string, r: Row) => path.resolve(dirOf(csv), `${r.id}${data.extension}`);
+    const entries = (csv: string, rows: Row[]) => rows.map((r) => ({ source: csv, row: r.line, file: fileOf(csv, r), label: r.cell }));
     return {
-      train: new FileDataset(train, dirOf(data.train), data.extension, data.imageSize),
-      val: new FileDataset(val, dirOf(data.val), data.extension, data.imageSize),
+      train: new FileDataset(train, dirOf(data.train), data.extension, data.imageSize, data.channels),
+      val: new FileDataset(val, dirOf(data.val), data.extension, data.imageSize, data.channels),
+      index: { train: entries(data.train, train), val: entries(data.val, val) },
       classes,
       channels: data.channels,
       imageSize: data.imageSize,

@@ -16,6 +16,9 @@ export {
 export type { RunConfig, RunConfigInput } from './config.js';
 export { CliError, ConfigError, RunFolderError } from './errors.js';
 export { RunFolder } from './run-folder.js';
+export { checkData, parseLabel, DataCheckError } from './data-check.js';
+export type { DataIndexEntry, DataProblem, DataCheckResult } from './data-check.js';
+export { OutOfMemoryError, guardMemory, isOutOfMemory } from './out-of-memory.js';
 export type { MetricsRow } from './run-folder.js';
 export { writeReport, renderReport } from './report.js';
 export { svgChart } from './svg-chart.js';
@@ -27,7 +30,7 @@ export type { Progress, Bar } from './progress.js';
 export { createSession, batchOf, gridSide } from './session.js';
 export type { Session, Trainer } from './session.js';
 export { train, prepare, sampleImages, validationFigures } from './train.js';
-export type { TrainOptions, TrainResult } from './train.js';
+export type { TrainOptions, TrainResult, RunDataInfo } from './train.js';
 export { evaluateRun, predictFiles, plan, bench, restore } from './commands.js';
 export { thumbnail } from './thumbnails.js';
 export { compare, writeComparison } from './compare.js';

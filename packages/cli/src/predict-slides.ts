@@ -26,6 +26,8 @@ export interface PredictSlidesOptions {
   occlusion?: boolean;
   /** write the overlay TIFFs (default true; the JSON and thumbnail are always written) */
   overlays?: boolean;
+  /** the checkpoint to predict with (default best.ckpt, else last.ckpt) */
+  checkpoint?: string;
 }
 
 /** The input the run's model was trained on, from run.json (written by `train`), else the task's. */
@@ -82,10 +84,11 @@ export async function predictSlides(
   const missing = files.find((f) => !existsSync(f));
   if (missing) throw new CliError(`${missing}: no such image file`);
   if (config.method !== 'patchgd') {
-    const { rows, file } = await predictFiles(folder, config, task, files, progress, options.out);
+    const { rows, file } = await predictFiles(folder, config, task, files, progress, options.out, options.checkpoint);
     return { rows, file, records: [] as PredictionRecord[], dir: undefined };
   }
-  const { data, session } = await restore(folder, config, task, progress);
+  // the model is rebuilt from run.json: nothing of the training data is needed
+  const { data, session } = await restore(folder, config, task, progress, options.checkpoint, { standalone: true });
   const trainer = session.trainer;
   if (!(trainer instanceof PatchGDTrainer)) throw new CliError('per-cell maps need a PatchGD trainer');
   const input = await runInput(folder, {

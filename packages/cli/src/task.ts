@@ -4,6 +4,7 @@ import type { Dataset } from '@patchgd/optimizer';
 import type { z } from 'zod';
 import type { SamplerConfig } from './config.js';
 import type { SlideResolution } from './slide-predict.js';
+import type { DataIndexEntry } from './data-check.js';
 
 export interface TaskContext {
   /** the run's seed */
@@ -40,6 +41,11 @@ export interface TaskData {
    * the same way (default: long side fitted to imageSize, padded with 0)
    */
   resolution?: SlideResolution;
+  /**
+   * the dataset index (one entry per example: listing file, row, image file, label cell), which
+   * the data check before the first epoch reads; tasks of generated data leave it out
+   */
+  index?: { train: readonly DataIndexEntry[]; val: readonly DataIndexEntry[] };
   /** one line for the log: what was loaded */
   description: string;
 }

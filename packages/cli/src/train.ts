@@ -1,8 +1,10 @@
 // `patchgd train`: a run folder, the fit loop with progress bars, metrics.jsonl, checkpoints that
 // resume, and report.html rewritten after every epoch.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseSafetensorsHeader, safetensorsHeaderLength } from '@patchgd/core';
 import { writeAtomic } from '@patchgd/core/node';
 import { initEngine, tf, wasmHeapBytes, type EngineInfo } from '@patchgd/engine';
 import { confusionMatrix, quadraticWeightedKappa } from '@patchgd/metrics';
@@ -15,7 +17,9 @@ import {
   type Monitor,
 } from '@patchgd/optimizer';
 import type { RunConfig } from './config.js';
+import { checkData } from './data-check.js';
 import { formatNumber, formatPercent } from './format.js';
+import { guardMemory } from './out-of-memory.js';
 import type { RunCallbacks } from './loggers/callbacks.js';
 import { csvLogger } from './loggers/csv.js';
 import { jsonlLogger } from './loggers/jsonl.js';
@@ -75,13 +79,12 @@ export async function prepare(
   progress: Progress,
   hooks: Parameters<typeof createSession>[2] = {},
   fixedBatchSize?: number,
+  check: { training?: boolean } = {},
 ) {
   const engine = await initEngine({
     backend: config.engine.backend,
     ...(config.engine.threads ? { threads: config.engine.threads } : {}),
-    ...(config.engine.allowSoftwareAdapter !== undefined
-      ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter }
-      : {}),
+    ...(config.engine.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter } : {}),
   });
   progress.log(`engine: ${engine.backend} — ${engine.reason}`);
   const data = await task.load(config.data, {
@@ -90,8 +93,11 @@ export async function prepare(
     cacheDir: path.resolve(config.run.root, '.cache', task.name),
   });
   progress.log(data.description);
-  const effective =
-    fixedBatchSize !== undefined ? { ...config, train: { ...config.train, batchSize: fixedBatchSize } } : config;
+  // Before any epoch: a missing image in valid.csv should not cost a training epoch to find.
+  const checked = await checkData(data, check);
+  const headers = checked.files ? `, ${checked.files} image headers` : '';
+  progress.log(`data check: ${checked.examples} examples${headers}, ok in ${checked.seconds.toFixed(2)} s`);
+  const effective = fixedBatchSize !== undefined ? { ...config, train: { ...config.train, batchSize: fixedBatchSize } } : config;
   const session = await createSession(effective, data, hooks);
   progress.log(session.description);
   return { engine, data, session };
@@ -136,15 +142,78 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     resumedBatchSize,
   );
   const { trainer, batchSize, batchesPerEpoch } = session;
-  // The folder is made once the config has built a model, so a bad config leaves nothing behind.
-  const folder =
-    options.resume ??
-    (await RunFolder.create({ root: config.run.root, ...(config.run.name ? { name: config.run.name } : {}), config }));
+  guardMemory(trainer, { backend: engine.backend, step: `batch ${batchSize} of ${data.imageSize}² images × ${data.channels} channel(s); ${session.description}` });
+  // The folder is made once the config has built a model and the data passed its check, so a bad
+  // config or bad data leaves nothing behind.
+  const folder = options.resume ?? (await RunFolder.create({ root: config.run.root, ...(config.run.name ? { name: config.run.name } : {}), config }));
+  const lastCheckpoint = path.join(folder.checkpointDir, 'last.ckpt');
+  if (options.resume) {
+    // metrics.jsonl and last.ckpt are written one after the other: make them agree before going on.
+    const left = await folder.removeTemporaries();
+    if (left.length) progress.log(`removed ${left.length} temporary file(s) of an interrupted write: ${left.join(', ')}`);
+    const at = existsSync(lastCheckpoint) ? await checkpointProgress(lastCheckpoint) : undefined;
+    const rows = await folder.readMetrics();
+    if (at && at.epoch >= config.train.epochs && rows.some((r) => r.kind === 'final')) {
+      progress.log(`${folder.dir} has finished (${at.epoch} of ${config.train.epochs} epochs): nothing to train; raise --train.epochs to go on`);
+      progress.stop();
+      return { folder, rows, session, data };
+    }
+    if (!at) {
+      progress.log(`No checkpoint in ${folder.checkpointDir} yet: starting this run from the beginning`);
+      if (rows.length) await folder.filterMetrics(() => false);
+    } else {
+      const step = at.epoch * batchesPerEpoch + at.batch + 1;
+      await folder.filterMetrics((r) => (r.kind === 'step' ? Number(r['step']) < step : r.kind === 'epoch' ? Number(r['epoch']) <= at.epoch : r.kind !== 'final'));
+    }
+  }
+  progress.log(`run folder: ${folder.dir}`);
+  try {
+    return await trainIn(folder, { ...options, progress }, { engine, data, session }, () => ({ fillBar, innerBar }));
+  } catch (error) {
+    // A run that never reached its first checkpoint leaves no folder that blocks its name.
+    if (!options.resume && !existsSync(lastCheckpoint)) await folder.discard().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Where a checkpoint's fit goes on from: `epoch` epochs done and `batch` batches of the next. */
+async function checkpointProgress(file: string): Promise<{ epoch: number; batch: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const prefix = new Uint8Array(8);
+    await handle.read(prefix, 0, 8, 0);
+    const bytes = new Uint8Array(safetensorsHeaderLength(prefix, { source: file }));
+    await handle.read(bytes, 0, bytes.length, 0);
+    const state = JSON.parse(parseSafetensorsHeader(bytes, { source: file }).metadata['state'] ?? '{}') as { fit?: { epoch: number; batch: number } };
+    return { epoch: state.fit?.epoch ?? 0, batch: state.fit?.batch ?? 0 };
+  } catch {
+    // an older (PGDCKPT1) or unreadable file: fit reads it and says what is wrong
+    const dict = await loadCheckpoint(file);
+    tf.dispose(Object.values(dict.tensors));
+    const fit = dict.state['fit'] as { epoch: number; batch: number } | undefined;
+    return { epoch: fit?.epoch ?? 0, batch: fit?.batch ?? 0 };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The commit of the git repository the run started in, when there is one. */
+function gitCommit(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', ['rev-parse', 'HEAD'], { timeout: 2000 }, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined));
+  });
+}
+
+async function trainIn(
+  folder: RunFolder,
+  options: TrainOptions & { progress: Progress },
+  { engine, data, session }: Awaited<ReturnType<typeof prepare>>,
+  bars: () => { fillBar?: Bar | undefined; innerBar?: Bar | undefined },
+): Promise<TrainResult> {
+  const { config, progress } = options;
+  const { trainer, batchSize, batchesPerEpoch } = session;
   const lastCheckpoint = path.join(folder.checkpointDir, 'last.ckpt');
   const runInfoFile = folder.file('run.json');
-  if (options.resume && !existsSync(lastCheckpoint))
-    progress.log(`No checkpoint in ${folder.checkpointDir} yet: starting this run from the beginning`);
-  progress.log(`run folder: ${folder.dir}`);
   const loggers: RunCallbacks[] = [
     jsonlLogger(folder),
     ...(config.run.loggers.includes('tensorboard') ? [tensorBoardLogger(folder.file('tensorboard'))] : []),
@@ -172,7 +241,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
       runInfoFile,
-      `${JSON.stringify({ started: new Date().toISOString(), node: process.version, backend: engine.backend, batchSize, batchesPerEpoch, model: session.description, plan: session.plan ?? null, environment: environment(engine), input: { imageSize: data.imageSize, channels: data.channels, resolution: data.resolution ?? { kind: 'fit', pad: 0 } } }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          started: new Date().toISOString(),
+          node: process.version,
+          backend: engine.backend,
+          batchSize,
+          batchesPerEpoch,
+          model: session.description,
+          plan: session.plan ?? null,
+          // what predict and evaluate need without the training data
+          ...runDataInfo(data, config),
+          git: (await gitCommit()) ?? null,
+          environment: environment(engine),
+          input: { imageSize: data.imageSize, channels: data.channels, resolution: data.resolution ?? { kind: 'fit', pad: 0 } },
+        },
+        null,
+        2,
+      )}\n`,
     );
   }
 
@@ -288,8 +374,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     .finally(() => {
       epochBar?.stop();
     });
-  fillBar?.stop();
-  innerBar?.stop();
+  bars().fillBar?.stop();
+  bars().innerBar?.stop();
 
   // Finish with the best weights (when validation picked an earlier epoch).
   const bestFile = path.join(folder.checkpointDir, 'best.ckpt');
@@ -327,6 +413,28 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   progress.log(`report: ${folder.reportFile}`);
   progress.stop();
   return { folder, rows: await folder.readMetrics(), ...(result.best ? { best: result.best } : {}), session, data };
+}
+
+/** What a run folder records about its data: enough to rebuild the model and name its classes. */
+export interface RunDataInfo {
+  classes: number;
+  classNames: string[];
+  channels: number;
+  imageSize: number;
+  level: number | null;
+  normalize: TaskData['normalize'] | null;
+}
+
+function runDataInfo(data: TaskData, config: RunConfig): RunDataInfo {
+  const level = (config.data as { level?: unknown }).level;
+  return {
+    classes: data.classes,
+    classNames: Array.from({ length: data.classes }, (_, c) => data.labelName?.(c) ?? String(c)),
+    channels: data.channels,
+    imageSize: data.imageSize,
+    level: typeof level === 'number' ? level : null,
+    normalize: data.normalize ?? null,
+  };
 }
 
 /**

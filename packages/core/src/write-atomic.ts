@@ -9,7 +9,7 @@ export class AtomicWriteError extends PatchGDError {
   override name = 'AtomicWriteError';
   constructor(
     readonly file: string,
-    readonly operation: 'open' | 'write' | 'fsync' | 'rename',
+    readonly operation: 'open' | 'write' | 'fsync' | 'rename' | 'mkdir' | 'append',
     readonly code: string | undefined,
     cause: unknown,
   ) {
