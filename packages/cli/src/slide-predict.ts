@@ -163,7 +163,9 @@ export async function predictSlide(
         z.dispose();
       }
       const w = Math.max(1, tissueCells);
-      maps.probabilities.forEach((v, c) => (probabilities[c]! += w * v));
+      maps.probabilities.forEach((v, c) => {
+        probabilities[c]! += w * v;
+      });
       weight += w;
       const place = (target: Map<number, Float32Array>, source: Map<number, Float32Array>) => {
         for (const [c, map] of source) {

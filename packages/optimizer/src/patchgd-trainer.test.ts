@@ -201,7 +201,9 @@ describe('PatchGDTrainer', () => {
     await expect(trainer.trainBatch([{ data, width: 16, height: 16, channels: 1 }], [0])).rejects.toBeInstanceOf(
       NonFiniteLossError,
     );
-    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
+    backbone.variables.forEach((v, i) => {
+      expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!));
+    });
   });
 
   it('validates its options and inputs', async () => {

@@ -39,7 +39,10 @@ async function gradientsOn(backend: string, weights?: Weights) {
   });
   // weights travel between backends as plain arrays (moving tensors reads synchronously, which webgpu in Node cannot)
   const all = [...backbone.variables, ...head.variables];
-  if (weights) all.forEach((v, i) => v.variable.assign(tf.tensor(weights[i]!.values, weights[i]!.shape)));
+  if (weights)
+    all.forEach((v, i) => {
+      v.variable.assign(tf.tensor(weights[i]!.values, weights[i]!.shape));
+    });
   const initial: Weights = await Promise.all(
     all.map(async (v) => ({ values: Float32Array.from(await v.variable.data()), shape: v.variable.shape })),
   );
