@@ -1,4 +1,5 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
+import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NonFiniteInputError, NonFiniteLossError, NonFiniteOutputError, NonFiniteStateError } from './errors.js';
@@ -17,11 +18,10 @@ beforeAll(async () => {
 type Image = { data: Float32Array; width: number; height: number; channels: number };
 
 function images(count: number, seed: number): Image[] {
-  let state = seed;
-  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rng = new Rng(seed);
   const side = GRID * P;
   return Array.from({ length: count }, () => ({
-    data: new Float32Array(side * side).map(() => rand()),
+    data: new Float32Array(side * side).map(() => rng.next()),
     width: side,
     height: side,
     channels: 1,
