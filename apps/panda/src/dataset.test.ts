@@ -138,7 +138,16 @@ describe("PandaDataset, mode 'slide'", () => {
     const reads: (number | undefined)[] = [];
     const images: SamplerImage[] = examples.map(({ key, image }) => {
       const window = image as SlideWindowSource;
-      return { key, source: { ...window, readRegion: (r) => (reads.push(r.level), window.readRegion(r)) } };
+      return {
+        key,
+        source: {
+          ...window,
+          readRegion: (r) => {
+            reads.push(r.level);
+            return window.readRegion(r);
+          },
+        },
+      };
     });
     await sampler.prepare!(images);
     expect(reads).toEqual([1, 1]); // the 64² level of each window, once

@@ -11,7 +11,7 @@ import type { Dataset, Example, Pixels, RegionSource } from '@patchgd/optimizer'
 import { foregroundMask, type ForegroundMask, type ForegroundMaskOptions } from '@patchgd/samplers';
 import type { Region } from '@patchgd/tiled-io';
 import { PandaDatasetError, PandaOptionError, checkInteger, checkString } from './errors.js';
-import { WHITE, cachePath, checkImageSize, preprocessSlide } from './preprocess.js';
+import { WHITE, checkImageSize, preprocessSlide } from './preprocess.js';
 import type { PandaSlide, SkippedRow } from './reader.js';
 import { SourcePool } from './source-pool.js';
 

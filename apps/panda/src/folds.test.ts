@@ -21,7 +21,7 @@ describe('stratifiedFolds', () => {
         expect(train.length + val.length).toBe(labels.length);
         expect(new Set([...train, ...val]).size).toBe(labels.length);
         expect(val.some((i) => train.includes(i))).toBe(false);
-        val.forEach((i) => seen.add(i));
+        for (const i of val) seen.add(i);
         expect(Math.abs(val.length - labels.length / folds)).toBeLessThan(1);
         for (let g = 0; g < 6; g++) {
           const total = labels.filter((l) => l === g).length;

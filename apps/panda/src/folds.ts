@@ -34,7 +34,10 @@ export function stratifiedFolds(labels: ArrayLike<number>, options: StratifiedFo
     const label = labels[i]!;
     if (!Number.isInteger(label)) throw new PandaOptionError(`labels[${i}]`, 'an integer', label);
     let list = byLabel.get(label);
-    if (!list) byLabel.set(label, (list = []));
+    if (!list) {
+      list = [];
+      byLabel.set(label, list);
+    }
     list.push(i);
   }
   const rng = new Rng(seed);

@@ -24,7 +24,7 @@ describe('SourcePool', () => {
     const values = await Promise.all(
       files.map((f) => pool.use(f, async (s) => (await s.readRegion({ x: 0, y: 0, width: 1, height: 1 })).data[0]!)),
     );
-    values.forEach((v, i) => expect(Math.abs(v - (40 * i + 20))).toBeLessThan(4));
+    for (const [i, v] of values.entries()) expect(Math.abs(v - (40 * i + 20))).toBeLessThan(4);
     expect(pool.size).toBeLessThanOrEqual(2);
     const reader = await pool.reader(files[0]!);
     expect(reader.levels[0]).toMatchObject({ width: 16, height: 16 });

@@ -72,7 +72,7 @@ describe('generateSyntheticPanda', () => {
       expect(image.levels.map((l) => [l.width, l.height, l.tileWidth, l.tileHeight])).toEqual(
         [1, 4, 16].map((d) => [Math.ceil(s.width / d), Math.ceil(s.height / d), 128, 128]),
       );
-      image.levels.forEach((l, i) => expect(l.downsample).toBeCloseTo([1, 4, 16][i]!, 0));
+      for (const [i, l] of image.levels.entries()) expect(l.downsample).toBeCloseTo([1, 4, 16][i]!, 0);
       const tags = firstDirectoryTags(await readFile(s.path));
       expect(tags.get(259)).toBe(7); // JPEG
       expect(tags.get(262)).toBe(6); // YCbCr

@@ -103,7 +103,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     if (options.resume) {
       const dict = await loadCheckpoint(checkpointFile);
       try {
-        trainer.loadStateDict(dict, checkpointFile);
+        await trainer.loadStateDict(dict, checkpointFile);
       } finally {
         tf.dispose(Object.values(dict.tensors));
       }
@@ -444,7 +444,7 @@ export async function sampleRun(options: {
     const file = path.join(folder.checkpointDir, CHECKPOINT);
     const dict = await loadCheckpoint(file);
     try {
-      trainer.loadStateDict(dict, file);
+      await trainer.loadStateDict(dict, file);
     } finally {
       tf.dispose(Object.values(dict.tensors));
     }

@@ -380,8 +380,11 @@ export class GanTrainer {
     };
   }
 
-  /** Restores {@link stateDict}; `file` names the checkpoint in errors. */
-  loadStateDict(dict: StateDict, file = 'checkpoint'): void {
+  /**
+   * Restores {@link stateDict}; `file` names the checkpoint in errors. Asynchronous because the loop
+   * reads its variables' tensors asynchronously: keep `dict`'s tensors alive until it resolves.
+   */
+  async loadStateDict(dict: StateDict, file = 'checkpoint'): Promise<void> {
     const s = dict.state as {
       step: number;
       imagesSeen: number;
@@ -391,7 +394,7 @@ export class GanTrainer {
       loop?: Record<string, unknown>;
     };
     if (this.loop)
-      this.loop.loadStateDict(
+      await this.loop.loadStateDict(
         { state: s.loop ?? {}, tensors: dict.tensors },
         { encoder: 'G', objective: 'critic' },
         file,

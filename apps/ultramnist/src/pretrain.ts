@@ -100,7 +100,9 @@ export async function pretrainBackbone(
     const argMax = tf.argMax(logits, 1);
     const predicted = await argMax.data(); // asynchronous: webgpu in Node has no synchronous readback
     tf.dispose([argMax, logits]);
-    chunk.forEach((b, i) => (correct += predicted[i] === b.label ? 1 : 0));
+    chunk.forEach((b, i) => {
+      correct += predicted[i] === b.label ? 1 : 0;
+    });
   }
   return { accuracy: correct / held.length, loss };
 }

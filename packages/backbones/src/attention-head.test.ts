@@ -79,7 +79,9 @@ describe('attentionHead', () => {
       [1, 3],
       [2, 0],
     ];
-    hot.forEach(([m, n], b) => (values[((b * 3 + m) * 5 + n) * 4] = 2));
+    hot.forEach(([m, n], b) => {
+      values[((b * 3 + m) * 5 + n) * 4] = 2;
+    });
     const z = tf.tensor4d(values, [2, 3, 5, 4]);
     const a = head.attention!(z).arraySync();
     hot.forEach(([m, n], b) => {

@@ -56,11 +56,17 @@ describe('the conformance suite', () => {
   });
   broken('broken-leak', (b) => ({
     ...b,
-    forwardFeatures: (x, o) => (tf.keep(tf.zeros([1])), b.forwardFeatures(x, o)),
+    forwardFeatures: (x, o) => {
+      tf.keep(tf.zeros([1]));
+      return b.forwardFeatures(x, o);
+    },
   }));
   broken('broken-eval', (b) => ({
     ...b,
-    forwardFeatures: (x, o) => (b.forwardFeatures(x, { ...o, training: true }).dispose(), b.forwardFeatures(x, o)),
+    forwardFeatures: (x, o) => {
+      b.forwardFeatures(x, { ...o, training: true }).dispose();
+      return b.forwardFeatures(x, o);
+    },
   }));
 
   it.each([

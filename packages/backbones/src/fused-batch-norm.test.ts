@@ -66,8 +66,12 @@ describe('FusedBatchNorm', () => {
     const [a, b] = [trainingPass(fused, x), trainingPass(reference, x)];
     expect(relDiff(a.y, b.y)).toBeLessThan(1e-5);
     expect(relDiff(a.dx, b.dx)).toBeLessThan(1e-5);
-    a.grads.forEach((g, i) => expect(relDiff(g, b.grads[i]!)).toBeLessThan(1e-5));
-    a.state.forEach((v, i) => expect(relDiff(v, b.state[i]!)).toBeLessThan(1e-5));
+    a.grads.forEach((g, i) => {
+      expect(relDiff(g, b.grads[i]!)).toBeLessThan(1e-5);
+    });
+    a.state.forEach((v, i) => {
+      expect(relDiff(v, b.state[i]!)).toBeLessThan(1e-5);
+    });
     // the statistics moved: trainingPass runs three training passes
     expect(tf.max(tf.abs(a.state[0]!)).dataSync()[0]).toBeGreaterThan(0.1);
     tf.dispose([gamma, beta, x, ...Object.values(a).flat(), ...Object.values(b).flat()]);
@@ -91,8 +95,12 @@ describe('FusedBatchNorm', () => {
       const reference = trainingPass(b!.model, x);
       expect(relDiff(fused.y, reference.y)).toBeLessThan(1e-5);
       expect(relDiff(fused.dx, reference.dx)).toBeLessThan(1e-5);
-      fused.grads.forEach((g, i) => expect(relDiff(g, reference.grads[i]!)).toBeLessThan(gradTol));
-      fused.state.forEach((s, i) => expect(relDiff(s, reference.state[i]!)).toBeLessThan(1e-5));
+      fused.grads.forEach((g, i) => {
+        expect(relDiff(g, reference.grads[i]!)).toBeLessThan(gradTol);
+      });
+      fused.state.forEach((s, i) => {
+        expect(relDiff(s, reference.state[i]!)).toBeLessThan(1e-5);
+      });
       // inference is tfjs's own path in both
       const [ia, ib] = [a!.forwardFeatures(x as tf.Tensor4D), b!.forwardFeatures(x as tf.Tensor4D)];
       expect(relDiff(ia, ib)).toBeLessThan(1e-5);

@@ -38,7 +38,9 @@ describe('poolHead', () => {
       grid([1, 1, 0, 0, 2, 0, 0, 0, 0]),
     ];
     const [la, lb, lc] = [a, b, c].map((z) => head.forward(z, { training: false }).dataSync());
-    la!.forEach((v, i) => expect(lb![i]).toBeCloseTo(v, 5));
+    la!.forEach((v, i) => {
+      expect(lb![i]).toBeCloseTo(v, 5);
+    });
     expect(Math.max(...Array.from(la!, (v, i) => Math.abs(v - lc![i]!)))).toBeGreaterThan(1e-4);
     tf.dispose([a, b, c]);
   });

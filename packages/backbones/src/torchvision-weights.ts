@@ -306,7 +306,8 @@ function convertTensor(
     key: entry.key,
     shape: convertedShape(entry.layout, tensor.shape),
     get values() {
-      return (values ??= transposeLayout(entry.layout, safetensorsToFloat32(tensor), tensor.shape));
+      values ??= transposeLayout(entry.layout, safetensorsToFloat32(tensor), tensor.shape);
+      return values;
     },
   };
 }
@@ -491,7 +492,10 @@ export function loadTorchvisionWeights(
     throw new TorchWeightsError('layout', source, `a '${backbone.name}' built with layout 'torchvision'`, 'keras');
   }
   const weights = convertStateDict(file, arch, options);
-  if (options.backboneOnly) return applyConvertedWeights(backbone, weights, { backboneOnly: true, source });
+  if (options.backboneOnly) {
+    applyConvertedWeights(backbone, weights, { backboneOnly: true, source });
+    return;
+  }
   // The file's classifier goes into the backbone's classifier of as many classes.
   const fc = weights.get(`${CLASSIFIER_LAYER}/kernel`)!;
   const classes = fc.shape[1]!;

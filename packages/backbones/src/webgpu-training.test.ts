@@ -70,7 +70,9 @@ async function train(backend: string, backbone: Backbone, head: Head): Promise<S
       tf.dispose([value, ...Object.values(grads)]);
     }
   } finally {
-    all.forEach((v, i) => v.variable.assign(tf.tensor(initial[i]!, v.variable.shape)));
+    all.forEach((v, i) => {
+      v.variable.assign(tf.tensor(initial[i]!, v.variable.shape));
+    });
     tf.dispose([patches, labels]);
     optimizer.dispose();
   }

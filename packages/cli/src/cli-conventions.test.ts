@@ -136,6 +136,7 @@ describe('config files, --print-config and the JSON Schema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.allOf[0]).toMatchObject({
       if: { properties: { task: { const: 'toy' } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, matched against the schema
       then: { properties: { data: { properties: { size: { default: 32 } } } } },
     });
     const file = path.join(dir, 'schema.json');

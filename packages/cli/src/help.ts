@@ -156,6 +156,7 @@ export function configJsonSchema(tasks: Record<string, Task>): Record<string, un
     properties,
     allOf: Object.entries(tasks).map(([name, task]) => {
       const { $schema: _, ...data } = toJson(task.schema);
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, a plain object never awaited
       return { if: { properties: { task: { const: name } }, required: ['task'] }, then: { properties: { data } } };
     }),
   };

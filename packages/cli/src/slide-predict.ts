@@ -7,7 +7,7 @@ import { checkInteger, checkNumber, OptionError } from '@patchgd/core';
 import type { Head } from '@patchgd/backbones';
 import type { tf } from '@patchgd/engine';
 import { cellForeground, foregroundMask, PatchGrid, type ForegroundMaskOptions } from '@patchgd/samplers';
-import { cellMaps } from './cell-maps.js';
+import { type CellMaps, cellMaps } from './cell-maps.js';
 import type { CellGeometry } from './cell-overlay.js';
 import { slideWindow, type SlideLike, type SlideWindow } from './slide-window.js';
 
@@ -153,7 +153,7 @@ export async function predictSlide(
       }
       if (tissueCells === 0 && across * down > 1) continue;
       const z = await model.fillZ([window], 'eval');
-      let maps;
+      let maps: CellMaps;
       try {
         maps = cellMaps(model.head, z, {
           ...(options.classes ? { classes: options.classes } : {}),
@@ -163,7 +163,9 @@ export async function predictSlide(
         z.dispose();
       }
       const w = Math.max(1, tissueCells);
-      maps.probabilities.forEach((v, c) => (probabilities[c]! += w * v));
+      maps.probabilities.forEach((v, c) => {
+        probabilities[c]! += w * v;
+      });
       weight += w;
       const place = (target: Map<number, Float32Array>, source: Map<number, Float32Array>) => {
         for (const [c, map] of source) {
@@ -173,15 +175,10 @@ export async function predictSlide(
       };
       place(relevance, maps.relevance);
       if (occlusion && maps.occlusion) place(occlusion, maps.occlusion);
-      if (maps.attention)
-        placeWindow(
-          (attention ??= new Float32Array(total).fill(Number.NaN)),
-          maps.attention,
-          geometry.cols,
-          cells,
-          wx,
-          wy,
-        );
+      if (maps.attention) {
+        attention ??= new Float32Array(total).fill(Number.NaN);
+        placeWindow(attention, maps.attention, geometry.cols, cells, wx, wy);
+      }
       options.onWindow?.(wy * across + wx + 1, across * down);
     }
   }

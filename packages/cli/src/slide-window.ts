@@ -132,13 +132,19 @@ function resampleInto(
   for (let i = 0; i < height; i++) {
     let a = Math.ceil(map.y + i * map.sy - 0.5);
     let b = Math.ceil(map.y + (i + 1) * map.sy - 0.5);
-    if (b <= a) b = (a = Math.min(sh - 1, Math.max(0, Math.floor(map.y + (i + 0.5) * map.sy)))) + 1;
+    if (b <= a) {
+      a = Math.min(sh - 1, Math.max(0, Math.floor(map.y + (i + 0.5) * map.sy)));
+      b = a + 1;
+    }
     a = Math.max(0, a);
     b = Math.min(sh, b);
     for (let j = 0; j < width; j++) {
       let c0 = Math.ceil(map.x + j * map.sx - 0.5);
       let c1 = Math.ceil(map.x + (j + 1) * map.sx - 0.5);
-      if (c1 <= c0) c1 = (c0 = Math.min(sw - 1, Math.max(0, Math.floor(map.x + (j + 0.5) * map.sx)))) + 1;
+      if (c1 <= c0) {
+        c0 = Math.min(sw - 1, Math.max(0, Math.floor(map.x + (j + 0.5) * map.sx)));
+        c1 = c0 + 1;
+      }
       c0 = Math.max(0, c0);
       c1 = Math.min(sw, c1);
       sum.fill(0);

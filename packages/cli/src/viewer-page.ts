@@ -24,7 +24,7 @@ export interface ViewerSlide {
   maps: { name: string; kind: string; label?: number; values: (number | null)[] }[];
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * The HTML page of the viewer for these slides.
@@ -38,7 +38,7 @@ export function viewerPage(slides: readonly ViewerSlide[], title = 'PatchGD view
   // </script> inside JSON must not end the script element
   const data = JSON.stringify({ slides, tile: DZ_TILE }).replace(/</g, '\\u003c');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
   body { margin: 0; font: 14px system-ui, sans-serif; display: flex; height: 100vh; color: #222; }
@@ -56,7 +56,7 @@ export function viewerPage(slides: readonly ViewerSlide[], title = 'PatchGD view
 </style></head>
 <body>
 <div id="side">
-  <h1>${escape(title)}</h1>
+  <h1>${escapeHtml(title)}</h1>
   <ul id="slides"></ul>
   <label><input type="checkbox" id="overlay" checked> overlay</label>
   <label>opacity <input type="range" id="opacity" min="0" max="1" step="0.05" value="0.7"></label>

@@ -252,7 +252,9 @@ export function assertSingleTfjsCore(from: string = import.meta.url): void {
 type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
 const PROCESS_EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
 
-function processListeners(): Record<ProcessEvent, Function[]> {
+type ProcessListener = NodeJS.UncaughtExceptionListener | NodeJS.UnhandledRejectionListener;
+
+function processListeners(): Record<ProcessEvent, ProcessListener[]> {
   return {
     uncaughtException: process.listeners('uncaughtException'),
     unhandledRejection: process.listeners('unhandledRejection'),
@@ -264,7 +266,7 @@ function processListeners(): Record<ProcessEvent, Function[]> {
  * inside its minified source, so Node prints that whole source line instead of the user's error.
  * Remove handlers added while a backend loaded; the process's own behaviour is kept.
  */
-function restoreProcessListeners(before: Record<ProcessEvent, Function[]>): void {
+function restoreProcessListeners(before: Record<ProcessEvent, ProcessListener[]>): void {
   for (const event of PROCESS_EVENTS) {
     for (const listener of process.listeners(event as 'uncaughtException')) {
       if (!before[event].includes(listener)) process.removeListener(event as 'uncaughtException', listener);

@@ -1,6 +1,5 @@
 // End-to-end: small networks train for a few SGD steps on wasm (through the composed kernels) and
 // every gradient of every step matches the reference cpu backend.
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from './init-engine.js';
 import { relativeError } from './testing/compare.js';

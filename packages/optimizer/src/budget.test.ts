@@ -1,6 +1,7 @@
 // The memory budget is a promise about the real step: what the planner chooses, run for real with
 // the optimizer's first-step allocations, stays within it; the next batch size up does not.
 import { createBackbone, createHead } from '@patchgd/backbones';
+import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BudgetExceededError } from './errors.js';
@@ -16,10 +17,9 @@ const PATCH = 32;
 const SIDE = 64; // 2×2 grid of 32² patches
 
 function batch(size: number, seed: number) {
-  let state = seed;
-  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rng = new Rng(seed);
   const images = Array.from({ length: size }, () => ({
-    data: new Float32Array(SIDE * SIDE * 3).map(() => rand()),
+    data: new Float32Array(SIDE * SIDE * 3).map(() => rng.next()),
     width: SIDE,
     height: SIDE,
     channels: 3,
@@ -66,7 +66,13 @@ function makeTrainer(
     optimizer: opt,
     ...budget,
   });
-  return { trainer, dispose: () => (backbone.dispose(), head.dispose()) };
+  return {
+    trainer,
+    dispose: () => {
+      backbone.dispose();
+      head.dispose();
+    },
+  };
 }
 
 describe('budget matrix: planned batch, run for real, stays within the budget', () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createBackbone, createHead } from '@patchgd/backbones';
+import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -19,11 +20,10 @@ beforeAll(async () => {
 
 /** 16×16 grey images; label 1 when the left half is brighter. */
 function dataset(count: number, seed: number): Dataset {
-  let state = seed;
-  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rng = new Rng(seed);
   const examples = Array.from({ length: count }, (_, i) => {
     const label = i % 2;
-    const data = new Float32Array(256).map((_, p) => rand() * 0.5 + (p % 16 < 8 === (label === 1) ? 0.5 : 0));
+    const data = new Float32Array(256).map((_, p) => rng.next() * 0.5 + (p % 16 < 8 === (label === 1) ? 0.5 : 0));
     return { image: { data, width: 16, height: 16, channels: 1 }, label };
   });
   return { length: count, get: (i) => examples[i]! };
@@ -202,7 +202,11 @@ describe('fit', () => {
         return d;
       },
     };
-    const poison = { onTrainBatchEnd: ({ batch }: { batch: number }) => void (poisoned = batch === 1) };
+    const poison = {
+      onTrainBatchEnd: ({ batch }: { batch: number }) => {
+        poisoned = batch === 1;
+      },
+    };
     const error = await fit(wrapped, {
       train: dataset(8, 1),
       epochs: 1,

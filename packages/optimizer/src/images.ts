@@ -134,7 +134,8 @@ export function blankGroups(
     const colour = Array.from({ length: c }, (_, ch) => ((min[ch]! + max[ch]!) / 2) * (std[ch] ?? std[0] ?? 1));
     let at = groups.find((g) => g.colour.every((v, ch) => Math.abs(v - colour[ch]!) <= tolerance + 1e-9))?.at;
     if (at === undefined) {
-      groups.push({ colour, at: (at = encode.length) });
+      at = encode.length;
+      groups.push({ colour, at });
       encode.push(i);
     }
     featureOf[i] = at;

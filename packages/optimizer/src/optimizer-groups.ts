@@ -200,7 +200,9 @@ export class OptimizerSnapshot {
         // slots created after the snapshot (the first step allocates them) are removed
         tf.dispose(value.filter((e) => !keep.has(e.variable)).map((e) => e.variable));
         o[prop] = kept ? [...kept.entries] : [];
-        kept?.entries.forEach((e, i) => e.variable.assign(kept.values[i]!));
+        kept?.entries.forEach((e, i) => {
+          e.variable.assign(kept.values[i]!);
+        });
       }
       for (const [prop, value] of scalars) (o[prop] as tf.Variable).assign(value);
       setIterations(optimizer, iterations);

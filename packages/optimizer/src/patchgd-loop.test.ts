@@ -1,4 +1,5 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
+import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NonFiniteInputError, NonFiniteLossError, NonFiniteOutputError, NonFiniteStateError } from './errors.js';
@@ -17,11 +18,10 @@ beforeAll(async () => {
 type Image = { data: Float32Array; width: number; height: number; channels: number };
 
 function images(count: number, seed: number): Image[] {
-  let state = seed;
-  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rng = new Rng(seed);
   const side = GRID * P;
   return Array.from({ length: count }, () => ({
-    data: new Float32Array(side * side).map(() => rand()),
+    data: new Float32Array(side * side).map(() => rng.next()),
     width: side,
     height: side,
     channels: 1,
@@ -118,7 +118,9 @@ function referenceTrain(
     sums = sums ? sums.map((s, i) => tf.tidy(() => tf.add(s, list[i]!))) : list.map((g) => tf.clone(g));
     tf.dispose(Object.values(grads));
     if (j === groupStart + groupSize - 1) {
-      variables.forEach((v, i) => v.assign(tf.tidy(() => tf.sub(v, tf.mul(sums![i]!, lr)))));
+      variables.forEach((v, i) => {
+        v.assign(tf.tidy(() => tf.sub(v, tf.mul(sums![i]!, lr))));
+      });
       tf.dispose(sums);
       sums = undefined;
     }
@@ -177,7 +179,9 @@ describe('PatchGDLoop through PatchGDTrainer: Algorithm 1 exactly', () => {
       expect(result.loss).toBeCloseTo(expected.reduce((s, l) => s + l, 0) / zeta, 5);
       const mine = [...a.backbone.variables, ...a.head.variables];
       const theirs = [...b.backbone.variables, ...b.head.variables];
-      mine.forEach((v, i) => expect(maxRelativeDifference(v.variable, theirs[i]!.variable), v.name).toBeLessThan(1e-5));
+      mine.forEach((v, i) => {
+        expect(maxRelativeDifference(v.variable, theirs[i]!.variable), v.name).toBeLessThan(1e-5);
+      });
       // the backbone moved, so the comparison is not vacuous
       expect(
         Math.max(...initial.map((w, i) => maxRelativeDifference(w, a.backbone.variables[i]!.variable))),
@@ -289,7 +293,9 @@ describe('a bad batch changes nothing', () => {
     const error = await trainer.trainBatch(bad, [0, 1], { keys: ['slide-a', 'slide-b'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
     expect((error as Error).message).toContain('images ["slide-a","slide-b"]');
-    variables.forEach((v, i) => expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!)));
+    variables.forEach((v, i) => {
+      expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!));
+    });
     expect(Array.from((await trainer.predict(good)).dataSync())).toEqual(Array.from(predictedBefore));
     const stateAfter = await trainer.stateDict();
     expect(stateAfter.state).toEqual(stateBefore.state);
@@ -335,7 +341,9 @@ describe('a bad batch changes nothing', () => {
     expect((error as Error).message).toMatch(
       /^Image b\.png has 1 non-finite value \(NaN or ±Infinity\) after normalisation: check the file/,
     );
-    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
+    backbone.variables.forEach((v, i) => {
+      expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!));
+    });
   });
 
   it('a normalisation that overflows the batch-norm statistics (std 1e-30) stops training instead of going on silently', async () => {
@@ -350,9 +358,9 @@ describe('a bad batch changes nothing', () => {
     const before = backbone.variables.map((v) => v.variable.dataSync().slice());
     const error = await trainer.trainBatch(images(2, 4), [0, 1]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
-    backbone.variables.forEach((v, i) =>
-      expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!)),
-    );
+    backbone.variables.forEach((v, i) => {
+      expect(Array.from(v.variable.dataSync()), v.name).toEqual(Array.from(before[i]!));
+    });
   });
 
   it('predictions that are not finite, and checkpoints with non-finite tensors, are errors naming what', async () => {

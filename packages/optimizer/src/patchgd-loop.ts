@@ -48,7 +48,8 @@ export interface PatchObjective<Target> {
 }
 
 export interface PatchGDLoopOptions<Item, Target> extends BudgetOptions {
-  encoder: PatchEncoder<Item, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- each encoder has its own input
+  /** each encoder has its own `Input`: the loop only passes what `read` returned on to `encode` */
+  encoder: PatchEncoder<Item>;
   objective: PatchObjective<Target>;
   /** the grid of Z, `[rows, cols]` */
   gridSize: readonly [number, number];

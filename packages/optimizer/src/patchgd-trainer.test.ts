@@ -1,4 +1,5 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
+import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
@@ -148,16 +149,15 @@ describe('PatchGDTrainer', () => {
     // 32×32 images, 8×8 patches (4×4 grid), label 1 when a bright 3×3 square is somewhere.
     const size = 32;
     const make = (count: number, seed: number) => {
-      let state = seed;
-      const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const rng = new Rng(seed);
       const pixels = [];
       const labels = [];
       for (let i = 0; i < count; i++) {
-        const data = new Float32Array(size * size).map(() => rand() * 0.2);
+        const data = new Float32Array(size * size).map(() => rng.next() * 0.2);
         const label = i % 2;
         if (label) {
-          const r = Math.floor(rand() * (size - 3));
-          const c = Math.floor(rand() * (size - 3));
+          const r = Math.floor(rng.next() * (size - 3));
+          const c = Math.floor(rng.next() * (size - 3));
           for (let dr = 0; dr < 3; dr++) for (let dc = 0; dc < 3; dc++) data[(r + dr) * size + c + dc] = 1;
         }
         pixels.push({ data, width: size, height: size, channels: 1 });
@@ -201,7 +201,9 @@ describe('PatchGDTrainer', () => {
     await expect(trainer.trainBatch([{ data, width: 16, height: 16, channels: 1 }], [0])).rejects.toBeInstanceOf(
       NonFiniteLossError,
     );
-    backbone.variables.forEach((v, i) => expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!)));
+    backbone.variables.forEach((v, i) => {
+      expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before[i]!));
+    });
   });
 
   it('validates its options and inputs', async () => {
@@ -226,12 +228,11 @@ describe('skipBlankCells', () => {
   /** 32×32 grey images, 4×4 cells of 8²: two cells of noise, the rest constant 0.3 or 1.0 (two "colours"). */
   function padded(noise = 0): { data: Float32Array; width: number; height: number; channels: number } {
     const data = new Float32Array(32 * 32);
-    let state = 7;
-    const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rng = new Rng(7);
     for (let y = 0; y < 32; y++) {
       for (let x = 0; x < 32; x++) {
         const cell = Math.floor(y / 8) * 4 + Math.floor(x / 8);
-        data[y * 32 + x] = cell === 5 || cell === 10 ? rand() : (cell < 8 ? 0.3 : 1.0) + noise * (rand() - 0.5);
+        data[y * 32 + x] = cell === 5 || cell === 10 ? rng.next() : (cell < 8 ? 0.3 : 1.0) + noise * (rng.next() - 0.5);
       }
     }
     return { data, width: 32, height: 32, channels: 1 };

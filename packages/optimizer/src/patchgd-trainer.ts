@@ -337,7 +337,9 @@ export class PatchGDTrainer {
         const { encode, featureOf } = blankGroups(data, shape, std, tolerance);
         const per = shape[1] * shape[2] * shape[3];
         const kept = new Float32Array(encode.length * per);
-        encode.forEach((i, j) => kept.set(data.subarray(i * per, (i + 1) * per), j * per));
+        encode.forEach((i, j) => {
+          kept.set(data.subarray(i * per, (i + 1) * per), j * per);
+        });
         this.fillEncoded += encode.length;
         return {
           patches: tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]),

@@ -2,6 +2,7 @@
 // of head(Z(f(x))), computed on the same backend, and both match the reference cpu backend. Skips,
 // with one line saying why, where no WebGPU device exists (CI has Mesa lavapipe).
 import { createBackbone, createHead } from '@patchgd/backbones';
+import { Rng } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
 import { probeWebGpu, scaledError } from '@patchgd/engine/testing';
 import { describe, expect, it } from 'vitest';
@@ -16,9 +17,13 @@ const LABELS = [0, 2];
 
 /** Two 16×16 grey images with values in [0, 1), as pixels (the same input on every backend). */
 function pixels(): { data: Float32Array; width: number; height: number; channels: number }[] {
-  let state = 11;
-  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  return LABELS.map(() => ({ data: Float32Array.from({ length: 16 * 16 }, rand), width: 16, height: 16, channels: 1 }));
+  const rng = new Rng(11);
+  return LABELS.map(() => ({
+    data: Float32Array.from({ length: 16 * 16 }, () => rng.next()),
+    width: 16,
+    height: 16,
+    channels: 1,
+  }));
 }
 
 /** Weights as plain arrays: tensors cannot move off webgpu in Node (that needs a synchronous read). */
@@ -39,7 +44,10 @@ async function gradientsOn(backend: string, weights?: Weights) {
   });
   // weights travel between backends as plain arrays (moving tensors reads synchronously, which webgpu in Node cannot)
   const all = [...backbone.variables, ...head.variables];
-  if (weights) all.forEach((v, i) => v.variable.assign(tf.tensor(weights[i]!.values, weights[i]!.shape)));
+  if (weights)
+    all.forEach((v, i) => {
+      v.variable.assign(tf.tensor(weights[i]!.values, weights[i]!.shape));
+    });
   const initial: Weights = await Promise.all(
     all.map(async (v) => ({ values: Float32Array.from(await v.variable.data()), shape: v.variable.shape })),
   );

@@ -1,7 +1,7 @@
 // A training step as a transaction: model variables (trainable or not: batch-norm statistics) and
 // optimizer slots are kept aside before it, put back if it fails or peaks above the memory budget,
 // and the step's peak of device memory is measured when a budget is set.
-import { measureMemory, type tf } from '@patchgd/engine';
+import { measureMemory, type MemoryReport, type tf } from '@patchgd/engine';
 import { BudgetExceededError } from './errors.js';
 import { VariableSnapshot, variableBytes } from './model-state.js';
 import type { OptimizerGroups } from './optimizer-groups.js';
@@ -78,7 +78,7 @@ export async function guardStep<T>(
     // the state the step works on (weights, slots), plus its own high-water mark above what was
     // alive before; tensors the caller holds elsewhere are not the step's
     const before = variableBytes(options.variables) + options.optimizers.slotBytes;
-    let report;
+    let report: MemoryReport<T>;
     try {
       report = await measureMemory(fn);
     } finally {

@@ -71,9 +71,17 @@ describe('with @patchgd/tiled-io', () => {
       const watched: RegionReader = {
         levels: image.levels,
         channels: image.channels,
-        readRegion: (region) => (reads.push(region), image.readRegion(region)),
+        readRegion: (region) => {
+          reads.push(region);
+          return image.readRegion(region);
+        },
         ...(image.readResized
-          ? { readResized: (target: { longSide: number }) => (reads.push(target), image.readResized!(target)) }
+          ? {
+              readResized: (target: { longSide: number }) => {
+                reads.push(target);
+                return image.readResized!(target);
+              },
+            }
           : {}),
       };
       const slide = { key: 'slide.tif', source: watched };

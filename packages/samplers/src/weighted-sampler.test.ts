@@ -29,7 +29,9 @@ describe("'weighted'", () => {
     const counts = [0, 0, 0, 0];
     const n = 20_000;
     for (let inner = 0; inner < n; inner++) counts[sampler.sample(call(inner))[0]!]! += 1;
-    counts.forEach((c, i) => expect(Math.abs(c / n - (i + 1) / 10)).toBeLessThan(0.015));
+    counts.forEach((c, i) => {
+      expect(Math.abs(c / n - (i + 1) / 10)).toBeLessThan(0.015);
+    });
   });
 
   it('returns only the positive-weight cells when fewer than k', () => {

@@ -298,7 +298,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   let done = 0;
   const record = (c: (typeof cases)[number], outcome: Outcome, detail: string) => {
     report.counts[outcome]++;
-    const k = (report.byKind[c.kind] ??= {});
+    const k = report.byKind[c.kind] ?? {};
+    report.byKind[c.kind] = k;
     k[outcome] = (k[outcome] ?? 0) + 1;
     if (outcome === 'typed-error') {
       const name = detail.split(':')[0]!;

@@ -245,8 +245,12 @@ export async function openHttpSource(url: string, policy: HttpPolicy): Promise<B
       const group = batch.slice(i, j);
       const start = group[0]!.offset;
       fetchRange(start, end - start).then(
-        (bytes) => group.forEach((r) => r.resolve(bytes.subarray(r.offset - start, r.offset - start + r.length))),
-        (error: unknown) => group.forEach((r) => r.reject(error)),
+        (bytes) => {
+          for (const r of group) r.resolve(bytes.subarray(r.offset - start, r.offset - start + r.length));
+        },
+        (error: unknown) => {
+          for (const r of group) r.reject(error);
+        },
       );
       i = j;
     }

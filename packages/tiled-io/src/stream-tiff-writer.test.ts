@@ -49,9 +49,9 @@ describe('StreamingTiffWriter', () => {
       [20, colours[1]],
       [38, colours[2]],
     ] as const) {
-      Array.from(row.data.subarray(x * 3, x * 3 + 3)).forEach((v, c) =>
-        expect(Math.abs(v - colour![c]!)).toBeLessThan(8),
-      );
+      Array.from(row.data.subarray(x * 3, x * 3 + 3)).forEach((v, c) => {
+        expect(Math.abs(v - colour![c]!)).toBeLessThan(8);
+      });
     }
     await image.close();
     const meta = await sharp(file).metadata();

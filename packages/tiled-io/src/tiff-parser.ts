@@ -256,7 +256,7 @@ export class TiffFile {
   /** An ASCII tag as a string (up to its first NUL), or `undefined`. */
   async ascii(ifd: Ifd, tag: number, maxLength = 65536): Promise<string | undefined> {
     const entry = ifd.entries.get(tag);
-    if (!entry || entry.type !== 2) return undefined;
+    if (entry?.type !== 2) return undefined;
     const bytes = await this.bytes({ ...entry, byteLength: Math.min(entry.byteLength, maxLength) });
     const end = bytes.indexOf(0);
     return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1');

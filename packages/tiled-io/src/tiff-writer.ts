@@ -150,7 +150,10 @@ export async function convertChainToSubIfds(path: string): Promise<void> {
   // SubIFDs offsets array
   const subBytes = new Uint8Array(subOffsets.length * field);
   const sv = new DataView(subBytes.buffer);
-  subOffsets.forEach((o, i) => (big ? sv.setBigUint64(i * 8, BigInt(o), le) : sv.setUint32(i * 4, o, le)));
+  subOffsets.forEach((o, i) => {
+    if (big) sv.setBigUint64(i * 8, BigInt(o), le);
+    else sv.setUint32(i * 4, o, le);
+  });
   const subArrayAt = subOffsets.length * field > field ? tail : -1;
   if (subArrayAt >= 0) tail += subBytes.length;
   const ifdAt = tail;

@@ -24,11 +24,11 @@ const V = values(B * m * n * s, 4);
 /** Z' in float64, by plain assignment. */
 function insertJs(z: ArrayLike<number>, f: ArrayLike<number>): Float64Array {
   const out = Float64Array.from(z);
-  CELLS.forEach((cells, b) =>
+  CELLS.forEach((cells, b) => {
     cells.forEach((cell, j) => {
       for (let c = 0; c < s; c++) out[(b * m * n + cell) * s + c] = f[(b * k + j) * s + c]!;
-    }),
-  );
+    });
+  });
   return out;
 }
 /** L = Σ W·Z'² + V·Z' in float64. */
@@ -113,15 +113,15 @@ describe('insertCells', () => {
       expect(maxAbsDiff(gzData, dz)).toBeLessThan(1e-3);
       // the gradient reaches each feature row as ∂L/∂Z' at its own cell, and Z's replaced cells get exactly 0
       const zp = insertJs(zData, fData);
-      CELLS.forEach((cells, b) =>
+      CELLS.forEach((cells, b) => {
         cells.forEach((cell, j) => {
           for (let c = 0; c < s; c++) {
             const i = (b * m * n + cell) * s + c;
             expect(Math.abs(gzData[i]!)).toBe(0);
             expect(gfData[(b * k + j) * s + c]).toBeCloseTo(2 * W[i]! * zp[i]! + V[i]!, 5);
           }
-        }),
-      );
+        });
+      });
       tf.dispose([z, f, gz!, gf!]);
       expect(tf.memory().numTensors).toBe(before);
     },

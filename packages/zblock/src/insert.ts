@@ -91,12 +91,12 @@ function insertByScatter(z: tf.Tensor4D, rows: Int32Array[], features: tf.Tensor
   const size = m * n;
   const globalRows = new Int32Array(B * k);
   const keep = new Float32Array(B * size).fill(1);
-  rows.forEach((list, b) =>
+  rows.forEach((list, b) => {
     list.forEach((cell, j) => {
       globalRows[b * k + j] = b * size + cell;
       keep[b * size + cell] = 0;
-    }),
-  );
+    });
+  });
   const insert = tf.customGrad((zIn, fIn, save) => {
     const keepT = tf.tensor4d(keep, [B, m, n, 1]);
     const indices = tf.tensor2d(globalRows, [B * k, 1], 'int32');
@@ -128,7 +128,11 @@ function insertByConcat(z: tf.Tensor4D, rows: Int32Array[], features: tf.Tensor3
   const pieces = B * k === 1 ? [rowsOfF] : tf.split(rowsOfF, B * k, 0);
   // (global row, feature row) in ascending global-row order
   const order: [number, number][] = [];
-  rows.forEach((list, b) => list.forEach((cell, j) => order.push([b * m * n + cell, b * k + j])));
+  rows.forEach((list, b) => {
+    list.forEach((cell, j) => {
+      order.push([b * m * n + cell, b * k + j]);
+    });
+  });
   order.sort((a, b) => a[0] - b[0]);
   const parts: tf.Tensor[] = [];
   let next = 0;
@@ -147,12 +151,12 @@ function insertByMatMul(z: tf.Tensor4D, rows: Int32Array[], features: tf.Tensor3
   const size = m * n;
   const placement = new Float32Array(B * size * k);
   const keep = new Float32Array(B * size).fill(1);
-  rows.forEach((list, b) =>
+  rows.forEach((list, b) => {
     list.forEach((cell, j) => {
       placement[(b * size + cell) * k + j] = 1;
       keep[b * size + cell] = 0;
-    }),
-  );
+    });
+  });
   const kept = tf.mul(tf.reshape(z, [B, size, s]), tf.tensor3d(keep, [B, size, 1]));
   const placed = tf.matMul(tf.tensor3d(placement, [B, size, k]), features);
   return tf.reshape(tf.add(kept, placed), [B, m, n, s]);

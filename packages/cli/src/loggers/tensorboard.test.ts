@@ -89,7 +89,7 @@ describe('tensorBoardLogger', () => {
       step: 3,
       epoch: 1,
       batch: 3,
-      loss: 0.6931,
+      loss: Math.LN2,
       learningRate: 3e-4,
       imagesPerSecond: 12.5,
       tensorBytes: 1048576,
@@ -135,7 +135,7 @@ describe('tensorBoardLogger', () => {
       'step/tensorBytes',
     ]);
     for (const [, value] of step) expect(value.wire).toBe(5); // simple_value is a float
-    expect(step.map(([, v]) => v.value)).toEqual([Math.fround(0.6931), Math.fround(3e-4), 12.5, 1048576]);
+    expect(step.map(([, v]) => v.value)).toEqual([Math.fround(Math.LN2), Math.fround(3e-4), 12.5, 1048576]);
 
     expect(one(events[2]!, 2).value).toBe(4);
     expect(Object.fromEntries(scalars(events[2]!).map(([t, v]) => [t, v.value]))).toEqual({

@@ -24,7 +24,7 @@ export function conv2dBackpropFilter(
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
     const [kh, kw, inC, outC] = filterShape;
-    const [batch, height, width] = x.shape;
+    const [batch] = x.shape;
     const [rows, cols] = axisGeometry(info);
     if (kh === 1 && kw === 1 && rows.padBefore === 0 && cols.padBefore === 0) {
       // Pointwise: dW = xᵀ·dy over the input pixels the strided conv reads, one plain matmul.
