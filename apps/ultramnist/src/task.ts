@@ -22,7 +22,8 @@ const schema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.digits[0] > d.digits[1]) return ctx.addIssue({ code: 'custom', message: 'expected digits as [fewest, most]', path: ['digits'] });
+    if (d.digits[0] > d.digits[1])
+      return ctx.addIssue({ code: 'custom', message: 'expected digits as [fewest, most]', path: ['digits'] });
     // Checked here so that a run fails before it starts, naming the field, not at the first image.
     const unreachable = digitCombinations(d.digits[0], d.digits[1]).findIndex((c) => c.length === 0);
     if (unreachable >= 0) {
@@ -32,7 +33,11 @@ const schema = z
     // the smallest side that holds the most digits side by side at scale 1 (a grid of 28-pixel cells)
     const least = DIGIT * Math.max(2, Math.ceil(Math.sqrt(d.digits[1])));
     if (d.size < least) {
-      ctx.addIssue({ code: 'custom', message: `expected at least ${least} pixels to hold ${d.digits[1]} digits without overlap, received ${d.size}`, path: ['size'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected at least ${least} pixels to hold ${d.digits[1]} digits without overlap, received ${d.size}`,
+        path: ['size'],
+      });
     }
   });
 

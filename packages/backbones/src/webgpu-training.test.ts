@@ -96,7 +96,7 @@ async function expectSameTraining(backbone: Backbone, head: Head) {
 }
 
 const headOf = (name: string) =>
-  createHead(name, { latentDim: S, numClasses: CLASSES, gridSize: GRID, dropout: 0, ...HEAD_OPTIONS[name] });
+  createHead(name, { featureDim: S, numClasses: CLASSES, gridSize: GRID, dropout: 0, ...HEAD_OPTIONS[name] });
 
 describe.skipIf(webgpu.engine === undefined)('training on webgpu matches cpu', () => {
   for (const name of BACKBONES) {

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import yargsParser from 'yargs-parser';
 import { stringify as toYaml } from 'yaml';
-import { bench, evaluateRun, plan, predictFiles } from './commands.js';
+import { bench, evaluateRun, plan } from './commands.js';
 import { compare, writeComparison } from './compare.js';
 import type { z } from 'zod';
 import { convertWeights } from './convert.js';
@@ -174,7 +174,13 @@ const builtin: Record<string, Command> = {
     async run(ctx) {
       const folder = await runFolderArg(ctx);
       const { config, task } = await ctx.config();
-      const { result, writeError } = await evaluateRun(folder, config, task, ctx.progress(config.quiet), optionalString(ctx.args['checkpoint']));
+      const { result, writeError } = await evaluateRun(
+        folder,
+        config,
+        task,
+        ctx.progress(config.quiet),
+        optionalString(ctx.args['checkpoint']),
+      );
       // the figures took the whole evaluation to compute: print them even when the file cannot be written
       ctx.out(JSON.stringify(result, null, 2));
       if (writeError !== undefined) throw writeError;
@@ -474,8 +480,12 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       const dataFile = optionalString(args['data']);
       if (dataFile !== undefined) {
         // `evaluate --data other.csv`: that CSV (images beside it) in place of the run's data
-        if (name !== 'evaluate') throw new CliError(`--data ${dataFile}: a CSV in place of the run's data is for evaluate; use --data.train / --data.val`);
-        if (config['task'] !== 'folder') throw new CliError(`--data ${dataFile}: only the folder task reads a CSV; set its own data.* fields instead`);
+        if (name !== 'evaluate')
+          throw new CliError(
+            `--data ${dataFile}: a CSV in place of the run's data is for evaluate; use --data.train / --data.val`,
+          );
+        if (config['task'] !== 'folder')
+          throw new CliError(`--data ${dataFile}: only the folder task reads a CSV; set its own data.* fields instead`);
         const runDir = args._[1];
         const info = typeof runDir === 'string' ? await (await RunFolder.open(runDir)).readInfo() : {};
         const { images: _images, ...rest } = (config['data'] ?? {}) as Record<string, unknown>;

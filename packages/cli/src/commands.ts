@@ -3,7 +3,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { writeAtomic } from '@patchgd/core/node';
 import { initEngine, tf } from '@patchgd/engine';
-import { evaluate, loadCheckpoint, type Dataset, measureStep, planPatchesPerStep, PatchGDTrainer, type Pixels, type RegionSource } from '@patchgd/optimizer';
+import {
+  evaluate,
+  loadCheckpoint,
+  type Dataset,
+  measureStep,
+  planPatchesPerStep,
+  PatchGDTrainer,
+  type Pixels,
+  type RegionSource,
+} from '@patchgd/optimizer';
 import { openImage } from '@patchgd/tiled-io';
 import { formatBytes, type RunConfig } from './config.js';
 import { CliError } from './errors.js';
@@ -34,7 +43,10 @@ async function prepareStandalone(folder: RunFolder, config: RunConfig, task: Tas
   if (info.classes === undefined || info.channels === undefined || info.imageSize === undefined) {
     return prepare(config, task, progress, {}, info.batchSize);
   }
-  const engine = await initEngine({ backend: config.engine.backend, ...(config.engine.threads ? { threads: config.engine.threads } : {}) });
+  const engine = await initEngine({
+    backend: config.engine.backend,
+    ...(config.engine.threads ? { threads: config.engine.threads } : {}),
+  });
   progress.log(`engine: ${engine.backend} — ${engine.reason}`);
   const names = info.classNames;
   const data: TaskData = {
@@ -61,12 +73,15 @@ export async function restore(
   checkpoint?: string,
   options: { standalone?: boolean } = {},
 ) {
-  if (checkpoint !== undefined && !existsSync(checkpoint)) throw new CliError(`--checkpoint: no such file ${checkpoint}`);
+  if (checkpoint !== undefined && !existsSync(checkpoint))
+    throw new CliError(`--checkpoint: no such file ${checkpoint}`);
   const prepared = options.standalone
     ? await prepareStandalone(folder, config, task, progress)
     : await prepare(config, task, progress, {}, (await runInfo(folder)).batchSize, { training: false });
-  const file = checkpoint ?? ['best.ckpt', 'last.ckpt'].map((f) => path.join(folder.checkpointDir, f)).find((f) => existsSync(f));
-  if (!file) throw new CliError(`${folder.checkpointDir} has no checkpoint (best.ckpt or last.ckpt): train the run first`);
+  const file =
+    checkpoint ?? ['best.ckpt', 'last.ckpt'].map((f) => path.join(folder.checkpointDir, f)).find((f) => existsSync(f));
+  if (!file)
+    throw new CliError(`${folder.checkpointDir} has no checkpoint (best.ckpt or last.ckpt): train the run first`);
   const dict = await loadCheckpoint(file);
   try {
     await prepared.session.trainer.loadStateDict(dict);
@@ -81,10 +96,22 @@ export async function restore(
  * `patchgd evaluate`: validation metrics of a trained run, written to evaluation.json. The
  * result is returned even when the file cannot be written (`writeError`), so it is never lost.
  */
-export async function evaluateRun(folder: RunFolder, config: RunConfig, task: Task, progress: Progress, checkpoint?: string) {
+export async function evaluateRun(
+  folder: RunFolder,
+  config: RunConfig,
+  task: Task,
+  progress: Progress,
+  checkpoint?: string,
+) {
   const { data, session, checkpoint: file } = await restore(folder, config, task, progress, checkpoint);
   const val = await evaluate(session.trainer, data.val, session.batchSize);
-  const result = { checkpoint: file, examples: data.val.length, loss: val.loss, accuracy: val.accuracy, ...validationFigures(val, data) };
+  const result = {
+    checkpoint: file,
+    examples: data.val.length,
+    loss: val.loss,
+    accuracy: val.accuracy,
+    ...validationFigures(val, data),
+  };
   let writeError: unknown;
   await writeAtomic(folder.file('evaluation.json'), `${JSON.stringify(result, null, 2)}\n`).catch((error: unknown) => {
     writeError = error;
@@ -130,7 +157,8 @@ export async function predictFiles(
   out?: string,
   checkpoint?: string,
 ) {
-  if (files.length === 0) throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
+  if (files.length === 0)
+    throw new CliError('predict needs image files: patchgd predict <run folder> image1.png image2.tiff …');
   const missing = files.find((f) => !existsSync(f));
   if (missing) throw new CliError(`${missing}: no such image file`);
   const { data, session } = await restore(folder, config, task, progress, checkpoint, { standalone: true });

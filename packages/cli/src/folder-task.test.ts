@@ -40,14 +40,22 @@ describe('folder task CSVs (csv-parse)', () => {
   it('names the file and row of a bad label, a ragged row and a missing column', async () => {
     // a bad or empty label cell is kept for the data check (never class 0), which names file and row
     const bad = await load('image_id,label\na,1\nb,x\nc,\n');
-    expect(bad.index!.train.map((e) => [e.row, e.label])).toEqual([[2, '1'], [3, 'x'], [4, '']]);
+    expect(bad.index!.train.map((e) => [e.row, e.label])).toEqual([
+      [2, '1'],
+      [3, 'x'],
+      [4, ''],
+    ]);
     const problems = ((await checkData(bad).catch((e: unknown) => e)) as DataCheckError).problems;
     const csv = path.join(dir, 'train.csv');
-    expect(problems.filter((p) => p.source === csv && p.message.startsWith('expected')).map((p) => `${p.row}: ${p.message}`)).toEqual([
+    expect(
+      problems.filter((p) => p.source === csv && p.message.startsWith('expected')).map((p) => `${p.row}: ${p.message}`),
+    ).toEqual([
       '3: expected a class index (a non-negative integer) as the label, found "x"',
       '4: expected a class index (a non-negative integer) as the label, found ""',
     ]);
-    expect(problems.find((p) => p.row === 3 && p.message.startsWith('image'))?.message).toBe(`image ${path.join(dir, 'b.png')}: no such file`);
+    expect(problems.find((p) => p.row === 3 && p.message.startsWith('image'))?.message).toBe(
+      `image ${path.join(dir, 'b.png')}: no such file`,
+    );
     const ragged = await load('image_id,label\na,1,9\n').catch((e: unknown) => e);
     expect(ragged).toBeInstanceOf(DataFileError);
     expect((ragged as DataFileError).row).toBe(2);

@@ -105,8 +105,10 @@ class FileDataset implements Dataset {
       const file = path.join(this.dir, `${row.id}${this.extension}`);
       source = openImage(file).then((s) => {
         const { width, height } = s.levels[0]!;
-        if (width !== this.size || height !== this.size) throw new CliError(`${file} is ${width}×${height}; data.imageSize says ${this.size}×${this.size}`);
-        if (s.channels !== this.channels) throw new CliError(`${file} has ${s.channels} channel(s); data.channels is ${this.channels}`);
+        if (width !== this.size || height !== this.size)
+          throw new CliError(`${file} is ${width}×${height}; data.imageSize says ${this.size}×${this.size}`);
+        if (s.channels !== this.channels)
+          throw new CliError(`${file} has ${s.channels} channel(s); data.channels is ${this.channels}`);
         return s;
       });
       this.open.set(index, source);
@@ -127,7 +129,8 @@ export const folderTask: Task<typeof schema> = {
     const classes = data.classes ?? (labels.length ? Math.max(...labels) + 1 : 0);
     const dirOf = (csv: string) => data.images ?? path.dirname(csv);
     const fileOf = (csv: string, r: Row) => path.resolve(dirOf(csv), `${r.id}${data.extension}`);
-    const entries = (csv: string, rows: Row[]) => rows.map((r) => ({ source: csv, row: r.line, file: fileOf(csv, r), label: r.cell }));
+    const entries = (csv: string, rows: Row[]) =>
+      rows.map((r) => ({ source: csv, row: r.line, file: fileOf(csv, r), label: r.cell }));
     return {
       train: new FileDataset(train, dirOf(data.train), data.extension, data.imageSize, data.channels),
       val: new FileDataset(val, dirOf(data.val), data.extension, data.imageSize, data.channels),

@@ -75,11 +75,15 @@ export class RunFolder {
       for (const f of leftovers) await rm(path.join(dir, f), { recursive: true, force: true });
     }
     if (existing?.includes('config.json')) {
-      throw new RunFolderError(`Run folder ${dir} already holds a run; resume it with --resume ${dir}, or pick another --run.name`);
+      throw new RunFolderError(
+        `Run folder ${dir} already holds a run; resume it with --resume ${dir}, or pick another --run.name`,
+      );
     }
     if (existing && leftovers.length < existing.length) {
       const shown = existing.slice(0, 3).join(', ') + (existing.length > 3 ? ', …' : '');
-      throw new RunFolderError(`${dir} is not empty (${shown}) and is not a run (no config.json); pick another --run.name or --run.root`);
+      throw new RunFolderError(
+        `${dir} is not empty (${shown}) and is not a run (no config.json); pick another --run.name or --run.root`,
+      );
     }
     await makeFolder(path.join(dir, 'checkpoints'), dir);
     const folder = new RunFolder(dir);
@@ -94,7 +98,9 @@ export class RunFolder {
   /** Removes a run that never wrote a checkpoint: the folder when this run made it, else the files it wrote. */
   async discard(): Promise<void> {
     if (this.created) await rm(this.dir, { recursive: true, force: true });
-    else for (const f of await readdir(this.dir).catch(() => [])) await rm(path.join(this.dir, f), { recursive: true, force: true });
+    else
+      for (const f of await readdir(this.dir).catch(() => []))
+        await rm(path.join(this.dir, f), { recursive: true, force: true });
   }
 
   /** Opens an existing run folder (it must have config.json); a torn last line of metrics.jsonl is dropped. */
@@ -156,7 +162,8 @@ export class RunFolder {
     try {
       size = (await handle.stat()).size;
       const { bytesWritten } = await handle.write(bytes);
-      if (bytesWritten !== bytes.length) throw Object.assign(new Error(`short write (${bytesWritten} of ${bytes.length} bytes)`), { code: 'ENOSPC' });
+      if (bytesWritten !== bytes.length)
+        throw Object.assign(new Error(`short write (${bytesWritten} of ${bytes.length} bytes)`), { code: 'ENOSPC' });
     } catch (error) {
       await handle.truncate(size).catch(() => undefined);
       throw new AtomicWriteError(this.metricsFile, 'append', (error as NodeJS.ErrnoException).code, error);

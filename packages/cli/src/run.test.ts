@@ -233,8 +233,12 @@ describe('patchgd train', () => {
       callbacks: [
         {
           onMetrics: (r) => void seen.push(`${r.kind}:${String(r['step'] ?? '')}`),
-          onImages: (_, ims) => void (images += ims.length),
-          onRunEnd: () => void (ended = true),
+          onImages: (_, ims) => {
+            images += ims.length;
+          },
+          onRunEnd: () => {
+            ended = true;
+          },
         },
       ],
     });

@@ -13,7 +13,6 @@ import {
   type Dataset,
   type Measurement,
   type PatchGDProgress,
-  type PatchGDTrainerOptions,
   type Schedule,
 } from '@patchgd/optimizer';
 import { createSampler, type SamplerContext } from '@patchgd/samplers';

@@ -84,7 +84,9 @@ export async function prepare(
   const engine = await initEngine({
     backend: config.engine.backend,
     ...(config.engine.threads ? { threads: config.engine.threads } : {}),
-    ...(config.engine.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter } : {}),
+    ...(config.engine.allowSoftwareAdapter !== undefined
+      ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter }
+      : {}),
   });
   progress.log(`engine: ${engine.backend} — ${engine.reason}`);
   const data = await task.load(config.data, {
@@ -97,7 +99,8 @@ export async function prepare(
   const checked = await checkData(data, check);
   const headers = checked.files ? `, ${checked.files} image headers` : '';
   progress.log(`data check: ${checked.examples} examples${headers}, ok in ${checked.seconds.toFixed(2)} s`);
-  const effective = fixedBatchSize !== undefined ? { ...config, train: { ...config.train, batchSize: fixedBatchSize } } : config;
+  const effective =
+    fixedBatchSize !== undefined ? { ...config, train: { ...config.train, batchSize: fixedBatchSize } } : config;
   const session = await createSession(effective, data, hooks);
   progress.log(session.description);
   return { engine, data, session };
@@ -131,10 +134,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     progress,
     {
       onProgress: (e) => {
-        const bar =
-          e.phase === 'fill'
-            ? (fillBar ??= progress.bar('fill Z', e.total))
-            : (innerBar ??= progress.bar('inner iter', e.total));
+        if (e.phase === 'fill') fillBar ??= progress.bar('fill Z', e.total);
+        else innerBar ??= progress.bar('inner iter', e.total);
+        const bar = e.phase === 'fill' ? fillBar! : innerBar!;
         bar.setTotal(e.total);
         bar.update(e.done);
       },
@@ -142,19 +144,27 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     resumedBatchSize,
   );
   const { trainer, batchSize, batchesPerEpoch } = session;
-  guardMemory(trainer, { backend: engine.backend, step: `batch ${batchSize} of ${data.imageSize}² images × ${data.channels} channel(s); ${session.description}` });
+  guardMemory(trainer, {
+    backend: engine.backend,
+    step: `batch ${batchSize} of ${data.imageSize}² images × ${data.channels} channel(s); ${session.description}`,
+  });
   // The folder is made once the config has built a model and the data passed its check, so a bad
   // config or bad data leaves nothing behind.
-  const folder = options.resume ?? (await RunFolder.create({ root: config.run.root, ...(config.run.name ? { name: config.run.name } : {}), config }));
+  const folder =
+    options.resume ??
+    (await RunFolder.create({ root: config.run.root, ...(config.run.name ? { name: config.run.name } : {}), config }));
   const lastCheckpoint = path.join(folder.checkpointDir, 'last.ckpt');
   if (options.resume) {
     // metrics.jsonl and last.ckpt are written one after the other: make them agree before going on.
     const left = await folder.removeTemporaries();
-    if (left.length) progress.log(`removed ${left.length} temporary file(s) of an interrupted write: ${left.join(', ')}`);
+    if (left.length)
+      progress.log(`removed ${left.length} temporary file(s) of an interrupted write: ${left.join(', ')}`);
     const at = existsSync(lastCheckpoint) ? await checkpointProgress(lastCheckpoint) : undefined;
     const rows = await folder.readMetrics();
     if (at && at.epoch >= config.train.epochs && rows.some((r) => r.kind === 'final')) {
-      progress.log(`${folder.dir} has finished (${at.epoch} of ${config.train.epochs} epochs): nothing to train; raise --train.epochs to go on`);
+      progress.log(
+        `${folder.dir} has finished (${at.epoch} of ${config.train.epochs} epochs): nothing to train; raise --train.epochs to go on`,
+      );
       progress.stop();
       return { folder, rows, session, data };
     }
@@ -163,7 +173,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (rows.length) await folder.filterMetrics(() => false);
     } else {
       const step = at.epoch * batchesPerEpoch + at.batch + 1;
-      await folder.filterMetrics((r) => (r.kind === 'step' ? Number(r['step']) < step : r.kind === 'epoch' ? Number(r['epoch']) <= at.epoch : r.kind !== 'final'));
+      await folder.filterMetrics((r) =>
+        r.kind === 'step'
+          ? Number(r['step']) < step
+          : r.kind === 'epoch'
+            ? Number(r['epoch']) <= at.epoch
+            : r.kind !== 'final',
+      );
     }
   }
   progress.log(`run folder: ${folder.dir}`);
@@ -184,7 +200,9 @@ async function checkpointProgress(file: string): Promise<{ epoch: number; batch:
     await handle.read(prefix, 0, 8, 0);
     const bytes = new Uint8Array(safetensorsHeaderLength(prefix, { source: file }));
     await handle.read(bytes, 0, bytes.length, 0);
-    const state = JSON.parse(parseSafetensorsHeader(bytes, { source: file }).metadata['state'] ?? '{}') as { fit?: { epoch: number; batch: number } };
+    const state = JSON.parse(parseSafetensorsHeader(bytes, { source: file }).metadata['state'] ?? '{}') as {
+      fit?: { epoch: number; batch: number };
+    };
     return { epoch: state.fit?.epoch ?? 0, batch: state.fit?.batch ?? 0 };
   } catch {
     // an older (PGDCKPT1) or unreadable file: fit reads it and says what is wrong
@@ -200,7 +218,9 @@ async function checkpointProgress(file: string): Promise<{ epoch: number; batch:
 /** The commit of the git repository the run started in, when there is one. */
 function gitCommit(): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile('git', ['rev-parse', 'HEAD'], { timeout: 2000 }, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined));
+    execFile('git', ['rev-parse', 'HEAD'], { timeout: 2000 }, (error, stdout) =>
+      resolve(error ? undefined : stdout.trim() || undefined),
+    );
   });
 }
 
@@ -254,7 +274,11 @@ async function trainIn(
           ...runDataInfo(data, config),
           git: (await gitCommit()) ?? null,
           environment: environment(engine),
-          input: { imageSize: data.imageSize, channels: data.channels, resolution: data.resolution ?? { kind: 'fit', pad: 0 } },
+          input: {
+            imageSize: data.imageSize,
+            channels: data.channels,
+            resolution: data.resolution ?? { kind: 'fit', pad: 0 },
+          },
         },
         null,
         2,

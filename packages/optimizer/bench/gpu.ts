@@ -187,7 +187,7 @@ for (const size of sizes) {
   const grid = Math.ceil(size / patch);
   const backbone = createBackbone(backboneName, { inputSize: patch, featureDim });
   const head = createHead('convHead', {
-    latentDim: featureDim,
+    featureDim,
     numClasses: 2,
     gridSize: [grid, grid],
     stride2Blocks: Math.min(3, Math.floor(Math.log2(grid))),
