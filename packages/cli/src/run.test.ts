@@ -180,6 +180,37 @@ describe('patchgd train', () => {
     expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')).train.epochs).toBe(2);
   });
 
+  it('trains the two contributed examples by name: the raw-variable tiny-conv backbone with the tissue-weighted sampler', async () => {
+    const run = await cli([
+      'train',
+      '--config',
+      configFile,
+      '--run.root',
+      root,
+      '--run.name',
+      'examples',
+      '--model.backbone',
+      'tiny-conv',
+      '--model.backboneOptions',
+      '{"widths":[4,8]}',
+      '--patchgd.sampler',
+      '{"name":"tissue-weighted","options":{"coverage":0.5}}',
+    ]);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    const dir = path.join(root, 'examples');
+    const rows = (await readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const steps = rows.filter((r) => r.kind === 'step');
+    expect(steps.length).toBeGreaterThan(0);
+    for (const s of steps) expect(Number.isFinite(s.loss)).toBe(true);
+    const info = JSON.parse(await readFile(path.join(dir, 'run.json'), 'utf8'));
+    expect(info.model).toContain('tiny-conv');
+    expect(info.model).toContain('sampler tissue-weighted');
+  });
+
   it('trains with any registered sampler chosen by name; an unknown name or bad option is a config error', async () => {
     const train = (...flags: string[]) => cli(['train', '--config', configFile, '--run.root', root, ...flags]);
     const sampler = '{"name":"tissue-weighted","options":{"coverage":0.5}}';
