@@ -190,6 +190,7 @@ export async function plan(config: RunConfig, task: Task, progress: Progress) {
   const planned = await prepare({ ...config, train: { ...config.train, batchSize: 'auto' } }, task, progress);
   const lines = (planned.session.plan ?? []).map((m) => ({
     batchSize: m.batchSize,
+    peakBytes: m.peakBytes,
     peak: formatBytes(m.peakBytes),
     wasmHeap: formatBytes(m.wasmHeapBytes),
     rss: formatBytes(m.rssBytes),
@@ -199,7 +200,7 @@ export async function plan(config: RunConfig, task: Task, progress: Progress) {
     batchSize: number;
     batches: typeof lines;
     patchesPerStep?: number;
-    ks?: { k: number; peak: string; wasmHeap: string; rss: string; fits: boolean }[];
+    ks?: { k: number; peakBytes: number; peak: string; wasmHeap: string; rss: string; fits: boolean }[];
   } = { batchSize: planned.session.batchSize, batches: lines };
   if (config.method === 'patchgd' && planned.session.trainer instanceof PatchGDTrainer) {
     const { grid } = planned.session.trainer.plan(planned.data.imageSize, planned.data.imageSize);
@@ -225,6 +226,7 @@ export async function plan(config: RunConfig, task: Task, progress: Progress) {
     result.patchesPerStep = ks.patchesPerStep ?? 0;
     result.ks = ks.measurements.map((m) => ({
       k: m.patchesPerStep,
+      peakBytes: m.peakBytes,
       peak: formatBytes(m.peakBytes),
       wasmHeap: formatBytes(m.wasmHeapBytes),
       rss: formatBytes(m.rssBytes),

@@ -369,7 +369,7 @@ describe('patchgd compare', () => {
     // Measure both methods' batch-1 step, then pick a budget between them.
     const peak = async (method: string) => {
       const { out } = await cli(['plan', '--config', configFile, '--method', method, '--budget', '1GiB', '--json']);
-      return parseMiB(JSON.parse(out).batches[0].peak);
+      return JSON.parse(out).batches[0].peakBytes / 2 ** 20;
     };
     const [gd, patchgd] = [await peak('gd'), await peak('patchgd')];
     expect(gd).toBeGreaterThan(patchgd);
