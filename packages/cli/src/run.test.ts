@@ -422,8 +422,3 @@ describe('patchgd report', () => {
     );
   });
 });
-
-function parseMiB(text: string): number {
-  const [value, unit] = text.trim().split(/\s+/);
-  return Number(value) * (unit === 'GiB' ? 1024 : 1);
-}
