@@ -184,6 +184,30 @@ describe('fit', () => {
     });
   }
 
+  it('fit with checkpoints leaks no tensor, and checkpoint headers do not grow with the validation set', async () => {
+    const t = trainer();
+    const runDir = path.join(dir, 'no-growth');
+    const train = dataset(8, 11);
+    const headerBytes = (file: string) => Number(readFileSync(file).readBigUInt64LE(0));
+    await fit(t, { train, val: dataset(4, 12), epochs: 1, batchSize: 4, checkpointDir: runDir, checkpointEvery: 1 });
+    const tensors = tf.memory().numTensors; // the optimizer's slots exist now
+    const small = headerBytes(path.join(runDir, 'last.ckpt'));
+    // more epochs and a validation set 10× larger: the same number of tensors, a header of about the same size
+    await fit(t, {
+      train,
+      val: dataset(40, 13),
+      epochs: 3,
+      batchSize: 4,
+      checkpointDir: runDir,
+      checkpointEvery: 1,
+      resumeFrom: path.join(runDir, 'last.ckpt'),
+    });
+    expect(tf.memory().numTensors).toBe(tensors);
+    const large = headerBytes(path.join(runDir, 'last.ckpt'));
+    // per-example predictions (40 labels and predictions × 3 epochs) would add well over 1 kB
+    expect(large - small).toBeLessThan(1000);
+  });
+
   it('does not write a checkpoint holding NaN or Infinity over the last finite one', async () => {
     const runDir = path.join(dir, 'non-finite');
     let poisoned = false;

@@ -145,7 +145,8 @@ export class OptimizerGroups {
           if (isSlotArray(old)) tf.dispose(old.map((e) => e.variable));
           o[prop] = values.map(({ v, t }) => ({
             originalName: `${v.variable.name}/${suffix}`,
-            variable: tf.variable(t.clone(), false),
+            // the variable takes the tensor's buffer (the caller disposes its tensor; the buffer lives on)
+            variable: tf.variable(t, false),
           }));
         });
       }
