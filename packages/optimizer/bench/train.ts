@@ -85,7 +85,7 @@ async function runJob(job: Job): Promise<Row> {
   const seconds = (performance.now() - start) / 1000;
   return {
     ...job,
-    peakTensorMiB: measured.peakTensorBytes / 2 ** 20,
+    peakTensorMiB: measured.peakBytes / 2 ** 20,
     wasmHeapMiB: measured.wasmHeapBytes / 2 ** 20,
     stepSeconds: seconds,
     imagesPerSecond: 1 / seconds,
