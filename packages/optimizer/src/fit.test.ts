@@ -311,7 +311,11 @@ describe('memory budget', () => {
     expect(plan.measurements.at(-1)!.fits).toBe(false);
     const real = trainer({ budgetBytes: budget });
     const { images, labels } = sample(plan.batchSize!);
-    await expect(real.trainBatch(images, labels)).resolves.toBeDefined();
+    const result = await real.trainBatch(images, labels);
+    // the real step was measured against the budget and stayed within it, as planned
+    expect(result.peakBytes).toBeLessThanOrEqual(budget);
+    const planned = plan.measurements.find((m) => m.batchSize === plan.batchSize)!;
+    expect(Math.abs(result.peakBytes! - planned.peakBytes) / planned.peakBytes).toBeLessThan(0.02);
   });
 
   it('planPatchesPerStep picks the largest k whose step fits, and memory grows with k', async () => {

@@ -39,11 +39,6 @@ export class VariableSnapshot {
     this.saved = [...new Set(variables)].map((variable) => ({ variable, value: tf.clone(variable) }));
   }
 
-  /** Bytes the saved values would hold if every variable changed. */
-  get bytes(): number {
-    return this.saved.reduce((n, s) => n + s.value.size * 4, 0);
-  }
-
   restore(): void {
     for (const { variable, value } of this.saved) variable.assign(value);
   }
