@@ -12,6 +12,9 @@ export function packageTestConfig(options: { testTimeout?: number } = {}) {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: options.testTimeout ?? 60_000,
       pool: 'forks',
+      // trainers default to one worker thread per core; the tests that test workers ask for them,
+      // the others train in their own thread (their exact comparisons assume one process)
+      env: { PATCHGD_WORKERS: '1' },
     },
   });
 }

@@ -13,7 +13,9 @@ export {
   createHead,
   listHeads,
   headDefaults,
+  recipeOf,
 } from './registry.js';
+export type { ModelRecipe } from './registry.js';
 export { stateTensors, loadStateTensors, countParams } from './state.js';
 export type { LoadStateOptions } from './state.js';
 export {

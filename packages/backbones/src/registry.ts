@@ -29,6 +29,37 @@ const HEAD_COMMON_KEYS = ['featureDim', 'numClasses', 'gridSize', 'seed'];
 const backbones = new Map<string, Entry<(options: never, name: string) => Backbone>>();
 const heads = new Map<string, Entry<(options: never, name: string) => Head>>();
 
+/** How a model was built by a registry: enough to build a replica of it in another thread. */
+export interface ModelRecipe {
+  kind: 'backbone' | 'head';
+  name: string;
+  /** the options as resolved (defaults merged); plain data */
+  options: Record<string, unknown>;
+}
+
+// kept beside the models rather than on them: the contracts stay what they are
+const recipes = new WeakMap<object, ModelRecipe>();
+
+/**
+ * The registry name and options a backbone or head was created with by `createBackbone` /
+ * `createHead`, or undefined for a model built another way. Data-parallel workers use it to build
+ * replicas (the weights are copied separately).
+ *
+ * @example
+ * ```ts
+ * recipeOf(createBackbone('convnet', { inputSize: 32 })); // { kind: 'backbone', name: 'convnet', options: { … } }
+ * ```
+ */
+export function recipeOf(model: Backbone | Head): ModelRecipe | undefined {
+  const recipe = recipes.get(model);
+  return recipe && { ...recipe, options: { ...recipe.options } };
+}
+
+function remember<M extends Backbone | Head>(model: M, recipe: ModelRecipe): M {
+  if (model !== null && typeof model === 'object') recipes.set(model, recipe);
+  return model;
+}
+
 function checkName(name: unknown, kind: string): string {
   if (typeof name !== 'string' || !/^[A-Za-z][\w.-]*$/.test(name)) {
     throw new BackboneOptionError(`${kind} name`, 'a name of letters, digits, _, . or - starting with a letter', name);
@@ -123,7 +154,7 @@ export function createBackbone<N extends string>(
   checkInteger(`inputSize of '${name}'`, resolved['inputSize']);
   if (resolved['featureDim'] !== undefined) checkInteger(`featureDim of '${name}'`, resolved['featureDim']);
   checkInteger(`seed of '${name}'`, resolved['seed'], 0);
-  return entry.factory(resolved as never, name);
+  return remember(entry.factory(resolved as never, name), { kind: 'backbone', name, options: resolved });
 }
 
 /**
@@ -191,7 +222,7 @@ export function createHead<N extends string>(name: N, options: HeadOptionsOf<N> 
   checkInteger(`numClasses of '${name}'`, resolved['numClasses']);
   if (resolved['gridSize'] !== undefined) checkGridSize(`gridSize of '${name}'`, resolved['gridSize']);
   checkInteger(`seed of '${name}'`, resolved['seed'], 0);
-  return entry.factory(resolved as never, name);
+  return remember(entry.factory(resolved as never, name), { kind: 'head', name, options: resolved });
 }
 
 registerBackbone('convnet', (o, name) => convNet(o, name), { inputSize: 64, widths: [16, 32, 64] });

@@ -104,3 +104,20 @@ export class BudgetExceededError extends OptimizerError {
     );
   }
 }
+
+/**
+ * A data-parallel worker thread threw outside the training errors it reports, failed to start, or
+ * died. Every worker of the pool has been stopped; the model and optimizer are as before the batch.
+ */
+export class WorkerFailedError extends OptimizerError {
+  override name = 'WorkerFailedError';
+  constructor(
+    readonly worker: number,
+    readonly reason: string,
+  ) {
+    super(
+      `Data-parallel worker ${worker} failed: ${reason}. Every worker was stopped and the model is as it was ` +
+        'before this batch; set workers: 1 (engine.workers in a config) to train in this thread',
+    );
+  }
+}

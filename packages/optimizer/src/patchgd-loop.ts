@@ -78,6 +78,48 @@ export interface PatchGDLoopOptions<Item, Target> extends BudgetOptions {
   sourceOf?: (item: Item) => SamplerImage['source'];
   /** called as Z fills and as inner iterations finish */
   onProgress?: (event: PatchGDProgress) => void;
+  /** runs batches on data-parallel workers (PatchGDTrainer's `workers`); the loop keeps sampling and the optimizer */
+  parallel?: ParallelRunner<Item, Target>;
+}
+
+/** One batch as the loop planned it: which cells every inner iteration re-encodes, for every item. */
+export interface BatchPlan {
+  outerStep: number;
+  keys: readonly string[];
+  /** ζ of each item (it takes part only in its own inner iterations) */
+  perImage: readonly number[];
+  /** ζ of the batch (the largest) and ε */
+  zeta: number;
+  epsilon: number;
+  /** `cells[j][b]`: the cells of item b re-encoded in inner iteration j (empty once b's ζ is done) */
+  cells: readonly (readonly Int32Array[])[];
+}
+
+/** Where in a batch an optimizer step happens (for error messages). */
+export interface StepWhere {
+  batch: number;
+  keys: readonly string[];
+  innerIteration: number;
+}
+
+/** A planned batch handed to data-parallel workers. */
+export interface ParallelCall<Item, Target> {
+  items: readonly Item[];
+  targets: Target;
+  plan: BatchPlan;
+  /** the summed gradient of each ε group goes here; absent for a gradient that is not applied */
+  apply?: (grads: tf.NamedTensorMap, where: StepWhere) => Promise<void>;
+  /** without `apply`: Σ of every group's gradient, written here */
+  grads: tf.NamedTensorMap;
+  /** measure the workers' device memory (a budget is set, or the step is being measured) */
+  measure: boolean;
+}
+
+/** Runs whole batches across workers, as one process would (PatchGDTrainer's `workers`). */
+export interface ParallelRunner<Item, Target> {
+  /** how many workers a batch of this many items would use; the loop runs batches of 1 worker itself */
+  workersFor(items: number): number;
+  run(call: ParallelCall<Item, Target>): Promise<{ loss: number; fillMs: number; innerMs: number; peakBytes: number }>;
 }
 
 export interface PatchGDProgress {
@@ -99,8 +141,10 @@ export interface PatchGDStepResult {
   /** wall time of Z-filling and of the inner iterations */
   fillMs: number;
   innerMs: number;
-  /** peak tensor bytes of the backend during the step, when measured (a budget is set) */
+  /** peak tensor bytes of the backend during the step, when measured (a budget is set); workers' included */
   peakBytes?: number;
+  /** with data-parallel workers: the sum of the workers' own peaks (part of `peakBytes`) */
+  workerPeakBytes?: number;
 }
 
 /**
@@ -126,6 +170,7 @@ export class PatchGDLoop<Item, Target> {
   /** batches trained so far: the sampler's outer step */
   private batches = 0;
   private budgetChecked = false;
+  private measuring = false;
 
   constructor(options: PatchGDLoopOptions<Item, Target>) {
     const { encoder, objective, gridSize } = options;
@@ -200,7 +245,7 @@ export class PatchGDLoop<Item, Target> {
         try {
           parts.push(tf.tidy(() => this.encodeChecked(input, chunkCells, encodeOptions)));
         } finally {
-          tf.dispose(input as tf.TensorContainer);
+          releaseInput(input);
         }
         this.options.onProgress?.({ phase: 'fill', done: end, total });
       }
@@ -247,6 +292,7 @@ export class PatchGDLoop<Item, Target> {
           restore: 'always',
           budgetBytes: budget,
           what: `A PatchGD step on ${items.length} images`,
+          extraPeakBytes: workerBytes,
         },
         () => this.run(items, targets, options, {}, true),
       );
@@ -259,6 +305,7 @@ export class PatchGDLoop<Item, Target> {
         restore: this.options.restoreOnError === false ? 'never' : 'on-error',
         ...(budget !== undefined ? { budgetBytes: budget } : {}),
         what: `A PatchGD step on ${items.length} images`,
+        extraPeakBytes: workerBytes,
       },
       () => this.run(items, targets, options, {}, true),
     );
@@ -271,10 +318,19 @@ export class PatchGDLoop<Item, Target> {
    * optimizer slots, included), after which every variable, slot and counter is put back.
    */
   async measureStep(items: readonly Item[], targets: Target, options: StepOptions = {}): Promise<StepMemory> {
+    this.measuring = true;
     const { memory } = await guardStep(
-      { variables: this.variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity },
+      {
+        variables: this.variables,
+        optimizers: this.optimizers,
+        restore: 'always',
+        budgetBytes: Infinity,
+        extraPeakBytes: workerBytes,
+      },
       () => this.run(items, targets, options, {}, true),
-    );
+    ).finally(() => {
+      this.measuring = false;
+    });
     return memory!;
   }
 
@@ -335,6 +391,34 @@ export class PatchGDLoop<Item, Target> {
     grads: tf.NamedTensorMap,
     apply: boolean,
   ): Promise<PatchGDStepResult> {
+    const plan = await this.plan(items, options);
+    const applyGroup = apply ? (g: tf.NamedTensorMap, where: StepWhere) => this.applyAccumulated(g, where) : undefined;
+    const parallel = this.options.parallel;
+    if (parallel && parallel.workersFor(items.length) > 1) {
+      const before = this.optimizerSteps;
+      const measure = this.options.budgetBytes !== undefined || this.measuring;
+      const result = await parallel.run({
+        items,
+        targets,
+        plan,
+        grads,
+        measure,
+        ...(applyGroup ? { apply: applyGroup } : {}),
+      });
+      return {
+        loss: result.loss,
+        innerIterations: plan.zeta,
+        optimizerSteps: this.optimizerSteps - before,
+        fillMs: result.fillMs,
+        innerMs: result.innerMs,
+        workerPeakBytes: result.peakBytes,
+      };
+    }
+    return this.execute(items, targets, plan, grads, applyGroup);
+  }
+
+  /** The sampler's cells for every inner iteration of this batch (on the main thread, which owns the sampler). */
+  private async plan(items: readonly Item[], options: StepOptions): Promise<BatchPlan> {
     checkItems(items);
     const keys = options.keys ?? items.map((_, i) => String(i));
     if (keys.length !== items.length) throw new TrainerOptionError('keys', `${items.length} keys (one per item)`, keys);
@@ -351,9 +435,27 @@ export class PatchGDLoop<Item, Target> {
     );
     const zeta = Math.max(...perImage);
     const epsilon = Math.min(this.options.accumulationSteps ?? zeta, zeta);
-    const training = this.options.training ?? true;
     const outerStep = this.batches;
+    const cells = Array.from({ length: zeta }, (_, j) =>
+      images.map((image, b) => (j < perImage[b]! ? sampler.sample({ image, outerStep, inner: j }) : new Int32Array(0))),
+    );
+    return { outerStep, keys, perImage, zeta, epsilon, cells };
+  }
 
+  /**
+   * Runs a planned batch here: fill Z, then the inner iterations; `apply` gets each ε group's summed
+   * gradient (without it, everything accumulates into `grads`). Data-parallel workers run their
+   * share of a batch through this same function.
+   */
+  async execute(
+    items: readonly Item[],
+    targets: Target,
+    plan: BatchPlan,
+    grads: tf.NamedTensorMap,
+    apply: ((grads: tf.NamedTensorMap, where: StepWhere) => Promise<void>) | undefined,
+  ): Promise<PatchGDStepResult> {
+    const { outerStep, keys, zeta, epsilon } = plan;
+    const training = this.options.training ?? true;
     const fillStart = performance.now();
     let z = await this.fill(items, { seed: mixSeed(this.seed, outerStep, 0), keys });
     const fillMs = performance.now() - fillStart;
@@ -362,9 +464,7 @@ export class PatchGDLoop<Item, Target> {
     let steps = 0;
     try {
       for (let j = 0; j < zeta; j++) {
-        const cells = images.map((image, b) =>
-          j < perImage[b]! ? sampler.sample({ image, outerStep, inner: j }) : new Int32Array(0),
-        );
+        const cells = plan.cells[j]!;
         // a partial last group (ζ not a multiple of ε) is a mean over its own iterations
         const groupStart = Math.floor(j / epsilon) * epsilon;
         const groupSize = Math.min(epsilon, zeta - groupStart);
@@ -385,7 +485,7 @@ export class PatchGDLoop<Item, Target> {
             return tf.div(loss, groupSize) as tf.Scalar;
           }, this.optimizers.variables));
         } finally {
-          tf.dispose(input as tf.TensorContainer);
+          releaseInput(input);
         }
         const loss = (await value.data())[0]! * groupSize;
         value.dispose();
@@ -399,7 +499,11 @@ export class PatchGDLoop<Item, Target> {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
         if (apply && j === groupStart + groupSize - 1) {
-          await this.applyAccumulated(grads, { batch: outerStep, keys, innerIteration: j });
+          await apply(grads, { batch: outerStep, keys, innerIteration: j });
+          for (const name of Object.keys(grads)) {
+            grads[name]!.dispose();
+            delete grads[name];
+          }
           steps++;
         }
         this.options.onProgress?.({ phase: 'inner', done: j + 1, total: zeta });
@@ -427,19 +531,12 @@ export class PatchGDLoop<Item, Target> {
     };
   }
 
-  private async applyAccumulated(
-    grads: tf.NamedTensorMap,
-    where: { batch: number; keys: readonly string[]; innerIteration: number },
-  ): Promise<void> {
+  private async applyAccumulated(grads: tf.NamedTensorMap, where: StepWhere): Promise<void> {
     const total = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
     const norm = (await total.data())[0]!;
     total.dispose();
     if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.optimizerSteps, 'the gradient', where);
     this.optimizers.apply(grads, this.schedule(this.optimizerSteps));
-    for (const name of Object.keys(grads)) {
-      grads[name]!.dispose();
-      delete grads[name];
-    }
   }
 
   private encodeChecked(input: unknown, cells: readonly Int32Array[], options: EncodeOptions): tf.Tensor2D {
@@ -475,6 +572,19 @@ function insertRagged(z: tf.Tensor4D, cells: readonly Int32Array[], features: tf
     return insertCells(zb, [c], fb);
   });
   return tf.concat(parts, 0);
+}
+
+const workerBytes = (result: PatchGDStepResult) => result.workerPeakBytes ?? 0;
+
+/**
+ * Disposes the tensors of what `encoder.read` returned. Unlike tf.dispose it does not walk typed
+ * arrays (an encoder may return raw pixels, which tf.dispose would visit element by element).
+ */
+function releaseInput(input: unknown): void {
+  if (input instanceof tf.Tensor) input.dispose();
+  else if (Array.isArray(input)) for (const part of input) releaseInput(part);
+  else if (input !== null && typeof input === 'object' && !ArrayBuffer.isView(input))
+    for (const part of Object.values(input)) releaseInput(part);
 }
 
 function checkItems(items: readonly unknown[]): void {

@@ -27,6 +27,7 @@ import {
   type StepOptions,
 } from './patchgd-loop.js';
 import type { SamplerOption } from './sampler-option.js';
+import { cannotReplicate, PatchGDWorkers, resolveWorkers, type WorkersOption } from './workers/patchgd-workers.js';
 import type { Schedule } from './schedule.js';
 
 type Source = Pixels | RegionSource;
@@ -74,15 +75,52 @@ export interface PatchGDTrainerOptions extends BudgetOptions {
   skipBlankCells?: boolean | { tolerance: number };
   /** called as Z fills (patches encoded) and as inner iterations finish, for progress bars */
   onProgress?: (event: PatchGDProgress) => void;
+  /**
+   * Data-parallel worker threads (default `'auto'`: every core the process may use on the wasm and
+   * cpu backends, capped by the images of a batch; `PATCHGD_WORKERS` in the environment overrides
+   * `'auto'`). Each has its own engine and a replica of backbone and head; a batch is split by
+   * images and the gradients are summed here. Needs a backbone and head built by `createBackbone` /
+   * `createHead` (plugins: `imports`); otherwise, and for batches of one image, training runs in
+   * this thread. Call `close()` when done.
+   */
+  workers?: WorkersOption;
 }
 
 export type { PatchGDProgress };
 export type TrainBatchResult = PatchGDStepResult;
 
-interface PatchInput {
-  patches: tf.Tensor4D;
-  /** with skipBlankCells: per cell, the row of `patches` whose feature it takes */
-  featureOf?: tf.Tensor1D;
+/** Patch pixels as `read` returns them: plain arrays, so they can move to a worker thread. */
+export interface PatchInput {
+  data: Float32Array;
+  shape: [number, number, number, number];
+  /** with skipBlankCells: per cell, the row of `data` whose feature it takes */
+  featureOf?: Int32Array;
+}
+
+/** The backbone's features of read patches, `[cells, featureDim]` (blank cells share their representative's). */
+export function encodePatches(backbone: Backbone, input: PatchInput, options: EncodeOptions): tf.Tensor2D {
+  // called inside the loop's tidy / gradient tape, which free the intermediates
+  const features = backbone.forwardFeatures(tf.tensor4d(input.data, input.shape), {
+    training: options.training,
+    seed: options.seed,
+  });
+  return input.featureOf ? (tf.gather(features, tf.tensor1d(input.featureOf, 'int32')) as tf.Tensor2D) : features;
+}
+
+/** The classification objective: the head's softmax cross-entropy on all of Z, times `weight`. */
+export function crossEntropyObjective(head: Head, weight: () => number = () => 1): PatchObjective<Int32Array> {
+  const classes = head.numClasses;
+  return {
+    variables: head.variables,
+    loss: (z, labels, options) => {
+      const loss = tf.losses.softmaxCrossEntropy(
+        tf.oneHot(tf.tensor1d(labels, 'int32'), classes),
+        head.forward(z, { training: options.training, seed: options.seed }),
+      ) as tf.Scalar;
+      const w = weight();
+      return w === 1 ? loss : (tf.mul(loss, w) as tf.Scalar);
+    },
+  };
 }
 
 /**
@@ -109,6 +147,9 @@ export class PatchGDTrainer {
   private pendingState: StateDict | undefined;
   /** patches the last fill actually ran through the backbone (fewer than the cells with `skipBlankCells`) */
   fillEncoded = 0;
+  private parallel: PatchGDWorkers<Source> | undefined;
+  /** the worker count in use and, when it is 1 though more were asked for, why */
+  readonly workers: { count: number; reason?: string };
 
   constructor(options: PatchGDTrainerOptions) {
     const { backbone, head, patchSize } = options;
@@ -133,6 +174,14 @@ export class PatchGDTrainer {
     this.head = head;
     this.patchSize = patchSize;
     this.options = options;
+    const { count } = resolveWorkers(options.workers);
+    const reason = count > 1 ? cannotReplicate(backbone, head) : undefined;
+    this.workers = reason ? { count: 1, reason } : { count };
+  }
+
+  /** Stops the worker threads (a later batch starts them again). */
+  async close(): Promise<void> {
+    await this.parallel?.close();
   }
 
   get seed(): number {
@@ -207,8 +256,18 @@ export class PatchGDTrainer {
     return (await this.prepared(sources)).measureStep(sources, this.labels(labels, sources.length), options);
   }
 
-  /** Algorithm 2 then the head: logits `[B, classes]` with every layer in inference mode. */
+  /** Algorithm 2 then the head: logits `[B, classes]` with every layer in inference mode (images split across workers). */
   async predict(images: ImageBatch): Promise<tf.Tensor2D> {
+    const sources = imagesOf(images);
+    await this.prepared(sources);
+    if (this.parallel && this.parallel.workersFor(sources.length) > 1) {
+      return await checkFiniteOutput(
+        await this.parallel.predict(
+          sources,
+          sources.map((_, i) => String(i)),
+        ),
+      );
+    }
     const z = await this.fillZ(images, 'eval');
     let logits: tf.Tensor2D;
     try {
@@ -274,9 +333,30 @@ export class PatchGDTrainer {
     }
     this.grid = grid;
     const o = this.options;
+    const encoder = this.encoder(grid);
+    if (this.workers.count > 1) {
+      this.parallel = new PatchGDWorkers<Source>({
+        count: this.workers.count,
+        imports: resolveWorkers(o.workers).imports,
+        backbone: this.backbone,
+        head: this.head,
+        loop: {
+          gridSize: [grid.rows, grid.cols],
+          patchSize: this.patchSize,
+          patchesPerStep,
+          seed: this.seed,
+          fillTraining: (o.backboneModeDuringFill ?? 'train') === 'train',
+          ...(o.fillBatchSize !== undefined ? { fillBatchSize: o.fillBatchSize } : {}),
+          ...(o.training !== undefined ? { training: o.training } : {}),
+        },
+        read: encoder.read as never,
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      });
+    }
     this.loop = new PatchGDLoop<Source, Int32Array>({
-      encoder: this.encoder(grid),
-      objective: this.objective(),
+      encoder,
+      ...(this.parallel ? { parallel: this.parallel } : {}),
+      objective: crossEntropyObjective(this.head),
       gridSize: [grid.rows, grid.cols],
       patchSize: this.patchSize,
       patchesPerStep,
@@ -332,7 +412,7 @@ export class PatchGDTrainer {
         const { data, shape } = await readPatchData(items, cells, { ...read, keys: options.keys });
         if (options.phase !== 'fill' || tolerance === undefined) {
           if (options.phase === 'fill') this.fillEncoded += shape[0];
-          return { patches: tf.tensor4d(data, shape) };
+          return { data, shape };
         }
         const { encode, featureOf } = blankGroups(data, shape, std, tolerance);
         const per = shape[1] * shape[2] * shape[3];
@@ -341,28 +421,9 @@ export class PatchGDTrainer {
           kept.set(data.subarray(i * per, (i + 1) * per), j * per);
         });
         this.fillEncoded += encode.length;
-        return {
-          patches: tf.tensor4d(kept, [encode.length, shape[1], shape[2], shape[3]]),
-          featureOf: tf.tensor1d(featureOf, 'int32'),
-        };
+        return { data: kept, shape: [encode.length, shape[1], shape[2], shape[3]], featureOf };
       },
-      encode: (input, options) => {
-        const features = backbone.forwardFeatures(input.patches, { training: options.training, seed: options.seed });
-        return input.featureOf ? (tf.gather(features, input.featureOf) as tf.Tensor2D) : features;
-      },
-    };
-  }
-
-  private objective(): PatchObjective<Int32Array> {
-    const head = this.head;
-    const classes = head.numClasses;
-    return {
-      variables: head.variables,
-      loss: (z, labels, options) =>
-        tf.losses.softmaxCrossEntropy(
-          tf.oneHot(tf.tensor1d(labels, 'int32'), classes),
-          head.forward(z, { training: options.training, seed: options.seed }),
-        ) as tf.Scalar,
+      encode: (input, options) => encodePatches(backbone, input, options),
     };
   }
 }

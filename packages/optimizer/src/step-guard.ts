@@ -22,7 +22,7 @@ export interface BudgetOptions {
   restoreOnError?: boolean;
 }
 
-export interface GuardOptions {
+export interface GuardOptions<T = unknown> {
   variables: readonly tf.Variable[];
   optimizers: OptimizerGroups;
   /** `always`: a dry run that changes nothing; `on-error`: undo only a failed step; `never` */
@@ -30,6 +30,8 @@ export interface GuardOptions {
   budgetBytes?: number;
   /** what the step is, for the budget error */
   what?: string;
+  /** device bytes the step used elsewhere (data-parallel workers' peaks), added to this thread's */
+  extraPeakBytes?: (result: T) => number;
 }
 
 /** Memory of one measured step. */
@@ -55,7 +57,7 @@ let measuring = false;
  * ```
  */
 export async function guardStep<T>(
-  options: GuardOptions,
+  options: GuardOptions<T>,
   fn: () => Promise<T>,
 ): Promise<{ result: T; memory?: StepMemory }> {
   const snapshot = options.restore === 'never' && options.budgetBytes === undefined ? undefined : takeSnapshot(options);
@@ -85,7 +87,7 @@ export async function guardStep<T>(
       measuring = false;
     }
     const memory: StepMemory = {
-      peakBytes: before + report.peakTensorBytes,
+      peakBytes: before + report.peakTensorBytes + (options.extraPeakBytes?.(report.result) ?? 0),
       wasmHeapBytes: report.wasmHeapBytes,
       rssBytes: report.rssBytes,
       peakRssBytes: report.peakRssBytes,
@@ -106,6 +108,6 @@ export async function guardStep<T>(
   }
 }
 
-function takeSnapshot(options: GuardOptions) {
+function takeSnapshot(options: GuardOptions<never>) {
   return { variables: new VariableSnapshot(options.variables), optimizer: options.optimizers.snapshot() };
 }
