@@ -184,22 +184,8 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
       let finished = 0;
       while (finished < shards.length) {
         const { w, message } = await events.next();
-        if (message.type === 'read') {
-          const shard = shards[w]!;
-          const items = message.items.map((i) => call.items[shard.start + i]!);
-          // reads are served concurrently with the workers' compute
-          this.options.read(items, message.cells, message.options).then(
-            (input) =>
-              send(w, { type: 'read-result', id: message.id, input }, [
-                input.data.buffer as ArrayBuffer,
-                ...(input.featureOf ? [input.featureOf.buffer as ArrayBuffer] : []),
-              ]),
-            (error: unknown) => {
-              events.fail(error as Error);
-              send(w, { type: 'read-error', id: message.id, message: (error as Error).message });
-            },
-          );
-        } else if (message.type === 'progress') progress.update(w, message.event);
+        if (message.type === 'read') this.serve(message, call.items, shards[w]!, (m, t) => send(w, m, t), events.fail);
+        else if (message.type === 'progress') progress.update(w, message.event);
         else if (message.type === 'grads') {
           group[w] = { present: message.present };
           if (Object.keys(group).length < shards.length) continue;
@@ -256,35 +242,21 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
     await this.sync();
     const used = this.slots.slice(0, shards.length);
     const logits = await this.operate(used, async (send, events) => {
-      shards.forEach((shard, w) =>
+      shards.forEach((shard, w) => {
         send(w, {
           type: 'predict',
           id: this.nextId++,
           sync: true,
           count: shard.count,
           keys: keys.slice(shard.start, shard.start + shard.count),
-        }),
-      );
+        });
+      });
       const parts: { data: Float32Array; classes: number }[] = [];
       let received = 0;
       while (received < shards.length) {
         const { w, message } = await events.next();
-        if (message.type === 'read') {
-          const shard = shards[w]!;
-          this.options
-            .read(
-              message.items.map((i) => items[shard.start + i]!),
-              message.cells,
-              message.options,
-            )
-            .then(
-              (input) => send(w, { type: 'read-result', id: message.id, input }, [input.data.buffer as ArrayBuffer]),
-              (error: unknown) => {
-                events.fail(error as Error);
-                send(w, { type: 'read-error', id: message.id, message: (error as Error).message });
-              },
-            );
-        } else if (message.type === 'logits') {
+        if (message.type === 'read') this.serve(message, items, shards[w]!, (m, t) => send(w, m, t), events.fail);
+        else if (message.type === 'logits') {
           parts[w] = message;
           received++;
         } else if (message.type === 'error') events.fail(reviveError(message.error, w));
@@ -293,8 +265,32 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
     });
     const classes = logits[0]!.classes;
     const data = new Float32Array(items.length * classes);
-    shards.forEach((shard, w) => data.set(logits[w]!.data, shard.start * classes));
+    shards.forEach((shard, w) => {
+      data.set(logits[w]!.data, shard.start * classes);
+    });
     return tf.tensor2d(data, [items.length, classes]);
+  }
+
+  /** A worker's patch read, served here (concurrently with the workers' compute); the pixels are moved, not copied. */
+  private serve(
+    message: Extract<FromWorker, { type: 'read' }>,
+    items: readonly Source[],
+    shard: Shard,
+    reply: (message: ToWorker, transfer?: ArrayBuffer[]) => void,
+    fail: (error: Error) => void,
+  ): void {
+    const mine = message.items.map((i) => items[shard.start + i]!);
+    this.options.read(mine, message.cells, message.options).then(
+      (input) =>
+        reply({ type: 'read-result', id: message.id, input }, [
+          input.data.buffer as ArrayBuffer,
+          ...(input.featureOf ? [input.featureOf.buffer as ArrayBuffer] : []),
+        ]),
+      (error: unknown) => {
+        fail(error as Error);
+        reply({ type: 'read-error', id: message.id, message: (error as Error).message });
+      },
+    );
   }
 
   /** Stops every thread (the trainer can start new ones later). */
