@@ -56,6 +56,12 @@ export const runConfigSchema = z
           .optional()
           .describe('use a software WebGPU adapter (lavapipe, SwiftShader) for backend webgpu / auto'),
         threads: positiveInt.optional().describe('threads of the wasm backend'),
+        workers: z
+          .union([z.literal('auto'), positiveInt])
+          .default('auto')
+          .describe(
+            'data-parallel worker threads for training and prediction; auto: one per core on wasm/cpu (PATCHGD_WORKERS overrides), 1 on GPU backends',
+          ),
       })
       .strict()
       .prefault({}),

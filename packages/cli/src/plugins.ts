@@ -17,6 +17,14 @@ function resolvePlugin(specifier: string, cwd: string = process.cwd()): string {
   }
 }
 
+// what was imported, so data-parallel worker threads import the same modules
+const imported: string[] = [];
+
+/** The URLs `importPlugins` imported so far (worker threads import them too). */
+export function importedPlugins(): readonly string[] {
+  return [...imported];
+}
+
 /**
  * Imports each module in order, relative to the current directory (where the user typed the
  * command). A module that fails to load is a usage error naming the module.
@@ -31,6 +39,7 @@ export async function importPlugins(specifiers: readonly string[], cwd: string =
     const url = resolvePlugin(specifier, cwd);
     try {
       await import(url);
+      if (!imported.includes(url)) imported.push(url);
     } catch (error) {
       throw new CliError(`--import ${specifier}: cannot import ${url} (${(error as Error).message.split('\n')[0]})`);
     }

@@ -22,6 +22,7 @@ import { resolveWeights } from './convert.js';
 import { formatBytes } from './config.js';
 import { CliError, ConfigError } from './errors.js';
 import { createOptimizer, learningRateOf } from './optimizers.js';
+import { importedPlugins } from './plugins.js';
 import type { TaskData } from './task.js';
 
 export type Trainer = PatchGDTrainer | GDTrainer;
@@ -121,6 +122,7 @@ export async function createSession(
         // PatchGDTrainer takes `sampler: { name, options }` (contract A of issue 13)
         ...(sampler ? { sampler } : {}),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+        workers: { count: config.engine.workers, imports: importedPlugins() },
       });
       const plan = pg.plan(data.imageSize, data.imageSize);
       if (sampler) {
@@ -131,6 +133,9 @@ export async function createSession(
       trainer = pg;
       description = `PatchGD: ${model.backbone} on ${patchgd.patchSize}² patches (${side}×${side} grid, Z ${side}×${side}×${backbone.featureDim}), k = ${plan.patchesPerStep}, ζ = ${plan.innerIterations}, ε = ${plan.accumulationSteps}; head ${model.head}`;
       if (sampler) description += `; sampler ${sampler.name}`;
+      description += pg.workers.reason
+        ? `; 1 thread (${pg.workers.reason})`
+        : `; ${pg.workers.count} worker thread${pg.workers.count === 1 ? '' : 's'}`;
     } else {
       const backbone = createBackbone(model.backbone, {
         ...model.backboneOptions,
