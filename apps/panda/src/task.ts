@@ -1,10 +1,10 @@
 // PANDA as a `patchgd` task: the Kaggle layout (or the synthetic one) read from `root`, slides
 // checked and the unreadable ones reported, preprocessed into the cache, split into stratified
 // folds on the ISUP grade.
-import type { Task, TaskContext, TaskData } from '@patchgd/cli';
+import { trainingScale, type Task, type TaskContext, type TaskData } from '@patchgd/cli';
 import { z } from 'zod';
 import { ISUP_GRADES } from './csv.js';
-import { PandaDataset, TISSUE_MASK } from './dataset.js';
+import { PandaDataset, TISSUE_MASK, fitLevel } from './dataset.js';
 import { foldSplit, stratifiedFolds } from './folds.js';
 import { WHITE } from './preprocess.js';
 import { openPanda, type SkippedRow } from './reader.js';
@@ -127,9 +127,21 @@ export const pandaTask: PandaTask = {
       ...(data.mode === 'slide'
         ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } }
         : {}),
-      // how predict reads a slide the way training did: fitted + white-padded, or a level as it is
+      // how predict reads a slide the way training did: fitted + white-padded, or a window of a level
+      // around the tissue (the same placement and tissue mask as the training windows)
       resolution:
-        data.mode === 'resized' ? { kind: 'fit', pad: WHITE } : { kind: 'level', level: data.level, pad: WHITE },
+        data.mode === 'resized'
+          ? { kind: 'fit', pad: WHITE }
+          : { kind: 'level', level: data.level, pad: WHITE, window: 'tissue', foreground: TISSUE_MASK },
+      // the microns per pixel of the level each training slide is read at (slide mode); a resized slide has none
+      scale:
+        data.mode === 'slide'
+          ? trainingScale(
+              train.slides.map(
+                (s) => s.levels[data.level === 'fit' ? fitLevel(s.levels, data.imageSize) : data.level]?.mpp,
+              ),
+            )
+          : { note: "'resized' images (each slide's long side fitted to imageSize) have no one physical scale" },
       classes: ISUP_GRADES,
       channels: 3,
       imageSize: data.imageSize,
