@@ -1,7 +1,7 @@
 // PANDA as a `patchgd` task: the Kaggle layout (or the synthetic one) read from `root`, slides
 // checked and the unreadable ones reported, preprocessed into the cache, split into stratified
 // folds on the ISUP grade.
-import { trainingScale, type Task, type TaskContext, type TaskData } from '@patchgd/cli';
+import { trainingScale, type SlideResolution, type Task, type TaskContext, type TaskData } from '@patchgd/cli';
 import { z } from 'zod';
 import { ISUP_GRADES } from './csv.js';
 import { PandaDataset, TISSUE_MASK, fitLevel } from './dataset.js';
@@ -61,6 +61,22 @@ export interface PandaTaskData extends TaskData {
 /** The `panda` task: a Task whose load also returns the skipped rows (and, in 'slide' mode, the foreground sampler). */
 export interface PandaTask extends Task<typeof schema> {
   load(data: PandaTaskConfig, context: TaskContext): Promise<PandaTaskData>;
+}
+
+/**
+ * How `predict` reads a slide the way a PANDA run trained: fitted and white-padded ('resized'),
+ * or a window of the level around the slide's tissue, found with the training windows' tissue
+ * mask ('slide'), so a slide with a little tissue on a lot of glass gets the training grid.
+ *
+ * @example
+ * ```ts
+ * pandaResolution('slide', 1); // { kind: 'level', level: 1, pad: 255, window: 'tissue', foreground: { minThreshold: 20 } }
+ * ```
+ */
+export function pandaResolution(mode: PandaTaskConfig['mode'], level: PandaTaskConfig['level']): SlideResolution {
+  return mode === 'resized'
+    ? { kind: 'fit', pad: WHITE }
+    : { kind: 'level', level, pad: WHITE, window: 'tissue', foreground: TISSUE_MASK };
 }
 
 /**
@@ -127,12 +143,7 @@ export const pandaTask: PandaTask = {
       ...(data.mode === 'slide'
         ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } }
         : {}),
-      // how predict reads a slide the way training did: fitted + white-padded, or a window of a level
-      // around the tissue (the same placement and tissue mask as the training windows)
-      resolution:
-        data.mode === 'resized'
-          ? { kind: 'fit', pad: WHITE }
-          : { kind: 'level', level: data.level, pad: WHITE, window: 'tissue', foreground: TISSUE_MASK },
+      resolution: pandaResolution(data.mode, data.level),
       // the microns per pixel of the level each training slide is read at (slide mode); a resized slide has none
       scale:
         data.mode === 'slide'
