@@ -326,5 +326,73 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
     }
   });
 });
+describe.skipIf(!existsSync(CHROMIUM))('IIIF in headless Chromium', () => {
+  it("serves every tile OpenSeadragon's IIIF tile source asks for, at every level", async () => {
+    const { chromium } = await import('playwright-core');
+    const profile = await mkdtemp(path.join(tmpdir(), 'chromium-profile-'));
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(viewer.url);
+      // OpenSeadragon's own IIIF tile source, configured from our info.json, lists the tile URLs it would fetch
+      const tiles = await page.evaluate(async () => {
+        interface TileSource {
+          minLevel: number;
+          maxLevel: number;
+          width: number;
+          height: number;
+          getNumTiles(level: number): { x: number; y: number };
+          getLevelScale(level: number): number;
+          getTileUrl(level: number, x: number, y: number): string;
+        }
+        const osd = (
+          globalThis as unknown as {
+            OpenSeadragon: {
+              IIIFTileSource: {
+                new (options: unknown): TileSource;
+                prototype: { configure(info: unknown, url: string, postData: null): unknown };
+              };
+            };
+          }
+        ).OpenSeadragon;
+        const out: { url: string; width: number; height: number }[] = [];
+        for (const id of ['pink', 'pink~relevance-0']) {
+          const info = await (await fetch(`/iiif/${id}/info.json`)).json();
+          const options = osd.IIIFTileSource.prototype.configure(info, `/iiif/${id}/info.json`, null);
+          const source = new osd.IIIFTileSource(options);
+          for (let level = source.minLevel; level <= source.maxLevel; level++) {
+            const n = source.getNumTiles(level);
+            const scale = source.getLevelScale(level);
+            const w = Math.ceil(source.width * scale);
+            const h = Math.ceil(source.height * scale);
+            for (let x = 0; x < n.x; x++)
+              for (let y = 0; y < n.y; y++)
+                out.push({
+                  url: source.getTileUrl(level, x, y),
+                  width: Math.min(256, w - x * 256),
+                  height: Math.min(256, h - y * 256),
+                });
+          }
+        }
+        return out;
+      });
+      expect(tiles.length).toBeGreaterThan(100);
+      expect(tiles.some((t) => t.url.includes('/full/'))).toBe(true);
+      expect(tiles.some((t) => t.url.endsWith('.png'))).toBe(true); // the overlay's preferred format
+      for (const t of tiles) {
+        const res = await get(viewer.url, new URL(t.url).pathname);
+        expect(res.status, t.url).toBe(200);
+        expect((await dims(res.body)).slice(0, 2), t.url).toEqual([t.width, t.height]);
+      }
+    } finally {
+      await browser.close();
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+});
 if (!existsSync(CHROMIUM))
   console.log(`viewer browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
