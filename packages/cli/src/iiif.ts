@@ -25,7 +25,7 @@ export type IiifRequest =
   | { kind: 'size'; scaleFactor: number; width: number; height: number; format: 'jpg' | 'png' };
 
 /** The largest width and height any request returns (tiles included), as info.json says. */
-export function iiifLimits(image: IiifImage): { maxWidth: number; maxHeight: number } {
+function iiifLimits(image: IiifImage): { maxWidth: number; maxHeight: number } {
   const largest = image.sizes[image.sizes.length - 1];
   return {
     maxWidth: Math.max(largest?.width ?? 0, Math.min(image.tile, image.width)),

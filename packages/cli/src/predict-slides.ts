@@ -58,7 +58,7 @@ const mppText = (mpp: Mpp) => (typeof mpp === 'number' ? `${mpp}` : `${mpp.x} ×
  * its own (the level tiled-io's levelForMpp picks, resampled), else as the run recorded it (a
  * level, or fitted) with a warning when the run had a scale the slide cannot match.
  */
-export function slideReading(
+function slideReading(
   slide: ImageSource,
   run: { resolution: SlideResolution; mpp?: Mpp },
   override?: number,

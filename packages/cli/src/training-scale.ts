@@ -56,8 +56,3 @@ export function trainingScale(scales: readonly ({ x: number; y: number } | undef
   }
   return { mpp, note: `trained at ${text}` };
 }
-
-/** Microns per pixel as { x, y }. */
-export function mppXY(mpp: Mpp): { x: number; y: number } {
-  return typeof mpp === 'number' ? { x: mpp, y: mpp } : mpp;
-}
