@@ -8,7 +8,7 @@
 //    gradient steps only ever look at tissue cells; the sampler makes its masks from those levels.
 // Every example carries its slide's image id as `key`, stable across epochs and subsets.
 import type { Dataset, Example, Pixels, RegionSource } from '@patchgd/optimizer';
-import { foregroundMask, type ForegroundMask, type ForegroundMaskOptions } from '@patchgd/samplers';
+import { foregroundBounds, foregroundMask, type ForegroundMaskOptions } from '@patchgd/samplers';
 import type { Region } from '@patchgd/tiled-io';
 import { PandaDatasetError, PandaOptionError, checkInteger, checkString } from './errors.js';
 import { WHITE, checkImageSize, preprocessSlide } from './preprocess.js';
@@ -254,7 +254,7 @@ export class PandaDataset implements Dataset {
           height: thumbInfo.height,
         });
         const whole = foregroundMask(thumb, this.maskOptions);
-        const box = maskBounds(whole);
+        const box = foregroundBounds(whole);
         const info = levels[level]!;
         const centre = (lo: number, hi: number, extent: number) => {
           const c = box ? ((lo + hi + 1) / 2) * ratio : extent / 2;
@@ -313,22 +313,4 @@ export class PandaDataset implements Dataset {
 export function fitLevel(levels: readonly { width: number; height: number }[], size: number): number {
   const index = levels.findIndex((l) => Math.max(l.width, l.height) <= size);
   return index < 0 ? levels.length - 1 : index;
-}
-
-/** Bounding box of the mask's foreground, or undefined when there is none. */
-function maskBounds(mask: ForegroundMask): { x0: number; y0: number; x1: number; y1: number } | undefined {
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < mask.height; y++) {
-    for (let x = 0; x < mask.width; x++) {
-      if (!mask.mask[y * mask.width + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? undefined : { x0, y0, x1, y1 };
 }

@@ -19,6 +19,6 @@ export { generateSyntheticPanda, writeSyntheticSlide, MAX_SYNTHETIC_SIZE, PANDA_
 export type { SyntheticPandaOptions, SyntheticPanda, SyntheticSlide } from './synthetic.js';
 export { layoutScene, renderTile, gradeStyle } from './synthetic-scene.js';
 export type { Scene, SceneOptions, GradeStyle } from './synthetic-scene.js';
-export { pandaTask } from './task.js';
+export { pandaTask, pandaResolution } from './task.js';
 export type { PandaTask, PandaTaskConfig, PandaTaskData } from './task.js';
 export { PandaError, PandaOptionError, PandaCsvError, PandaDatasetError } from './errors.js';

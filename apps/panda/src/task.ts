@@ -1,10 +1,10 @@
 // PANDA as a `patchgd` task: the Kaggle layout (or the synthetic one) read from `root`, slides
 // checked and the unreadable ones reported, preprocessed into the cache, split into stratified
 // folds on the ISUP grade.
-import type { Task, TaskContext, TaskData } from '@patchgd/cli';
+import { trainingScale, type SlideResolution, type Task, type TaskContext, type TaskData } from '@patchgd/cli';
 import { z } from 'zod';
 import { ISUP_GRADES } from './csv.js';
-import { PandaDataset, TISSUE_MASK } from './dataset.js';
+import { PandaDataset, TISSUE_MASK, fitLevel } from './dataset.js';
 import { foldSplit, stratifiedFolds } from './folds.js';
 import { WHITE } from './preprocess.js';
 import { openPanda, type SkippedRow } from './reader.js';
@@ -61,6 +61,22 @@ export interface PandaTaskData extends TaskData {
 /** The `panda` task: a Task whose load also returns the skipped rows (and, in 'slide' mode, the foreground sampler). */
 export interface PandaTask extends Task<typeof schema> {
   load(data: PandaTaskConfig, context: TaskContext): Promise<PandaTaskData>;
+}
+
+/**
+ * How `predict` reads a slide the way a PANDA run trained: fitted and white-padded ('resized'),
+ * or a window of the level around the slide's tissue, found with the training windows' tissue
+ * mask ('slide'), so a slide with a little tissue on a lot of glass gets the training grid.
+ *
+ * @example
+ * ```ts
+ * pandaResolution('slide', 1); // { kind: 'level', level: 1, pad: 255, window: 'tissue', foreground: { minThreshold: 20 } }
+ * ```
+ */
+export function pandaResolution(mode: PandaTaskConfig['mode'], level: PandaTaskConfig['level']): SlideResolution {
+  return mode === 'resized'
+    ? { kind: 'fit', pad: WHITE }
+    : { kind: 'level', level, pad: WHITE, window: 'tissue', foreground: TISSUE_MASK };
 }
 
 /**
@@ -127,9 +143,16 @@ export const pandaTask: PandaTask = {
       ...(data.mode === 'slide'
         ? { sampler: { name: 'foreground', options: { minForeground: data.minForeground, ...TISSUE_MASK } } }
         : {}),
-      // how predict reads a slide the way training did: fitted + white-padded, or a level as it is
-      resolution:
-        data.mode === 'resized' ? { kind: 'fit', pad: WHITE } : { kind: 'level', level: data.level, pad: WHITE },
+      resolution: pandaResolution(data.mode, data.level),
+      // the microns per pixel of the level each training slide is read at (slide mode); a resized slide has none
+      scale:
+        data.mode === 'slide'
+          ? trainingScale(
+              train.slides.map(
+                (s) => s.levels[data.level === 'fit' ? fitLevel(s.levels, data.imageSize) : data.level]?.mpp,
+              ),
+            )
+          : { note: "'resized' images (each slide's long side fitted to imageSize) have no one physical scale" },
       classes: ISUP_GRADES,
       channels: 3,
       imageSize: data.imageSize,

@@ -76,6 +76,15 @@ describe('training on synthetic PANDA', () => {
   it("'slide' mode trains from slide windows with the task's foreground sampler: only tissue cells", async () => {
     const data = await load({ mode: 'slide', level: 0, minForeground: 0.1 });
     expect(data.sampler).toEqual({ name: 'foreground', options: { minForeground: 0.1, minThreshold: 20 } });
+    // predict reads slides the same way: a window of level 0 around the tissue, with this mask
+    expect(data.resolution).toEqual({
+      kind: 'level',
+      level: 0,
+      pad: 255,
+      window: 'tissue',
+      foreground: { minThreshold: 20 },
+    });
+    expect(data.scale).toEqual({ note: 'the training images record no microns per pixel' }); // synthetic slides
     const picked: { key: string; cells: Int32Array }[] = [];
     // the registered sampler, created by name as the trainer does, watched
     const recording: SamplerFactory = (context) => {

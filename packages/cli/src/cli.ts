@@ -37,6 +37,8 @@ export interface CommandContext {
   /** program name (patchgd, panda, …) */
   name?: string;
   out(line: string): void;
+  /** warnings and errors (the CLI's error stream) */
+  err(line: string): void;
   progress(quiet?: boolean): Progress;
 }
 
@@ -208,6 +210,7 @@ const builtin: Record<string, Command> = {
         ...(classes ? { classes } : {}),
         ...(a['occlusion'] ? { occlusion: true } : {}),
         ...(a['overlays'] === false || a['overlays'] === 'false' ? { overlays: false } : {}),
+        warn: (line) => ctx.err(line),
       });
       for (const r of result.rows) ctx.out(`${r.file}\t${r.predicted}\t${r.probability.toFixed(3)}`);
       ctx.out(`predictions: ${result.file}`);
@@ -472,6 +475,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
     tasks,
     name: options.name,
     out,
+    err,
     progress: (quiet) => createProgress({ quiet: quiet ?? false }),
     async config() {
       const { raw, source } = await merged();

@@ -31,10 +31,13 @@ export async function exportRun(
   const trainer = session.trainer;
   if (!(trainer instanceof PatchGDTrainer)) throw new CliError(`export: ${folder.dir} did not train a PatchGD model`);
   const plan = trainer.plan(data.imageSize, data.imageSize);
+  // the physical scale train recorded (absent for files without one: run.json's input.mppNote says so)
+  const input = (await folder.readInfo())['input'] as { mpp?: PatchGDManifest['mpp'] } | undefined;
   const manifest = await exportPatchGDModel(trainer.backbone, trainer.head, out, {
     patchSize: trainer.patchSize,
     gridSize: [plan.grid.rows, plan.grid.cols],
     imageSize: data.imageSize,
+    ...(input?.mpp !== undefined ? { mpp: input.mpp } : {}),
     channels: data.channels,
     ...(data.normalize ? { normalize: data.normalize } : {}),
     fill: 0,

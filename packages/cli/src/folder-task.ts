@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { parseLabel } from './data-check.js';
 import { CliError, CliOptionError, DataFileError } from './errors.js';
 import type { Task } from './task.js';
+import { trainingScale, type TrainingScale } from './training-scale.js';
 
 const schema = z
   .object({
@@ -117,6 +118,25 @@ class FileDataset implements Dataset {
   }
 }
 
+/** Images whose level 0 is read for the run's scale: a spread sample, headers only. */
+const SCALE_SAMPLE = 8;
+
+/** The scale of the training images (level 0, read as they are), from a sample of their headers. */
+async function folderScale(files: readonly string[]): Promise<TrainingScale> {
+  const step = Math.max(1, files.length / SCALE_SAMPLE);
+  const picked = Array.from({ length: Math.min(SCALE_SAMPLE, files.length) }, (_, i) => files[Math.floor(i * step)]!);
+  const scales = await Promise.all(
+    picked.map(async (file) => {
+      // an unreadable file counts as unscaled here; the data check reports it with the others
+      const source = await openImage(file).catch(() => undefined);
+      const mpp = source?.levels[0]?.mpp;
+      await source?.close();
+      return mpp;
+    }),
+  );
+  return trainingScale(scales);
+}
+
 export const folderTask: Task<typeof schema> = {
   name: 'folder',
   description: 'image files listed in train/val CSVs (image_id,label)',
@@ -135,6 +155,7 @@ export const folderTask: Task<typeof schema> = {
       train: new FileDataset(train, dirOf(data.train), data.extension, data.imageSize, data.channels),
       val: new FileDataset(val, dirOf(data.val), data.extension, data.imageSize, data.channels),
       index: { train: entries(data.train, train), val: entries(data.val, val) },
+      scale: await folderScale(train.map((r) => fileOf(data.train, r))),
       classes,
       channels: data.channels,
       imageSize: data.imageSize,

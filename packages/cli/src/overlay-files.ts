@@ -154,7 +154,12 @@ export interface PredictionRecord {
   predictedName: string;
   probabilities: number[];
   classNames: string[];
+  /** level-0 pixels per model pixel */
   downsample: number;
+  /** the pyramid level read (and resampled to the training scale) */
+  level: number;
+  /** microns per model pixel, where the slide records its scale */
+  mpp?: { x: number; y: number };
   geometry: CellGeometry;
   foreground: number[];
   maps: { name: string; kind: string; label?: number; file: string; values: (number | null)[] }[];
@@ -185,6 +190,8 @@ export async function writePredictionFiles(
     probabilities: prediction.probabilities,
     classNames: [...classNames],
     downsample: prediction.downsample,
+    level: prediction.level,
+    ...(prediction.mpp ? { mpp: prediction.mpp } : {}),
     geometry: prediction.geometry,
     foreground: Array.from(prediction.foreground),
     maps: maps.map((m) => ({

@@ -307,7 +307,12 @@ describe('patchgd train', () => {
     expect(csv[1]).toMatch(/left\.png",[01],0\.\d{4}$/);
     // per-cell maps at the training scale, recorded in run.json by train
     const info = JSON.parse(await readFile(path.join(dir, 'run.json'), 'utf8'));
-    expect(info.input).toEqual({ imageSize: 32, channels: 1, resolution: { kind: 'fit', pad: 0 } });
+    expect(info.input).toEqual({
+      imageSize: 32,
+      channels: 1,
+      resolution: { kind: 'fit', pad: 0 },
+      mppNote: 'the task reports no physical scale for its images',
+    });
     const record = JSON.parse(await readFile(path.join(dir, 'predictions', 'left', 'prediction.json'), 'utf8'));
     expect(record.geometry).toMatchObject({ rows: 2, cols: 2, cellSize: 16, width: 32, height: 32 });
     expect(record.maps.map((m: { name: string }) => m.name)).toEqual(['relevance-0', 'relevance-1']);

@@ -75,6 +75,53 @@ describe('predictSlide', () => {
     await slide.close();
   });
 
+  it('places windows on the tissue: as many as its bounding box needs, centred on it, the grid offset to match', async () => {
+    const file = path.join(dir, 'corner.tiff');
+    // 2048² of glass with 320 × 256 of tissue near the bottom-right corner; levels 2048, 1024, 512, 256
+    await writeTiledTiff(
+      file,
+      {
+        width: 2048,
+        height: 2048,
+        channels: 3,
+        background: [242, 242, 242],
+        rects: [{ x: 1600, y: 1664, width: 320, height: 256, color: [200, 90, 160] }],
+      },
+      { compression: 'deflate', tileSize: 256 },
+    );
+    const slide = await openImage(file);
+    const trainer = tinyTrainer({ patch: 16, grid: 4, channels: 3, classes: 2 });
+    const windowed = await predictSlide(trainer, slide, {
+      imageSize: 64,
+      channels: 3,
+      resolution: { kind: 'level', level: 2, pad: 255, window: 'tissue' },
+    });
+    // at level 2 (4 level-0 px per px) the tissue is 80 × 64 px: two 64² windows across, one down, centred on it
+    expect(windowed.windows).toBe(2);
+    expect(windowed.geometry).toEqual({
+      rows: 4,
+      cols: 8,
+      cellSize: 64,
+      originX: (440 - 64) * 4,
+      originY: (448 - 32) * 4,
+      width: 2048,
+      height: 2048,
+    });
+    // every tissue cell is inside the grid and unmasked; the cells left and right of the tissue are glass
+    const fg = windowed.foreground;
+    expect(fg[1 * 8 + 2]).toBeCloseTo(1, 6); // level-0 (1632–1696, 1728–1792): all tissue
+    expect(fg[1 * 8 + 0]).toBe(0);
+    expect(Number.isNaN(windowed.relevance.get(0)![1 * 8 + 2]!)).toBe(false);
+    // tiling the level instead: 512 / 64 = 8 windows a side, from the corner
+    const tiled = await predictSlide(trainer, slide, {
+      imageSize: 64,
+      channels: 3,
+      resolution: { kind: 'level', level: 2, pad: 255 },
+    });
+    expect([tiled.windows, tiled.geometry.cols, tiled.geometry.originX]).toEqual([64, 32, 0]);
+    await slide.close();
+  });
+
   it('reads by microns per pixel where the slide records them, and says so where it does not', async () => {
     const file = path.join(dir, 'mpp.tiff');
     await writeTiledTiff(

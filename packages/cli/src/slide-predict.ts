@@ -1,26 +1,49 @@
 // Slide-level prediction at the training resolution: the slide is read at the scale the run was
 // trained at (long side fitted to the model's input, a pyramid level, or microns per pixel), cut
-// into imageSize² windows on the model's cell grid, each window's Z filled patch by patch, and
-// the head's class probabilities and per-cell maps gathered on one grid over the whole slide.
-// Browser-safe: reads through the slide's readRegion / readResized only.
+// into imageSize² windows on the model's cell grid (tiling the slide, or placed around its tissue
+// as PANDA's slide mode trains), each window's Z filled patch by patch, and the head's class
+// probabilities and per-cell maps gathered on one grid over the slide.
+// Browser-safe: reads through the slide's readRegion only.
 import { checkInteger, checkNumber, OptionError } from '@patchgd/core';
 import type { Head } from '@patchgd/backbones';
 import type { tf } from '@patchgd/engine';
-import { cellForeground, foregroundMask, PatchGrid, type ForegroundMaskOptions } from '@patchgd/samplers';
+import {
+  cellForeground,
+  foregroundBounds,
+  foregroundMask,
+  PatchGrid,
+  type ForegroundMask,
+  type ForegroundMaskOptions,
+} from '@patchgd/samplers';
 import { type CellMaps, cellMaps } from './cell-maps.js';
 import type { CellGeometry } from './cell-overlay.js';
-import { slideWindow, type SlideLike, type SlideWindow } from './slide-window.js';
+import { levelForDownsample, slideWindow, type SlideLike, type SlideWindow } from './slide-window.js';
+
+/** How the windows of a level or mpp read are placed, and how tissue is told from glass. */
+export interface SlidePlacement {
+  /** pixel value beyond the slide (default 255) */
+  pad?: number;
+  /**
+   * `'tiles'` (default): windows tile the whole slide from its top-left corner; `'tissue'`: windows
+   * cover the bounding box of the tissue (found on a low-resolution read), centred on it, one
+   * window when it fits, as PANDA's slide mode places its training windows
+   */
+  window?: 'tiles' | 'tissue';
+  /** the run's tissue mask (samplers' foregroundMask options), for the tissue window and blank cells */
+  foreground?: ForegroundMaskOptions;
+}
 
 /**
  * The scale a run's model reads its images at:
  * - `fit`: the whole image resized so its long side is imageSize, centred and padded (PANDA 'resized', folder task);
  * - `level`: a pyramid level as it is (or `'fit'`: the finest level whose long side fits imageSize);
- * - `mpp`: a physical scale, microns per pixel, read from the nearest finer level and resampled.
+ * - `mpp`: a physical scale, microns per pixel (one number or per axis), read from the nearest finer level and
+ *   resampled.
  */
 export type SlideResolution =
-  | { kind: 'fit'; pad?: number }
-  | { kind: 'level'; level: number | 'fit'; pad?: number }
-  | { kind: 'mpp'; mpp: number; pad?: number };
+  | { kind: 'fit'; pad?: number; foreground?: ForegroundMaskOptions }
+  | ({ kind: 'level'; level: number | 'fit' } & SlidePlacement)
+  | ({ kind: 'mpp'; mpp: number | { x: number; y: number } } & SlidePlacement);
 
 /** What predictSlide needs of a trainer: Z of one image, and the head. */
 export interface ZModel {
@@ -39,8 +62,10 @@ export interface PredictSlideOptions {
   /** classes to map (default: all) */
   classes?: readonly number[];
   occlusion?: boolean;
-  /** how tissue is told from glass (samplers' foregroundMask); false: no cell is masked */
+  /** how tissue is told from glass (samplers' foregroundMask; default the resolution's); false: no cell is masked */
   foreground?: ForegroundMaskOptions | false;
+  /** the pyramid level to read (e.g. tiled-io's levelForMpp choice); default the coarsest at least as fine */
+  level?: number;
   /** cells whose tissue fraction is below this are masked as blank (default 0.05) */
   minForeground?: number;
   /** called after each window */
@@ -53,6 +78,10 @@ export interface SlidePrediction {
   predicted: number;
   /** level-0 pixels per model pixel */
   downsample: number;
+  /** the pyramid level read (and resampled to the training scale) */
+  level: number;
+  /** microns per model pixel, where the slide records its scale */
+  mpp?: { x: number; y: number };
   geometry: CellGeometry;
   /** tissue fraction per cell */
   foreground: Float32Array;
@@ -74,15 +103,31 @@ export function trainingDownsample(slide: SlideLike, imageSize: number, resoluti
     const level = slide.levels[checkInteger('resolution.level', resolution.level, 0, slide.levels.length - 1)]!;
     return level.downsample;
   }
-  const mpp = checkNumber('resolution.mpp', resolution.mpp, Number.MIN_VALUE);
+  const target =
+    typeof resolution.mpp === 'number'
+      ? { x: resolution.mpp, y: resolution.mpp }
+      : { x: resolution.mpp?.x, y: resolution.mpp?.y };
+  const mpp = {
+    x: checkNumber(
+      typeof resolution.mpp === 'number' ? 'resolution.mpp' : 'resolution.mpp.x',
+      target.x,
+      Number.MIN_VALUE,
+    ),
+    y: checkNumber(
+      typeof resolution.mpp === 'number' ? 'resolution.mpp' : 'resolution.mpp.y',
+      target.y,
+      Number.MIN_VALUE,
+    ),
+  };
   if (!base.mpp) {
     throw new OptionError(
       'resolution.mpp',
       `a slide that records microns per pixel (${slide.source ?? 'this slide'} does not)`,
-      mpp,
+      resolution.mpp,
     );
   }
-  return mpp / ((base.mpp.x + base.mpp.y) / 2);
+  // cells are square: per-axis scales become one downsample, their mean
+  return (mpp.x / base.mpp.x + mpp.y / base.mpp.y) / 2;
 }
 
 /**
@@ -108,26 +153,47 @@ export async function predictSlide(
   const pad = checkInteger('resolution.pad', resolution.pad ?? 255, 0, 255);
   const d = trainingDownsample(slide, size, resolution);
   const base = slide.levels[0]!;
+  const level =
+    options.level === undefined
+      ? levelForDownsample(slide.levels, d)
+      : checkInteger('level', options.level, 0, slide.levels.length - 1);
   const cells = size / p;
-  // at the training scale, the slide and its window grid (one centred window when fitted)
+  const maskOptions = options.foreground ?? resolution.foreground ?? {};
+  const mask = maskOptions === false ? undefined : await slideMask(slide, d, p, maskOptions);
+  const windowKind = resolution.kind === 'fit' ? 'fit' : (resolution.window ?? 'tiles');
+  // at the training scale (model pixels), the rectangle the windows cover: the whole slide, or its tissue
   const sw = Math.round(base.width / d);
   const sh = Math.round(base.height / d);
-  const across = Math.max(1, Math.ceil(sw / size));
-  const down = Math.max(1, Math.ceil(sh / size));
-  const left = resolution.kind === 'fit' ? Math.floor((size - sw) / 2) : 0;
-  const top = resolution.kind === 'fit' ? Math.floor((size - sh) / 2) : 0;
+  let box = { x0: 0, y0: 0, x1: sw, y1: sh };
+  const tissueBox = windowKind === 'tissue' && mask ? foregroundBounds(mask) : undefined;
+  if (tissueBox) {
+    const sx = base.width / mask!.width / d;
+    const sy = base.height / mask!.height / d;
+    box = { x0: tissueBox.x0 * sx, y0: tissueBox.y0 * sy, x1: (tissueBox.x1 + 1) * sx, y1: (tissueBox.y1 + 1) * sy };
+  }
+  const across = Math.max(1, Math.ceil((box.x1 - box.x0) / size));
+  const down = Math.max(1, Math.ceil((box.y1 - box.y0) / size));
+  // the grid's top-left corner in model pixels: centred on the fitted slide or on the tissue, else the slide's corner
+  const corner = (lo: number, hi: number, n: number, extent: number) =>
+    windowKind === 'fit'
+      ? -Math.floor((size - extent) / 2)
+      : windowKind === 'tissue' && tissueBox
+        ? Math.round((lo + hi) / 2 - (n * size) / 2)
+        : 0;
+  const left = corner(box.x0, box.x1, across, sw);
+  const top = corner(box.y0, box.y1, down, sh);
   const geometry: CellGeometry = {
     rows: down * cells,
     cols: across * cells,
     cellSize: p * d,
-    // (0, not -0, when there is no padding: the geometry goes to JSON)
-    originX: left ? -left * d : 0,
-    originY: top ? -top * d : 0,
+    // (0, not -0, when there is no offset: the geometry goes to JSON)
+    originX: left ? left * d : 0,
+    originY: top ? top * d : 0,
     width: base.width,
     height: base.height,
   };
   const total = geometry.rows * geometry.cols;
-  const foreground = await tissue(slide, geometry, options.foreground, d, p);
+  const foreground = mask ? tissueFractions(mask, geometry, d, p) : new Float32Array(total).fill(1);
   const minForeground = checkNumber('minForeground', options.minForeground ?? 0.05, 0, 1);
   const relevance = new Map<number, Float32Array>();
   const occlusion = options.occlusion ? new Map<number, Float32Array>() : undefined;
@@ -144,6 +210,7 @@ export async function predictSlide(
         size,
         channels,
         pad,
+        level,
       });
       // windows without tissue (glass around a biopsy) are neither predicted nor mapped
       let tissueCells = 0;
@@ -190,6 +257,8 @@ export async function predictSlide(
     probabilities: probs,
     predicted,
     downsample: d,
+    level,
+    ...(base.mpp ? { mpp: { x: d * base.mpp.x, y: d * base.mpp.y } } : {}),
     geometry,
     foreground,
     relevance,
@@ -211,22 +280,23 @@ function placeWindow(
     target.set(map.subarray(r * cells, (r + 1) * cells), (wy * cells + r) * cols + wx * cells);
 }
 
-/** Tissue fraction per cell from a low-resolution read of the slide (the samplers' mask helpers). */
-async function tissue(
+/** The tissue mask of a low-resolution read of the slide: about 8 mask pixels per cell side, at most 2048 a side. */
+async function slideMask(
   slide: SlideLike,
-  geometry: CellGeometry,
-  options: ForegroundMaskOptions | false | undefined,
   d: number,
   p: number,
-): Promise<Float32Array> {
+  options: ForegroundMaskOptions,
+): Promise<ForegroundMask> {
+  const base = slide.levels[0]!;
+  const longSide = Math.max(base.width, base.height);
+  const side = Math.max(16, Math.min(2048, Math.ceil((8 * longSide) / (p * d))));
+  return foregroundMask(await slideWindowThumbnail(slide, side), options);
+}
+
+/** Tissue fraction per cell of the grid from the slide's mask (the samplers' helpers where cells align). */
+function tissueFractions(mask: ForegroundMask, geometry: CellGeometry, d: number, p: number): Float32Array {
   const total = geometry.rows * geometry.cols;
   const out = new Float32Array(total);
-  if (options === false) return out.fill(1);
-  // about 8 mask pixels per cell side, at most 2048 on the long side: a small read from a coarse level
-  const longSide = Math.max(geometry.width, geometry.height);
-  const side = Math.max(16, Math.min(2048, Math.ceil((8 * longSide) / (p * d))));
-  const thumb = await slideWindowThumbnail(slide, side);
-  const mask = foregroundMask(thumb, options ?? {});
   // the grid over the slide alone, in training-scale pixels, then moved onto the padded grid
   const width = Math.max(1, Math.round(geometry.width / d));
   const height = Math.max(1, Math.round(geometry.height / d));
@@ -242,12 +312,13 @@ async function tissue(
       for (let c = 0; c < grid.cols; c++) {
         const row = r + offset.row;
         const col = c + offset.col;
-        if (row < geometry.rows && col < geometry.cols) out[row * geometry.cols + col] = fg[r * grid.cols + c]!;
+        if (row >= 0 && col >= 0 && row < geometry.rows && col < geometry.cols)
+          out[row * geometry.cols + col] = fg[r * grid.cols + c]!;
       }
     }
     return out;
   }
-  // padding that is not a whole number of cells (a fitted slide centred in its square): count mask pixels per cell
+  // a grid not on whole cells of the slide (a fitted slide centred in its square, a tissue window): count mask pixels
   const count = new Float64Array(total);
   for (let i = 0; i < mask.height; i++) {
     for (let j = 0; j < mask.width; j++) {

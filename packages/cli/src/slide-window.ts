@@ -36,6 +36,8 @@ export interface SlideWindowOptions {
   channels: number;
   /** pixel value beyond the slide (255: white, as PANDA pads) */
   pad: number;
+  /** the pyramid level read (default: the coarsest at least as fine as `downsample`) */
+  level?: number;
 }
 
 /** A region reader over a window of a slide; its one level is the window at the training scale. */
@@ -51,7 +53,7 @@ export interface SlideWindow {
 }
 
 /** The coarsest level at least as fine as `downsample` (within 0.1 %), level 0 when none is. */
-function levelForDownsample(levels: SlideLike['levels'], downsample: number): number {
+export function levelForDownsample(levels: SlideLike['levels'], downsample: number): number {
   let best = 0;
   levels.forEach((level, i) => {
     if (level.downsample <= downsample * 1.001 && level.downsample > levels[best]!.downsample) best = i;
@@ -74,7 +76,10 @@ export function slideWindow(slide: SlideLike, options: SlideWindowOptions): Slid
   const size = checkInteger('size', options.size, 1);
   const channels = checkInteger('channels', options.channels, 1, 4);
   const pad = checkInteger('pad', options.pad, 0, 255);
-  const level = levelForDownsample(slide.levels, d);
+  const level =
+    options.level === undefined
+      ? levelForDownsample(slide.levels, d)
+      : checkInteger('level', options.level, 0, slide.levels.length - 1);
   const info = slide.levels[level]!;
   const base = slide.levels[0]!;
   // per-axis level-0 pixels per pixel of the level read (levels may round their sizes)

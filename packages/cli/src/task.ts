@@ -4,6 +4,7 @@ import type { Dataset } from '@patchgd/optimizer';
 import type { z } from 'zod';
 import type { SamplerConfig } from './config.js';
 import type { SlideResolution } from './slide-predict.js';
+import type { TrainingScale } from './training-scale.js';
 import type { DataIndexEntry } from './data-check.js';
 
 export interface TaskContext {
@@ -41,6 +42,12 @@ export interface TaskData {
    * the same way (default: long side fitted to imageSize, padded with 0)
    */
   resolution?: SlideResolution;
+  /**
+   * the physical scale of the training images as the model reads them (`trainingScale()` of each
+   * image's microns per pixel at the level read); recorded in run.json, so `predict` reads slides
+   * from other scanners at it. Left out: run.json says the task reported no scale
+   */
+  scale?: TrainingScale;
   /**
    * the dataset index (one entry per example: listing file, row, image file, label cell), which
    * the data check before the first epoch reads; tasks of generated data leave it out

@@ -258,6 +258,7 @@ async function trainIn(
         `  planner: batch ${m.batchSize}: a real step peaks at ${(m.peakBytes / 2 ** 20).toFixed(1)} MiB of device memory (wasm heap ${(m.wasmHeapBytes / 2 ** 20).toFixed(0)} MiB, RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB) ${m.fits ? '✓' : '✗ over budget'}`,
       );
   progress.log(`batch size ${batchSize}, ${batchesPerEpoch} batches per epoch, ${config.train.epochs} epochs`);
+  progress.log(`scale: ${data.scale?.note ?? 'the task reports no physical scale for its images'}`);
   if (!options.resume || !existsSync(runInfoFile)) {
     await writeAtomic(
       runInfoFile,
@@ -278,6 +279,10 @@ async function trainIn(
             imageSize: data.imageSize,
             channels: data.channels,
             resolution: data.resolution ?? { kind: 'fit', pad: 0 },
+            // the microns per pixel trained at, or why there is none (predict then reads by level)
+            ...(data.scale?.mpp !== undefined
+              ? { mpp: data.scale.mpp }
+              : { mppNote: data.scale?.note ?? 'the task reports no physical scale for its images' }),
           },
         },
         null,

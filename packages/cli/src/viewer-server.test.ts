@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,13 +47,16 @@ afterAll(async () => {
 });
 
 /** GET with the path sent exactly as written (fetch would normalise `../`). */
-function get(url: string, pathname: string): Promise<{ status: number; body: Buffer }> {
+function get(
+  url: string,
+  pathname: string,
+): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, path: pathname, method: 'GET' }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -101,6 +104,130 @@ describe('viewer server', () => {
     expect(existsSync(path.join(out, 'slides', 'pink', 'slide_files', '9', '1_1.jpeg'))).toBe(true);
     expect(existsSync(path.join(out, 'slides', 'pink', 'relevance-1_files', '9', '1_1.png'))).toBe(true);
     expect(tiles).toBeGreaterThan(10);
+  });
+});
+
+/** Width, height and channels of an encoded image. */
+async function dims(body: Buffer) {
+  const { info } = await sharp(body).raw().toBuffer({ resolveWithObject: true });
+  return [info.width, info.height, info.channels];
+}
+
+describe('IIIF Image API 3.0 (level 0)', () => {
+  it('describes slides and overlays in info.json: tiles of every offered scale, the sizes served, the limits', async () => {
+    const res = await get(viewer.url, '/iiif/pink/info.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/ld+json;profile="http://iiif.io/api/image/3/context.json"');
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    // 1536² with levels down to 192²: DeepZoom levels 4–11 are offered, whole images up to 1024 a side
+    expect(JSON.parse(res.body.toString())).toEqual({
+      '@context': 'http://iiif.io/api/image/3/context.json',
+      id: `${viewer.url}iiif/pink`,
+      type: 'ImageService3',
+      protocol: 'http://iiif.io/api/image',
+      profile: 'level0',
+      width: 1536,
+      height: 1536,
+      maxWidth: 768,
+      maxHeight: 768,
+      sizes: [12, 24, 48, 96, 192, 384, 768].map((side) => ({ width: side, height: side })),
+      tiles: [{ width: 256, height: 256, scaleFactors: [1, 2, 4, 8, 16, 32, 64, 128] }],
+      preferredFormats: ['jpg', 'png'],
+      extraFormats: ['png'],
+    });
+    const overlay = JSON.parse((await get(viewer.url, '/iiif/pink~relevance-0/info.json')).body.toString());
+    expect([overlay.id, overlay.preferredFormats]).toEqual([`${viewer.url}iiif/pink~relevance-0`, ['png', 'jpg']]);
+    const bare = await get(viewer.url, '/iiif/pink');
+    expect([bare.status, bare.headers.location]).toEqual([303, '/iiif/pink/info.json']);
+  });
+
+  it('serves the tiles and sizes it lists, the overlay cells in their colours, and refuses the rest', async () => {
+    const ok = async (url: string) => {
+      const res = await get(viewer.url, url);
+      expect(res.status, url).toBe(200);
+      return res.body;
+    };
+    expect(await dims(await ok('/iiif/pink/0,0,256,256/256,256/0/default.jpg'))).toEqual([256, 256, 3]);
+    expect(await dims(await ok('/iiif/pink/0,0,256,256/256,/0/default.jpg'))).toEqual([256, 256, 3]);
+    expect(await dims(await ok('/iiif/pink/1024,1024,512,512/256,256/0/default.jpg'))).toEqual([256, 256, 3]);
+    // an edge tile of scale 4 (level 384²): 128 px wide
+    expect(await dims(await ok('/iiif/pink/1024,0,512,1024/128,256/0/default.jpg'))).toEqual([128, 256, 3]);
+    expect(await dims(await ok('/iiif/pink/full/192,192/0/default.jpg'))).toEqual([192, 192, 3]);
+    expect(await dims(await ok('/iiif/pink/full/768,768/0/default.png'))).toEqual([768, 768, 3]);
+    expect(await dims(await ok('/iiif/pink/full/max/0/default.jpg'))).toEqual([768, 768, 3]);
+    const slide = await sharp(await ok('/iiif/pink/512,512,512,512/256,256/0/default.png'))
+      .raw()
+      .toBuffer();
+    expect(Math.max(...SLIDE_COLOUR.map((v, k) => Math.abs(v - slide[k]!)))).toBeLessThan(3);
+    // the overlay's centre cell (512–1024 of 1536, 3 × 3 cells) fills this tile in its colour
+    const cell = await sharp(await ok('/iiif/pink~relevance-0/512,512,512,512/256,256/0/default.png'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect(cell.info.channels).toBe(4);
+    const at = (128 * 256 + 128) * 4;
+    expect([...cell.data.subarray(at, at + 4)]).toEqual(centre);
+    expect(await dims(await ok('/iiif/pink~relevance-0/0,0,256,256/256,256/0/default.jpg'))).toEqual([256, 256, 3]);
+    const served = viewer.viewer.tilesServed;
+    for (const [url, status] of [
+      ['/iiif/pink/full/max/90/default.jpg', 400], // rotation
+      ['/iiif/pink/full/max/0/gray.jpg', 400], // quality
+      ['/iiif/pink/full/max/0/default.gif', 400], // format
+      ['/iiif/pink/full/max/0/default', 400],
+      ['/iiif/pink/10,0,256,256/256,256/0/default.jpg', 400], // not on the tile grid
+      ['/iiif/pink/0,0,256,256/100,100/0/default.jpg', 400], // not the tile's size
+      ['/iiif/pink/0,0,256,256/512,512/0/default.jpg', 400], // upscaling
+      ['/iiif/pink/5000,0,256,256/256,256/0/default.jpg', 400], // outside the image
+      ['/iiif/pink/-1,0,256,256/256,256/0/default.jpg', 400],
+      ['/iiif/pink/square/max/0/default.jpg', 400],
+      ['/iiif/pink/pct:10,10,10,10/max/0/default.jpg', 400],
+      ['/iiif/pink/full/1536,1536/0/default.jpg', 400], // a whole fine level is not served
+      ['/iiif/pink/full/pct:50/0/default.jpg', 400],
+      ['/iiif/pink/full/!256,256/0/default.jpg', 400],
+      ['/iiif/nosuch/info.json', 404],
+      ['/iiif/pink~nosuch/info.json', 404],
+      ['/iiif/nosuch/full/max/0/default.jpg', 404],
+      ['/iiif/../info.json', 404],
+      ['/iiif/%2e%2e%2fpink/info.json', 404],
+      ['/iiif/..%2f..%2fetc%2fpasswd/full/max/0/default.jpg', 404],
+      ['/iiif/%E0%A4%A/info.json', 400], // not UTF-8
+      ['/iiif/pink/full/max/0/default.jpg/extra', 404],
+    ] as const) {
+      expect((await get(viewer.url, url)).status, url).toBe(status);
+    }
+    expect(viewer.viewer.tilesServed).toBe(served);
+  });
+
+  it('refuses full/max on a big level without a pyramid, and says so in info.json', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'viewer-flat-'));
+    const file = path.join(root, 'flat.tiff');
+    // 6144² at one level: no whole image is small enough to read, only tiles
+    await writeTiledTiff(
+      file,
+      { width: 6144, height: 6144, channels: 1, background: [128] },
+      { tileSize: 256, compression: 'deflate', pyramid: false },
+    );
+    const record = JSON.parse(await readFile(path.join(dir, 'predictions', 'pink', 'prediction.json'), 'utf8'));
+    await mkdir(path.join(root, 'predictions', 'flat'), { recursive: true });
+    await writeFile(
+      path.join(root, 'predictions', 'flat', 'prediction.json'),
+      JSON.stringify({ ...record, slide: file, id: 'flat', width: 6144, height: 6144, maps: [] }),
+    );
+    const flat = await startViewer({ dir: root });
+    try {
+      const info = JSON.parse((await get(flat.url, '/iiif/flat/info.json')).body.toString());
+      expect(info).toMatchObject({ width: 6144, height: 6144, maxWidth: 256, maxHeight: 256, sizes: [] });
+      expect(info.tiles[0].scaleFactors).toEqual([1, 2, 4, 8, 16]);
+      const max = await get(flat.url, '/iiif/flat/full/max/0/default.jpg');
+      expect(max.status).toBe(400);
+      expect(max.body.toString()).toMatch(/^full\/max would decode a whole 6144×6144 level/);
+      // a tile of the coarsest offered scale reads 4096² of level 0, and is served
+      const tile = await get(flat.url, '/iiif/flat/0,0,4096,4096/256,256/0/default.jpg');
+      expect(tile.status).toBe(200);
+      expect(await dims(tile.body)).toEqual([256, 256, 3]);
+    } finally {
+      await flat.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
@@ -193,6 +320,74 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
       );
       await page.waitForTimeout(300);
       expect(near(await pixel(), SLIDE_COLOUR)).toBeLessThan(8);
+    } finally {
+      await browser.close();
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+});
+describe.skipIf(!existsSync(CHROMIUM))('IIIF in headless Chromium', () => {
+  it("serves every tile OpenSeadragon's IIIF tile source asks for, at every level", async () => {
+    const { chromium } = await import('playwright-core');
+    const profile = await mkdtemp(path.join(tmpdir(), 'chromium-profile-'));
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(viewer.url);
+      // OpenSeadragon's own IIIF tile source, configured from our info.json, lists the tile URLs it would fetch
+      const tiles = await page.evaluate(async () => {
+        interface TileSource {
+          minLevel: number;
+          maxLevel: number;
+          width: number;
+          height: number;
+          getNumTiles(level: number): { x: number; y: number };
+          getLevelScale(level: number): number;
+          getTileUrl(level: number, x: number, y: number): string;
+        }
+        const osd = (
+          globalThis as unknown as {
+            OpenSeadragon: {
+              IIIFTileSource: {
+                new (options: unknown): TileSource;
+                prototype: { configure(info: unknown, url: string, postData: null): unknown };
+              };
+            };
+          }
+        ).OpenSeadragon;
+        const out: { url: string; width: number; height: number }[] = [];
+        for (const id of ['pink', 'pink~relevance-0']) {
+          const info = await (await fetch(`/iiif/${id}/info.json`)).json();
+          const options = osd.IIIFTileSource.prototype.configure(info, `/iiif/${id}/info.json`, null);
+          const source = new osd.IIIFTileSource(options);
+          for (let level = source.minLevel; level <= source.maxLevel; level++) {
+            const n = source.getNumTiles(level);
+            const scale = source.getLevelScale(level);
+            const w = Math.ceil(source.width * scale);
+            const h = Math.ceil(source.height * scale);
+            for (let x = 0; x < n.x; x++)
+              for (let y = 0; y < n.y; y++)
+                out.push({
+                  url: source.getTileUrl(level, x, y),
+                  width: Math.min(256, w - x * 256),
+                  height: Math.min(256, h - y * 256),
+                });
+          }
+        }
+        return out;
+      });
+      expect(tiles.length).toBeGreaterThan(100);
+      expect(tiles.some((t) => t.url.includes('/full/'))).toBe(true);
+      expect(tiles.some((t) => t.url.endsWith('.png'))).toBe(true); // the overlay's preferred format
+      for (const t of tiles) {
+        const res = await get(viewer.url, new URL(t.url).pathname);
+        expect(res.status, t.url).toBe(200);
+        expect((await dims(res.body)).slice(0, 2), t.url).toEqual([t.width, t.height]);
+      }
     } finally {
       await browser.close();
       await rm(profile, { recursive: true, force: true });

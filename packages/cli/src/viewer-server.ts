@@ -1,8 +1,9 @@
 // `patchgd view`: a local HTTP server with DeepZoom tiles of the slides (read straight from
-// tiled-io) and of their heatmap overlays, and an OpenSeadragon page. Only the files of one
+// tiled-io) and of their heatmap overlays, the same images as IIIF Image API 3.0 (level 0) for
+// other viewers, and an OpenSeadragon page. Only the files of one
 // predictions folder are reachable: URLs name slides and maps by id and are looked up, never
 // joined onto a path; tiles are checked against the pyramid; encoded tiles sit in a bounded LRU.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,11 +11,14 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { openImage, type ImageSource } from '@patchgd/tiled-io';
 import { CliError } from './errors.js';
+import { iiifInfo, parseIiifRequest, type IiifImage } from './iiif.js';
 import type { PredictionRecord } from './overlay-files.js';
 import { DZ_TILE, viewerPage, type ViewerSlide } from './viewer-page.js';
 
 /** Largest region, in pixels, read from one pyramid level for one tile (coarser DeepZoom levels are not offered). */
 const MAX_READ = 4096 * 4096;
+/** Longest side of a whole image served at once (IIIF `sizes`); larger views are tiled. */
+const MAX_SIZE = 1024;
 
 export interface ViewerOptions {
   /** a run folder (its predictions/) or a folder written by `patchgd predict` */
@@ -73,13 +77,61 @@ function minDeepZoomLevel(source: ImageSource): number {
   return maxLevel;
 }
 
-/** One DeepZoom tile of `source` (PNG for RGBA overlays, JPEG for slides), or undefined when it does not exist. */
+/** The level of `source` a DeepZoom level reads, and the rectangle of it under a rectangle of DeepZoom pixels. */
+function readPlan(source: ImageSource, level: number, rect: { x: number; y: number; width: number; height: number }) {
+  const base = source.levels[0]!;
+  const d = 2 ** (deepZoomLevels(base.width, base.height).maxLevel - level); // level-0 pixels per DeepZoom pixel
+  let index = 0;
+  source.levels.forEach((l, i) => {
+    if (l.downsample <= d * 1.001 && l.downsample > source.levels[index]!.downsample) index = i;
+  });
+  const info = source.levels[index]!;
+  const sx = base.width / info.width;
+  const sy = base.height / info.height;
+  const x0 = Math.floor((rect.x * d) / sx);
+  const y0 = Math.floor((rect.y * d) / sy);
+  const x1 = Math.min(info.width, Math.ceil(((rect.x + rect.width) * d) / sx));
+  const y1 = Math.min(info.height, Math.ceil(((rect.y + rect.height) * d) / sy));
+  return { index, x0, y0, x1, y1, pixels: (x1 - x0) * (y1 - y0) };
+}
+
+/**
+ * A rectangle of DeepZoom level `level` of `source`, encoded (PNG or JPEG; overlays are resized
+ * nearest-neighbour, so cells keep their colours), or undefined when it would read more than
+ * MAX_READ pixels of one pyramid level.
+ */
+async function renderDeepZoom(
+  source: ImageSource,
+  level: number,
+  rect: { x: number; y: number; width: number; height: number },
+  encoding: 'jpeg' | 'png',
+  overlay: boolean,
+): Promise<Buffer | undefined> {
+  const plan = readPlan(source, level, rect);
+  if (plan.pixels > MAX_READ) return undefined;
+  const px = await source.readRegion({
+    level: plan.index,
+    x: plan.x0,
+    y: plan.y0,
+    width: Math.max(1, plan.x1 - plan.x0),
+    height: Math.max(1, plan.y1 - plan.y0),
+  });
+  const image = sharp(px.data, {
+    raw: { width: px.width, height: px.height, channels: px.channels as 1 | 2 | 3 | 4 },
+  }).resize(rect.width, rect.height, { fit: 'fill', kernel: overlay ? 'nearest' : 'lanczos3' });
+  if (encoding === 'png') return image.png().toBuffer();
+  // a JPEG of an overlay shows it over white (JPEG has no alpha)
+  return (overlay ? image.flatten({ background: '#ffffff' }) : image.removeAlpha()).jpeg({ quality: 85 }).toBuffer();
+}
+
+/** One DeepZoom tile of `source`, or undefined when it does not exist. */
 async function deepZoomTile(
   source: ImageSource,
   level: number,
   col: number,
   row: number,
-  format: 'jpeg' | 'png',
+  encoding: 'jpeg' | 'png',
+  overlay: boolean,
   minLevel = 0,
 ): Promise<Buffer | undefined> {
   const base = source.levels[0]!;
@@ -90,35 +142,39 @@ async function deepZoomTile(
   const down = Math.ceil(height / DZ_TILE);
   if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= across || row >= down)
     return undefined;
-  const tw = Math.min(DZ_TILE, width - col * DZ_TILE);
-  const th = Math.min(DZ_TILE, height - row * DZ_TILE);
-  const d = 2 ** (dz.maxLevel - level); // level-0 pixels per DeepZoom pixel
-  let index = 0;
-  source.levels.forEach((l, i) => {
-    if (l.downsample <= d * 1.001 && l.downsample > source.levels[index]!.downsample) index = i;
-  });
-  const info = source.levels[index]!;
-  const sx = base.width / info.width;
-  const sy = base.height / info.height;
-  const x0 = Math.floor((col * DZ_TILE * d) / sx);
-  const y0 = Math.floor((row * DZ_TILE * d) / sy);
-  const x1 = Math.min(info.width, Math.ceil(((col * DZ_TILE + tw) * d) / sx));
-  const y1 = Math.min(info.height, Math.ceil(((row * DZ_TILE + th) * d) / sy));
-  if ((x1 - x0) * (y1 - y0) > MAX_READ) return undefined;
-  const px = await source.readRegion({
-    level: index,
-    x: x0,
-    y: y0,
-    width: Math.max(1, x1 - x0),
-    height: Math.max(1, y1 - y0),
-  });
-  const image = sharp(px.data, {
-    raw: { width: px.width, height: px.height, channels: px.channels as 1 | 2 | 3 | 4 },
-  }).resize(tw, th, {
-    fit: 'fill',
-    kernel: format === 'png' ? 'nearest' : 'lanczos3',
-  });
-  return format === 'png' ? image.png().toBuffer() : image.removeAlpha().jpeg({ quality: 85 }).toBuffer();
+  const rect = {
+    x: col * DZ_TILE,
+    y: row * DZ_TILE,
+    width: Math.min(DZ_TILE, width - col * DZ_TILE),
+    height: Math.min(DZ_TILE, height - row * DZ_TILE),
+  };
+  return renderDeepZoom(source, level, rect, encoding, overlay);
+}
+
+/** What IIIF offers of an image: the DeepZoom levels from minLevel as tiles, and the small whole levels as sizes. */
+function iiifImage(source: ImageSource, minLevel: number, overlay: boolean): IiifImage {
+  const { width, height } = source.levels[0]!;
+  const dz = deepZoomLevels(width, height);
+  const scaleFactors: number[] = [];
+  const sizes: { width: number; height: number }[] = [];
+  for (let level = dz.maxLevel; level >= minLevel; level--) {
+    scaleFactors.push(2 ** (dz.maxLevel - level));
+    const size = dz.size(level);
+    // a whole level is served when it is small and reads a bounded region (never a whole fine level)
+    if (
+      Math.max(size.width, size.height) <= MAX_SIZE &&
+      readPlan(source, level, { x: 0, y: 0, ...size }).pixels <= MAX_READ
+    )
+      sizes.unshift(size);
+  }
+  return {
+    width,
+    height,
+    tile: DZ_TILE,
+    scaleFactors,
+    sizes,
+    preferredFormats: overlay ? ['png', 'jpg'] : ['jpg', 'png'],
+  };
 }
 
 /** The viewer's state: open sources, the tile cache, the page. */
@@ -170,33 +226,113 @@ export class Viewer {
     return viewerPage(this.slides);
   }
 
-  /** A tile by slide id, image name ('slide' or a map name), level, column and row; undefined → 404. */
-  async tile(id: string, image: string, level: number, col: number, row: number): Promise<Buffer | undefined> {
+  /** A slide or map by slide id and image name ('slide' or a map name); the file comes from the record, never the URL. */
+  private lookup(id: string, image: string) {
     const index = this.records.findIndex((r) => r.id === id);
     const record = this.records[index];
     if (!record) return undefined;
     const map = image === 'slide' ? undefined : record.maps.find((m) => m.name === image);
     if (image !== 'slide' && !map) return undefined;
-    const key = `${id}/${image}/${level}/${col}_${row}`;
-    const hit = this.cache.get(key);
-    if (hit) {
-      this.cache.delete(key);
-      this.cache.set(key, hit);
-      return hit;
-    }
-    // the file comes from the record, never from the URL
     const file = map ? path.join(this.dir, record.id, map.file) : record.slide;
     let source = this.sources.get(file);
     if (!source) {
       source = openImage(file);
       this.sources.set(file, source);
     }
-    const tile = await deepZoomTile(await source, level, col, row, map ? 'png' : 'jpeg', this.slides[index]!.minLevel);
-    if (!tile) return undefined;
-    this.cache.set(key, tile);
+    return { source, overlay: map !== undefined, minLevel: this.slides[index]!.minLevel };
+  }
+
+  /** An encoded image from the LRU cache, or made (and cached when it exists). */
+  private async cached(key: string, make: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const made = await make();
+    if (!made) return undefined;
+    this.cache.set(key, made);
     while (this.cache.size > this.cacheTiles) this.cache.delete(this.cache.keys().next().value!);
     this.tilesServed++;
-    return tile;
+    return made;
+  }
+
+  /** A DeepZoom tile by slide id, image name ('slide' or a map name), level, column and row; undefined → 404. */
+  async tile(
+    id: string,
+    image: string,
+    level: number,
+    col: number,
+    row: number,
+    encoding?: 'jpeg' | 'png',
+  ): Promise<Buffer | undefined> {
+    const found = this.lookup(id, image);
+    if (!found) return undefined;
+    const format = encoding ?? (found.overlay ? 'png' : 'jpeg');
+    return this.cached(`${id}/${image}/${level}/${col}_${row}.${format}`, async () =>
+      deepZoomTile(await found.source, level, col, row, format, found.overlay, found.minLevel),
+    );
+  }
+
+  /** The slide (`<slide id>`) or overlay (`<slide id>~<map name>`) a IIIF identifier names. */
+  private iiifTarget(identifier: string) {
+    if (this.records.some((r) => r.id === identifier)) return { id: identifier, image: 'slide' };
+    const cut = identifier.lastIndexOf('~');
+    return cut < 0 ? undefined : { id: identifier.slice(0, cut), image: identifier.slice(cut + 1) };
+  }
+
+  /** The IIIF info.json of an identifier with base URI `base` + identifier, or undefined (404). */
+  async iiifInfo(identifier: string, base: string): Promise<Record<string, unknown> | undefined> {
+    const target = this.iiifTarget(identifier);
+    const found = target && this.lookup(target.id, target.image);
+    if (!found) return undefined;
+    return iiifInfo(
+      `${base}${encodeURIComponent(identifier)}`,
+      iiifImage(await found.source, found.minLevel, found.overlay),
+    );
+  }
+
+  /**
+   * A IIIF image request: 200 with the image, 404 for an unknown identifier, 400 for a request this
+   * level 0 service does not list (a whole big level, a rotation, another quality or format).
+   */
+  async iiif(
+    identifier: string,
+    region: string,
+    size: string,
+    rotation: string,
+    qualityFormat: string,
+  ): Promise<{ status: 200; body: Buffer; type: string } | { status: 400 | 404; message: string }> {
+    const target = this.iiifTarget(identifier);
+    const found = target && this.lookup(target.id, target.image);
+    if (!target || !found) return { status: 404, message: `no image ${identifier}` };
+    const source = await found.source;
+    const request = parseIiifRequest(
+      iiifImage(source, found.minLevel, found.overlay),
+      region,
+      size,
+      rotation,
+      qualityFormat,
+    );
+    if (typeof request === 'string') return { status: 400, message: request };
+    const encoding = request.format === 'jpg' ? 'jpeg' : 'png';
+    const { maxLevel } = deepZoomLevels(source.levels[0]!.width, source.levels[0]!.height);
+    const level = maxLevel - Math.log2(request.scaleFactor);
+    const body =
+      request.kind === 'tile'
+        ? await this.tile(target.id, target.image, level, request.col, request.row, encoding)
+        : await this.cached(`${target.id}/${target.image}/${level}/full.${encoding}`, () =>
+            renderDeepZoom(
+              source,
+              level,
+              { x: 0, y: 0, width: request.width, height: request.height },
+              encoding,
+              found.overlay,
+            ),
+          );
+    if (!body) return { status: 400, message: `${region}/${size} would read more than a bounded region` };
+    return { status: 200, body, type: `image/${encoding}` };
   }
 
   get cachedTiles(): number {
@@ -217,6 +353,10 @@ export function openSeadragonDir(): string {
 }
 
 const TILE_URL = /^\/slides\/([^/]+)\/([^/]+)_files\/(\d+)\/(\d+)_(\d+)\.(jpeg|png)$/;
+/** `/iiif/<id>`, `/iiif/<id>/info.json` or `/iiif/<id>/<region>/<size>/<rotation>/<quality>.<format>` */
+const IIIF_URL = /^\/iiif\/([^/]+)(?:\/(info\.json)|\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+))?$/;
+/** A Host header that is a host name or address and a port, nothing else (it becomes info.json's id). */
+const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.png': 'image/png', '.map': 'application/json' };
 
 /**
@@ -238,6 +378,41 @@ export async function startViewer(
     assets.set(`/openseadragon/${name}`, path.join(osd, name));
   for (const name of await readdir(path.join(osd, 'images')))
     assets.set(`/openseadragon/images/${name}`, path.join(osd, 'images', name));
+  const serveIiif = async (match: RegExpExecArray, host: string | undefined, res: ServerResponse) => {
+    const [, rawId, info, region, size, rotation, qualityFormat] = match;
+    const cors = { 'access-control-allow-origin': '*' };
+    let identifier: string;
+    try {
+      // identifiers are URI-encoded; decoded only to be looked up among the records, never used as a path
+      identifier = decodeURIComponent(rawId!);
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain', ...cors }).end(`bad identifier ${rawId}\n`);
+      return;
+    }
+    if (!info && !region) {
+      res.writeHead(303, { location: `/iiif/${rawId}/info.json`, ...cors }).end();
+      return;
+    }
+    if (info) {
+      const origin = host && HOST.test(host) ? `http://${host}` : base;
+      const doc = await viewer.iiifInfo(identifier, `${origin}/iiif/`);
+      if (!doc) return void res.writeHead(404, { 'content-type': 'text/plain', ...cors }).end('not found\n');
+      res
+        .writeHead(200, {
+          'content-type': 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"',
+          ...cors,
+        })
+        .end(JSON.stringify(doc));
+      return;
+    }
+    const out = await viewer.iiif(identifier, region!, size!, rotation!, qualityFormat!);
+    if (out.status !== 200) {
+      res.writeHead(out.status, { 'content-type': 'text/plain', ...cors }).end(`${out.message}\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': out.type, 'cache-control': 'max-age=3600', ...cors }).end(out.body);
+  };
+  let base = '';
   const server = createServer((req, res) => {
     const notFound = () => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -257,6 +432,8 @@ export async function startViewer(
           .end(await readFile(asset));
         return;
       }
+      const iiif = IIIF_URL.exec(url);
+      if (iiif) return serveIiif(iiif, req.headers.host, res);
       const match = TILE_URL.exec(url);
       if (!match) return notFound();
       const [, id, image, level, col, row, format] = match;
@@ -273,6 +450,7 @@ export async function startViewer(
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as { port: number; address: string };
+  base = `http://${address.address}:${address.port}`;
   return {
     url: `http://${address.address}:${address.port}/`,
     server,

@@ -16,6 +16,11 @@ export interface PatchGDManifest {
   gridSize: [number, number];
   /** the image side the run trained on (pixels at the level it read) */
   imageSize: number;
+  /**
+   * microns per pixel of the images the run trained on (one number, or per axis when they differ);
+   * absent when the training files record no physical scale
+   */
+  mpp?: number | { x: number; y: number };
   channels: number;
   /** pixels are divided by `scale` (255 for 8-bit when absent), then normalised */
   normalize?: Normalization;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SamplerError, SamplerOptionError, SamplerStateError } from './errors.js';
-import { cellForeground, foregroundMask, otsuThreshold } from './foreground.js';
+import { cellForeground, foregroundBounds, foregroundMask, otsuThreshold } from './foreground.js';
 import { createSampler } from './registry.js';
 import type { SamplerImage } from './sampler.js';
 import { PatchGrid } from './patch-grid.js';
@@ -72,6 +72,17 @@ describe('otsuThreshold / foregroundMask / cellForeground', () => {
     expect(fractions[0]).toBe(1);
     expect(fractions[15]).toBe(0);
     expect(fractions[255]).toBe(1);
+  });
+
+  it('bounds the foreground of a mask, and says when there is none', () => {
+    const mask = new Uint8Array(6 * 5);
+    mask[1 * 6 + 4] = 1;
+    mask[3 * 6 + 2] = 1;
+    expect(foregroundBounds({ mask, width: 6, height: 5 })).toEqual({ x0: 2, y0: 1, x1: 4, y1: 3 });
+    expect(foregroundBounds({ mask: new Uint8Array(4), width: 2, height: 2 })).toBeUndefined();
+    expect(() => foregroundBounds({ mask: new Uint8Array(3), width: 2, height: 2 })).toThrow(
+      'Expected a Uint8Array of width × height = 4 for mask.mask but received',
+    );
   });
 });
 

@@ -187,3 +187,48 @@ export function cellForeground(grid: PatchGrid, mask: Pick<ForegroundMask, 'mask
   }
   return out;
 }
+
+/** The smallest rectangle holding every foreground pixel of a mask, in mask pixels (inclusive bounds). */
+export interface ForegroundBounds {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * The bounding box of a mask's foreground, or undefined when it has none: where the tissue of a
+ * slide lies, from a mask of a low-resolution level, so a window can be placed around it.
+ *
+ * @example
+ * ```ts
+ * const box = foregroundBounds(foregroundMask(thumbnail)); // { x0: 12, y0: 3, x1: 40, y1: 22 } or undefined
+ * ```
+ */
+export function foregroundBounds(
+  mask: Pick<ForegroundMask, 'mask' | 'width' | 'height'>,
+): ForegroundBounds | undefined {
+  checkInteger('mask.width', mask?.width, 1, undefined, SamplerOptionError);
+  checkInteger('mask.height', mask.height, 1, undefined, SamplerOptionError);
+  if (!(mask.mask instanceof Uint8Array) || mask.mask.length !== mask.width * mask.height)
+    throw new SamplerOptionError(
+      'mask.mask',
+      `a Uint8Array of width × height = ${mask.width * mask.height}`,
+      mask.mask,
+    );
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < mask.height; y++) {
+    const line = y * mask.width;
+    for (let x = 0; x < mask.width; x++) {
+      if (!mask.mask[line + x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  return x1 < 0 ? undefined : { x0, y0, x1, y1 };
+}
