@@ -149,8 +149,13 @@ export async function createSession(
         backbone,
         numClasses: data.classes,
         accumulationSteps: config.gd.accumulationSteps,
+        workers: { count: config.engine.workers, imports: importedPlugins() },
       });
+      const gd = trainer as GDTrainer;
       description = `GD: ${model.backbone} on the whole ${data.imageSize}² image, ε = ${config.gd.accumulationSteps}`;
+      description += gd.workers.reason
+        ? `; 1 thread (${gd.workers.reason})`
+        : `; ${gd.workers.count} worker thread${gd.workers.count === 1 ? '' : 's'}`;
     }
   } catch (error) {
     if (error instanceof CliError) throw error;

@@ -1,13 +1,15 @@
 // The baseline: ordinary gradient descent on the backbone's full-image classifier, with the same
 // optimizer groups, schedule, gradient accumulation and pixel pipeline as PatchGDTrainer.
 import { tf } from '@patchgd/engine';
-import type { Backbone, BackboneClassifier } from '@patchgd/backbones';
+import { recipeOf, type Backbone, type BackboneClassifier } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import { mixSeed } from '@patchgd/core';
 import type { StateDict } from './checkpoint.js';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
 import { loadVariableTensors, variableTensors, type NamedVariable } from './model-state.js';
-import { accumulate, imagesOf, labelsOf, readPatches, type ImageBatch } from './images.js';
+import { accumulate, imagesOf, labelsOf, readPatchData, type ImageBatch } from './images.js';
+import type { GDPiece } from './workers/protocol.js';
+import { cannotReplicate, PatchGDWorkers, resolveWorkers, type WorkersOption } from './workers/patchgd-workers.js';
 import { OptimizerGroups, type OptimizerGroupsState, type OptimizerOption } from './optimizer-groups.js';
 import { constantSchedule, type Schedule } from './schedule.js';
 import { checkFiniteOutput, nonFiniteVariables } from './model-state.js';
@@ -27,7 +29,21 @@ export interface GDTrainerOptions extends BudgetOptions {
   scale?: number;
   /** seeds dropout inside the classifier (default 42) */
   seed?: number;
+  /**
+   * Data-parallel worker threads, as for PatchGDTrainer (default `'auto'`). The micro-batches are
+   * spread over the workers (exact, batch norm included); with fewer micro-batches than workers each
+   * is split by images, with per-thread batch statistics. Call `close()` when done.
+   */
+  workers?: WorkersOption;
 }
+
+/** One GD batch: its loss, and the workers' device memory when they ran it. */
+interface GDRun {
+  loss: number;
+  workerPeakBytes?: number;
+}
+
+const extraPeakBytes = (run: GDRun) => run.workerPeakBytes ?? 0;
 
 /**
  * Trains the backbone's full-image classifier by ordinary gradient descent.
@@ -46,6 +62,10 @@ export class GDTrainer {
   private readonly schedule: Schedule;
   private readonly variables: readonly NamedVariable[];
   private budgetChecked = false;
+  private measuring = false;
+  private readonly parallel: PatchGDWorkers<never> | undefined;
+  /** the worker count in use and, when it is 1 though more were asked for, why */
+  readonly workers: { count: number; reason?: string };
 
   constructor(options: GDTrainerOptions) {
     const { backbone, numClasses } = options;
@@ -70,6 +90,22 @@ export class GDTrainer {
       head: this.variables.filter((v) => !trunk.has(v.variable)),
     });
     this.schedule = options.schedule ?? constantSchedule;
+    const { count, imports } = resolveWorkers(options.workers);
+    const reason = count > 1 ? cannotReplicate(backbone) : undefined;
+    this.workers = reason ? { count: 1, reason } : { count };
+    if (this.workers.count > 1) {
+      this.parallel = new PatchGDWorkers<never>({
+        count: this.workers.count,
+        imports,
+        model: { kind: 'gd', backbone: recipeOf(backbone)!, classes: numClasses, training: options.training ?? true },
+        variables: this.variables,
+      });
+    }
+  }
+
+  /** Stops the worker threads (a later batch starts them again). */
+  async close(): Promise<void> {
+    await this.parallel?.close();
   }
 
   /** Optimizer steps taken so far. */
@@ -79,10 +115,15 @@ export class GDTrainer {
 
   /** Whole images as one normalised `[B, H, W, C]` tensor, through the same pipeline as patches. */
   async toTensor(images: ImageBatch, keys?: readonly string[]): Promise<tf.Tensor4D> {
+    const { data, shape } = await this.pixels(images, keys);
+    return tf.tensor4d(data, shape);
+  }
+
+  private async pixels(images: ImageBatch, keys?: readonly string[]) {
     const sources = imagesOf(images);
     const size = this.options.backbone.inputSize;
     const grid = new PatchGrid({ width: size, height: size, patchSize: size });
-    return readPatches(
+    return readPatchData(
       sources,
       sources.map(() => Int32Array.of(0)),
       {
@@ -104,20 +145,21 @@ export class GDTrainer {
       { variables: this.variables.map((v) => v.variable), optimizers: this.optimizers, restore: 'always' },
       () => this.run(images, labelsIn, grads, false),
     );
-    return { loss: result, grads };
+    return { loss: result.loss, grads };
   }
 
   async trainBatch(
     images: ImageBatch,
     labels: ArrayLike<number>,
     options: { keys?: readonly string[] } = {},
-  ): Promise<{ loss: number; peakBytes?: number }> {
+  ): Promise<{ loss: number; peakBytes?: number; workerPeakBytes?: number }> {
     const budget = this.options.budgetBytes;
     const variables = this.variables.map((v) => v.variable);
     const what = `A GD step on ${imagesOf(images).length} images`;
     if (budget !== undefined && !this.budgetChecked && this.options.checkBudgetFirst !== false) {
-      await guardStep({ variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what }, () =>
-        this.run(images, labels, {}, true, options.keys),
+      await guardStep(
+        { variables, optimizers: this.optimizers, restore: 'always', budgetBytes: budget, what, extraPeakBytes },
+        () => this.run(images, labels, {}, true, options.keys),
       );
       this.budgetChecked = true;
     }
@@ -128,23 +170,110 @@ export class GDTrainer {
         restore: this.options.restoreOnError === false ? 'never' : 'on-error',
         ...(budget !== undefined ? { budgetBytes: budget } : {}),
         what,
+        extraPeakBytes,
       },
       () => this.run(images, labels, {}, true, options.keys),
     );
-    return { loss: guarded.result, ...(guarded.memory ? { peakBytes: guarded.memory.peakBytes } : {}) };
+    return {
+      loss: guarded.result.loss,
+      ...(guarded.memory ? { peakBytes: guarded.memory.peakBytes } : {}),
+      ...(guarded.result.workerPeakBytes !== undefined ? { workerPeakBytes: guarded.result.workerPeakBytes } : {}),
+    };
   }
 
   /** Memory of a real, applied step on this batch, after which everything is put back. */
   async measureStep(images: ImageBatch, labels: ArrayLike<number>): Promise<StepMemory> {
     const variables = this.variables.map((v) => v.variable);
-    const { memory } = await guardStep(
-      { variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity },
-      () => this.run(images, labels, {}, true),
-    );
-    return memory!;
+    this.measuring = true;
+    try {
+      const { memory } = await guardStep(
+        { variables, optimizers: this.optimizers, restore: 'always', budgetBytes: Infinity, extraPeakBytes },
+        () => this.run(images, labels, {}, true),
+      );
+      return memory!;
+    } finally {
+      this.measuring = false;
+    }
   }
 
   private async run(
+    images: ImageBatch,
+    labelsIn: ArrayLike<number>,
+    grads: tf.NamedTensorMap,
+    apply: boolean,
+    keys?: readonly string[],
+  ): Promise<GDRun> {
+    const count = imagesOf(images).length;
+    if (this.parallel && this.parallel.workersFor(count) > 1)
+      return this.runParallel(images, labelsIn, grads, apply, keys);
+    return { loss: await this.runHere(images, labelsIn, grads, apply, keys) };
+  }
+
+  /** The batch's micro-batches (each cut by images when there are fewer than workers) on the workers. */
+  private async runParallel(
+    images: ImageBatch,
+    labelsIn: ArrayLike<number>,
+    grads: tf.NamedTensorMap,
+    apply: boolean,
+    keys?: readonly string[],
+  ): Promise<GDRun> {
+    const { data, shape } = await this.pixels(images, keys);
+    const batch = shape[0];
+    const labels = labelsOf(labelsIn, batch, this.options.numClasses);
+    const eps = Math.min(this.options.accumulationSteps ?? 1, batch);
+    const step = this.optimizers.iterations;
+    const base = this.options.seed ?? 42;
+    const per = shape[1] * shape[2] * shape[3];
+    const cuts = Math.ceil(this.parallel!.workersFor(batch) / eps);
+    const pieces: GDPiece[] = [];
+    for (let i = 0; i < eps; i++) {
+      const start = Math.floor((i * batch) / eps);
+      const end = Math.floor(((i + 1) * batch) / eps);
+      const parts = Math.min(cuts, end - start);
+      for (let part = 0; part < parts; part++) {
+        const from = start + Math.floor((part * (end - start)) / parts);
+        const to = start + Math.floor(((part + 1) * (end - start)) / parts);
+        pieces.push({
+          data: data.slice(from * per, to * per),
+          shape: [to - from, shape[1], shape[2], shape[3]],
+          labels: labels.slice(from, to),
+          // a piece's share of its micro-batch's mean, times the micro-batch's share of the batch
+          weight: (to - from) / batch,
+          seed: parts === 1 ? mixSeed(base, step, i) : mixSeed(base, step, i, part),
+        });
+      }
+    }
+    const measure = this.options.budgetBytes !== undefined || this.measuring;
+    const result = await this.parallel!.gdGradients(pieces, measure);
+    let handed = false;
+    try {
+      this.checkFinite(result.loss, step, batch, keys);
+      const broken = await nonFiniteVariables(this.variables.filter((v) => !v.trainable));
+      if (broken.length > 0)
+        throw new NonFiniteLossError(step, `the model state (${broken.slice(0, 3).join(', ')})`, {
+          batch: step,
+          keys: keys ?? [],
+        });
+      if (apply) this.optimizers.apply(result.grads, this.schedule(step));
+      else {
+        Object.assign(grads, result.grads);
+        handed = true;
+      }
+    } finally {
+      if (!handed) tf.dispose(Object.values(result.grads));
+    }
+    return { loss: result.loss, workerPeakBytes: result.peakBytes };
+  }
+
+  private checkFinite(loss: number, step: number, batch: number, keys?: readonly string[]): void {
+    if (!Number.isFinite(loss))
+      throw new NonFiniteLossError(step, 'the loss', {
+        batch: step,
+        keys: keys ?? Array.from({ length: batch }, (_, i) => String(i)),
+      });
+  }
+
+  private async runHere(
     images: ImageBatch,
     labelsIn: ArrayLike<number>,
     grads: tf.NamedTensorMap,
@@ -175,11 +304,7 @@ export class GDTrainer {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
       }
-      if (!Number.isFinite(loss))
-        throw new NonFiniteLossError(step, 'the loss', {
-          batch: step,
-          keys: keys ?? Array.from({ length: batch }, (_, i) => String(i)),
-        });
+      this.checkFinite(loss, step, batch, keys);
       const broken = await nonFiniteVariables(this.variables.filter((v) => !v.trainable));
       if (broken.length > 0)
         throw new NonFiniteLossError(step, `the model state (${broken.slice(0, 3).join(', ')})`, {
@@ -210,6 +335,10 @@ export class GDTrainer {
   }
 
   async predict(images: ImageBatch): Promise<tf.Tensor2D> {
+    if (this.parallel && this.parallel.workersFor(imagesOf(images).length) > 1) {
+      const { data, shape } = await this.pixels(images);
+      return await checkFiniteOutput(await this.parallel.gdPredict(data, shape));
+    }
     const x = await this.toTensor(images);
     let logits: tf.Tensor2D;
     try {

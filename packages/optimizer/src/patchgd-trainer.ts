@@ -1,7 +1,7 @@
 // PatchGD for classification: the PatchGD loop with an encoder that reads pixel patches of the
 // sampled cells and runs the backbone, and an objective that is the head's softmax cross-entropy.
 import { tf } from '@patchgd/engine';
-import type { Backbone, Head } from '@patchgd/backbones';
+import { recipeOf, type Backbone, type Head } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import type { StateDict } from './checkpoint.js';
 import { checkFiniteOutput } from './model-state.js';
@@ -338,17 +338,21 @@ export class PatchGDTrainer {
       this.parallel = new PatchGDWorkers<Source>({
         count: this.workers.count,
         imports: resolveWorkers(o.workers).imports,
-        backbone: this.backbone,
-        head: this.head,
-        loop: {
-          gridSize: [grid.rows, grid.cols],
-          patchSize: this.patchSize,
-          patchesPerStep,
-          seed: this.seed,
-          fillTraining: (o.backboneModeDuringFill ?? 'train') === 'train',
-          ...(o.fillBatchSize !== undefined ? { fillBatchSize: o.fillBatchSize } : {}),
-          ...(o.training !== undefined ? { training: o.training } : {}),
+        model: {
+          kind: 'patchgd',
+          backbone: recipeOf(this.backbone)!,
+          head: recipeOf(this.head)!,
+          loop: {
+            gridSize: [grid.rows, grid.cols],
+            patchSize: this.patchSize,
+            patchesPerStep,
+            seed: this.seed,
+            fillTraining: (o.backboneModeDuringFill ?? 'train') === 'train',
+            ...(o.fillBatchSize !== undefined ? { fillBatchSize: o.fillBatchSize } : {}),
+            ...(o.training !== undefined ? { training: o.training } : {}),
+          },
         },
+        variables: [...this.backbone.variables, ...this.head.variables],
         read: encoder.read as never,
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       });

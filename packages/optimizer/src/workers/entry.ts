@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createBackbone, createHead, type NamedVariable } from '@patchgd/backbones';
 import { initEngine, measureMemory, tf } from '@patchgd/engine';
+import { accumulate } from '../images.js';
 import { variableBytes } from '../model-state.js';
 import { PatchGDLoop, type EncodeOptions, type StepWhere } from '../patchgd-loop.js';
 import { crossEntropyObjective, encodePatches, type PatchInput } from '../patchgd-trainer.js';
@@ -21,9 +22,11 @@ class Aborted extends Error {
 
 await initEngine({ backend: init.backend });
 for (const module of init.imports) await import(module);
-const backbone = createBackbone(init.backbone.name, init.backbone.options as never);
-const head = createHead(init.head.name, init.head.options as never);
-const all: NamedVariable[] = [...backbone.variables, ...head.variables];
+const model = init.model;
+const backbone = createBackbone(model.backbone.name, model.backbone.options as never);
+const head = model.kind === 'patchgd' ? createHead(model.head.name, model.head.options as never) : undefined;
+const classifier = model.kind === 'gd' ? backbone.classifier!(model.classes) : undefined;
+const all: NamedVariable[] = classifier ? [...classifier.variables] : [...backbone.variables, ...head!.variables];
 const trainable = all.filter((v) => v.trainable);
 const state = all.filter((v) => !v.trainable);
 checkLayout(trainable, init.trainable, `worker ${init.index}: trainable variables of the replica`);
@@ -43,25 +46,28 @@ function read(items: readonly number[], cells: readonly Int32Array[], options: E
   });
 }
 
-const loop = new PatchGDLoop<number, Int32Array>({
-  encoder: {
-    featureDim: backbone.featureDim,
-    variables: backbone.variables,
-    read,
-    encode: (input, options) => encodePatches(backbone, input as PatchInput, options),
-  },
-  objective: crossEntropyObjective(head, () => weight),
-  gridSize: init.loop.gridSize,
-  patchSize: init.loop.patchSize,
-  patchesPerStep: init.loop.patchesPerStep,
-  seed: init.loop.seed,
-  fillTraining: init.loop.fillTraining,
-  ...(init.loop.fillBatchSize !== undefined ? { fillBatchSize: init.loop.fillBatchSize } : {}),
-  ...(init.loop.training !== undefined ? { training: init.loop.training } : {}),
-  // never stepped: the main thread owns the optimizer
-  optimizer: tf.train.sgd(0),
-  onProgress: (event) => post({ type: 'progress', event }),
-});
+const loop =
+  model.kind === 'patchgd'
+    ? new PatchGDLoop<number, Int32Array>({
+        encoder: {
+          featureDim: backbone.featureDim,
+          variables: backbone.variables,
+          read,
+          encode: (input, options) => encodePatches(backbone, input as PatchInput, options),
+        },
+        objective: crossEntropyObjective(head!, () => weight),
+        gridSize: model.loop.gridSize,
+        patchSize: model.loop.patchSize,
+        patchesPerStep: model.loop.patchesPerStep,
+        seed: model.loop.seed,
+        fillTraining: model.loop.fillTraining,
+        ...(model.loop.fillBatchSize !== undefined ? { fillBatchSize: model.loop.fillBatchSize } : {}),
+        ...(model.loop.training !== undefined ? { training: model.loop.training } : {}),
+        // never stepped: the main thread owns the optimizer
+        optimizer: tf.train.sgd(0),
+        onProgress: (event) => post({ type: 'progress', event }),
+      })
+    : undefined;
 
 /** One ε group's gradient to the main thread; resolves once the updated weights are in. */
 async function sendGradients(grads: tf.NamedTensorMap, _where: StepWhere): Promise<void> {
@@ -85,7 +91,7 @@ async function batch(message: Extract<ToWorker, { type: 'batch' }>): Promise<voi
   const items = Array.from({ length: message.count }, (_, i) => i);
   const grads: tf.NamedTensorMap = {};
   const run = () =>
-    loop.execute(
+    loop!.execute(
       items,
       message.targets,
       { ...message.plan, keys: message.keys },
@@ -114,9 +120,9 @@ async function batch(message: Extract<ToWorker, { type: 'batch' }>): Promise<voi
 async function predict(message: Extract<ToWorker, { type: 'predict' }>): Promise<void> {
   if (message.sync) sync();
   const items = Array.from({ length: message.count }, (_, i) => i);
-  const z = await loop.fill(items, { training: false, keys: message.keys });
+  const z = await loop!.fill(items, { training: false, keys: message.keys });
   try {
-    const logits = tf.tidy(() => head.forward(z, { training: false }));
+    const logits = tf.tidy(() => head!.forward(z, { training: false }));
     const data = (await logits.data()) as Float32Array;
     const classes = logits.shape[1]!;
     logits.dispose();
@@ -124,6 +130,59 @@ async function predict(message: Extract<ToWorker, { type: 'predict' }>): Promise
   } finally {
     z.dispose();
   }
+}
+
+/** GD: Σ over this worker's pieces of ∂(weight · loss)/∂θ, into shared memory. */
+async function gdBatch(message: Extract<ToWorker, { type: 'gd-batch' }>): Promise<void> {
+  if (message.sync) sync();
+  const grads: tf.NamedTensorMap = {};
+  const run = async () => {
+    let loss = 0;
+    for (const piece of message.pieces) {
+      const { value, grads: g } = tf.variableGrads(
+        () => {
+          const logits = classifier!.predict(tf.tensor4d(piece.data, piece.shape), {
+            training: (model as { training: boolean }).training,
+            seed: piece.seed,
+          });
+          const oneHot = tf.oneHot(tf.tensor1d(piece.labels, 'int32'), (model as { classes: number }).classes);
+          return tf.mul(tf.losses.softmaxCrossEntropy(oneHot, logits), piece.weight) as tf.Scalar;
+        },
+        trainable.map((v) => v.variable),
+      );
+      loss += (await value.data())[0]!;
+      value.dispose();
+      accumulate(grads, g);
+      tf.dispose(Object.values(g));
+    }
+    return loss;
+  };
+  try {
+    const measured = message.measure ? await measureMemory(run) : undefined;
+    const loss = measured ? measured.result : await run();
+    const present = await writeGradients(grads, trainable, init.trainable, init.grads);
+    await writeVariables(state, init.state, init.stateOut);
+    post({
+      type: 'done',
+      id: message.id,
+      loss,
+      fillMs: 0,
+      innerMs: 0,
+      peakBytes: measured ? measured.peakTensorBytes + variableBytes(all.map((v) => v.variable)) : 0,
+      present,
+    });
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
+}
+
+async function gdPredict(message: Extract<ToWorker, { type: 'gd-predict' }>): Promise<void> {
+  if (message.sync) sync();
+  const logits = tf.tidy(() => classifier!.predict(tf.tensor4d(message.data, message.shape), { training: false }));
+  const data = (await logits.data()) as Float32Array;
+  const classes = logits.shape[1]!;
+  logits.dispose();
+  post({ type: 'logits', id: message.id, data, classes }, [data.buffer as ArrayBuffer]);
 }
 
 function abort(): void {
@@ -154,8 +213,17 @@ port.on('message', (message: ToWorker) => {
       abort();
       return;
     case 'batch':
-    case 'predict': {
-      const job = message.type === 'batch' ? batch(message) : predict(message);
+    case 'predict':
+    case 'gd-batch':
+    case 'gd-predict': {
+      const job =
+        message.type === 'batch'
+          ? batch(message)
+          : message.type === 'predict'
+            ? predict(message)
+            : message.type === 'gd-batch'
+              ? gdBatch(message)
+              : gdPredict(message);
       job.catch((error: unknown) => post({ type: 'error', id: message.id, error: serializeError(error) }));
       return;
     }

@@ -5,6 +5,7 @@ import { createBackbone, createHead, stateTensors, type Backbone, type Head } fr
 import { initEngine, tf } from '@patchgd/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NonFiniteInputError, WorkerFailedError } from '../errors.js';
+import { GDTrainer } from '../gd-trainer.js';
 import { PatchGDTrainer, type PatchGDTrainerOptions } from '../patchgd-trainer.js';
 
 beforeAll(async () => {
@@ -12,8 +13,9 @@ beforeAll(async () => {
 });
 
 const open: PatchGDTrainer[] = [];
+const closers: { close(): Promise<void> }[] = [];
 afterAll(async () => {
-  await Promise.all(open.map((t) => t.close()));
+  await Promise.all([...open, ...closers].map((t) => t.close()));
 });
 
 /** Random images in [0, 1) from a seeded generator. */
@@ -221,6 +223,49 @@ describe('data-parallel workers', () => {
     expect(
       () => new PatchGDTrainer({ backbone, head, patchSize: 16, optimizer: tf.train.sgd(0.1), workers: 0 }),
     ).toThrow(/workers/);
+  });
+});
+
+describe('data-parallel workers for the GD baseline', () => {
+  const gd = (workers: number, accumulationSteps: number) => {
+    const t = new GDTrainer({
+      backbone: createBackbone('convnet', { inputSize: 32, inputChannels: 3, widths: [4, 6], seed: 2 }),
+      numClasses: 3,
+      optimizer: tf.train.sgd(0.1),
+      accumulationSteps,
+      workers,
+    });
+    closers.push(t);
+    return t;
+  };
+
+  it('spread the micro-batches over the threads: the gradient of one thread, batch norm in training mode', async () => {
+    const a = await gd(1, 2).gradients(x.slice(0, 4), y.slice(0, 4));
+    const b = await gd(2, 2).gradients(x.slice(0, 4), y.slice(0, 4));
+    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-6);
+    const ga = Object.values(a.grads);
+    const gb = Object.values(b.grads);
+    expect(gb.length).toBe(ga.length);
+    for (let i = 0; i < ga.length; i++) {
+      const da = (await ga[i]!.data()) as Float32Array;
+      const db = (await gb[i]!.data()) as Float32Array;
+      let worst = 0;
+      for (let k = 0; k < da.length; k++) worst = Math.max(worst, Math.abs(da[k]! - db[k]!));
+      expect(worst).toBeLessThan(1e-5);
+    }
+    tf.dispose([...ga, ...gb]);
+  });
+
+  it('train and predict with one micro-batch split by images (per-thread batch statistics)', async () => {
+    const t = gd(2, 1);
+    const first = await t.trainBatch(x.slice(0, 4), y.slice(0, 4));
+    expect(Number.isFinite(first.loss)).toBe(true);
+    expect(t.optimizerSteps).toBe(1);
+    const split = await t.predict(x);
+    // the same weights in this thread: inference does not depend on how the images are split
+    const here = await t.classifier.predict(await t.toTensor(x), { training: false }).data();
+    expect(maxDiff({ p: (await split.data()) as Float32Array }, { p: here as Float32Array })).toBeLessThan(1e-5);
+    split.dispose();
   });
 });
 

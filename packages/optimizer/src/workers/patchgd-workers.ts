@@ -9,12 +9,19 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { recipeOf, type Backbone, type Head, type ModelRecipe, type NamedVariable } from '@patchgd/backbones';
+import { recipeOf, type Backbone, type Head, type NamedVariable } from '@patchgd/backbones';
 import { tf, type Backend } from '@patchgd/engine';
 import { TrainerOptionError, WorkerFailedError } from '../errors.js';
 import type { ParallelCall, ParallelRunner, PatchGDProgress, EncodeOptions } from '../patchgd-loop.js';
 import type { PatchInput } from '../patchgd-trainer.js';
-import { reviveError, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import {
+  reviveError,
+  type FromWorker,
+  type GDPiece,
+  type ReplicaModel,
+  type ToWorker,
+  type WorkerInit,
+} from './protocol.js';
 import { averageInto, layoutOf, sharedFloats, sumGradients, writeVariables, type Layout } from './shared-weights.js';
 
 /** `workers` of PatchGDTrainer: how many threads, and what they import to build the replicas. */
@@ -72,20 +79,20 @@ interface Slot {
 export interface PatchGDWorkersOptions<Source> {
   count: number;
   imports: readonly string[];
-  backbone: Backbone;
-  head: Head;
-  loop: WorkerInit['loop'];
-  /** the main thread's patch reader (the trainer's encoder) */
-  read: (items: readonly Source[], cells: readonly Int32Array[], options: EncodeOptions) => Promise<PatchInput>;
+  /** what each worker builds */
+  model: ReplicaModel;
+  /** the main thread's variables of that model, in the replica's order (backbone then head; GD: the classifier's) */
+  variables: readonly NamedVariable[];
+  /** PatchGD: the main thread's patch reader (the trainer's encoder) */
+  read?: (items: readonly Source[], cells: readonly Int32Array[], options: EncodeOptions) => Promise<PatchInput>;
   onProgress?: (event: PatchGDProgress) => void;
 }
 
-/** Why a model cannot be replicated in a worker, or undefined when it can. */
-export function cannotReplicate(backbone: Backbone, head: Head): string | undefined {
-  for (const [what, model] of [
-    ['backbone', backbone],
-    ['head', head],
-  ] as const) {
+/** Why these models cannot be replicated in a worker, or undefined when they can. */
+export function cannotReplicate(backbone: Backbone, head?: Head): string | undefined {
+  const models: [string, Backbone | Head][] = [['backbone', backbone]];
+  if (head) models.push(['head', head]);
+  for (const [what, model] of models) {
     const recipe = recipeOf(model);
     if (!recipe) return `the ${what} was not built by create${what === 'head' ? 'Head' : 'Backbone'}()`;
     try {
@@ -126,7 +133,7 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
   constructor(options: PatchGDWorkersOptions<Source>) {
     this.options = options;
     this.count = options.count;
-    const all = [...options.backbone.variables, ...options.head.variables];
+    const all = options.variables;
     this.trainable = all.filter((v) => v.trainable);
     this.state = all.filter((v) => !v.trainable);
     this.trainableLayout = layoutOf(this.trainable);
@@ -280,7 +287,7 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
     fail: (error: Error) => void,
   ): void {
     const mine = message.items.map((i) => items[shard.start + i]!);
-    this.options.read(mine, message.cells, message.options).then(
+    this.options.read!(mine, message.cells, message.options).then(
       (input) =>
         reply({ type: 'read-result', id: message.id, input }, [
           input.data.buffer as ArrayBuffer,
@@ -291,6 +298,92 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
         reply({ type: 'read-error', id: message.id, message: (error as Error).message });
       },
     );
+  }
+
+  /**
+   * GD: Σ of ∂(share · loss)/∂θ over the pieces (micro-batches, or parts of one), spread over the
+   * workers in order; batch-norm statistics come back averaged by images.
+   */
+  async gdGradients(
+    pieces: readonly GDPiece[],
+    measure: boolean,
+  ): Promise<{ loss: number; grads: tf.NamedTensorMap; peakBytes: number }> {
+    const shards = split(pieces.length, this.workersFor(pieces.length));
+    await this.start(shards.length);
+    await this.sync();
+    const used = this.slots.slice(0, shards.length);
+    const done = await this.operate(used, async (send, events) => {
+      shards.forEach((shard, w) => {
+        const mine = pieces.slice(shard.start, shard.start + shard.count);
+        send(
+          w,
+          { type: 'gd-batch', id: this.nextId++, sync: true, pieces: mine, measure },
+          mine.map((p) => p.data.buffer as ArrayBuffer),
+        );
+      });
+      const reports: Extract<FromWorker, { type: 'done' }>[] = [];
+      let received = 0;
+      while (received < shards.length) {
+        const { w, message } = await events.next();
+        if (message.type === 'done') {
+          reports[w] = message;
+          received++;
+        } else if (message.type === 'error') events.fail(reviveError(message.error, w));
+      }
+      return reports;
+    });
+    const images = (shard: Shard) =>
+      pieces.slice(shard.start, shard.start + shard.count).reduce((n, p) => n + p.labels.length, 0);
+    const total = pieces.reduce((n, p) => n + p.labels.length, 0);
+    averageInto(
+      used.map((slot, i) => ({ floats: slot.stateOut, weight: images(shards[i]!) / total })),
+      this.state,
+      this.stateLayout,
+    );
+    const grads = sumGradients(
+      used.map((slot, i) => ({ floats: slot.grads, present: done[i]!.present! })),
+      this.trainable,
+      this.trainableLayout,
+    );
+    return {
+      loss: done.reduce((sum, d) => sum + d.loss, 0),
+      grads,
+      peakBytes: done.reduce((sum, d) => sum + d.peakBytes, 0),
+    };
+  }
+
+  /** GD: logits of whole images `[B, H, W, C]` (normalised), split by images across the workers. */
+  async gdPredict(data: Float32Array, shape: [number, number, number, number]): Promise<tf.Tensor2D> {
+    const [b, h, w, c] = shape;
+    const shards = split(b, this.workersFor(b));
+    await this.start(shards.length);
+    await this.sync();
+    const used = this.slots.slice(0, shards.length);
+    const per = h * w * c;
+    const parts = await this.operate(used, async (send, events) => {
+      shards.forEach((shard, i) => {
+        const slice = data.slice(shard.start * per, (shard.start + shard.count) * per);
+        send(i, { type: 'gd-predict', id: this.nextId++, sync: true, data: slice, shape: [shard.count, h, w, c] }, [
+          slice.buffer as ArrayBuffer,
+        ]);
+      });
+      const logits: { data: Float32Array; classes: number }[] = [];
+      let received = 0;
+      while (received < shards.length) {
+        const { w: from, message } = await events.next();
+        if (message.type === 'logits') {
+          logits[from] = message;
+          received++;
+        } else if (message.type === 'error') events.fail(reviveError(message.error, from));
+      }
+      return logits;
+    });
+    const classes = parts[0]!.classes;
+    const out = new Float32Array(b * classes);
+    shards.forEach((shard, i) => {
+      out.set(parts[i]!.data, shard.start * classes);
+    });
+    return tf.tensor2d(out, [b, classes]);
   }
 
   /** Stops every thread (the trainer can start new ones later). */
@@ -322,8 +415,6 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
 
   private async spawn(count: number): Promise<void> {
     const entry = workerEntry();
-    const backbone = recipeOf(this.options.backbone) as ModelRecipe;
-    const head = recipeOf(this.options.head) as ModelRecipe;
     const fresh: Slot[] = [];
     const ready: Promise<void>[] = [];
     for (let index = this.slots.length; index < count; index++) {
@@ -333,9 +424,7 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
         index,
         backend: tf.getBackend() as Backend,
         imports: this.options.imports,
-        backbone,
-        head,
-        loop: this.options.loop,
+        model: this.options.model,
         trainable: this.trainableLayout,
         state: this.stateLayout,
         weights: this.weights,

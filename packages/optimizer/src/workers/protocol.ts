@@ -8,23 +8,40 @@ import type { BatchPlan, EncodeOptions, PatchGDProgress } from '../patchgd-loop.
 import type { PatchInput } from '../patchgd-trainer.js';
 import type { Layout } from './shared-weights.js';
 
+/** What each worker builds: PatchGD's backbone and head with the loop's settings, or GD's classifier. */
+export type ReplicaModel =
+  | {
+      kind: 'patchgd';
+      backbone: ModelRecipe;
+      head: ModelRecipe;
+      loop: {
+        gridSize: [number, number];
+        patchSize: number;
+        patchesPerStep: number;
+        seed: number;
+        fillBatchSize?: number;
+        fillTraining: boolean;
+        training?: boolean;
+      };
+    }
+  | { kind: 'gd'; backbone: ModelRecipe; classes: number; training: boolean };
+
+/** A GD micro-batch (or part of one): whole images, their labels, its share of the batch's mean loss. */
+export interface GDPiece {
+  data: Float32Array;
+  shape: [number, number, number, number];
+  labels: Int32Array;
+  weight: number;
+  seed: number;
+}
+
 /** What a worker needs to build its replica (`workerData`). */
 export interface WorkerInit {
   index: number;
   backend: Backend;
   /** modules imported first, so backbones and heads they register exist in the worker too */
   imports: readonly string[];
-  backbone: ModelRecipe;
-  head: ModelRecipe;
-  loop: {
-    gridSize: [number, number];
-    patchSize: number;
-    patchesPerStep: number;
-    seed: number;
-    fillBatchSize?: number;
-    fillTraining: boolean;
-    training?: boolean;
-  };
+  model: ReplicaModel;
   trainable: Layout;
   state: Layout;
   /** main → workers: trainable weights, and the other variables (batch-norm statistics) */
@@ -51,6 +68,8 @@ export type ToWorker =
       measure: boolean;
     }
   | { type: 'predict'; id: number; sync: boolean; count: number; keys: readonly string[] }
+  | { type: 'gd-batch'; id: number; sync: boolean; pieces: GDPiece[]; measure: boolean }
+  | { type: 'gd-predict'; id: number; sync: boolean; data: Float32Array; shape: [number, number, number, number] }
   | { type: 'read-result'; id: number; input: PatchInput }
   | { type: 'read-error'; id: number; message: string }
   /** the summed gradient was applied: trainable weights in shared memory are new */
