@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import * as tf from './tf.js';
 import { BackendUnavailableError, DuplicateTfjsCoreError, EngineOptionError } from './errors.js';
 import { registerGradientOverrides, registerWasmKernels } from './kernels/index.js';
@@ -219,8 +218,18 @@ function hasGpu(): boolean {
   return backend.isUsingGpuDevice !== false;
 }
 
+/**
+ * Node's `createRequire`, looked up when called rather than imported, so that this module (and the
+ * engine's root with it) bundles for browsers; undefined there, where the bundler resolved tfjs once.
+ */
+function nodeRequire(from: string): NodeJS.Require {
+  const nodeModule = globalThis.process?.getBuiltinModule?.('node:module');
+  if (!nodeModule) throw new Error('no node:module outside Node');
+  return nodeModule.createRequire(from);
+}
+
 function resolveFrom(from: string): string {
-  return createRequire(from).resolve('@tensorflow/tfjs-core/package.json');
+  return nodeRequire(from).resolve('@tensorflow/tfjs-core/package.json');
 }
 
 /**
@@ -240,7 +249,7 @@ export function assertSingleTfjsCore(from: string = import.meta.url): void {
   for (const packageName of packages) {
     let entry: string;
     try {
-      entry = createRequire(from).resolve(packageName);
+      entry = nodeRequire(from).resolve(packageName);
     } catch {
       continue; // not installed: initEngine reports it when that backend is asked for
     }
