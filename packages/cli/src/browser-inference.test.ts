@@ -19,13 +19,13 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SIZE = 32;
 const PATCH = 16;
 
-// The page's script: only the browser-facing entry of the optimizer, and the engine for `tf`.
+// The page's script: only the browser-facing entry of the optimizer, and the engine for its backend.
 const ENTRY = `
-import { tf } from '@patchgd/engine';
+import { initEngine, tf } from '@patchgd/engine';
 import { loadPatchGDModel } from '@patchgd/optimizer/inference';
 globalThis.patchgdPredict = async (base, pixels) => {
-  await tf.setBackend('cpu');
-  await tf.ready();
+  // a browser has no node_modules to import backends from by name: the page passes its loader
+  await initEngine({ backend: 'cpu' }, () => import('@tensorflow/tfjs-backend-cpu'));
   const model = await loadPatchGDModel(base);
   const logits = await model.predict([{ ...pixels, data: Uint8Array.from(pixels.data) }]);
   const out = { backend: tf.getBackend(), logits: Array.from(await logits.data()), tensors: 0 };

@@ -263,10 +263,14 @@ const PROCESS_EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection
 
 type ProcessListener = NodeJS.UncaughtExceptionListener | NodeJS.UnhandledRejectionListener;
 
+/** Node's process, where there is one (a browser has none, and no handlers to restore). */
+const nodeProcess = (): NodeJS.Process | undefined =>
+  typeof globalThis.process?.listeners === 'function' ? globalThis.process : undefined;
+
 function processListeners(): Record<ProcessEvent, ProcessListener[]> {
   return {
-    uncaughtException: process.listeners('uncaughtException'),
-    unhandledRejection: process.listeners('unhandledRejection'),
+    uncaughtException: nodeProcess()?.listeners('uncaughtException') ?? [],
+    unhandledRejection: nodeProcess()?.listeners('unhandledRejection') ?? [],
   };
 }
 
@@ -276,9 +280,11 @@ function processListeners(): Record<ProcessEvent, ProcessListener[]> {
  * Remove handlers added while a backend loaded; the process's own behaviour is kept.
  */
 function restoreProcessListeners(before: Record<ProcessEvent, ProcessListener[]>): void {
+  const node = nodeProcess();
+  if (!node) return;
   for (const event of PROCESS_EVENTS) {
-    for (const listener of process.listeners(event as 'uncaughtException')) {
-      if (!before[event].includes(listener)) process.removeListener(event as 'uncaughtException', listener);
+    for (const listener of node.listeners(event as 'uncaughtException')) {
+      if (!before[event].includes(listener)) node.removeListener(event as 'uncaughtException', listener);
     }
   }
 }
