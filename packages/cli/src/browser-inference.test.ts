@@ -177,7 +177,6 @@ describe('loadPatchGDModel in a browser bundle', () => {
         await new Promise((resolve) => server.close(resolve));
       }
     },
-    60_000,
   );
 });
 if (!hasChromium()) console.log(`browser inference test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
