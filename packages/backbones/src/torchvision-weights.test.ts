@@ -26,6 +26,7 @@ import {
   type ConvertedWeight,
   type TorchvisionArch,
 } from './torchvision-weights.js';
+import type { LayersBackbone } from './layers-backbone.js';
 import type { Backbone } from './types.js';
 
 const DIR = fileURLToPath(new URL('../../../../shared/testdata/torchvision/', import.meta.url));
@@ -76,6 +77,16 @@ function errorsAgainstPyTorch(backbone: Backbone, name: string): { pooled: numbe
   });
 }
 
+/** Swaps the two spatial axes of an HWIO (or [kh, kw, C, 1]) kernel: a transpose done in the wrong order. */
+const swapSpatial = (w: ConvertedWeight): ConvertedWeight => {
+  const [h, k, i, o] = w.shape as [number, number, number, number];
+  const values = new Float32Array(w.values.length);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < k; x++)
+      values.set(w.values.subarray((y * k + x) * i * o, (y * k + x + 1) * i * o), (x * h + y) * i * o);
+  return { shape: w.shape, values };
+};
+
 describe.each(['cpu', 'wasm'] as const)('torchvision weights reproduce PyTorch on %s', (backend) => {
   beforeAll(async () => {
     await initEngine({ backend });
@@ -101,15 +112,6 @@ describe('a single wrong transpose or batch-norm parameter breaks the match', ()
     await initEngine({ backend: 'wasm' });
   });
 
-  /** Swaps the two spatial axes of an HWIO (or [kh, kw, C, 1]) kernel: a transpose done in the wrong order. */
-  const swapSpatial = (w: ConvertedWeight): ConvertedWeight => {
-    const [h, k, i, o] = w.shape as [number, number, number, number];
-    const values = new Float32Array(w.values.length);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < k; x++)
-        values.set(w.values.subarray((y * k + x) * i * o, (y * k + x + 1) * i * o), (x * h + y) * i * o);
-    return { shape: w.shape, values };
-  };
   const from = (other: string) => (_: ConvertedWeight, all: Map<string, ConvertedWeight>) => all.get(other)!;
 
   const mutations: [
@@ -158,6 +160,182 @@ describe('a single wrong transpose or batch-norm parameter breaks the match', ()
     expect(() => loadTorchvisionWeights(backbone, fixture('mobilenet_v2').weights)).toThrow(
       "Expected a 'mobilenetv2' built with layout 'torchvision' for 'layout' of state dict but received 'keras'",
     );
+    backbone.dispose();
+  });
+});
+
+// The fixture's randomised batch norms leave MobileNetV2's early layers almost without influence on
+// its pooled features, so the comparison with PyTorch above cannot see a mistake there. Here the
+// first blocks are checked on their own: our activations after each batch norm of features.0–2
+// against a direct NCHW reference of PyTorch's definitions (cross-correlation over OIHW weights,
+// zero padding, eval-mode batch norm, ReLU6), computed from the state dict's tensors as they are.
+// Each mistake below moves the activations of some layer here by 13 % to 138 % (relative, as
+// relativeError) while the pooled features stay within 2.3e-7 of PyTorch's (measured on this
+// fixture): only this check sees them.
+describe("MobileNetV2's first blocks against a NCHW reference of PyTorch's layers", () => {
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm' });
+  });
+
+  interface Nchw {
+    data: Float64Array;
+    shape: [n: number, c: number, h: number, w: number];
+  }
+  const torch = (key: string) => {
+    const t = fixture('mobilenet_v2').weights.tensors.get(key)!;
+    return { values: safetensorsToFloat32(t), shape: t.shape as number[] };
+  };
+  /** torch.nn.functional.conv2d(x, weight, stride, padding, groups), no bias. */
+  const conv2d = (x: Nchw, key: string, stride: number, pad: number, groups: number): Nchw => {
+    const { values: w, shape } = torch(key);
+    const [o, ig, kh, kw] = shape as [number, number, number, number];
+    const [n, c, h, wi] = x.shape;
+    const oh = Math.floor((h + 2 * pad - kh) / stride) + 1;
+    const ow = Math.floor((wi + 2 * pad - kw) / stride) + 1;
+    const out = new Float64Array(n * o * oh * ow);
+    for (let b = 0; b < n; b++)
+      for (let oc = 0; oc < o; oc++) {
+        const group = Math.floor(oc / (o / groups));
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++) {
+            let sum = 0;
+            for (let i = 0; i < ig; i++) {
+              const ic = group * ig + i;
+              for (let ky = 0; ky < kh; ky++) {
+                const iy = y * stride - pad + ky;
+                if (iy < 0 || iy >= h) continue;
+                for (let kx = 0; kx < kw; kx++) {
+                  const ix = xx * stride - pad + kx;
+                  if (ix < 0 || ix >= wi) continue;
+                  sum += x.data[((b * c + ic) * h + iy) * wi + ix]! * w[((oc * ig + i) * kh + ky) * kw + kx]!;
+                }
+              }
+            }
+            out[((b * o + oc) * oh + y) * ow + xx] = sum;
+          }
+      }
+    return { data: out, shape: [n, o, oh, ow] };
+  };
+  /** torch.nn.BatchNorm2d in eval mode (ε 1e-5), from `prefix.weight/bias/running_mean/running_var`. */
+  const batchNorm = (x: Nchw, prefix: string): Nchw => {
+    const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map(
+      (p) => torch(`${prefix}.${p}`).values,
+    );
+    const [n, c, h, w] = x.shape;
+    const out = new Float64Array(x.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const ch = Math.floor(i / (h * w)) % c;
+      out[i] = ((x.data[i]! - mean![ch]!) / Math.sqrt(variance![ch]! + 1e-5)) * gamma![ch]! + beta![ch]!;
+    }
+    return { data: out, shape: [n, c, h, w] };
+  };
+  const relu6 = (x: Nchw): Nchw => ({ data: x.data.map((v) => Math.min(6, Math.max(0, v))), shape: x.shape });
+
+  /** Our layer (after each batch norm) → the reference's value there, features.0 to features.2. */
+  function reference(): Map<string, Nchw> {
+    const io = fixture('mobilenet_v2').io.tensors.get('input_nchw')!;
+    const input: Nchw = {
+      data: Float64Array.from(safetensorsToFloat32(io)),
+      shape: io.shape as [number, number, number, number],
+    };
+    const at = new Map<string, Nchw>();
+    const stage = (layer: string, x: Nchw) => {
+      at.set(layer, x);
+      return x;
+    };
+    let x = relu6(stage('bn_Conv1', batchNorm(conv2d(input, 'features.0.0.weight', 2, 1, 1), 'features.0.1')));
+    const dw1 = conv2d(x, 'features.1.conv.0.0.weight', 1, 1, 32);
+    x = relu6(stage('expanded_conv_depthwise_BN', batchNorm(dw1, 'features.1.conv.0.1')));
+    x = stage(
+      'expanded_conv_project_BN',
+      batchNorm(conv2d(x, 'features.1.conv.1.weight', 1, 0, 1), 'features.1.conv.2'),
+    );
+    x = relu6(
+      stage('block_1_expand_BN', batchNorm(conv2d(x, 'features.2.conv.0.0.weight', 1, 0, 1), 'features.2.conv.0.1')),
+    );
+    const dw2 = conv2d(x, 'features.2.conv.1.0.weight', 2, 1, 96);
+    x = relu6(stage('block_1_depthwise_BN', batchNorm(dw2, 'features.2.conv.1.1')));
+    stage('block_1_project_BN', batchNorm(conv2d(x, 'features.2.conv.2.weight', 1, 0, 1), 'features.2.conv.3'));
+    return at;
+  }
+  let expected: Map<string, Nchw>;
+
+  /** The largest relative error (see relativeError) of our activations at the reference's layers. */
+  function earlyErrors(weights: Map<string, ConvertedWeight & { key: string }>): Record<string, number> {
+    expected ??= reference();
+    const backbone = createBackbone('mobilenetv2', { inputSize: 96 }) as LayersBackbone;
+    applyConvertedWeights(backbone.classifier(10), weights);
+    const layers = [...expected.keys()];
+    const probe = tf.model({
+      inputs: backbone.model.inputs,
+      outputs: layers.map((l) => backbone.model.getLayer(l).output as tf.SymbolicTensor),
+    });
+    const io = fixture('mobilenet_v2').io.tensors.get('input_nchw')!;
+    const errors = tf.tidy(() => {
+      const nchw = tf.tensor(safetensorsToFloat32(io), io.shape as number[]);
+      const outputs = probe.predict(tf.transpose(nchw, [0, 2, 3, 1])) as tf.Tensor4D[];
+      return Object.fromEntries(
+        layers.map((l, i) => [
+          l,
+          relativeError(tf.transpose(outputs[i]!, [0, 3, 1, 2]).dataSync(), expected.get(l)!.data),
+        ]),
+      );
+    });
+    backbone.dispose();
+    return errors;
+  }
+
+  it('matches after every batch norm of features.0, features.1 and features.2 within 1e-4 relative', () => {
+    const errors = earlyErrors(convertStateDict(fixture('mobilenet_v2').weights, 'mobilenetv2'));
+    console.log(
+      `mobilenet_v2 early layers: ${Object.entries(errors)
+        .map(([l, e]) => `${l} ${e.toExponential(1)}`)
+        .join(', ')}`,
+    );
+    expect(Object.keys(errors)).toHaveLength(6);
+    for (const [layer, error] of Object.entries(errors)) expect(error, layer).toBeLessThan(1e-4);
+  });
+
+  /** The torch tensor's values read in our layout without the transpose (a forgotten OIHW → HWIO). */
+  const untransposed = (w: ConvertedWeight & { key: string }): ConvertedWeight => ({
+    shape: w.shape,
+    values: torch(w.key).values,
+  });
+  const reversed = (w: ConvertedWeight): ConvertedWeight => ({ shape: w.shape, values: w.values.slice().reverse() });
+  const from = (other: string) => (_: ConvertedWeight, all: Map<string, ConvertedWeight>) => all.get(other)!;
+  type Mutation = (w: ConvertedWeight & { key: string }, all: Map<string, ConvertedWeight>) => ConvertedWeight;
+  const early: [weight: string, mistake: string, Mutation][] = [
+    ['Conv1/kernel', 'read without the OIHW → HWIO transpose', untransposed],
+    ['Conv1/kernel', 'with its spatial axes swapped', swapSpatial],
+    ['bn_Conv1/gamma', 'read from beta', from('bn_Conv1/beta')],
+    ['bn_Conv1/beta', 'with its channels reversed', reversed],
+    ['bn_Conv1/moving_mean', 'read from running_var', from('bn_Conv1/moving_variance')],
+    ['bn_Conv1/moving_variance', 'with its channels reversed', reversed],
+    ['expanded_conv_depthwise/depthwise_kernel', 'read without the transpose', untransposed],
+    ['expanded_conv_depthwise/depthwise_kernel', 'with its spatial axes swapped', swapSpatial],
+    ['expanded_conv_depthwise_BN/moving_variance', 'with its channels reversed', reversed],
+    ['expanded_conv_project/kernel', 'with its values reversed', reversed],
+    ['block_1_expand/kernel', 'read without the [out, in] → [in, out] transpose', untransposed],
+    ['block_1_depthwise/depthwise_kernel', 'with its spatial axes swapped', swapSpatial],
+    ['block_1_project_BN/moving_mean', 'with its channels reversed', reversed],
+  ];
+  it.each(early)('catches %s %s', (weight, _, mutate) => {
+    const weights = convertStateDict(fixture('mobilenet_v2').weights, 'mobilenetv2');
+    const w = weights.get(weight)!;
+    weights.set(weight, { key: w.key, ...mutate(w, weights) });
+    expect(Math.max(...Object.values(earlyErrors(weights)))).toBeGreaterThan(1e-2);
+  });
+
+  it('exports back to the fixture, tensor for tensor (torchvision → ours → torchvision)', () => {
+    const backbone = createBackbone('mobilenetv2', { inputSize: 96 });
+    loadTorchvisionWeights(backbone, fixture('mobilenet_v2').weights);
+    const back = exportStateDict(backbone.classifier!(10), 'mobilenetv2');
+    const original = fixture('mobilenet_v2').weights.tensors;
+    expect(Object.keys(back).sort()).toEqual([...original.keys()].sort());
+    for (const [key, t] of original) {
+      expect(back[key]!.shape, key).toEqual(t.shape);
+      if (t.dtype === 'F32') expect(Buffer.compare(new Uint8Array(back[key]!.data.buffer), t.data), key).toBe(0);
+    }
     backbone.dispose();
   });
 });

@@ -1,33 +1,15 @@
 // Screenshot of `patchgd view` for the docs: starts the viewer on a run's predictions, opens it in
 // headless Chromium (Debian's /usr/bin/chromium) and saves a PNG once every tile has loaded.
 //   npx tsx --conditions=@patchgd/source packages/cli/scripts/viewer-screenshot.ts runs/<name> docs/apps/panda/viewer.png
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../src/chromium-test-support.js';
 import { startViewer } from '../src/viewer-server.js';
 
 const [dir, out, slide] = process.argv.slice(2);
 if (!dir || !out) throw new Error('usage: viewer-screenshot.ts <run or predictions folder> <out.png> [slide index]');
 const viewer = await startViewer({ dir });
-const profile = await mkdtemp(path.join(tmpdir(), 'chromium-profile-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1100, height: 700 },
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const chromium = await launchChromium({ width: 1100, height: 700 });
 try {
-  const page = await browser.newPage();
+  const page = await chromium.context.newPage();
   await page.goto(viewer.url);
   if (slide) await page.locator('#slides li').nth(Number(slide)).click();
   await page.locator('#showGrid').check();
@@ -49,7 +31,6 @@ try {
   await page.screenshot({ path: out });
   console.log(`wrote ${out}`);
 } finally {
-  await browser.close();
-  await rm(profile, { recursive: true, force: true });
+  await chromium.close();
   await viewer.close();
 }

@@ -8,13 +8,13 @@ import { initEngine } from '@patchgd/engine';
 import { openImage, writeTiledTiff } from '@patchgd/tiled-io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLOUR_TABLE, colourIndices } from './cell-overlay.js';
+import { CHROMIUM, hasChromium, launchChromium } from './chromium-test-support.js';
 import { writePredictionFiles } from './overlay-files.js';
 import { predictSlide } from './slide-predict.js';
 import { tinyTrainer } from './slide-test-support.js';
 import { exportViewer } from './view.js';
 import { startViewer } from './viewer-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SLIDE_COLOUR = [230, 200, 215];
 
 let dir: string;
@@ -231,28 +231,11 @@ describe('IIIF Image API 3.0 (level 0)', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
+describe.skipIf(!hasChromium())('viewer in headless Chromium', () => {
   it('loads the page, requests tiles, shows the overlay over the slide and follows the opacity control', async () => {
-    const { chromium } = await import('playwright-core');
-    const profile = await mkdtemp(path.join(tmpdir(), 'chromium-profile-'));
-    // a fresh profile (playwright passes it as --user-data-dir)
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 900, height: 600 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const chromium = await launchChromium({ width: 900, height: 600 });
     try {
-      const page = await browser.newPage();
+      const page = await chromium.context.newPage();
       const tiles: string[] = [];
       page.on('request', (r) => {
         if (r.url().includes('_files/')) tiles.push(r.url());
@@ -321,22 +304,15 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in headless Chromium', () => {
       await page.waitForTimeout(300);
       expect(near(await pixel(), SLIDE_COLOUR)).toBeLessThan(8);
     } finally {
-      await browser.close();
-      await rm(profile, { recursive: true, force: true });
+      await chromium.close();
     }
   });
 });
-describe.skipIf(!existsSync(CHROMIUM))('IIIF in headless Chromium', () => {
+describe.skipIf(!hasChromium())('IIIF in headless Chromium', () => {
   it("serves every tile OpenSeadragon's IIIF tile source asks for, at every level", async () => {
-    const { chromium } = await import('playwright-core');
-    const profile = await mkdtemp(path.join(tmpdir(), 'chromium-profile-'));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    const chromium = await launchChromium({ width: 900, height: 600 });
     try {
-      const page = await browser.newPage();
+      const page = await chromium.context.newPage();
       await page.goto(viewer.url);
       // OpenSeadragon's own IIIF tile source, configured from our info.json, lists the tile URLs it would fetch
       const tiles = await page.evaluate(async () => {
@@ -389,10 +365,8 @@ describe.skipIf(!existsSync(CHROMIUM))('IIIF in headless Chromium', () => {
         expect((await dims(res.body)).slice(0, 2), t.url).toEqual([t.width, t.height]);
       }
     } finally {
-      await browser.close();
-      await rm(profile, { recursive: true, force: true });
+      await chromium.close();
     }
   });
 });
-if (!existsSync(CHROMIUM))
-  console.log(`viewer browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
+if (!hasChromium()) console.log(`viewer browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);

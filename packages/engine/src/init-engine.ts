@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import * as tf from './tf.js';
 import { BackendUnavailableError, DuplicateTfjsCoreError, EngineOptionError } from './errors.js';
 import { registerGradientOverrides, registerWasmKernels } from './kernels/index.js';
@@ -219,8 +218,18 @@ function hasGpu(): boolean {
   return backend.isUsingGpuDevice !== false;
 }
 
+/**
+ * Node's `createRequire`, looked up when called rather than imported, so that this module (and the
+ * engine's root with it) bundles for browsers; undefined there, where the bundler resolved tfjs once.
+ */
+function nodeRequire(from: string): NodeJS.Require {
+  const nodeModule = globalThis.process?.getBuiltinModule?.('node:module');
+  if (!nodeModule) throw new Error('no node:module outside Node');
+  return nodeModule.createRequire(from);
+}
+
 function resolveFrom(from: string): string {
-  return createRequire(from).resolve('@tensorflow/tfjs-core/package.json');
+  return nodeRequire(from).resolve('@tensorflow/tfjs-core/package.json');
 }
 
 /**
@@ -240,7 +249,7 @@ export function assertSingleTfjsCore(from: string = import.meta.url): void {
   for (const packageName of packages) {
     let entry: string;
     try {
-      entry = createRequire(from).resolve(packageName);
+      entry = nodeRequire(from).resolve(packageName);
     } catch {
       continue; // not installed: initEngine reports it when that backend is asked for
     }
@@ -254,10 +263,14 @@ const PROCESS_EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection
 
 type ProcessListener = NodeJS.UncaughtExceptionListener | NodeJS.UnhandledRejectionListener;
 
+/** Node's process, where there is one (a browser has none, and no handlers to restore). */
+const nodeProcess = (): NodeJS.Process | undefined =>
+  typeof globalThis.process?.listeners === 'function' ? globalThis.process : undefined;
+
 function processListeners(): Record<ProcessEvent, ProcessListener[]> {
   return {
-    uncaughtException: process.listeners('uncaughtException'),
-    unhandledRejection: process.listeners('unhandledRejection'),
+    uncaughtException: nodeProcess()?.listeners('uncaughtException') ?? [],
+    unhandledRejection: nodeProcess()?.listeners('unhandledRejection') ?? [],
   };
 }
 
@@ -267,9 +280,11 @@ function processListeners(): Record<ProcessEvent, ProcessListener[]> {
  * Remove handlers added while a backend loaded; the process's own behaviour is kept.
  */
 function restoreProcessListeners(before: Record<ProcessEvent, ProcessListener[]>): void {
+  const node = nodeProcess();
+  if (!node) return;
   for (const event of PROCESS_EVENTS) {
-    for (const listener of process.listeners(event as 'uncaughtException')) {
-      if (!before[event].includes(listener)) process.removeListener(event as 'uncaughtException', listener);
+    for (const listener of node.listeners(event as 'uncaughtException')) {
+      if (!before[event].includes(listener)) node.removeListener(event as 'uncaughtException', listener);
     }
   }
 }

@@ -3,7 +3,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createBackbone, createHead, loadTorchvisionWeights } from '@patchgd/backbones';
 import { decodeSafetensors, safetensorsToFloat32 } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
@@ -84,6 +84,13 @@ describe('exportPatchGDModel → loadPatchGDModel', () => {
     expect(logits.shape).toEqual([2, 3]);
     const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(logits, expected))).dataSync()[0]!);
     expect(diff).toBeLessThan(1e-5);
+    // a file: URL names the same folder (the same weights)
+    const byUrl = await loadPatchGDModel(pathToFileURL(dir).href);
+    expect(byUrl.manifest).toEqual(manifest);
+    const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(weights(byUrl.backbone)).toEqual(weights(model.backbone));
+    expect(weights(byUrl.head)).toEqual(weights(model.head));
+    byUrl.dispose();
     expect(tf.tidy(() => tf.max(tf.abs(expected)).dataSync()[0]!)).toBeGreaterThan(1e-3);
 
     // torchvision → ours → export → the same tensors (the trunk; the fc classifier was not loaded)
@@ -98,6 +105,36 @@ describe('exportPatchGDModel → loadPatchGDModel', () => {
     }
     tf.dispose([expected, logits]);
     model.dispose();
+    backbone.dispose();
+    head.dispose();
+  });
+
+  it("writes the head's seeded dropout as tfjs's Dropout, so plain tf.loadLayersModel reads it", async () => {
+    const backbone = createBackbone('convnet', { inputSize: 16, widths: [4], featureDim: 4 });
+    const head = createHead('convHead', {
+      featureDim: 4,
+      numClasses: 2,
+      gridSize: [2, 2],
+      width: 4,
+      stride1Blocks: 1,
+      stride2Blocks: 0,
+      dropout: 0.2,
+    });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'patchgd-export-'));
+    await exportPatchGDModel(backbone, head, dir, {
+      patchSize: 16,
+      gridSize: [2, 2],
+      imageSize: 32,
+      channels: 3,
+      fill: 0,
+      classNames: ['a', 'b'],
+      training: { patchesPerStep: 2, innerIterations: 2, accumulationSteps: 1 },
+    });
+    const json = JSON.parse(await readFile(path.join(dir, 'head', 'model.json'), 'utf8'));
+    const layers = (json.modelTopology.config.layers as { class_name: string; config: { rate?: number } }[]).filter(
+      (l) => /Dropout/.test(l.class_name),
+    );
+    expect(layers.map((l) => [l.class_name, l.config.rate])).toEqual([['Dropout', 0.2]]);
     backbone.dispose();
     head.dispose();
   });

@@ -1,7 +1,7 @@
 // Writes what a trained PatchGD model needs to run anywhere: the backbone and the head as standard
 // tfjs LayersModels (model.json + weights.bin, `tf.loadLayersModel` reads them), patchgd.json, and
 // for torchvision-layout backbones the trunk under torchvision's names in safetensors.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TORCHVISION_ARCHS, exportStateDict, type Backbone, type Head, type TorchvisionArch } from '@patchgd/backbones';
@@ -10,7 +10,7 @@ import { encodeSafetensors } from '@patchgd/core';
 import { writeAtomic } from '@patchgd/core/node';
 import { tf } from '@patchgd/engine';
 import { TrainerOptionError } from './errors.js';
-import type { PatchGDManifest } from './patchgd-model.js';
+import { standardLayers, type PatchGDManifest } from './patchgd-model.js';
 
 /** What {@link exportPatchGDModel} writes, besides the models: the run's input and training facts. */
 export type ExportInfo = Omit<
@@ -74,8 +74,15 @@ export async function exportPatchGDModel(
   info: ExportInfo,
 ): Promise<PatchGDManifest> {
   await mkdir(dir, { recursive: true });
-  await saveModelWeights(layersModelOf(backbone, 'backbone'), path.join(dir, 'backbone'));
-  await saveModelWeights(layersModelOf(head, 'head'), path.join(dir, 'head'));
+  for (const [what, model] of [
+    ['backbone', layersModelOf(backbone, 'backbone')],
+    ['head', layersModelOf(head, 'head')],
+  ] as const) {
+    const { modelJson } = await saveModelWeights(model, path.join(dir, what));
+    // plain tf.loadLayersModel knows only tfjs's own layer classes
+    const json = JSON.parse(await readFile(modelJson, 'utf8')) as tf.io.ModelJSON;
+    await writeAtomic(modelJson, JSON.stringify({ ...json, modelTopology: standardLayers(json.modelTopology) }));
+  }
   const built = (backbone as { options?: Record<string, unknown> }).options;
   const torchvision = (TORCHVISION_ARCHS as readonly string[]).includes(backbone.name) && built?.['layout'] !== 'keras';
   if (torchvision) {

@@ -1,7 +1,8 @@
 // Inference from an export folder alone (`patchgd export`): patchgd.json, the backbone and head as
 // standard tfjs LayersModels. Fill Z with the backbone (eval mode), then the head. No Node module
-// is imported statically, so the same code runs in a browser bundle (files fetched) and in Node
-// (files read from disk through a dynamic import).
+// is imported statically, here or in what this imports (engine, samplers, core), so the same code
+// runs in a browser bundle (files fetched) and in Node (files read from disk through a dynamic
+// import); packages/cli/src/browser-inference.test.ts bundles it for the browser and runs it in Chromium.
 import { tf } from '@patchgd/engine';
 import { PatchGrid, extractPatches, type Normalization, type Pixels, type RegionReader } from '@patchgd/samplers';
 import { OptimizerError } from './errors.js';
@@ -86,8 +87,26 @@ function defaultReader(location: string): ExportReader {
   const fsModule = 'node:fs/promises';
   return async (file) => {
     const fs = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
-    return new Uint8Array(await fs.readFile(`${base}/${file}`));
+    return new Uint8Array(await fs.readFile(base.startsWith('file:') ? new URL(`${base}/${file}`) : `${base}/${file}`));
   };
+}
+
+/**
+ * `topology` with the layers only PatchGD defines replaced by the tfjs layers they are at
+ * inference, so that plain `tf.loadLayersModel` (no `@patchgd/backbones` registered, as in a
+ * browser bundle) reads it: `SeededDropout` (the trainer's seeded dropout) is tfjs's `Dropout`.
+ */
+export function standardLayers<T>(topology: T): T {
+  if (Array.isArray(topology)) return topology.map((item) => standardLayers(item)) as T;
+  if (topology === null || typeof topology !== 'object') return topology;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(topology)) out[key] = standardLayers(value);
+  if (out['class_name'] === 'SeededDropout') {
+    const config = out['config'] as Record<string, unknown>;
+    out['class_name'] = 'Dropout';
+    out['config'] = { ...config, seed: null };
+  }
+  return out as T;
 }
 
 async function loadLayers(location: string, read: ExportReader, modelJson: string): Promise<tf.LayersModel> {
@@ -111,8 +130,13 @@ async function loadLayers(location: string, read: ExportReader, modelJson: strin
     data.set(shard, offset);
     offset += shard.byteLength;
   }
+  // exports written before `standardLayers` existed name `SeededDropout`
   return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer }),
+    tf.io.fromMemory({
+      modelTopology: standardLayers(json.modelTopology),
+      weightSpecs: specs,
+      weightData: data.buffer,
+    }),
   );
 }
 
