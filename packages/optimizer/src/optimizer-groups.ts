@@ -5,7 +5,7 @@
 import { tf } from '@patchgd/engine';
 import { CheckpointError } from './checkpoint.js';
 import { TrainerOptionError } from './errors.js';
-import type { NamedVariable } from './model-state.js';
+import { shareBuffer, type NamedVariable } from './model-state.js';
 
 /** One optimizer for every weight, or one for the backbone and one for the head. */
 export type OptimizerOption = tf.Optimizer | { backbone: tf.Optimizer; head: tf.Optimizer };
@@ -63,12 +63,39 @@ export class OptimizerGroups {
   /**
    * Applies `grads` (keyed by tfjs variable name) with the learning rate × `rateMultiplier`, in
    * the groups' fixed variable order; a variable without a gradient keeps its slots unchanged.
+   * With `disposeGradients`, each gradient is disposed as soon as its variable is updated.
+   *
+   * tf.train's Adam and Adamax update every variable inside one `tidy`, so each variable's
+   * temporaries (a dozen tensors of its size) live until the last one is done — about 14× the
+   * weights at once. Here they run on consecutive chunks of variables no larger than the largest
+   * one, each chunk a call of the same `applyGradients` with the step's β^t (every other gradient
+   * `null`): the same kernels on the same values, so the result is bit-identical, while the
+   * update's temporaries are those of one chunk. β1^t, β2^t and the iteration count advance once.
    */
-  apply(grads: tf.NamedTensorMap, rateMultiplier: number): void {
+  apply(grads: tf.NamedTensorMap, rateMultiplier: number, options: { disposeGradients?: boolean } = {}): void {
     for (const group of this.groups) {
-      setRate(group.optimizer, group.baseRate * rateMultiplier);
-      const list = group.variables.map((v) => ({ name: v.variable.name, tensor: grads[v.variable.name] ?? null }));
-      group.optimizer.applyGradients(list as Parameters<tf.Optimizer['applyGradients']>[0]);
+      const optimizer = group.optimizer;
+      setRate(optimizer, group.baseRate * rateMultiplier);
+      const names = group.variables.map((v) => v.variable.name);
+      const chunks = ONE_TIDY_UPDATES.has(optimizer.getClassName())
+        ? chunksOf(group.variables.map((v) => v.variable.size))
+        : [names.map((_, i) => i)];
+      // the step's accumulators (β1^t, β2^t, Adamax's iteration): every chunk starts from them
+      const counters = scalarVariables(optimizer);
+      const start = chunks.length > 1 ? counters.map((v) => shareBuffer(v)) : [];
+      const iterations = iterationsOf(optimizer);
+      try {
+        chunks.forEach((chunk, c) => {
+          if (c > 0) counters.forEach((v, i) => v.assign(start[i]!));
+          const inChunk = new Set(chunk);
+          const list = names.map((name, i) => ({ name, tensor: inChunk.has(i) ? (grads[name] ?? null) : null }));
+          optimizer.applyGradients(list as Parameters<tf.Optimizer['applyGradients']>[0]);
+          if (options.disposeGradients) for (const i of chunk) grads[names[i]!]?.dispose();
+        });
+      } finally {
+        tf.dispose(start);
+      }
+      if (chunks.length > 1) setIterations(optimizer, iterations + 1);
     }
   }
 
@@ -183,9 +210,10 @@ export class OptimizerSnapshot {
       const arrays = new Map<string, { entries: SlotEntry[]; values: tf.Tensor[] }>();
       const scalars = new Map<string, tf.Tensor>();
       for (const [prop, value] of Object.entries(optimizer as unknown as Record<string, unknown>)) {
+        // shared buffers, not copies: an old slot value costs memory only once the step replaces it
         if (isSlotArray(value))
-          arrays.set(prop, { entries: [...value], values: value.map((e) => tf.clone(e.variable)) });
-        else if (value instanceof tf.Variable) scalars.set(prop, tf.clone(value));
+          arrays.set(prop, { entries: [...value], values: value.map((e) => shareBuffer(e.variable)) });
+        else if (value instanceof tf.Variable) scalars.set(prop, shareBuffer(value));
       }
       return { optimizer, iterations: iterationsOf(optimizer), arrays, scalars };
     });
@@ -223,6 +251,36 @@ function isSlotArray(value: unknown): value is SlotEntry[] {
   return (
     Array.isArray(value) &&
     value.every((e) => e !== null && typeof e === 'object' && (e as SlotEntry).variable instanceof tf.Variable)
+  );
+}
+
+// tf.train optimizers whose applyGradients runs every variable's update in one tidy; the others
+// (SGD, momentum, RMSProp, Adagrad, Adadelta) already tidy per variable, and unknown ones are left whole.
+const ONE_TIDY_UPDATES = new Set(['Adam', 'Adamax']);
+
+/** Consecutive runs of variable indices whose total size is at most that of the largest variable. */
+function chunksOf(sizes: readonly number[]): number[][] {
+  const cap = Math.max(0, ...sizes);
+  const chunks: number[][] = [];
+  let current: number[] = [];
+  let total = 0;
+  sizes.forEach((size, i) => {
+    if (current.length > 0 && total + size > cap) {
+      chunks.push(current);
+      current = [];
+      total = 0;
+    }
+    current.push(i);
+    total += size;
+  });
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** The optimizer's scalar state variables (Adam's β1^t and β2^t, Adamax's iteration), not its slots. */
+function scalarVariables(optimizer: tf.Optimizer): tf.Variable[] {
+  return Object.values(optimizer as unknown as Record<string, unknown>).filter(
+    (value): value is tf.Variable => value instanceof tf.Variable,
   );
 }
 
