@@ -3,9 +3,13 @@ import { bufferManager, type WebGpuBufferManager } from './webgpu/activate-webgp
 
 export interface MemoryReport<T> {
   result: T;
-  /** Highest bytes held by live tensors while `fn` ran (tfjs engine accounting, all backends). */
+  /**
+   * Highest bytes of tensor buffers alive while `fn` ran, above those alive before (all backends).
+   * A buffer counts once however many tensors share it (a variable and its assigned value, a
+   * reshape, a snapshot), and as long as any of them holds it.
+   */
   peakTensorBytes: number;
-  /** Tensor bytes still held after `fn` returned, minus those held before (a leak if `fn` was meant to be tidy). */
+  /** Tensor buffer bytes alive after `fn` returned minus those before (a leak if `fn` was meant to be tidy). */
   retainedTensorBytes: number;
   /** Size of the wasm heap after `fn` (it only grows, so this is its peak); 0 on other backends. */
   wasmHeapBytes: number;
