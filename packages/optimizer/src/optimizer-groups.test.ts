@@ -84,8 +84,7 @@ describe('OptimizerGroups.apply', () => {
       expect(groups.iterations).toBe(3);
       expect(state.map((o) => o.iterations)).toEqual(refOptimizers.map((o) => o.iterations));
       tf.dispose([...ours, ...reference].map((v) => v.variable));
-      state.forEach((o) => o.dispose());
-      refOptimizers.forEach((o) => o.dispose());
+      for (const o of [...state, ...refOptimizers]) o.dispose();
     });
   }
 

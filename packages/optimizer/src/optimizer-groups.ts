@@ -86,7 +86,7 @@ export class OptimizerGroups {
       const iterations = iterationsOf(optimizer);
       try {
         chunks.forEach((chunk, c) => {
-          if (c > 0) counters.forEach((v, i) => v.assign(start[i]!));
+          if (c > 0) for (const [i, v] of counters.entries()) v.assign(start[i]!);
           const inChunk = new Set(chunk);
           const list = names.map((name, i) => ({ name, tensor: inChunk.has(i) ? (grads[name] ?? null) : null }));
           optimizer.applyGradients(list as Parameters<tf.Optimizer['applyGradients']>[0]);
