@@ -109,4 +109,46 @@ describe('OptimizerGroups.apply', () => {
     }
     tf.dispose(variables.map((v) => v.variable));
   });
+
+  it('sees the state of an optimizer that delegates to an inner one (slots, step count, undo)', async () => {
+    // as the CLI's clipping / weight-decay wrapper: it transforms the gradients and calls `inner`
+    class Delegating extends tf.Optimizer {
+      static get className() {
+        return 'TestDelegating';
+      }
+      constructor(readonly inner: tf.Optimizer) {
+        super();
+      }
+      get learningRate(): number {
+        return (this.inner as unknown as { learningRate: number }).learningRate;
+      }
+      set learningRate(rate: number) {
+        (this.inner as unknown as { learningRate: number }).learningRate = rate;
+      }
+      applyGradients(grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
+        this.inner.applyGradients(grads as tf.NamedTensorMap);
+      }
+      getConfig() {
+        return {};
+      }
+    }
+    const variables = model('wrapped', 3);
+    const groups = new OptimizerGroups(new Delegating(tf.train.adam(0.01)), { backbone: variables, head: [] });
+    groups.apply(gradientsFor(variables, 0), 1, { disposeGradients: true });
+    expect(groups.iterations).toBe(1);
+    const weightBytes = variables.reduce((n, v) => n + v.variable.size * 4, 0);
+    expect(groups.slotBytes).toBe(2 * weightBytes + 2 * 4); // m and v, β1^t and β2^t
+    const saved = groups.stateTensors();
+    expect(Object.keys(saved.tensors)).toContain('optimizer/0/accumulatedFirstMoment/wrapped.layer2');
+    const undo = groups.snapshot();
+    groups.apply(gradientsFor(variables, 1), 1, { disposeGradients: true });
+    expect(groups.iterations).toBe(2);
+    undo.restore();
+    undo.dispose();
+    expect(groups.iterations).toBe(1);
+    const now = groups.stateTensors();
+    for (const [key, t] of Object.entries(saved.tensors))
+      expect(Array.from(await now.tensors[key]!.data()), key).toEqual(Array.from(await t.data()));
+    tf.dispose([...Object.values(saved.tensors), ...Object.values(now.tensors), ...variables.map((v) => v.variable)]);
+  });
 });

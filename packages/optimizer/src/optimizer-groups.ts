@@ -81,7 +81,7 @@ export class OptimizerGroups {
         ? chunksOf(group.variables.map((v) => v.variable.size))
         : [names.map((_, i) => i)];
       // the step's accumulators (β1^t, β2^t, Adamax's iteration): every chunk starts from them
-      const counters = scalarVariables(optimizer);
+      const counters = scalarVariables(stateOf(optimizer));
       const start = chunks.length > 1 ? counters.map((v) => shareBuffer(v)) : [];
       const iterations = iterationsOf(optimizer);
       try {
@@ -111,7 +111,7 @@ export class OptimizerGroups {
     const tensors: Record<string, tf.Tensor> = {};
     const state: OptimizerGroupsState = { groups: [] };
     this.groups.forEach((group, g) => {
-      const o = group.optimizer as unknown as Record<string, unknown>;
+      const o = stateOf(group.optimizer) as unknown as Record<string, unknown>;
       const slots: Record<string, string> = {};
       const scalars: string[] = [];
       for (const [prop, value] of Object.entries(o)) {
@@ -153,7 +153,7 @@ export class OptimizerGroups {
           `optimizer ${g} is ${saved.className} but the trainer uses ${group.optimizer.getClassName()}`,
         );
       }
-      const o = group.optimizer as unknown as Record<string, unknown>;
+      const o = stateOf(group.optimizer) as unknown as Record<string, unknown>;
       for (const [prop, suffix] of Object.entries(saved.slots)) {
         const values = group.variables.map((v) => {
           const key = `optimizer/${g}/${prop}/${v.name}`;
@@ -192,7 +192,7 @@ export class OptimizerGroups {
 
   /** Keeps the optimizers' state aside so {@link OptimizerSnapshot.restore} can put it back exactly. */
   snapshot(): OptimizerSnapshot {
-    return new OptimizerSnapshot(this.groups.map((g) => g.optimizer));
+    return new OptimizerSnapshot(this.groups.map((g) => stateOf(g.optimizer)));
   }
 }
 
@@ -286,7 +286,7 @@ function scalarVariables(optimizer: tf.Optimizer): tf.Variable[] {
 
 function slotVariables(optimizer: tf.Optimizer): tf.Variable[] {
   const out: tf.Variable[] = [];
-  for (const value of Object.values(optimizer as unknown as Record<string, unknown>)) {
+  for (const value of Object.values(stateOf(optimizer) as unknown as Record<string, unknown>)) {
     if (isSlotArray(value)) out.push(...value.map((e) => e.variable));
     else if (value instanceof tf.Variable) out.push(value);
   }
@@ -297,12 +297,27 @@ function suffixOf(originalName: string): string {
   return originalName.slice(originalName.lastIndexOf('/') + 1);
 }
 
+/**
+ * The optimizer that holds the state: one that delegates to an `inner` tf.Optimizer (the CLI's
+ * gradient clipping and weight decay wrapper) keeps its slots and step count in the inner one.
+ */
+function stateOf(optimizer: tf.Optimizer): tf.Optimizer {
+  let owner = optimizer;
+  for (;;) {
+    const inner = (owner as unknown as { inner?: unknown }).inner;
+    // tf.Optimizer's instanceof reads `.minimize` of its operand: test for an object first
+    if (typeof inner !== 'object' || inner === null || !(inner instanceof tf.Optimizer) || inner === owner)
+      return owner;
+    owner = inner;
+  }
+}
+
 function iterationsOf(optimizer: tf.Optimizer): number {
-  return (optimizer as unknown as { iterations_?: number }).iterations_ ?? 0;
+  return (stateOf(optimizer) as unknown as { iterations_?: number }).iterations_ ?? 0;
 }
 
 function setIterations(optimizer: tf.Optimizer, iterations: number): void {
-  (optimizer as unknown as { iterations_: number }).iterations_ = iterations;
+  (stateOf(optimizer) as unknown as { iterations_: number }).iterations_ = iterations;
 }
 
 // tfjs optimizers keep their learning rate in a `learningRate` field (SGD also has a setter).
