@@ -50,4 +50,30 @@ describe('measureMemory', () => {
     expect(report.result).toBe(150_000);
     expect(report.peakTensorBytes).toBeGreaterThan(0);
   });
+
+  it('counts buffers, not tensors: a shared buffer once, an old value as long as a second tensor keeps it', async () => {
+    await initEngine({ backend: 'wasm' });
+    const bytes = 256 * 256 * 4;
+    const zeros = tf.zeros([256, 256]);
+    const v = tf.variable(zeros);
+    zeros.dispose();
+    const shared = await measureMemory(() => tf.reshape(v, [256, 256])); // same buffer, a second tensor
+    expect(shared.peakTensorBytes).toBe(0);
+    expect(shared.retainedTensorBytes).toBe(0);
+    const kept = shared.result;
+    // the variable takes a new buffer; its old one lives on in `kept` (what undoing a step costs)
+    const assigned = await measureMemory(() => tf.tidy(() => v.assign(tf.ones([256, 256]))));
+    expect(assigned.peakTensorBytes).toBe(bytes);
+    expect(assigned.retainedTensorBytes).toBe(bytes);
+    const released = await measureMemory(() => kept.dispose());
+    expect(released.retainedTensorBytes).toBe(-bytes);
+    // nested meters each see their own span
+    const outer = await measureMemory(async () => {
+      const inner = await measureMemory(() => tf.tidy(() => tf.ones([256, 256]).sum().dataSync()));
+      expect(inner.peakTensorBytes).toBe(bytes + 4);
+      return tf.tidy(() => tf.ones([512, 512]).sum().dataSync());
+    });
+    expect(outer.peakTensorBytes).toBe(4 * bytes + 4);
+    v.dispose();
+  });
 });

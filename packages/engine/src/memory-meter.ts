@@ -3,9 +3,13 @@ import { bufferManager, type WebGpuBufferManager } from './webgpu/activate-webgp
 
 export interface MemoryReport<T> {
   result: T;
-  /** Highest bytes held by live tensors while `fn` ran (tfjs engine accounting, all backends). */
+  /**
+   * Highest bytes of tensor buffers alive while `fn` ran, above those alive before (all backends).
+   * A buffer counts once however many tensors share it (a variable and its assigned value, a
+   * reshape, a snapshot), and as long as any of them holds it.
+   */
   peakTensorBytes: number;
-  /** Tensor bytes still held after `fn` returned, minus those held before (a leak if `fn` was meant to be tidy). */
+  /** Tensor buffer bytes alive after `fn` returned minus those before (a leak if `fn` was meant to be tidy). */
   retainedTensorBytes: number;
   /** Size of the wasm heap after `fn` (it only grows, so this is its peak); 0 on other backends. */
   wasmHeapBytes: number;
@@ -37,26 +41,15 @@ export interface MemoryReport<T> {
  * ```
  */
 export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<MemoryReport<T>> {
-  const before = tf.memory().numBytes;
   const heapBefore = wasmHeapBytes();
   const start = performance.now();
-  // tf.profile tracks the engine's byte high-water mark; its per-kernel NaN check is not wanted here.
-  const checking = tf.env().getBool('CHECK_COMPUTATION_FOR_ERRORS');
-  tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
   let result!: T;
-  let profile: Awaited<ReturnType<typeof tf.profile>>;
+  const buffers = watchTensorBuffers();
   const gpu = watchGpuBuffers();
   try {
-    profile = await tf.profile(async () => {
-      // tf.profile keeps a record per kernel and ends with Math.max(...records): a long training
-      // step (10⁵+ kernels) overflows the stack and holds every record. Keep only the peak one.
-      const engine = tf.engine() as unknown as { state: { activeProfile: { kernels: unknown } } };
-      engine.state.activeProfile.kernels = new PeakRecord();
-      result = await fn();
-      return [] as tf.Tensor[];
-    });
+    result = await fn();
   } finally {
-    tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', checking);
+    buffers.stop();
     gpu.stop();
   }
   const ms = performance.now() - start;
@@ -64,8 +57,8 @@ export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<Memory
   const usage = process.memoryUsage();
   return {
     result,
-    peakTensorBytes: Math.max(profile.peakBytes - before, 0),
-    retainedTensorBytes: tf.memory().numBytes - before,
+    peakTensorBytes: Math.max(buffers.peakBytes, 0),
+    retainedTensorBytes: buffers.bytes,
     wasmHeapBytes: heapAfter,
     wasmHeapGrowthBytes: heapAfter - heapBefore,
     peakGpuBytes: gpu.peakBytes(),
@@ -74,6 +67,71 @@ export async function measureMemory<T>(fn: () => T | Promise<T>): Promise<Memory
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ms,
   };
+}
+
+interface BufferMeter {
+  /** bytes of tensor buffers allocated minus those freed since the meter started */
+  bytes: number;
+  peakBytes: number;
+}
+
+interface TensorInfoMap {
+  get(dataId: object): { bytes: number } | undefined;
+  has(dataId: object): boolean;
+  set(dataId: object, info: { bytes: number }): unknown;
+  delete(dataId: object): boolean;
+}
+
+const meters = new Set<BufferMeter>();
+let watched: TensorInfoMap | undefined;
+
+/**
+ * Tracks the bytes of tensor *buffers* (data ids) allocated and freed, with their high-water mark.
+ * The engine's `numBytes` counts every tensor handle, so a buffer shared by two handles (a variable
+ * and the value it was assigned, a snapshot kept to undo a step) counts twice while one freed by
+ * a variable's assign but kept by another handle counts zero; the engine's per-buffer map
+ * (`state.tensorInfo`, one entry from the buffer's first handle to its release) is what the device
+ * holds. Meters may nest: the map's methods are wrapped once while any meter runs.
+ */
+function watchTensorBuffers(): BufferMeter & { stop(): void } {
+  const engine = tf.engine() as unknown as { state: { tensorInfo: TensorInfoMap } };
+  const map = engine.state.tensorInfo;
+  if (watched !== undefined && watched !== map) unwatch(); // the engine was reset meanwhile
+  if (watched === undefined) {
+    const set = map.set;
+    const remove = map.delete;
+    map.set = function (this: TensorInfoMap, dataId, info) {
+      if (!this.has(dataId)) {
+        for (const meter of meters) {
+          meter.bytes += info.bytes;
+          if (meter.bytes > meter.peakBytes) meter.peakBytes = meter.bytes;
+        }
+      }
+      return set.call(this, dataId, info);
+    };
+    map.delete = function (this: TensorInfoMap, dataId) {
+      const info = this.get(dataId);
+      if (info) for (const meter of meters) meter.bytes -= info.bytes;
+      return remove.call(this, dataId);
+    };
+    watched = map;
+  }
+  const meter: BufferMeter = { bytes: 0, peakBytes: 0 };
+  meters.add(meter);
+  return Object.assign(meter, {
+    stop: () => {
+      meters.delete(meter);
+      if (meters.size === 0) unwatch();
+    },
+  });
+}
+
+// The own properties shadowed the WeakMap prototype's methods; removing them restores those.
+function unwatch(): void {
+  if (watched === undefined) return;
+  delete (watched as { set?: unknown }).set;
+  delete (watched as { delete?: unknown }).delete;
+  watched = undefined;
 }
 
 /** Current size of the wasm backend's linear memory, or 0 when wasm is not the active backend. */
@@ -107,17 +165,4 @@ function watchGpuBuffers(): { peakBytes(): number; allocatedBytes(): number; sto
     // The own property shadowed the prototype's method; removing it restores that.
     stop: () => void delete (manager as { acquireBuffer?: unknown }).acquireBuffer,
   };
-}
-
-/** An array that keeps, of everything pushed, only the kernel record with the most bytes alive. */
-class PeakRecord extends Array<{ totalBytesSnapshot: number }> {
-  static override get [Symbol.species]() {
-    return Array;
-  }
-  override push(...records: { totalBytesSnapshot: number }[]): number {
-    for (const record of records) {
-      if (this.length === 0 || record.totalBytesSnapshot > this[0]!.totalBytesSnapshot) this[0] = record;
-    }
-    return this.length;
-  }
 }

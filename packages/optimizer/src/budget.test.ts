@@ -2,7 +2,7 @@
 // the optimizer's first-step allocations, stays within it; the next batch size up does not.
 import { createBackbone, createHead } from '@patchgd/backbones';
 import { Rng } from '@patchgd/core';
-import { initEngine, tf } from '@patchgd/engine';
+import { initEngine, measureMemory, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BudgetExceededError } from './errors.js';
 import { GDTrainer } from './gd-trainer.js';
@@ -135,4 +135,27 @@ describe('budget matrix: planned batch, run for real, stays within the budget', 
       }
     }
   }
+});
+
+describe("the update's share of a real step", () => {
+  it('an applied ResNet18 + Adam step peaks above the unapplied pass by the new weights and slots and one chunk of temporaries', async () => {
+    const backbone = createBackbone('resnet18', { inputSize: SIDE, inputChannels: 3 });
+    const trainer = new GDTrainer({ backbone, numClasses: 2, optimizer: tf.train.adam(1e-3) });
+    const { images, labels } = batch(1, 3);
+    await trainer.trainBatch(images, labels); // Adam's slots exist from here on: the steady state
+    const sizes = trainer.classifier.variables.filter((v) => v.trainable).map((v) => v.variable.size * 4);
+    const weights = sizes.reduce((a, b) => a + b, 0);
+    const state = weights * 3; // weights, m and v
+    const applied = await trainer.measureStep(images, labels);
+    const unapplied = await measureMemory(() => trainer.gradients(images, labels));
+    tf.dispose(Object.values(unapplied.result.grads));
+    const unappliedPeak = state + unapplied.peakTensorBytes;
+    // The update writes new weights and slots beside the old ones (kept to undo the step) and holds
+    // one chunk's temporaries: Adam's dozen tensors of at most the largest variable's size (tf.train
+    // alone holds them for every variable at once: ≈ 14× the weights above the pass).
+    const bound = unappliedPeak + state + 14 * Math.max(...sizes);
+    expect(applied.peakBytes).toBeLessThanOrEqual(bound);
+    expect(applied.peakBytes).toBeGreaterThan(unappliedPeak); // the undo's old values are counted
+    backbone.dispose();
+  });
 });

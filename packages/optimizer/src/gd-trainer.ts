@@ -311,7 +311,8 @@ export class GDTrainer {
           batch: step,
           keys: keys ?? [],
         });
-      if (apply) this.optimizers.apply(grads, this.schedule(step));
+      // each gradient goes as soon as its variable is updated: the update's peak holds fewer of them
+      if (apply) this.optimizers.apply(grads, this.schedule(step), { disposeGradients: true });
     } finally {
       x.dispose();
       if (apply) tf.dispose(Object.values(grads));

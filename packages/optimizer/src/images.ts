@@ -4,6 +4,7 @@
 import { tf } from '@patchgd/engine';
 import { extractPatches, type Normalization, type PatchGrid, type Pixels, type RegionReader } from '@patchgd/samplers';
 import { NonFiniteInputError, TrainerOptionError } from './errors.js';
+import { shareBuffer } from './model-state.js';
 
 /** Raw pixels of one image (HWC), and anything that reads regions (an ImageSource from @patchgd/tiled-io). */
 export type { Pixels, RegionReader as RegionSource };
@@ -147,7 +148,8 @@ export function blankGroups(
 export function accumulate(into: tf.NamedTensorMap, grads: tf.NamedTensorMap): void {
   for (const [name, g] of Object.entries(grads)) {
     const previous = into[name];
-    into[name] = tf.keep(previous ? tf.add(previous, g) : tf.clone(g));
+    // the first sum shares g's buffer (a clone copies on wasm): the caller disposes g, the buffer lives on
+    into[name] = tf.keep(previous ? tf.add(previous, g) : shareBuffer(g));
     previous?.dispose();
   }
 }

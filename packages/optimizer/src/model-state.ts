@@ -31,12 +31,24 @@ export async function loadVariableTensors(
   loadStateTensors(variables, mine, { source: `${file} (${prefix})` });
 }
 
-/** Values of variables kept aside (sharing buffers until the variables change), to put back later. */
+/**
+ * A second handle on `t`'s buffer, without copying it: the buffer outlives a later `assign` of the
+ * variable `t`. (`tf.clone` copies on wasm.) Reshape to the same shape shares the buffer on every backend.
+ */
+export function shareBuffer(t: tf.Tensor): tf.Tensor {
+  return tf.reshape(t, t.shape);
+}
+
+/**
+ * Values of variables kept aside to put back later. They share the variables' buffers, so keeping
+ * them costs nothing until a variable is assigned; from then on its old value stays alive beside
+ * the new one (what undoing a step costs, and the memory meter sees it).
+ */
 export class VariableSnapshot {
   private readonly saved: { variable: tf.Variable; value: tf.Tensor }[];
 
   constructor(variables: Iterable<tf.Variable>) {
-    this.saved = [...new Set(variables)].map((variable) => ({ variable, value: tf.clone(variable) }));
+    this.saved = [...new Set(variables)].map((variable) => ({ variable, value: shareBuffer(variable) }));
   }
 
   restore(): void {

@@ -5,7 +5,7 @@
 import { tf } from '@patchgd/engine';
 import { CheckpointError } from './checkpoint.js';
 import { TrainerOptionError } from './errors.js';
-import type { NamedVariable } from './model-state.js';
+import { shareBuffer, type NamedVariable } from './model-state.js';
 
 /** One optimizer for every weight, or one for the backbone and one for the head. */
 export type OptimizerOption = tf.Optimizer | { backbone: tf.Optimizer; head: tf.Optimizer };
@@ -63,12 +63,39 @@ export class OptimizerGroups {
   /**
    * Applies `grads` (keyed by tfjs variable name) with the learning rate × `rateMultiplier`, in
    * the groups' fixed variable order; a variable without a gradient keeps its slots unchanged.
+   * With `disposeGradients`, each gradient is disposed as soon as its variable is updated.
+   *
+   * tf.train's Adam and Adamax update every variable inside one `tidy`, so each variable's
+   * temporaries (a dozen tensors of its size) live until the last one is done — about 14× the
+   * weights at once. Here they run on consecutive chunks of variables no larger than the largest
+   * one, each chunk a call of the same `applyGradients` with the step's β^t (every other gradient
+   * `null`): the same kernels on the same values, so the result is bit-identical, while the
+   * update's temporaries are those of one chunk. β1^t, β2^t and the iteration count advance once.
    */
-  apply(grads: tf.NamedTensorMap, rateMultiplier: number): void {
+  apply(grads: tf.NamedTensorMap, rateMultiplier: number, options: { disposeGradients?: boolean } = {}): void {
     for (const group of this.groups) {
-      setRate(group.optimizer, group.baseRate * rateMultiplier);
-      const list = group.variables.map((v) => ({ name: v.variable.name, tensor: grads[v.variable.name] ?? null }));
-      group.optimizer.applyGradients(list as Parameters<tf.Optimizer['applyGradients']>[0]);
+      const optimizer = group.optimizer;
+      setRate(optimizer, group.baseRate * rateMultiplier);
+      const names = group.variables.map((v) => v.variable.name);
+      const chunks = ONE_TIDY_UPDATES.has(optimizer.getClassName())
+        ? chunksOf(group.variables.map((v) => v.variable.size))
+        : [names.map((_, i) => i)];
+      // the step's accumulators (β1^t, β2^t, Adamax's iteration): every chunk starts from them
+      const counters = scalarVariables(stateOf(optimizer));
+      const start = chunks.length > 1 ? counters.map((v) => shareBuffer(v)) : [];
+      const iterations = iterationsOf(optimizer);
+      try {
+        chunks.forEach((chunk, c) => {
+          if (c > 0) for (const [i, v] of counters.entries()) v.assign(start[i]!);
+          const inChunk = new Set(chunk);
+          const list = names.map((name, i) => ({ name, tensor: inChunk.has(i) ? (grads[name] ?? null) : null }));
+          optimizer.applyGradients(list as Parameters<tf.Optimizer['applyGradients']>[0]);
+          if (options.disposeGradients) for (const i of chunk) grads[names[i]!]?.dispose();
+        });
+      } finally {
+        tf.dispose(start);
+      }
+      if (chunks.length > 1) setIterations(optimizer, iterations + 1);
     }
   }
 
@@ -84,7 +111,7 @@ export class OptimizerGroups {
     const tensors: Record<string, tf.Tensor> = {};
     const state: OptimizerGroupsState = { groups: [] };
     this.groups.forEach((group, g) => {
-      const o = group.optimizer as unknown as Record<string, unknown>;
+      const o = stateOf(group.optimizer) as unknown as Record<string, unknown>;
       const slots: Record<string, string> = {};
       const scalars: string[] = [];
       for (const [prop, value] of Object.entries(o)) {
@@ -126,7 +153,7 @@ export class OptimizerGroups {
           `optimizer ${g} is ${saved.className} but the trainer uses ${group.optimizer.getClassName()}`,
         );
       }
-      const o = group.optimizer as unknown as Record<string, unknown>;
+      const o = stateOf(group.optimizer) as unknown as Record<string, unknown>;
       for (const [prop, suffix] of Object.entries(saved.slots)) {
         const values = group.variables.map((v) => {
           const key = `optimizer/${g}/${prop}/${v.name}`;
@@ -165,7 +192,7 @@ export class OptimizerGroups {
 
   /** Keeps the optimizers' state aside so {@link OptimizerSnapshot.restore} can put it back exactly. */
   snapshot(): OptimizerSnapshot {
-    return new OptimizerSnapshot(this.groups.map((g) => g.optimizer));
+    return new OptimizerSnapshot(this.groups.map((g) => stateOf(g.optimizer)));
   }
 }
 
@@ -183,9 +210,10 @@ export class OptimizerSnapshot {
       const arrays = new Map<string, { entries: SlotEntry[]; values: tf.Tensor[] }>();
       const scalars = new Map<string, tf.Tensor>();
       for (const [prop, value] of Object.entries(optimizer as unknown as Record<string, unknown>)) {
+        // shared buffers, not copies: an old slot value costs memory only once the step replaces it
         if (isSlotArray(value))
-          arrays.set(prop, { entries: [...value], values: value.map((e) => tf.clone(e.variable)) });
-        else if (value instanceof tf.Variable) scalars.set(prop, tf.clone(value));
+          arrays.set(prop, { entries: [...value], values: value.map((e) => shareBuffer(e.variable)) });
+        else if (value instanceof tf.Variable) scalars.set(prop, shareBuffer(value));
       }
       return { optimizer, iterations: iterationsOf(optimizer), arrays, scalars };
     });
@@ -226,9 +254,39 @@ function isSlotArray(value: unknown): value is SlotEntry[] {
   );
 }
 
+// tf.train optimizers whose applyGradients runs every variable's update in one tidy; the others
+// (SGD, momentum, RMSProp, Adagrad, Adadelta) already tidy per variable, and unknown ones are left whole.
+const ONE_TIDY_UPDATES = new Set(['Adam', 'Adamax']);
+
+/** Consecutive runs of variable indices whose total size is at most that of the largest variable. */
+function chunksOf(sizes: readonly number[]): number[][] {
+  const cap = Math.max(0, ...sizes);
+  const chunks: number[][] = [];
+  let current: number[] = [];
+  let total = 0;
+  sizes.forEach((size, i) => {
+    if (current.length > 0 && total + size > cap) {
+      chunks.push(current);
+      current = [];
+      total = 0;
+    }
+    current.push(i);
+    total += size;
+  });
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** The optimizer's scalar state variables (Adam's β1^t and β2^t, Adamax's iteration), not its slots. */
+function scalarVariables(optimizer: tf.Optimizer): tf.Variable[] {
+  return Object.values(optimizer as unknown as Record<string, unknown>).filter(
+    (value): value is tf.Variable => value instanceof tf.Variable,
+  );
+}
+
 function slotVariables(optimizer: tf.Optimizer): tf.Variable[] {
   const out: tf.Variable[] = [];
-  for (const value of Object.values(optimizer as unknown as Record<string, unknown>)) {
+  for (const value of Object.values(stateOf(optimizer) as unknown as Record<string, unknown>)) {
     if (isSlotArray(value)) out.push(...value.map((e) => e.variable));
     else if (value instanceof tf.Variable) out.push(value);
   }
@@ -239,12 +297,27 @@ function suffixOf(originalName: string): string {
   return originalName.slice(originalName.lastIndexOf('/') + 1);
 }
 
+/**
+ * The optimizer that holds the state: one that delegates to an `inner` tf.Optimizer (the CLI's
+ * gradient clipping and weight decay wrapper) keeps its slots and step count in the inner one.
+ */
+function stateOf(optimizer: tf.Optimizer): tf.Optimizer {
+  let owner = optimizer;
+  for (;;) {
+    const inner = (owner as unknown as { inner?: unknown }).inner;
+    // tf.Optimizer's instanceof reads `.minimize` of its operand: test for an object first
+    if (typeof inner !== 'object' || inner === null || !(inner instanceof tf.Optimizer) || inner === owner)
+      return owner;
+    owner = inner;
+  }
+}
+
 function iterationsOf(optimizer: tf.Optimizer): number {
-  return (optimizer as unknown as { iterations_?: number }).iterations_ ?? 0;
+  return (stateOf(optimizer) as unknown as { iterations_?: number }).iterations_ ?? 0;
 }
 
 function setIterations(optimizer: tf.Optimizer, iterations: number): void {
-  (optimizer as unknown as { iterations_: number }).iterations_ = iterations;
+  (stateOf(optimizer) as unknown as { iterations_: number }).iterations_ = iterations;
 }
 
 // tfjs optimizers keep their learning rate in a `learningRate` field (SGD also has a setter).

@@ -532,11 +532,13 @@ export class PatchGDLoop<Item, Target> {
   }
 
   private async applyAccumulated(grads: tf.NamedTensorMap, where: StepWhere): Promise<void> {
-    const total = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+    // each square freed as soon as it is summed: the check must not hold a copy of every gradient
+    const total = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.tidy(() => tf.sum(tf.square(g))))));
     const norm = (await total.data())[0]!;
     total.dispose();
     if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.optimizerSteps, 'the gradient', where);
-    this.optimizers.apply(grads, this.schedule(this.optimizerSteps));
+    // each gradient freed as its variable is updated (the caller's dispose afterwards is a no-op)
+    this.optimizers.apply(grads, this.schedule(this.optimizerSteps), { disposeGradients: true });
   }
 
   private encodeChecked(input: unknown, cells: readonly Int32Array[], options: EncodeOptions): tf.Tensor2D {

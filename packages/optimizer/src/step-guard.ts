@@ -36,7 +36,10 @@ export interface GuardOptions<T = unknown> {
 
 /** Memory of one measured step. */
 export interface StepMemory {
-  /** the budget's quantity: peak bytes of all live tensors of the backend during the step */
+  /**
+   * the budget's quantity: peak bytes of all live tensor buffers of the backend during the step; for
+   * a step that creates the optimizer's slots, plus their size (what each later step adds to undo them)
+   */
   peakBytes: number;
   /** the wasm backend's linear memory after the step (it only grows); 0 on other backends */
   wasmHeapBytes: number;
@@ -79,15 +82,21 @@ export async function guardStep<T>(
     measuring = true;
     // the state the step works on (weights, slots), plus its own high-water mark above what was
     // alive before; tensors the caller holds elsewhere are not the step's
-    const before = variableBytes(options.variables) + options.optimizers.slotBytes;
+    const slotsBefore = options.optimizers.slotBytes;
+    const before = variableBytes(options.variables) + slotsBefore;
     let report: MemoryReport<T>;
     try {
       report = await measureMemory(fn);
     } finally {
       measuring = false;
     }
+    // A step that creates the optimizer's slots (Adam's first) replaces zeros nobody keeps; every
+    // later step keeps the slots' old values for undo while it writes new ones, so it peaks higher
+    // by at most the slots' size. Counting them here makes the first step's figure (what the
+    // planner and the first-batch check measure) bound the steps after it.
+    const createdSlots = Math.max(options.optimizers.slotBytes - slotsBefore, 0);
     const memory: StepMemory = {
-      peakBytes: before + report.peakTensorBytes + (options.extraPeakBytes?.(report.result) ?? 0),
+      peakBytes: before + report.peakTensorBytes + createdSlots + (options.extraPeakBytes?.(report.result) ?? 0),
       wasmHeapBytes: report.wasmHeapBytes,
       rssBytes: report.rssBytes,
       peakRssBytes: report.peakRssBytes,
