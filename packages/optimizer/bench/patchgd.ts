@@ -17,10 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createBackbone, createHead } from '@patchgd/backbones';
-import { Rng } from '@patchgd/core';
 import { initEngine, tf } from '@patchgd/engine';
-import { PatchGDTrainer, type PatchGDTrainerOptions } from '@patchgd/optimizer';
+import { CLASSES, type Config, configFor, FEATURE_DIM, ourTrainer, randomBatch } from './patchgd-setup.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -30,21 +28,13 @@ const { values: args } = parseArgs({
     /** adds a config of size² images (128² patches, k = grid / 8, ζ = ε = 8); 512 is always run */
     size: { type: 'string', multiple: true, default: [] },
     quick: { type: 'boolean', default: false },
+    /** leaves out the per-phase and per-kernel profile of one step (bench/profile-step.ts) */
+    'skip-profile': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(root, 'docs/benchmarks/patchgd.md') },
     child: { type: 'string' },
   },
 });
 
-/** One Algorithm 1 configuration, the same for both implementations. */
-interface Config {
-  size: number;
-  patch: number;
-  grid: number;
-  k: number;
-  zeta: number;
-  epsilon: number;
-  batch: number;
-}
 type Job = { kind: 'ours'; workers: number; config: Config } | { kind: 'torch'; threads: number; config: Config };
 interface Measured {
   secondsPerImage: number;
@@ -56,47 +46,12 @@ interface Measured {
   torchvision?: string;
 }
 
-const FEATURE_DIM = 256;
-const CLASSES = 2;
-
-function configFor(size: number, quick: boolean): Config {
-  const patch = 128;
-  const grid = Math.ceil(size / patch);
-  const k = Math.max(1, (grid * grid) / 8); // the reference's sampling fraction 1/8 → ζ = 8 covers the grid once
-  const zeta = quick ? 2 : Math.ceil((grid * grid) / k);
-  return { size, patch, grid, k, zeta, epsilon: zeta, batch: 2 };
-}
-
 /** The child: one warm-up batch and one timed batch through our library. */
 async function runOurs(job: Extract<Job, { kind: 'ours' }>): Promise<Measured> {
   const { config } = job;
   await initEngine({ backend: 'wasm' });
-  const backbone = createBackbone('resnet50', { inputSize: config.patch, featureDim: FEATURE_DIM });
-  const head = createHead('convHead', {
-    featureDim: FEATURE_DIM,
-    numClasses: CLASSES,
-    gridSize: [config.grid, config.grid],
-  });
-  // `workers` is the data-parallel option (issue 15); a trainer without it ignores the key
-  const options: PatchGDTrainerOptions & { workers?: number | 'auto' } = {
-    backbone,
-    head,
-    patchSize: config.patch,
-    patchesPerStep: config.k,
-    innerIterations: config.zeta,
-    accumulationSteps: config.epsilon,
-    optimizer: tf.train.adam(1e-3),
-    workers: job.workers,
-  };
-  const trainer = new PatchGDTrainer(options);
-  const rng = new Rng(42);
-  const images = Array.from({ length: config.batch }, () => ({
-    data: Float32Array.from({ length: config.size * config.size * 3 }, () => rng.next()),
-    width: config.size,
-    height: config.size,
-    channels: 3,
-  }));
-  const labels = Array.from({ length: config.batch }, () => rng.nextInt(CLASSES));
+  const trainer = ourTrainer(config, job.workers);
+  const { images, labels } = randomBatch(config);
   const timed = async () => {
     const start = performance.now();
     const result = await trainer.trainBatch(images, labels);
@@ -246,6 +201,15 @@ const torchRatio = python
       { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
     )
   : undefined;
+
+// Where one step of ours goes: phases and per-kernel time (bench/profile-step.ts), 512² config.
+const profile = args['skip-profile']
+  ? undefined
+  : spawnSync(
+      process.execPath,
+      [...process.execArgv, path.join(here, 'profile-step.ts'), '--size', '512', ...(args.quick ? ['--quick'] : [])],
+      { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 },
+    );
 
 // ---- the report ----
 const median = (xs: number[]) => {
@@ -397,6 +361,16 @@ lines.push(
 const trained = oursRatios.find((r) => /fused/i.test(r.mode)) ?? oursRatios[0];
 checks.push(`- backbone training pass ≤ 3.2× forward: ${ratioTarget(trained?.ratio, 3.2, false)}`);
 lines.push('## Targets (issue 15)', '', ...checks, '');
+if (profile) {
+  lines.push(
+    '## Where ours spends one step (512², `npm run bench:profile -w @patchgd/optimizer`)',
+    '',
+    profile.status === 0
+      ? profile.stdout.trim()
+      : `failed: ${profile.stderr.match(/\w*Error[^\n]*/)?.[0] ?? `exit ${profile.status}`}`,
+    '',
+  );
+}
 
 mkdirSync(path.dirname(args.out), { recursive: true });
 writeFileSync(args.out, lines.join('\n'));
