@@ -126,10 +126,15 @@ def step_benchmark():
     patches = images.unfold(2, p, p).unfold(3, p, p).permute(0, 2, 3, 1, 4, 5).reshape(b, cells, 3, p, p)
     rows = torch.arange(b)[:, None]
 
+    def cpu_seconds():
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process
+        return usage.ru_utime + usage.ru_stime
+
     def train_batch():
         backbone.train()
         head.train()
         start = time.perf_counter()
+        cpu = cpu_seconds()
         # Algorithm 2: Z without gradients, batch norm in training mode (statistics update), in
         # chunks of fill-batch patches across the images of the batch
         with torch.no_grad():
@@ -155,7 +160,13 @@ def step_benchmark():
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
         end = time.perf_counter()
-        return {"fill": filled - start, "inner": end - filled, "total": end - start, "loss": loss_sum / zeta}
+        return {
+            "fill": filled - start,
+            "inner": end - filled,
+            "total": end - start,
+            "cpu": cpu_seconds() - cpu,
+            "loss": loss_sum / zeta,
+        }
 
     warm = train_batch()
     timed = [train_batch() for _ in range(args.batches)]
@@ -165,6 +176,7 @@ def step_benchmark():
         "secondsPerImage": total / (args.batches * b),
         "fillSecondsPerBatch": sum(t["fill"] for t in timed) / args.batches,
         "innerSecondsPerBatch": sum(t["inner"] for t in timed) / args.batches,
+        "coresBusy": sum(t["cpu"] for t in timed) / total,
         "loss": timed[-1]["loss"],
         "config": {"size": args.size, "patch": p, "grid": grid, "k": k, "zeta": zeta, "epsilon": eps, "batch": b},
     }

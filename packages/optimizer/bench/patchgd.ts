@@ -41,6 +41,8 @@ interface Measured {
   fillSecondsPerBatch: number;
   innerSecondsPerBatch: number;
   warmupSeconds: number;
+  /** CPU seconds of the process ÷ wall seconds during the timed batch */
+  coresBusy: number;
   peakRssBytes: number;
   torch?: string;
   torchvision?: string;
@@ -54,8 +56,10 @@ async function runOurs(job: Extract<Job, { kind: 'ours' }>): Promise<Measured> {
   const { images, labels } = randomBatch(config);
   const timed = async () => {
     const start = performance.now();
+    const cpu = process.cpuUsage(); // every thread of the process, worker threads included
     const result = await trainer.trainBatch(images, labels);
-    return { seconds: (performance.now() - start) / 1000, ...result };
+    const { user, system } = process.cpuUsage(cpu);
+    return { seconds: (performance.now() - start) / 1000, cpuSeconds: (user + system) / 1e6, ...result };
   };
   const warm = await timed();
   const batch = await timed();
@@ -64,6 +68,7 @@ async function runOurs(job: Extract<Job, { kind: 'ours' }>): Promise<Measured> {
     fillSecondsPerBatch: batch.fillMs / 1000,
     innerSecondsPerBatch: batch.innerMs / 1000,
     warmupSeconds: warm.seconds,
+    coresBusy: batch.cpuSeconds / batch.seconds,
     // ru_maxrss of this process (worker threads included), as the PyTorch side reports it
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
@@ -224,6 +229,7 @@ interface Summary {
   fill?: number;
   inner?: number;
   rss?: number;
+  coresBusy?: number;
   perRound: number[];
   errors: string[];
 }
@@ -235,6 +241,7 @@ const summary = (size: number, label: string): Summary => {
     fill: of((m) => m.fillSecondsPerBatch),
     inner: of((m) => m.innerSecondsPerBatch),
     rss: of((m) => m.peakRssBytes),
+    coresBusy: of((m) => m.coresBusy),
     perRound: entry.ok.map((m) => m.secondsPerImage),
     errors: entry.errors,
   };
@@ -271,7 +278,9 @@ lines.push(
   `  \`Linear(2048, ${FEATURE_DIM})\`, \`torch.set_num_threads\` 1 and 2.`,
   '',
   `Each measurement is its own process: one warm-up batch, then one timed batch; s / image = timed batch ÷ 2.`,
-  `Peak RSS = \`ru_maxrss\` of that process (worker threads included). The four runs are interleaved`,
+  `Peak RSS = \`ru_maxrss\` of that process (worker threads included); cores busy = its CPU time ÷ wall time during`,
+  'the timed batch (all threads; below the worker or thread count when the machine is shared or the work serial).',
+  'The four runs are interleaved',
   `(ours 1 worker, PyTorch 1 thread, ours all workers, PyTorch 2 threads), ${rounds} round(s); the table shows medians.`,
   '',
   `- Command (repository root): \`${command}\``,
@@ -296,8 +305,8 @@ for (const size of sizes) {
   lines.push(
     `## ${size}² images, ${config.patch}² patches (${config.grid}×${config.grid} grid), k = ${config.k}, ζ = ε = ${config.zeta}, batch ${config.batch}`,
     '',
-    '| run | s / image | images / s | fill s / batch | inner s / batch | peak RSS MiB | s / image per round |',
-    '|---|---:|---:|---:|---:|---:|---|',
+    '| run | s / image | images / s | fill s / batch | inner s / batch | cores busy | peak RSS MiB | s / image per round |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
   );
   for (const run of runs) {
     const s = summary(size, run.label);
@@ -305,7 +314,7 @@ for (const size of sizes) {
     lines.push(
       `| ${run.label} | ${f(s.secondsPerImage)} | ${f(s.secondsPerImage && 1 / s.secondsPerImage, 3)} | ${f(
         s.fill,
-      )} | ${f(s.inner)} | ${f(mib(s.rss), 0)} | ${s.perRound.map((x) => f(x)).join(', ')}${failed} |`,
+      )} | ${f(s.inner)} | ${f(s.coresBusy, 1)} | ${f(mib(s.rss), 0)} | ${s.perRound.map((x) => f(x)).join(', ')}${failed} |`,
     );
   }
   const ours1 = summary(size, LABELS.ours1);
@@ -322,7 +331,12 @@ for (const size of sizes) {
     '',
     `- ours (1 worker) ÷ PyTorch (1 thread), speed: **${f(speed(ours1, torch1))}×**`,
     `- ours (${cores} workers) ÷ PyTorch (2 threads), speed: **${f(allWorkers)}×**`,
-    `- ours 1 → ${cores} workers, images / s: **${f(scaling)}×**`,
+    `- ours 1 → ${cores} workers, images / s: **${f(scaling)}×**${
+      cores > 1 && oursN.coresBusy !== undefined && oursN.coresBusy < 1.5
+        ? ` — but the ${cores}-worker run kept only ${f(oursN.coresBusy, 1)} cores busy: it ran on one core` +
+          ' (a trainer without the `workers` option, or a machine too busy), so this ratio is noise'
+        : ''
+    }`,
     `- peak RSS ours (${cores} workers) ÷ PyTorch (2 threads): **${f(rss)}×**; ours (1 worker) ÷ PyTorch (1 thread): **${f(
       ours1.rss && torch1.rss ? ours1.rss / torch1.rss : undefined,
     )}×**`,
