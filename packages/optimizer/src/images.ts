@@ -54,17 +54,7 @@ export interface PatchReadOptions {
   keys?: readonly string[];
 }
 
-/** Patches of `cells[b]` of every image b, concatenated as one `[Σk, p, p, C]` tensor. */
-export async function readPatches(
-  sources: readonly (Pixels | RegionReader)[],
-  cells: readonly Int32Array[],
-  options: PatchReadOptions,
-): Promise<tf.Tensor4D> {
-  const { data, shape } = await readPatchData(sources, cells, options);
-  return tf.tensor4d(data, shape);
-}
-
-/** The patches of `readPatches` as one `[n, p, p, c]` array (normalised), before it becomes a tensor. */
+/** Patches of `cells[b]` of every image b as one `[Σk, p, p, C]` array (normalised), before it becomes a tensor. */
 export async function readPatchData(
   sources: readonly (Pixels | RegionReader)[],
   cells: readonly Int32Array[],

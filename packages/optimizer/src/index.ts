@@ -30,7 +30,10 @@ export {
   NonFiniteOutputError,
   NonFiniteStateError,
   BudgetExceededError,
+  WorkerFailedError,
 } from './errors.js';
+export { WORKERS_ENV } from './workers/patchgd-workers.js';
+export type { WorkersOption } from './workers/patchgd-workers.js';
 export type { StepLocation } from './errors.js';
 export { fit, evaluate, permutation } from './fit.js';
 export type {

@@ -42,7 +42,7 @@ export const WORKERS_ENV = 'PATCHGD_WORKERS';
  * backends (single-threaded each), and 1 on backends that use the machine themselves (webgpu,
  * tensorflow).
  */
-export function autoWorkers(): number {
+function autoWorkers(): number {
   const env = process.env[WORKERS_ENV];
   if (env !== undefined && env !== '') {
     const n = Number(env);
