@@ -5,7 +5,7 @@
 // Sizes are the smallest that keep each architecture: 32² patches (ResNet's minimum: its last stage
 // is then 1×1), two patches (batch norm in training mode needs more than one value per channel).
 // The cpu side uses a flat-array filter gradient (`useFastCpuFilterGradient`, the same sum, checked
-// against tfjs-cpu's own in the engine's tests): tfjs-cpu's takes 35 of the 40 s of a ResNet18 step.
+// against tfjs-cpu's own in the engine's tests): tfjs-cpu's takes most of a ResNet step.
 // PATCHGD_WEBGPU_BACKBONES=name,name runs only those backbones (default: every registered one).
 import { tf } from '@patchgd/engine';
 import { probeWebGpu, scaledError, useFastCpuFilterGradient } from '@patchgd/engine/testing';
