@@ -1,16 +1,16 @@
 // The webgpu backend against the reference cpu backend: the wasm kernel matrix (forward and both
-// gradients), the kernels the engine replaces on wasm, and the GPU memory meter. Without a WebGPU
-// device (no Vulkan driver) every test here skips, and one line says why. Sizes are the wasm suite's.
-// Training on webgpu is tested where the networks are: packages/backbones/src/webgpu-training.test.ts
-// trains every registered backbone and head (conv, batch norm, depthwise, pooling, dense) against cpu.
+// gradients), the kernels the engine replaces on wasm, small networks trained step by step, and
+// the GPU memory meter. Without a WebGPU device (no Vulkan driver) every test here skips, and one
+// line says why. Sizes are the wasm suite's: this file runs in about a minute on lavapipe.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it } from 'vitest';
 import { SynchronousReadError } from './errors.js';
 import { initEngine } from './init-engine.js';
 import { measureMemory } from './memory-meter.js';
-import { onBackend, randomArray, relativeError } from './testing/compare.js';
+import { onBackend, randomArray, relativeError, scaledError } from './testing/compare.js';
 import { probeWebGpu } from './testing/webgpu.js';
+import { trainNet, mobileNetV2Blocks, smallCnn, STEPS } from './testing/nets.js';
 
 const webgpu = await probeWebGpu('engine/webgpu.test.ts');
 const TOLERANCE = 1e-4;
@@ -218,6 +218,26 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
           const r = tensor(pool(x).shape, 32);
           return [pool(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a as tf.Tensor4D), r)))(x)];
         });
+      });
+    }
+  });
+
+  describe('training matches cpu step by step', () => {
+    for (const [name, net, shape] of [
+      ['small CNN', smallCnn, [4, 16, 16, 3]],
+      ['MobileNetV2-style blocks', mobileNetV2Blocks, [4, 12, 12, 8]],
+    ] as const) {
+      it(name, async () => {
+        const reference = await trainNet('cpu', net, [...shape]);
+        const actual = await trainNet('webgpu', net, [...shape]);
+        for (let step = 0; step < STEPS; step++) {
+          expect(actual[step]!.loss).toBeCloseTo(reference[step]!.loss, 4);
+          for (const param of Object.keys(net.shapes)) {
+            const error = scaledError(actual[step]!.grads[param]!, reference[step]!.grads[param]!);
+            expect(record(`training: ${name}`, error), `step ${step}, ∂loss/∂${param}`).toBeLessThanOrEqual(1e-3);
+          }
+        }
+        expect(actual[STEPS - 1]!.loss).toBeLessThan(actual[0]!.loss);
       });
     }
   });
