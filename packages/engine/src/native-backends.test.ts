@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from './errors.js';
 import { initEngine, NO_USABLE_GPU, type ModuleLoader } from './init-engine.js';
+import { fakeWebGpuPackages } from './testing/fake-webgpu.js';
 
 const require = createRequire(import.meta.url);
 const root = mkdtempSync(path.join(os.tmpdir(), 'patchgd-fake-tfjs-node-'));
@@ -115,5 +116,42 @@ describe('initEngine with tfjs-node packages', () => {
       `Backend 'tensorflow-gpu' is not available: ${NO_USABLE_GPU}. Install CUDA 11.2 and cuDNN 8.1 for it, or use ` +
         "initEngine({ backend: 'webgpu' }), which needs only a Vulkan driver (docs/engine.md).",
     );
+  });
+});
+
+// After the tests above: a WebGPU session, once made, lasts as long as the process.
+describe("'auto' with a hardware WebGPU adapter (a fake H200)", () => {
+  const h200 = fakeWebGpuPackages({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' });
+  const withGpu =
+    (fakes: Record<string, string>): ModuleLoader =>
+    async (specifier) =>
+      h200[specifier] ?? loader(fakes)(specifier);
+
+  it('tfjs-node-gpu that sees a GPU comes first', async () => {
+    const gpu = fakeTfjsNode('@tensorflow/tfjs-node-gpu', true);
+    const engine = await initEngine({ backend: 'auto' }, withGpu({ '@tensorflow/tfjs-node-gpu': gpu }));
+    expect(engine.backend).toBe('tensorflow-gpu');
+    expect(engine.skipped).toEqual([]);
+  });
+
+  it('a hardware adapter comes before tfjs-node, with no opt-in', async () => {
+    const node = fakeTfjsNode('@tensorflow/tfjs-node', false);
+    const engine = await initEngine(
+      { backend: 'auto', allowSoftwareAdapter: false },
+      withGpu({ '@tensorflow/tfjs-node': node }),
+    );
+    expect(engine.backend).toBe('webgpu');
+    expect(tf.getBackend()).toBe('webgpu');
+    expect(engine.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu']);
+    expect(engine.adapter).toMatchObject({ vendor: 'nvidia', description: 'NVIDIA H200', software: false });
+    expect(engine.reason).toMatch(/; webgpu: the first backend that loaded$/);
+    expect(Array.from(await tf.add(tf.tensor1d([1, 2]), 3).data())).toEqual([4, 5]);
+  });
+
+  it('tfjs-node-gpu that sees no GPU comes after it', async () => {
+    const cpuOnly = fakeTfjsNode('@tensorflow/tfjs-node-gpu', false);
+    const engine = await initEngine({ backend: 'auto' }, withGpu({ '@tensorflow/tfjs-node-gpu': cpuOnly }));
+    expect(engine.skipped).toEqual([{ backend: 'tensorflow-gpu', why: NO_USABLE_GPU }]);
+    expect(engine.backend).toBe('webgpu');
   });
 });

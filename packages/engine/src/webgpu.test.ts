@@ -245,7 +245,7 @@ describe.skipIf(webgpu.engine === undefined)('webgpu backend', () => {
   describe('memory', () => {
     it('measureMemory reports the GPU buffer bytes in use at the peak', async () => {
       await tf.setBackend('webgpu');
-      const side = 512;
+      const side = 256;
       const bytes = side * side * 4;
       const report = await measureMemory(async () => {
         const product = tf.tidy(() => tf.sum(tf.matMul(tf.ones([side, side]), tf.ones([side, side]))));
