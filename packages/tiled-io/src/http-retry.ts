@@ -192,8 +192,13 @@ export class RetryLoop {
       if (failures > policy.retries) throw giveUp(policy.retries === 0 ? 'failed (retries: 0)' : 'gave up');
       this.retried++;
       const wait = Math.max(this.backoff(failures - 1), last.retryAfterMs ?? 0);
-      if (Date.now() + wait >= deadline) throw giveUp(`stopped at the ${policy.deadlineMs} ms deadline`);
+      // an attempt with only a few milliseconds left cannot be answered; it would only replace the
+      // server's last real answer in the error by a timeout (timers wake late on a loaded machine)
+      const minAttemptMs = Math.min(policy.timeoutMs, 100);
+      const atDeadline = `stopped at the ${policy.deadlineMs} ms deadline`;
+      if (Date.now() + wait + minAttemptMs >= deadline) throw giveUp(atDeadline);
       await new Promise((resolve) => setTimeout(resolve, wait));
+      if (Date.now() + minAttemptMs >= deadline) throw giveUp(atDeadline);
     }
   }
 }
