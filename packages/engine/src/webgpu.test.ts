@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SynchronousReadError } from './errors.js';
 import { initEngine } from './init-engine.js';
 import { measureMemory } from './memory-meter.js';
-import { onBackend, randomArray, relativeError, scaledError } from './testing/compare.js';
+import { CONV_PADS, onBackend, randomArray, relativeError, scaledError } from './testing/compare.js';
 import { probeWebGpu } from './testing/webgpu.js';
 import { trainNet, mobileNetV2Blocks, smallCnn, STEPS } from './testing/nets.js';
 
@@ -57,17 +57,7 @@ async function expectMatchesCpu(names: string[], fn: () => tf.Tensor[], toleranc
 }
 
 const strides = [1, 2] as const;
-const pads = [
-  'same',
-  'valid',
-  1,
-  [
-    [0, 0],
-    [2, 1],
-    [0, 2],
-    [0, 0],
-  ],
-] as const;
+const pads = CONV_PADS;
 const kernels = [1, 3, 5, 7] as const;
 const multipliers = [1, 2] as const;
 const padName = (pad: (typeof pads)[number]) => (typeof pad === 'object' ? 'explicit' : String(pad));

@@ -150,6 +150,7 @@ export class PatchGDTrainer {
   private parallel: PatchGDWorkers<Source> | undefined;
   /** the worker count in use and, when it is 1 though more were asked for, why */
   readonly workers: { count: number; reason?: string };
+  private readonly workerImports: readonly string[];
 
   constructor(options: PatchGDTrainerOptions) {
     const { backbone, head, patchSize } = options;
@@ -174,9 +175,10 @@ export class PatchGDTrainer {
     this.head = head;
     this.patchSize = patchSize;
     this.options = options;
-    const { count } = resolveWorkers(options.workers);
+    const { count, imports } = resolveWorkers(options.workers);
     const reason = count > 1 ? cannotReplicate(backbone, head) : undefined;
     this.workers = reason ? { count: 1, reason } : { count };
+    this.workerImports = imports;
   }
 
   /** Stops the worker threads (a later batch starts them again). */
@@ -337,7 +339,7 @@ export class PatchGDTrainer {
     if (this.workers.count > 1) {
       this.parallel = new PatchGDWorkers<Source>({
         count: this.workers.count,
-        imports: resolveWorkers(o.workers).imports,
+        imports: this.workerImports,
         model: {
           kind: 'patchgd',
           backbone: recipeOf(this.backbone)!,

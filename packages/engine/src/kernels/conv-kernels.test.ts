@@ -2,21 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../init-engine.js';
-import { onBackend, randomArray, relativeError } from '../testing/compare.js';
+import { CONV_PADS as pads, onBackend, randomArray, relativeError } from '../testing/compare.js';
 
 const TOLERANCE = 1e-4;
 const strides = [1, 2] as const;
-const pads = [
-  'same',
-  'valid',
-  1,
-  [
-    [0, 0],
-    [2, 1],
-    [0, 2],
-    [0, 0],
-  ],
-] as const;
 const kernels = [1, 3, 5, 7] as const;
 const multipliers = [1, 2] as const;
 type Pad = (typeof pads)[number];

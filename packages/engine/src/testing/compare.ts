@@ -48,3 +48,16 @@ export function relativeError(actual: Float32Array, expected: Float32Array): num
   if (Number.isNaN(diff)) return Number.POSITIVE_INFINITY;
   return scale === 0 ? diff : diff / scale;
 }
+
+/** The padding kinds the kernel tests cover: same, valid, a number, and explicit asymmetric pads. */
+export const CONV_PADS = [
+  'same',
+  'valid',
+  1,
+  [
+    [0, 0],
+    [2, 1],
+    [0, 2],
+    [0, 0],
+  ],
+] as const;

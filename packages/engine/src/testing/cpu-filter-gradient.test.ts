@@ -1,20 +1,8 @@
 // tfjs through the engine's surface: the cpu backend and the gradients registered
 import * as tf from '../tf.js';
 import { describe, expect, it } from 'vitest';
-import { randomArray, relativeError } from './compare.js';
+import { CONV_PADS as pads, randomArray, relativeError } from './compare.js';
 import { useFastCpuFilterGradient } from './cpu-filter-gradient.js';
-
-const pads = [
-  'same',
-  'valid',
-  1,
-  [
-    [0, 0],
-    [2, 1],
-    [0, 2],
-    [0, 0],
-  ],
-] as const;
 
 /** ∂/∂w of Σ r ⊙ conv2d(x, w), on cpu. */
 async function filterGradient(
