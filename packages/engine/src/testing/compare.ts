@@ -36,6 +36,24 @@ export function scaledError(actual: Float32Array, expected: Float32Array, floor 
   return Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff / Math.max(scale, floor);
 }
 
+/**
+ * ‖a − b‖₂ / max(‖b‖₂, floor·√n): the relative error of a whole tensor, absolute (÷ floor, per
+ * element) where it is ≈ 0. Unlike the max-norm measures it is not dominated by the few elements a
+ * float32 tie decides (a max-pool window whose two largest inputs are equal to rounding, a ReLU
+ * input at 0), which route one position's gradient differently on two correct backends.
+ */
+export function normError(actual: Float32Array, expected: Float32Array, floor = 1e-3): number {
+  if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    scale += expected[i]! ** 2;
+  }
+  if (Number.isNaN(diff)) return Number.POSITIVE_INFINITY;
+  return Math.sqrt(diff) / Math.max(Math.sqrt(scale), floor * Math.sqrt(expected.length));
+}
+
 /** max |a − b| / max |b|, the relative error measure the kernel tests bound. */
 export function relativeError(actual: Float32Array, expected: Float32Array): number {
   if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
