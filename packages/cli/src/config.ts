@@ -112,6 +112,16 @@ export const runConfigSchema = z
           .describe(
             'encode one patch per colour of blank patches while filling Z (white padding, glass); or { tolerance } in [0, 1] pixel units',
           ),
+        patchCacheBytes: z
+          .union([z.number(), z.string()])
+          .transform((v) => parseBytes(v))
+          .refine((v) => Number.isFinite(v) && v >= 0, {
+            message: 'expected a size such as 256MiB, or 0 to turn it off',
+          })
+          .default(256 * 2 ** 20)
+          .describe(
+            'host memory for the patches of slides a training batch read while filling Z, reused by its inner iterations (0: off; in-memory images are not cached)',
+          ),
         sampler: z
           .object({
             name: z.string().min(1).describe('a registered sampler (listSamplers())'),

@@ -118,6 +118,7 @@ export async function createSession(
         fillBatchSize: patchgd.fillBatchSize,
         backboneModeDuringFill: patchgd.backboneModeDuringFill,
         ...(patchgd.skipBlankCells !== false ? { skipBlankCells: patchgd.skipBlankCells } : {}),
+        patchCacheBytes: patchgd.patchCacheBytes,
         seed: config.train.seed,
         // PatchGDTrainer takes `sampler: { name, options }` (contract A of issue 13)
         ...(sampler ? { sampler } : {}),

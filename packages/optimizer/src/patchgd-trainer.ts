@@ -5,16 +5,9 @@ import { recipeOf, type Backbone, type Head } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import type { StateDict } from './checkpoint.js';
 import { checkFiniteOutput } from './model-state.js';
+import { DEFAULT_PATCH_CACHE_BYTES, PatchCache } from './patch-cache.js';
 import { TrainerOptionError } from './errors.js';
-import {
-  blankGroups,
-  imagesOf,
-  labelsOf,
-  readPatchData,
-  type ImageBatch,
-  type Pixels,
-  type RegionSource,
-} from './images.js';
+import { blankGroups, imagesOf, labelsOf, type ImageBatch, type Pixels, type RegionSource } from './images.js';
 import type { BudgetOptions, StepMemory } from './step-guard.js';
 import type { OptimizerOption } from './optimizer-groups.js';
 import {
@@ -73,6 +66,12 @@ export interface PatchGDTrainerOptions extends BudgetOptions {
    * fewer blank patches than exist; in eval mode the features are exact for constant patches.
    */
   skipBlankCells?: boolean | { tolerance: number };
+  /**
+   * Host memory for the patches of region readers (slides, tiled files) a training batch read while
+   * filling Z, so its inner iterations take them from there instead of decoding tiles again
+   * (default 256 MiB; 0 turns it off). Emptied when the batch ends; in-memory images are not cached.
+   */
+  patchCacheBytes?: number;
   /** called as Z fills (patches encoded) and as inner iterations finish, for progress bars */
   onProgress?: (event: PatchGDProgress) => void;
   /**
@@ -151,6 +150,8 @@ export class PatchGDTrainer {
   /** the worker count in use and, when it is 1 though more were asked for, why */
   readonly workers: { count: number; reason?: string };
   private readonly workerImports: readonly string[];
+  /** the fill's patches of slides, reused by the inner iterations of the same batch */
+  readonly patchCache: PatchCache;
 
   constructor(options: PatchGDTrainerOptions) {
     const { backbone, head, patchSize } = options;
@@ -168,6 +169,10 @@ export class PatchGDTrainer {
       if (value !== undefined && (!Number.isInteger(value) || value < 1))
         throw new TrainerOptionError(name, 'a positive integer', value);
     }
+    const cacheBytes = options.patchCacheBytes ?? DEFAULT_PATCH_CACHE_BYTES;
+    if (!Number.isFinite(cacheBytes) || cacheBytes < 0)
+      throw new TrainerOptionError('patchCacheBytes', 'a number of bytes ≥ 0', options.patchCacheBytes);
+    this.patchCache = new PatchCache(cacheBytes);
     const fraction = options.sampleFraction;
     if (fraction !== undefined && !(fraction > 0 && fraction <= 1))
       throw new TrainerOptionError('sampleFraction', 'a number in (0, 1]', fraction);
@@ -239,7 +244,8 @@ export class PatchGDTrainer {
     options: StepOptions = {},
   ): Promise<{ loss: number; grads: tf.NamedTensorMap }> {
     const sources = imagesOf(images);
-    return (await this.prepared(sources)).gradients(sources, this.labels(labels, sources.length), options);
+    const loop = await this.prepared(sources);
+    return this.patchCache.during(() => loop.gradients(sources, this.labels(labels, sources.length), options));
   }
 
   /** Algorithm 1 for one batch: fill Z, then ζ inner iterations with an optimizer step every ε. */
@@ -249,13 +255,15 @@ export class PatchGDTrainer {
     options: StepOptions = {},
   ): Promise<TrainBatchResult> {
     const sources = imagesOf(images);
-    return (await this.prepared(sources)).step(sources, this.labels(labels, sources.length), options);
+    const loop = await this.prepared(sources);
+    return this.patchCache.during(() => loop.step(sources, this.labels(labels, sources.length), options));
   }
 
   /** Memory of a real, applied step on this batch; the model and optimizer are left exactly as they were. */
   async measureStep(images: ImageBatch, labels: ArrayLike<number>, options: StepOptions = {}): Promise<StepMemory> {
     const sources = imagesOf(images);
-    return (await this.prepared(sources)).measureStep(sources, this.labels(labels, sources.length), options);
+    const loop = await this.prepared(sources);
+    return this.patchCache.during(() => loop.measureStep(sources, this.labels(labels, sources.length), options));
   }
 
   /** Algorithm 2 then the head: logits `[B, classes]` with every layer in inference mode (images split across workers). */
@@ -415,7 +423,12 @@ export class PatchGDTrainer {
       featureDim: backbone.featureDim,
       variables: backbone.variables,
       read: async (items, cells, options: EncodeOptions): Promise<PatchInput> => {
-        const { data, shape } = await readPatchData(items, cells, { ...read, keys: options.keys });
+        const { data, shape } = await this.patchCache.read(
+          items,
+          cells,
+          { ...read, keys: options.keys },
+          options.phase === 'fill',
+        );
         if (options.phase !== 'fill' || tolerance === undefined) {
           if (options.phase === 'fill') this.fillEncoded += shape[0];
           return { data, shape };

@@ -29,6 +29,7 @@ export type { ForegroundBounds, ForegroundChannel, ForegroundMask, ForegroundMas
 export { extractPatches, extractPatchesSync } from './extract-patches.js';
 export type { ExtractPatchesOptions, PatchBatch, Normalization } from './extract-patches.js';
 export type { Pixels, RegionReader, RegionRequest } from './pixels.js';
+export { isRegionReader } from './pixels.js';
 export { SamplerError, SamplerOptionError, SamplerStateError, UnknownSamplerError } from './errors.js';
 // the one seeded RNG lives in @patchgd/core; re-exported for the apps that import it from here
 export { Rng, mixSeed } from '@patchgd/core';

@@ -29,6 +29,7 @@ export interface RegionReader {
   readResized?(target: { longSide: number }): Promise<Pixels>;
 }
 
+/** Whether `value` reads regions on demand (a slide, a tiled file) rather than holding its pixels. */
 export function isRegionReader(value: unknown): value is RegionReader {
   return (
     value !== null &&
