@@ -2,9 +2,10 @@
 // the same numbers as reading them again, one readRegion per cell per batch, nothing kept after.
 import { createBackbone, createHead } from '@patchgd/backbones';
 import { initEngine, tf } from '@patchgd/engine';
-import type { Pixels, RegionReader, RegionRequest } from '@patchgd/samplers';
+import { PatchGrid, type Pixels, type RegionReader, type RegionRequest } from '@patchgd/samplers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrainerOptionError } from './errors.js';
+import { PatchCache } from './patch-cache.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 
 beforeAll(async () => {
@@ -103,6 +104,21 @@ describe('the patch cache', () => {
     const total = batch[0]!.reads + batch[1]!.reads;
     expect(total).toBe(2 * CELLS + 2 * 16 - t.patchCache.hits);
     expect(t.patchCache.heldBytes).toBe(0);
+  });
+
+  it('assembles a request that mixes cached cells, new cells and cells asked for twice in source order', async () => {
+    const cache = new PatchCache(2 ** 20);
+    const [slide] = slides(1);
+    const options = { grid: new PatchGrid({ width: SIZE, height: SIZE, patchSize: P }) };
+    const direct = (cells: number[]) => cache.read([slide!], [Int32Array.from(cells)], options, false); // outside `during`: read from the source
+    const expected = await direct([2, 0, 5, 0, 5]);
+    const got = await cache.during(async () => {
+      await cache.read([slide!], [Int32Array.from([0, 1])], options, true); // a fill keeps 0 and 1
+      return cache.read([slide!], [Int32Array.from([2, 0, 5, 0, 5])], options, false);
+    });
+    expect(cache.hits).toBe(2); // cell 0, twice
+    expect(got.shape).toEqual(expected.shape);
+    expect(got.data).toEqual(expected.data);
   });
 
   it('is off outside training batches (predict reads every cell once) and rejects a negative size', async () => {

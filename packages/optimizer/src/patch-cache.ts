@@ -54,49 +54,57 @@ export class PatchCache {
     keep: boolean,
   ): Promise<Patches> {
     if (!this.active || !items.some(isRegionReader)) return readPatchData(items, cells, options);
-    // per item, the cells that must come from the source
-    const missing = cells.map((list, b) => list.filter((cell) => this.entries.get(items[b]!)?.get(cell) === undefined));
+    // per item and cell, the cached patch, decided before anything is stored
+    const hits = cells.map((list, b) => Array.from(list, (cell) => this.entries.get(items[b]!)?.get(cell)));
     const readItems: Source[] = [];
     const readCells: Int32Array[] = [];
     const readKeys: string[] = [];
-    missing.forEach((list, b) => {
-      if (list.length === 0) return;
+    cells.forEach((list, b) => {
+      const missing = list.filter((_, i) => hits[b]![i] === undefined);
+      if (missing.length === 0) return;
       readItems.push(items[b]!);
-      readCells.push(list);
+      readCells.push(missing);
       readKeys.push(options.keys?.[b] ?? String(b));
     });
-    const total = cells.reduce((n, list) => n + list.length, 0);
     const read =
       readItems.length > 0 ? await readPatchData(readItems, readCells, { ...options, keys: readKeys }) : undefined;
     if (read !== undefined) this.patch = [read.shape[1], read.shape[2], read.shape[3]];
     const [p, q, c] = this.patch!;
     const per = p * q * c;
+    if (read !== undefined && keep) {
+      let row = 0;
+      readCells.forEach((list, j) => {
+        const item = readItems[j]!;
+        for (const cell of list) {
+          const patch = read.data.subarray(row * per, (row + 1) * per);
+          row++;
+          if (!isRegionReader(item) || this.bytes + patch.byteLength > this.maxBytes) continue;
+          const map = this.entries.get(item) ?? new Map<number, Float32Array>();
+          this.entries.set(item, map);
+          map.set(cell, patch.slice());
+          this.bytes += patch.byteLength;
+        }
+      });
+    }
+    const served = hits.reduce((n, list) => n + list.filter((h) => h !== undefined).length, 0);
+    this.hits += served;
+    this.misses += read?.shape[0] ?? 0;
+    // nothing came from the cache (a fill): the read is already the answer
+    if (served === 0) return read!;
+    const total = cells.reduce((n, list) => n + list.length, 0);
     const data = new Float32Array(total * per);
     let at = 0;
     let from = 0;
-    cells.forEach((list, b) => {
-      const item = items[b]!;
-      const cached = this.entries.get(item);
-      for (const cell of list) {
-        const hit = cached?.get(cell);
-        if (hit !== undefined) {
-          data.set(hit, at * per);
-          this.hits++;
-        } else {
-          const patch = read!.data.subarray(from * per, (from + 1) * per);
-          data.set(patch, at * per);
+    for (const list of hits) {
+      for (const hit of list) {
+        if (hit !== undefined) data.set(hit, at * per);
+        else {
+          data.set(read!.data.subarray(from * per, (from + 1) * per), at * per);
           from++;
-          this.misses++;
-          if (keep && isRegionReader(item) && this.bytes + patch.byteLength <= this.maxBytes) {
-            const map = this.entries.get(item) ?? new Map<number, Float32Array>();
-            this.entries.set(item, map);
-            map.set(cell, patch.slice());
-            this.bytes += patch.byteLength;
-          }
         }
         at++;
       }
-    });
+    }
     return { data, shape: [total, p, q, c] };
   }
 }
