@@ -25,6 +25,9 @@ export {
   depthwiseConv2dBackpropFilter,
   depthwiseConv2dBackpropInput,
   nativeKernel,
+  keepDerivedFilters,
+  keptDerivedFilters,
+  type DerivedFilterScope,
 } from './kernels/index.js';
 export {
   EngineError,

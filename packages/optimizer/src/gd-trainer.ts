@@ -1,6 +1,6 @@
 // The baseline: ordinary gradient descent on the backbone's full-image classifier, with the same
 // optimizer groups, schedule, gradient accumulation and pixel pipeline as PatchGDTrainer.
-import { tf } from '@patchgd/engine';
+import { keepDerivedFilters, tf } from '@patchgd/engine';
 import { recipeOf, type Backbone, type BackboneClassifier } from '@patchgd/backbones';
 import { PatchGrid, type Normalization } from '@patchgd/samplers';
 import { mixSeed } from '@patchgd/core';
@@ -287,6 +287,8 @@ export class GDTrainer {
     const training = this.options.training ?? true;
     const step = this.optimizers.iterations;
     let loss = 0;
+    // micro-batches share the weights: the input-gradient kernels keep what they derive from them
+    const derived = eps > 1 ? keepDerivedFilters() : undefined;
     try {
       for (let i = 0; i < eps; i++) {
         const start = Math.floor((i * batch) / eps);
@@ -304,6 +306,7 @@ export class GDTrainer {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
       }
+      derived?.release();
       this.checkFinite(loss, step, batch, keys);
       const broken = await nonFiniteVariables(this.variables.filter((v) => !v.trainable));
       if (broken.length > 0)
@@ -314,6 +317,7 @@ export class GDTrainer {
       // each gradient goes as soon as its variable is updated: the update's peak holds fewer of them
       if (apply) this.optimizers.apply(grads, this.schedule(step), { disposeGradients: true });
     } finally {
+      derived?.release();
       x.dispose();
       if (apply) tf.dispose(Object.values(grads));
     }

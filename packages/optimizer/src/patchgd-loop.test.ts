@@ -1,6 +1,6 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
 import { Rng } from '@patchgd/core';
-import { initEngine, tf } from '@patchgd/engine';
+import { initEngine, keptDerivedFilters, tf } from '@patchgd/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NonFiniteInputError, NonFiniteLossError, NonFiniteOutputError, NonFiniteStateError } from './errors.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
@@ -376,6 +376,41 @@ describe('a bad batch changes nothing', () => {
     v.variable.assign(tf.fill(v.variable.shape, Number.NaN));
     await expect(trainer.predict(images(1, 1))).rejects.toBeInstanceOf(NonFiniteOutputError);
     tf.dispose([...Object.values(dict.tensors), broken.tensors[key]!]);
+  });
+});
+
+describe('derived filters between updates', () => {
+  it('the inner iterations of an ε group reuse the filters the input gradients derive; none outlive the group', async () => {
+    const { backbone, head } = model();
+    const kept: string[] = [];
+    const trainer = new PatchGDTrainer({
+      backbone,
+      head,
+      patchSize: P,
+      patchesPerStep: 2,
+      innerIterations: 4,
+      accumulationSteps: 2,
+      optimizer: tf.train.sgd(0.1),
+      onProgress: (e) => {
+        if (e.phase === 'inner') kept.push(`${e.done}:${keptDerivedFilters()}`);
+      },
+    });
+    const batch = images(2, 3);
+    await trainer.trainBatch(batch, [0, 2]);
+    // the convnet's second conv has an input gradient (the first conv's input is the patch, which
+    // needs none, but tfjs's fused conv computes it); at each group's end they are released
+    const counts = kept.map((k) => Number(k.split(':')[1]));
+    expect(counts[0]).toBeGreaterThan(0);
+    expect(counts[1]).toBe(0);
+    expect(counts[2]).toBe(counts[0]);
+    expect(counts[3]).toBe(0);
+    expect(keptDerivedFilters()).toBe(0);
+    // without applying, the weights stay fixed for the whole batch: kept until it ends
+    kept.length = 0;
+    const { grads } = await trainer.gradients(batch, [1, 1]);
+    tf.dispose(Object.values(grads));
+    expect(kept.map((k) => Number(k.split(':')[1]))).toEqual([counts[0], counts[0], counts[0], counts[0]]);
+    expect(keptDerivedFilters()).toBe(0);
   });
 });
 

@@ -5,7 +5,7 @@
 // What is encoded (pixels through a backbone, patches rendered by a generator) and what the loss
 // is (cross-entropy of a head, a GAN generator loss) are the caller's parts.
 import { mixSeed } from '@patchgd/core';
-import { tf } from '@patchgd/engine';
+import { type DerivedFilterScope, keepDerivedFilters, tf } from '@patchgd/engine';
 import { PatchGrid, type Sampler, type SamplerImage } from '@patchgd/samplers';
 import { insertCells } from '@patchgd/zblock';
 import { NonFiniteLossError, TrainerOptionError } from './errors.js';
@@ -462,12 +462,18 @@ export class PatchGDLoop<Item, Target> {
     const innerStart = performance.now();
     let lossSum = 0;
     let steps = 0;
+    // Backward passes between two updates share the weights: the input-gradient kernels keep what
+    // they derive from them (without `apply` the weights stay fixed for the whole batch).
+    let derived: DerivedFilterScope | undefined;
     try {
       for (let j = 0; j < zeta; j++) {
         const cells = plan.cells[j]!;
         // a partial last group (ζ not a multiple of ε) is a mean over its own iterations
         const groupStart = Math.floor(j / epsilon) * epsilon;
         const groupSize = Math.min(epsilon, zeta - groupStart);
+        if (derived === undefined && (apply ? j === groupStart && groupSize > 1 : zeta > 1)) {
+          derived = keepDerivedFilters();
+        }
         const seed = mixSeed(this.seed, outerStep, j + 1);
         const active = cells.some((c) => c.length > 0);
         const encodeOptions: EncodeOptions = { training, seed: mixSeed(seed, 1), phase: 'inner', keys };
@@ -499,6 +505,8 @@ export class PatchGDLoop<Item, Target> {
         accumulate(grads, g);
         tf.dispose(Object.values(g));
         if (apply && j === groupStart + groupSize - 1) {
+          derived?.release();
+          derived = undefined;
           await apply(grads, { batch: outerStep, keys, innerIteration: j });
           for (const name of Object.keys(grads)) {
             grads[name]!.dispose();
@@ -519,6 +527,7 @@ export class PatchGDLoop<Item, Target> {
           { batch: outerStep, keys },
         );
     } finally {
+      derived?.release();
       z.dispose();
       if (apply) tf.dispose(Object.values(grads));
     }

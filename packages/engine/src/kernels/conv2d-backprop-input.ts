@@ -11,6 +11,7 @@ import {
   selectTaps,
   transposedPhases,
 } from './compose.js';
+import { derivedFilter } from './derived-filters.js';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -34,19 +35,23 @@ export function conv2dBackpropInput(
     const [rowsAxis, colsAxis] = axisGeometry(info);
     const [kh, kw, inChannels, outChannels] = filter.shape;
     // [kh, kw, out, in] flattened to rows of taps, so the phase filters are row selections.
-    const swapped: tf.Tensor2D = tf.reshape(tf.transpose(filter, [0, 1, 3, 2]), [kh * kw, outChannels * inChannels]);
+    let swapped: tf.Tensor2D | undefined;
+    const phaseFilter = (rowTaps: number[], colTaps: number[]) => {
+      swapped ??= tf.reshape(tf.transpose(filter, [0, 1, 3, 2]), [kh * kw, outChannels * inChannels]);
+      return tf.reshape(selectTaps(swapped, [kh, kw], rowTaps, colTaps), [
+        rowTaps.length,
+        colTaps.length,
+        outChannels,
+        inChannels,
+      ]) as tf.Tensor4D;
+    };
     const rows = transposedPhases(rowsAxis);
     const cols = transposedPhases(colsAxis);
     const batch = inputShape[0];
     const phases = rows.phases.map((rp) =>
       cols.phases.map((cp) => {
         if (rp.taps.length === 0 || cp.taps.length === 0) return null;
-        const taps = tf.reshape(selectTaps(swapped, [kh, kw], rp.taps, cp.taps), [
-          rp.taps.length,
-          cp.taps.length,
-          outChannels,
-          inChannels,
-        ]) as tf.Tensor4D;
+        const taps = derivedFilter(filter, `conv2d dx ${rp.taps}/${cp.taps}`, () => phaseFilter(rp.taps, cp.taps));
         return convWithPadding(dy, taps, rp.pad, cp.pad);
       }),
     );

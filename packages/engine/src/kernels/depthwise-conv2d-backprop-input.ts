@@ -11,6 +11,7 @@ import {
   selectTaps,
   transposedPhases,
 } from './compose.js';
+import { derivedFilter } from './derived-filters.js';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -41,12 +42,17 @@ export function depthwiseConv2dBackpropInput(
     const phases = rows.phases.map((rp) =>
       cols.phases.map((cp) => {
         if (rp.taps.length === 0 || cp.taps.length === 0) return null;
-        const taps = tf.reshape(selectTaps(flat, [kh, kw], rp.taps, cp.taps), [
-          rp.taps.length,
-          cp.taps.length,
-          channels * multiplier,
-          1,
-        ]) as tf.Tensor4D;
+        const taps = derivedFilter(
+          filter,
+          `depthwise dx ${rp.taps}/${cp.taps}`,
+          () =>
+            tf.reshape(selectTaps(flat, [kh, kw], rp.taps, cp.taps), [
+              rp.taps.length,
+              cp.taps.length,
+              channels * multiplier,
+              1,
+            ]) as tf.Tensor4D,
+        );
         const canPad = rp.pad.every((n) => n >= 0) && cp.pad.every((n) => n >= 0);
         const perOutput = canPad
           ? tf.depthwiseConv2d(dy, taps, 1, [[0, 0], rp.pad, cp.pad, [0, 0]])

@@ -6,6 +6,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
+import { castConfig, identityConfig } from './identity.js';
 import { tileConfig } from './tile.js';
 import { meanConfig, sumConfig } from './leading-axis-reduce.js';
 import { EngineError } from '../errors.js';
@@ -20,6 +21,8 @@ export const wasmKernels: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   sumConfig,
   meanConfig,
+  identityConfig,
+  castConfig,
 ];
 
 /** Gradient definitions replaced for every backend (same results, fewer and faster ops). */
@@ -67,3 +70,4 @@ export { conv2dBackpropInput } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
 export { nativeKernel } from './compose.js';
+export { keepDerivedFilters, keptDerivedFilters, type DerivedFilterScope } from './derived-filters.js';
