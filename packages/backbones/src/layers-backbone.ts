@@ -3,6 +3,7 @@
 // baseline, and — for users of '@patchgd/backbones/layers' — the model, its stages and weights on disk.
 import { mixSeed } from '@patchgd/core';
 import { tf } from '@patchgd/engine';
+import { applyReleasing } from './apply-releasing.js';
 import { BackboneOptionError } from './errors.js';
 import { call, dense, namedVariables, type Sym } from './layers-util.js';
 import { checkImageBatch, checkInteger } from './options.js';
@@ -178,7 +179,7 @@ export function layersBackbone(name: string, options: Resolved<BackboneOptions>,
       variables: Object.freeze([...variables, ...own]),
       predict(images: tf.Tensor4D, forward: ForwardOptions = {}) {
         checkImageBatch('images', images.shape, size, options.inputChannels);
-        return full.apply(images, { training: forward.training ?? false }) as tf.Tensor2D;
+        return applyReleasing(full, images, { training: forward.training ?? false }) as tf.Tensor2D;
       },
     };
     classifiers.set(numClasses, made);
@@ -197,7 +198,7 @@ export function layersBackbone(name: string, options: Resolved<BackboneOptions>,
     featureInfo: Object.freeze(trunk.featureInfo.map((f) => Object.freeze({ ...f }))),
     forwardFeatures(patches, forward = {}) {
       checkImageBatch('patches', patches.shape, size, options.inputChannels);
-      return model.apply(patches, { training: forward.training ?? false }) as tf.Tensor2D;
+      return applyReleasing(model, patches, { training: forward.training ?? false }) as tf.Tensor2D;
     },
     forwardStages(patches, forward = {}) {
       checkImageBatch('patches', patches.shape, size, options.inputChannels);

@@ -1,8 +1,20 @@
 // Gradients of relu6 and clipByValue built from `step`, which the wasm backend runs in one pass.
 // tfjs's own versions go through comparisons, a logical and and a bool→float cast (≈ 6× slower).
-// Gradients are global in tfjs, so these serve every backend; the results are identical to the
-// defaults for every finite input.
+// Relu's gradient reads its output instead of its input, so a layer's pre-activation (a batch
+// norm's output) need not outlive the forward pass: the saved output is the next layer's input
+// anyway. Gradients are global in tfjs, so these serve every backend; the results are identical to
+// the defaults for every finite input.
 import * as tf from '@tensorflow/tfjs-core';
+
+export const reluGradConfig: tf.GradConfig = {
+  kernelName: tf.Relu,
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [y] = saved as [tf.Tensor];
+    // relu(x) > 0 exactly where x > 0: the same mask as tfjs's step(x).
+    return { x: () => tf.mul(dy as tf.Tensor, tf.step(y)) };
+  },
+};
 
 export const relu6GradConfig: tf.GradConfig = {
   kernelName: tf.Relu6,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { clipByValueGradConfig, relu6GradConfig } from './activation-gradients.js';
+import { clipByValueGradConfig, relu6GradConfig, reluGradConfig } from './activation-gradients.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { rememberNativeKernel } from './compose.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -26,7 +26,7 @@ export const wasmKernels: readonly tf.KernelConfig[] = [
 ];
 
 /** Gradient definitions replaced for every backend (same results, fewer and faster ops). */
-export const gradientOverrides: readonly tf.GradConfig[] = [relu6GradConfig, clipByValueGradConfig];
+export const gradientOverrides: readonly tf.GradConfig[] = [reluGradConfig, relu6GradConfig, clipByValueGradConfig];
 
 let registered = false;
 

@@ -156,3 +156,14 @@ describe('derived filters of the input gradient', () => {
     tf.dispose([w, dy]);
   });
 });
+
+describe('relu’s gradient reads its output', () => {
+  it('is the mask of x > 0 (0 at x = 0), as tfjs’s own', () => {
+    const values = [-2, -0.5, 0, 0.25, 3];
+    const x = tf.variable(tf.tensor1d(values));
+    const dy = tf.tensor1d([1, 2, 3, 4, 5]);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), dy)))(x);
+    expect(Array.from(g.dataSync())).toEqual([0, 0, 0, 4, 5]);
+    tf.dispose([x, dy, g]);
+  });
+});
