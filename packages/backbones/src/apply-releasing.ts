@@ -30,9 +30,11 @@ function planOf(model: tf.LayersModel): Plan | null {
   for (const out of model.outputs) visit(out);
   const consumers = new Map<number, number>();
   for (const s of sorted) for (const input of s.inputs) consumers.set(input.id, (consumers.get(input.id) ?? 0) + 1);
-  // One input and layers of one output each (every registered backbone): anything else goes to tfjs.
+  // One input, one output and layers of one output each (every registered backbone): anything else
+  // goes to tfjs.
   const simple =
     model.inputs.length === 1 &&
+    model.outputs.length === 1 &&
     sorted.every((s) => s.outputTensorIndex === undefined || s.outputTensorIndex === 0) &&
     sorted.every((s) => s.sourceLayer.inboundNodes.every((n) => n.outputTensors.length === 1));
   const plan = simple ? { sorted, consumers } : null;
