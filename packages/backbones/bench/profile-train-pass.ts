@@ -1,11 +1,14 @@
 // Per-kernel time of one training pass (forward in training mode + gradients of every trainable
-// variable) of a registered backbone on wasm: where the train ÷ forward ratio goes.
+// variable) of a registered backbone on wasm: where the train ÷ forward ratio goes. `group` profiles
+// a pass inside an ε group (a keepDerivedFilters scope after one pass in it, as PatchGD's later inner
+// iterations run); otherwise a pass on weights no earlier pass saw (as plain GD runs).
 //
-//   npx tsx --conditions=@patchgd/source bench/profile-train-pass.ts [resnet50] [size 128] [patches 4]
+//   npx tsx --conditions=@patchgd/source bench/profile-train-pass.ts [resnet50] [size 128] [patches 4] [group]
 import { createBackbone } from '@patchgd/backbones';
-import { initEngine, tf } from '@patchgd/engine';
+import { initEngine, keepDerivedFilters, tf } from '@patchgd/engine';
 
-const [name = 'resnet50', sizeArg = '128', patchesArg = '4'] = process.argv.slice(2);
+const [name = 'resnet50', sizeArg = '128', patchesArg = '4', mode] = process.argv.slice(2);
+const inGroup = mode === 'group';
 const size = Number(sizeArg);
 await initEngine({ backend: 'wasm' });
 const backbone = createBackbone(name, { inputSize: size, featureDim: 256 });
@@ -27,6 +30,12 @@ const time = (fn: () => void) => {
   return performance.now() - t;
 };
 const [passMs, forwardMs] = [time(pass), time(forward)];
+const scope = keepDerivedFilters();
+pass();
+const groupMs = time(pass);
+scope.release();
+const profileScope = inGroup ? keepDerivedFilters() : undefined;
+if (profileScope) pass();
 
 const totals = new Map<string, { ms: number; calls: number }>();
 const engine = tf.engine() as unknown as {
@@ -48,13 +57,17 @@ engine.runKernel = (kernel: string, ...rest: unknown[]) => {
   }
 };
 const profiledMs = time(pass);
+profileScope?.release();
 const ratio = (passMs / forwardMs).toFixed(2);
 console.log(
   `${name} ${patchesArg} × ${size}²: train pass ${passMs.toFixed(0)} ms, forward ${forwardMs.toFixed(
     0,
   )} ms (${ratio}×)`,
 );
-console.log(`profiled pass ${profiledMs.toFixed(0)} ms; top-level kernels:`);
+console.log(`train pass inside an ε group ${groupMs.toFixed(0)} ms (${(groupMs / forwardMs).toFixed(2)}×)`);
+console.log(
+  `profiled pass (${inGroup ? 'inside an ε group' : 'fresh weights'}) ${profiledMs.toFixed(0)} ms; top-level kernels:`,
+);
 for (const [kernel, { ms, calls }] of [...totals].sort((a, b) => b[1].ms - a[1].ms).slice(0, 16)) {
   const share = ((100 * ms) / profiledMs).toFixed(1);
   console.log(
