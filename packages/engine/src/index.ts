@@ -9,7 +9,7 @@ export { initEngine, assertSingleTfjsCore, BACKENDS, NO_USABLE_GPU } from './ini
 export { describeAdapter, isSoftwareAdapter, adapterSummary } from './webgpu/adapter.js';
 export type { GpuAdapterReport } from './webgpu/adapter.js';
 export { SOFTWARE_ADAPTER_ENV, gpuBufferBytes } from './webgpu/activate-webgpu.js';
-export type { Backend, EngineInfo, EngineOptions, ModuleLoader } from './init-engine.js';
+export type { Backend, BlasInfo, EngineInfo, EngineOptions, ModuleLoader } from './init-engine.js';
 export { measureMemory, wasmHeapBytes } from './memory-meter.js';
 export { batchNormTraining } from './ops/batch-norm-training.js';
 export type { BatchNormTrainingResult } from './ops/batch-norm-training.js';
@@ -25,6 +25,7 @@ export {
   depthwiseConv2dBackpropFilter,
   depthwiseConv2dBackpropInput,
   nativeKernel,
+  blasKernelsActive,
   keepDerivedFilters,
   keptDerivedFilters,
   type DerivedFilterScope,

@@ -1,6 +1,6 @@
 import * as tf from './tf.js';
 import { BackendUnavailableError, DuplicateTfjsCoreError, EngineOptionError } from './errors.js';
-import { registerGradientOverrides, registerWasmKernels } from './kernels/index.js';
+import { registerGradientOverrides, registerWasmKernels, useBlasKernels } from './kernels/index.js';
 import { activateWebGpu, softwareAdapterFromEnv, TFJS_WEBGPU_PACKAGE } from './webgpu/activate-webgpu.js';
 import type { GpuAdapterReport } from './webgpu/adapter.js';
 
@@ -21,6 +21,20 @@ export interface EngineOptions {
    * off by default, for `'auto'` and `'webgpu'` alike. Default: `PATCHGD_WEBGPU_SOFTWARE=1` in the environment.
    */
   allowSoftwareAdapter?: boolean;
+  /**
+   * Run the wasm backend's convolutions and matmuls on the system's BLAS through the optional
+   * package `@patchgd/blas` (built at install where OpenBLAS is found): `'auto'` (default) uses it
+   * when it loads, `'on'` requires it (BackendUnavailableError otherwise), `'off'` keeps wasm's kernels.
+   * Other backends ignore it.
+   */
+  blas?: 'auto' | 'on' | 'off';
+}
+
+/** Whether the wasm backend's convolutions and matmuls run on BLAS, and which, or why not. */
+export interface BlasInfo {
+  active: boolean;
+  /** The library (OpenBLAS's build description) when active, otherwise why not. */
+  detail: string;
 }
 
 export interface EngineInfo {
@@ -37,6 +51,8 @@ export interface EngineInfo {
   kernels: string[];
   /** The GPU computed on, for `webgpu`. */
   adapter?: GpuAdapterReport;
+  /** BLAS kernels for wasm ({@link EngineOptions.blas}). */
+  blas: BlasInfo;
 }
 
 const PACKAGES: Record<Backend, string> = {
@@ -88,16 +104,20 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
     throw new EngineOptionError('allowSoftwareAdapter', 'a boolean', options.allowSoftwareAdapter);
   }
   const allowSoftwareAdapter = options.allowSoftwareAdapter ?? softwareAdapterFromEnv();
+  const blas = options.blas ?? 'auto';
+  if (!['auto', 'on', 'off'].includes(blas)) throw new EngineOptionError('blas', "'auto', 'on' or 'off'", options.blas);
   assertSingleTfjsCore();
 
   const candidates: readonly Backend[] = backend === 'auto' ? BACKENDS : [backend];
   const skipped: EngineInfo['skipped'] = [];
   for (const candidate of candidates) {
     try {
-      const { note, ...info } = await activate(candidate, { threads, allowSoftwareAdapter }, load);
+      const { note, ...info } = await activate(candidate, { threads, allowSoftwareAdapter, blas }, load);
       const why = skipped.map((s) => `${s.backend} skipped: ${s.why}`);
       const chosen = backend === 'auto' ? `${candidate}: the first backend that loaded` : `${candidate}: requested`;
-      return { ...info, skipped, reason: [...why, note ? `${chosen} (${note})` : chosen].join('; ') };
+      const blasInfo = info.blas ?? { active: false, detail: `only the wasm backend uses BLAS kernels (this is ${candidate})` };
+      if (!info.blas) useBlasKernels(undefined);
+      return { ...info, blas: blasInfo, skipped, reason: [...why, note ? `${chosen} (${note})` : chosen].join('; ') };
     } catch (error) {
       if (backend !== 'auto') throw error;
       const why =
@@ -112,7 +132,8 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
   throw new BackendUnavailableError('auto', PACKAGES.cpu, new Error(skipped.map((s) => s.why).join('; ')));
 }
 
-interface Activated extends Omit<EngineInfo, 'reason' | 'skipped'> {
+interface Activated extends Omit<EngineInfo, 'reason' | 'skipped' | 'blas'> {
+  blas?: BlasInfo;
   /** how the backend was provided, when that is not its own package */
   note?: string;
 }
@@ -122,7 +143,7 @@ let nativeBackend: { packageName: string; factory: unknown } | undefined;
 
 async function activate(
   backend: Backend,
-  options: { threads: number; allowSoftwareAdapter: boolean },
+  options: { threads: number; allowSoftwareAdapter: boolean; blas: 'auto' | 'on' | 'off' },
   load: ModuleLoader,
 ): Promise<Activated> {
   if (backend === 'webgpu') {
@@ -156,10 +177,12 @@ async function activate(
   }
   if (tfName === 'tensorflow') nativeBackend = { packageName, factory: tf.findBackendFactory(tfName) };
   let kernels: string[] = [];
+  let blas: BlasInfo | undefined;
   if (backend === 'wasm') {
     const wasm = module as { setThreadsCount?: (n: number) => void; getThreadsCount?: () => number };
     if (options.threads > 1 && tf.findBackend('wasm') === null) wasm.setThreadsCount?.(options.threads);
     kernels = registerWasmKernels();
+    blas = await activateBlas(options.blas, load);
   }
   try {
     await setBackend(backend, packageName);
@@ -176,7 +199,30 @@ async function activate(
   }
   const activeThreads = backend === 'wasm' ? wasmThreads(module) : 1;
   const note = gpuPackageOnCpu ? `the CPU kernels of ${packageName}, which found no GPU` : undefined;
-  return { backend, tfBackend: tfName, threads: activeThreads, kernels, ...(note ? { note } : {}) };
+  return { backend, tfBackend: tfName, threads: activeThreads, kernels, ...(blas ? { blas } : {}), ...(note ? { note } : {}) };
+}
+
+const BLAS_PACKAGE = '@patchgd/blas';
+
+/** Loads @patchgd/blas for the wasm kernels as `mode` asks; installs it (or wasm's own kernels). */
+async function activateBlas(mode: 'auto' | 'on' | 'off', load: ModuleLoader): Promise<BlasInfo> {
+  useBlasKernels(undefined);
+  if (mode === 'off') return { active: false, detail: "turned off (blas: 'off')" };
+  try {
+    const { loadBlas } = (await load(BLAS_PACKAGE)) as typeof import('@patchgd/blas');
+    const kernels = loadBlas();
+    useBlasKernels(kernels);
+    return { active: true, detail: kernels.library().trim() };
+  } catch (error) {
+    if (mode === 'on') {
+      const summary = `could not load ${BLAS_PACKAGE} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+      throw new BackendUnavailableError('wasm', BLAS_PACKAGE, error, {
+        summary,
+        advice: "Install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev), then `npm rebuild @patchgd/blas`; or initEngine({ blas: 'auto' }).",
+      });
+    }
+    return { active: false, detail: error instanceof Error ? error.message.split('\n')[0]! : String(error) };
+  }
 }
 
 async function setBackend(backend: Backend, packageName: string): Promise<void> {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, relu6GradConfig, reluGradConfig } from './activation-gradients.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
-import { rememberNativeKernel } from './compose.js';
+import { blasBatchMatMul, blasConvBackpropFilter, blasConvBackpropInput, blasConvForward, withBlas } from './blas.js';
+import { nativeKernel, rememberNativeKernel } from './compose.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
@@ -11,14 +12,26 @@ import { tileConfig } from './tile.js';
 import { meanConfig, sumConfig } from './leading-axis-reduce.js';
 import { EngineError } from '../errors.js';
 
-/** Kernels the wasm backend lacks, or has only in a form measured to be slow. */
+/** The wasm backend's own kernel, as registered before this package replaced it. */
+const wasmOwn = (kernelName: string): tf.KernelConfig => ({
+  kernelName,
+  backendName: 'wasm',
+  kernelFunc: (args) => nativeKernel(kernelName).kernelFunc(args),
+});
+
+/**
+ * Kernels the wasm backend lacks, or has only in a form measured to be slow; the convolutions and
+ * matmuls run on BLAS while {@link useBlasKernels} has installed it (initEngine's `blas` option).
+ */
 export const wasmKernels: readonly tf.KernelConfig[] = [
-  conv2dBackpropFilterConfig,
-  conv2dBackpropInputConfig,
+  withBlas(wasmOwn(tf.Conv2D), blasConvForward),
+  withBlas(wasmOwn(tf.FusedConv2D), blasConvForward),
+  withBlas(conv2dBackpropFilterConfig, blasConvBackpropFilter),
+  withBlas(conv2dBackpropInputConfig, blasConvBackpropInput),
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
   tileConfig,
-  batchMatMulConfig,
+  withBlas(batchMatMulConfig, blasBatchMatMul),
   sumConfig,
   meanConfig,
   identityConfig,
@@ -70,4 +83,5 @@ export { conv2dBackpropInput } from './conv2d-backprop-input.js';
 export { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
 export { nativeKernel } from './compose.js';
+export { blasKernelsActive, useBlasKernels } from './blas.js';
 export { keepDerivedFilters, keptDerivedFilters, type DerivedFilterScope } from './derived-filters.js';

@@ -20,7 +20,7 @@ class Aborted extends Error {
   override name = 'Aborted';
 }
 
-await initEngine({ backend: init.backend });
+await initEngine({ backend: init.backend, blas: init.blas });
 for (const module of init.imports) await import(module);
 const model = init.model;
 const backbone = createBackbone(model.backbone.name, model.backbone.options as never);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { recipeOf, type Backbone, type Head, type NamedVariable } from '@patchgd/backbones';
-import { tf, type Backend } from '@patchgd/engine';
+import { blasKernelsActive, tf, type Backend } from '@patchgd/engine';
 import { TrainerOptionError, WorkerFailedError } from '../errors.js';
 import type { ParallelCall, ParallelRunner, PatchGDProgress, EncodeOptions } from '../patchgd-loop.js';
 import type { PatchInput } from '../patchgd-trainer.js';
@@ -423,6 +423,7 @@ export class PatchGDWorkers<Source> implements ParallelRunner<Source, Int32Array
       const init: WorkerInit = {
         index,
         backend: tf.getBackend() as Backend,
+        blas: blasKernelsActive() ? 'on' : 'off',
         imports: this.options.imports,
         model: this.options.model,
         trainable: this.trainableLayout,

@@ -39,6 +39,8 @@ export interface GDPiece {
 export interface WorkerInit {
   index: number;
   backend: Backend;
+  /** the main thread's BLAS kernels setting, so that every replica computes with the same kernels */
+  blas: 'on' | 'off';
   /** modules imported first, so backbones and heads they register exist in the worker too */
   imports: readonly string[];
   model: ReplicaModel;
