@@ -48,6 +48,34 @@ export interface BlasKernels {
     b: number,
     c: number,
   ): void;
+  /** Batch norm over the rows of x [m, c]: y, and the batch mean and biased variance per channel. */
+  batchNormForward(
+    heap: ArrayBuffer,
+    m: number,
+    c: number,
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    mean: number,
+    variance: number,
+    epsilon: number,
+  ): void;
+  /** The gradients of {@link batchNormForward}'s y for x, γ and β, given dy. */
+  batchNormBackward(
+    heap: ArrayBuffer,
+    m: number,
+    c: number,
+    x: number,
+    dy: number,
+    mean: number,
+    variance: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    epsilon: number,
+  ): void;
   /** Threads of OpenBLAS's own pool (process-wide); false where the CBLAS is not OpenBLAS. */
   setThreads(threads: number): boolean;
   /** The codes of the activations `convForward` applies: {@link ACTIVATIONS}. */

@@ -8,6 +8,7 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 // OpenBLAS's thread count, when the CBLAS is OpenBLAS (weak: other CBLAS libraries lack it).
@@ -272,6 +273,154 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+// ---- batch norm in training mode (statistics over the rows of x [m, c]) -------------------------
+
+// Reads argv[0] (heap), argv[1 … count] as integers and argv[count + 1] as a double.
+static int read_args_eps(napi_env env, napi_callback_info info, size_t count, Heap* heap, int64_t* out, double* eps) {
+  napi_value argv[16];
+  size_t argc = 16;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count + 2) {
+    fail(env, "wrong number of arguments");
+    return 0;
+  }
+  bool is_buffer = false;
+  napi_is_arraybuffer(env, argv[0], &is_buffer);
+  if (!is_buffer) {
+    fail(env, "the first argument must be the wasm heap's ArrayBuffer");
+    return 0;
+  }
+  void* data = NULL;
+  napi_get_arraybuffer_info(env, argv[0], &data, &heap->bytes);
+  heap->heap = data;
+  for (size_t i = 0; i < count; i++) {
+    if (napi_get_value_int64(env, argv[i + 1], &out[i]) != napi_ok) {
+      fail(env, "expected integer arguments");
+      return 0;
+    }
+  }
+  if (napi_get_value_double(env, argv[count + 1], eps) != napi_ok || !(*eps > 0)) {
+    fail(env, "epsilon must be a positive number");
+    return 0;
+  }
+  return 1;
+}
+
+// batchNormForward(heap, m, c, x, gamma, beta, y, mean, variance, epsilon): mean and biased variance
+// per channel (two passes, in double), y = γ·(x − mean)/√(variance + ε) + β.
+static napi_value bn_forward(napi_env env, napi_callback_info info) {
+  Heap heap;
+  int64_t a[8];
+  double eps;
+  if (!read_args_eps(env, info, 8, &heap, a, &eps)) return NULL;
+  const int64_t m = a[0], c = a[1];
+  if (m <= 0 || c <= 0) return fail(env, "invalid batch-norm sizes");
+  const float* x = at(&heap, a[2], m * c);
+  const float* gamma = at(&heap, a[3], c);
+  const float* beta = at(&heap, a[4], c);
+  float* y = at(&heap, a[5], m * c);
+  float* mean = at(&heap, a[6], c);
+  float* variance = at(&heap, a[7], c);
+  if (!x || !gamma || !beta || !y || !mean || !variance) return fail(env, "tensor outside the heap");
+  double* acc = calloc((size_t)c * 2, sizeof(double));
+  float* coef = malloc((size_t)c * 2 * sizeof(float));
+  if (!acc || !coef) {
+    free(acc);
+    free(coef);
+    return fail(env, "out of memory");
+  }
+  for (int64_t i = 0; i < m; i++) {
+    const float* row = x + i * c;
+    for (int64_t j = 0; j < c; j++) acc[j] += row[j];
+  }
+  for (int64_t j = 0; j < c; j++) coef[j] = (float)(acc[j] / (double)m);
+  for (int64_t i = 0; i < m; i++) {
+    const float* row = x + i * c;
+    for (int64_t j = 0; j < c; j++) {
+      const double d = (double)row[j] - coef[j];
+      acc[c + j] += d * d;
+    }
+  }
+  for (int64_t j = 0; j < c; j++) {
+    mean[j] = coef[j];
+    variance[j] = (float)(acc[c + j] / (double)m);
+    const float scale = (float)(gamma[j] / sqrt((double)variance[j] + eps));
+    coef[c + j] = beta[j] - coef[j] * scale;  // y = x·scale + shift
+    coef[j] = scale;
+  }
+  for (int64_t i = 0; i < m; i++) {
+    const float* row = x + i * c;
+    float* out = y + i * c;
+    for (int64_t j = 0; j < c; j++) out[j] = row[j] * coef[j] + coef[c + j];
+  }
+  free(acc);
+  free(coef);
+  return NULL;
+}
+
+// batchNormBackward(heap, m, c, x, dy, mean, variance, gamma, dx, dgamma, dbeta, epsilon):
+// dβ = Σ dy, dγ = Σ dy·x̂, dx = γ/σ · (dy − dβ/m − x̂·dγ/m), x̂ = (x − mean)/σ, σ = √(variance + ε).
+static napi_value bn_backward(napi_env env, napi_callback_info info) {
+  Heap heap;
+  int64_t a[10];
+  double eps;
+  if (!read_args_eps(env, info, 10, &heap, a, &eps)) return NULL;
+  const int64_t m = a[0], c = a[1];
+  if (m <= 0 || c <= 0) return fail(env, "invalid batch-norm sizes");
+  const float* x = at(&heap, a[2], m * c);
+  const float* dy = at(&heap, a[3], m * c);
+  const float* mean = at(&heap, a[4], c);
+  const float* variance = at(&heap, a[5], c);
+  const float* gamma = at(&heap, a[6], c);
+  float* dx = at(&heap, a[7], m * c);
+  float* dgamma = at(&heap, a[8], c);
+  float* dbeta = at(&heap, a[9], c);
+  if (!x || !dy || !mean || !variance || !gamma || !dx || !dgamma || !dbeta) return fail(env, "tensor outside the heap");
+  double* acc = calloc((size_t)c * 2, sizeof(double));
+  float* coef = malloc((size_t)c * 5 * sizeof(float));
+  if (!acc || !coef) {
+    free(acc);
+    free(coef);
+    return fail(env, "out of memory");
+  }
+  float* inv = coef;          // 1/σ
+  float* mu = coef + c;       // mean
+  for (int64_t j = 0; j < c; j++) {
+    inv[j] = (float)(1.0 / sqrt((double)variance[j] + eps));
+    mu[j] = mean[j];
+  }
+  for (int64_t i = 0; i < m; i++) {
+    const float* xr = x + i * c;
+    const float* gr = dy + i * c;
+    for (int64_t j = 0; j < c; j++) {
+      acc[j] += gr[j];
+      acc[c + j] += (double)gr[j] * ((xr[j] - mu[j]) * inv[j]);
+    }
+  }
+  float* k1 = coef + 2 * c;   // γ/σ
+  float* k0 = coef + 3 * c;   // dβ/m
+  float* kg = coef + 4 * c;   // dγ/m
+  for (int64_t j = 0; j < c; j++) {
+    dbeta[j] = (float)acc[j];
+    dgamma[j] = (float)acc[c + j];
+    k1[j] = gamma[j] * inv[j];
+    k0[j] = (float)(acc[j] / (double)m);
+    kg[j] = (float)(acc[c + j] / (double)m);
+  }
+  for (int64_t i = 0; i < m; i++) {
+    const float* xr = x + i * c;
+    const float* gr = dy + i * c;
+    float* out = dx + i * c;
+    for (int64_t j = 0; j < c; j++) {
+      const float xhat = (xr[j] - mu[j]) * inv[j];
+      out[j] = k1[j] * (gr[j] - k0[j] - xhat * kg[j]);
+    }
+  }
+  free(acc);
+  free(coef);
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   size_t argc = 1;
@@ -304,6 +453,7 @@ NAPI_MODULE_INIT() {
   } functions[] = {
       {"convForward", conv_forward},   {"convBackpropFilter", conv_backprop_filter},
       {"convBackpropInput", conv_backprop_input}, {"matMul", mat_mul},
+      {"batchNormForward", bn_forward}, {"batchNormBackward", bn_backward},
       {"setThreads", set_threads},     {"library", library},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {

@@ -166,3 +166,75 @@ export const blasBatchMatMul: BlasFunc = (blas, { inputs, attrs }, backend) => {
   }
   return out;
 };
+
+/** Kernel names of batch norm in training mode on BLAS's addon (wasm only, while BLAS is active). */
+export const BATCH_NORM_TRAINING = 'PatchGDBatchNormTraining';
+export const BATCH_NORM_TRAINING_GRAD = 'PatchGDBatchNormTrainingGrad';
+
+const requireBlas = (kernelName: string): BlasKernels => {
+  if (!active) throw new Error(`${kernelName} runs only while the BLAS kernels are active (initEngine's blas option)`);
+  return active;
+};
+
+/** inputs x [.., c], gamma, beta; attrs epsilon → [y, mean, variance]. */
+export const batchNormTrainingConfig: tf.KernelConfig = {
+  kernelName: BATCH_NORM_TRAINING,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs, backend: b }) => {
+    const blas = requireBlas(BATCH_NORM_TRAINING);
+    const backend = b as unknown as WasmBackend;
+    const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+    const c = x!.shape[x!.shape.length - 1]!;
+    const y = backend.makeOutput([...x!.shape], 'float32');
+    const mean = backend.makeOutput([c], 'float32');
+    const variance = backend.makeOutput([c], 'float32');
+    blas.batchNormForward(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      tf.util.sizeFromShape(x!.shape) / c,
+      c,
+      offset(backend, x!),
+      offset(backend, gamma!),
+      offset(backend, beta!),
+      offset(backend, y),
+      offset(backend, mean),
+      offset(backend, variance),
+      (attrs as { epsilon: number }).epsilon,
+    );
+    return [y, mean, variance];
+  },
+};
+
+/** inputs x, dy, mean, variance, gamma; attrs epsilon → [dx, dgamma, dbeta]. */
+export const batchNormTrainingGradConfig: tf.KernelConfig = {
+  kernelName: BATCH_NORM_TRAINING_GRAD,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs, backend: b }) => {
+    const blas = requireBlas(BATCH_NORM_TRAINING_GRAD);
+    const backend = b as unknown as WasmBackend;
+    const { x, dy, mean, variance, gamma } = inputs as Record<string, tf.TensorInfo>;
+    const c = x!.shape[x!.shape.length - 1]!;
+    const dx = backend.makeOutput([...x!.shape], 'float32');
+    const dgamma = backend.makeOutput([c], 'float32');
+    const dbeta = backend.makeOutput([c], 'float32');
+    blas.batchNormBackward(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      tf.util.sizeFromShape(x!.shape) / c,
+      c,
+      offset(backend, x!),
+      offset(backend, dy!),
+      offset(backend, mean!),
+      offset(backend, variance!),
+      offset(backend, gamma!),
+      offset(backend, dx),
+      offset(backend, dgamma),
+      offset(backend, dbeta),
+      (attrs as { epsilon: number }).epsilon,
+    );
+    return [dx, dgamma, dbeta];
+  },
+};
+
+/** Whether batch norm in training mode runs on the addon now (wasm backend, BLAS active, float32). */
+export function blasBatchNormUsable(...tensors: tf.Tensor[]): boolean {
+  return active !== undefined && tf.getBackend() === 'wasm' && tensors.every((t) => t.dtype === 'float32' && t.size > 0);
+}

@@ -13,7 +13,8 @@ type Pad = (typeof pads)[number];
 const padName = (pad: Pad) => (typeof pad === 'object' ? 'explicit' : String(pad));
 
 beforeAll(async () => {
-  const engine = await initEngine({ backend: 'wasm' });
+  // the wasm compositions themselves (with BLAS on, the convolutions run there: blas.test.ts)
+  const engine = await initEngine({ backend: 'wasm', blas: 'off' });
   expect(engine.kernels).toContain('Conv2DBackpropFilter');
 });
 

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByValueGradConfig, relu6GradConfig, reluGradConfig } from './activation-gradients.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
-import { blasBatchMatMul, blasConvBackpropFilter, blasConvBackpropInput, blasConvForward, withBlas } from './blas.js';
+import {
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
+  blasBatchMatMul,
+  blasConvBackpropFilter,
+  blasConvBackpropInput,
+  blasConvForward,
+  withBlas,
+} from './blas.js';
 import { nativeKernel, rememberNativeKernel } from './compose.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
@@ -36,6 +44,8 @@ export const wasmKernels: readonly tf.KernelConfig[] = [
   meanConfig,
   identityConfig,
   castConfig,
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
 ];
 
 /** Gradient definitions replaced for every backend (same results, fewer and faster ops). */

@@ -6,7 +6,8 @@ import { onBackend, randomArray, relativeError } from '../testing/compare.js';
 import { batchNormTraining } from './batch-norm-training.js';
 
 beforeAll(async () => {
-  await initEngine({ backend: 'wasm' });
+  // the tfjs composition; the BLAS kernel of the same op is tested in kernels/blas.test.ts
+  await initEngine({ backend: 'wasm', blas: 'off' });
 });
 
 const shape: [number, number, number, number] = [3, 5, 4, 6];

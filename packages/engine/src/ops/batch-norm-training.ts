@@ -5,6 +5,7 @@
 // needs six, and keeps no normalised copy of x alive for the backward pass.
 import * as tf from '@tensorflow/tfjs-core';
 import { EngineOptionError } from '../errors.js';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, blasBatchNormUsable } from '../kernels/blas.js';
 
 export interface BatchNormTrainingResult {
   /** γ·(x − mean)/√(variance + ε) + β */
@@ -43,6 +44,21 @@ export function batchNormTraining(
   let variance!: tf.Tensor1D;
   const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    if (blasBatchNormUsable(xs, g, b)) {
+      // One pass for the statistics and one for y on the addon; the gradient is one kernel too.
+      const [value, m, v] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: xs, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
+      mean = tf.keep(m as tf.Tensor1D);
+      variance = tf.keep(v as tf.Tensor1D);
+      save([xs, mean, variance, g]);
+      return {
+        value: value as tf.Tensor4D,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sMean, sVariance, sGamma] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+          const inputs = { x: sx, dy, mean: sMean, variance: sVariance, gamma: sGamma };
+          return tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, inputs, { epsilon }) as tf.Tensor[];
+        },
+      };
+    }
     // Ops here run inside the custom-gradient kernel, so the tape does not record them.
     const moments = tf.moments(xs, [0, 1, 2]);
     // The custom-gradient scope disposes everything but its value; keep the statistics to hand out.
