@@ -56,6 +56,12 @@ export const runConfigSchema = z
           .optional()
           .describe('use a software WebGPU adapter (lavapipe, SwiftShader) for backend webgpu / auto'),
         threads: positiveInt.optional().describe('threads of the wasm backend'),
+        blas: z
+          .enum(['auto', 'on', 'off'])
+          .default('auto')
+          .describe(
+            "wasm convolutions, matmuls and batch norm on the system's OpenBLAS (@patchgd/blas); auto: when it is built",
+          ),
         workers: z
           .union([z.literal('auto'), positiveInt])
           .default('auto')

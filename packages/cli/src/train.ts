@@ -83,12 +83,13 @@ export async function prepare(
 ) {
   const engine = await initEngine({
     backend: config.engine.backend,
+    blas: config.engine.blas,
     ...(config.engine.threads ? { threads: config.engine.threads } : {}),
     ...(config.engine.allowSoftwareAdapter !== undefined
       ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter }
       : {}),
   });
-  progress.log(`engine: ${engine.backend} — ${engine.reason}`);
+  progress.log(`engine: ${engine.backend} — ${engine.reason}; BLAS kernels: ${engine.blas.active ? engine.blas.detail : `off (${engine.blas.detail})`}`);
   const data = await task.load(config.data, {
     seed: config.train.seed,
     log: (m) => progress.log(m),

@@ -1,7 +1,7 @@
 import { createBackbone, createHead, type Backbone, type Head } from '@patchgd/backbones';
 import { Rng } from '@patchgd/core';
 import { initEngine, keptDerivedFilters, tf } from '@patchgd/engine';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { NonFiniteInputError, NonFiniteLossError, NonFiniteOutputError, NonFiniteStateError } from './errors.js';
 import { PatchGDTrainer } from './patchgd-trainer.js';
 import type { SamplerOption } from './sampler-option.js';
@@ -381,6 +381,9 @@ describe('a bad batch changes nothing', () => {
 
 describe('derived filters between updates', () => {
   it('the inner iterations of an ε group reuse the filters the input gradients derive; none outlive the group', async () => {
+    // derived filters belong to the wasm compositions of the input gradient; BLAS needs none
+    await initEngine({ backend: 'wasm', blas: 'off' });
+    onTestFinished(() => initEngine({ backend: 'wasm' }).then(() => undefined));
     const { backbone, head } = model();
     const kept: string[] = [];
     const trainer = new PatchGDTrainer({
