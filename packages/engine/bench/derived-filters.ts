@@ -5,7 +5,8 @@
 //   npm run bench:derived-filters -w @patchgd/engine
 import { conv2dBackpropInput, initEngine, keepDerivedFilters, tf } from '@patchgd/engine';
 
-await initEngine({ backend: 'wasm' });
+// the wasm compositions' derived filters (with BLAS on, the input gradient needs none: bench/blas.ts)
+await initEngine({ backend: 'wasm', blas: 'off' });
 const time = (fn: () => tf.Tensor, reps = 5) => {
   fn().dispose();
   const start = performance.now();

@@ -170,6 +170,22 @@ describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
     actual.forEach((a, i) => expect(relativeError(a, expected[i]!), `output ${i}`).toBeLessThanOrEqual(TOLERANCE));
   });
 
+  it('inputs that live on another backend are moved first, even when that grows the heap', async () => {
+    // Looking up a cpu tensor on wasm allocates it there; a heap buffer taken before is then
+    // detached (a regression: the addon saw a 0-byte heap). 128 MB of input make the heap grow.
+    await tf.setBackend('cpu');
+    const x = tensor([1, 256, 256, 512], 21) as tf.Tensor4D;
+    const w = tensor([1, 1, 512, 1], 22) as tf.Tensor4D;
+    const expected = tf.conv2d(x, w, 1, 'same');
+    const expectedValues = await expected.data();
+    await tf.setBackend('wasm');
+    calls.clear();
+    const actual = tf.conv2d(x, w, 1, 'same');
+    expect(calls.get('convForward')).toBe(1);
+    expect(relativeError((await actual.data()) as Float32Array, expectedValues as Float32Array)).toBeLessThanOrEqual(TOLERANCE);
+    tf.dispose([x, w, expected, actual]);
+  });
+
   it('falls back to wasm for what it does not cover (dilation), with the same numbers', async () => {
     await expectMatchesCpu(() => {
       const x = tensor([1, 9, 9, 3], 11) as tf.Tensor4D;

@@ -38,7 +38,16 @@ export function withBlas(config: tf.KernelConfig, blasFunc: BlasFunc): tf.Kernel
   };
 }
 
+/**
+ * Byte offsets of tensors on the wasm heap. Looking a tensor up can allocate: tfjs moves a tensor
+ * that lives on another backend (a model built before the wasm backend was set) on first use, which
+ * can grow the memory and detach an ArrayBuffer taken earlier. So: offsets of the inputs first, then
+ * the outputs allocated, then {@link heap} — in that order, in every kernel below.
+ */
 const offset = (backend: WasmBackend, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+
+/** The wasm memory now; call it after the last allocation of the kernel (see {@link offset}). */
+const heap = (backend: WasmBackend) => backend.wasm.HEAPU8.buffer as ArrayBuffer;
 const allFloat = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) > 0);
 
 /** The addon's geometry for a conv info, or undefined where it does not apply (dilation, NCHW). */
@@ -96,16 +105,9 @@ export const blasConvForward: BlasFunc = (blas, { inputs, attrs }, backend) => {
   if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== info.outChannels || bias.shape.length !== 1)) {
     return undefined;
   }
+  const inputOffsets = [offset(backend, x), offset(backend, filter), bias ? offset(backend, bias) : -1] as const;
   const out = backend.makeOutput([...info.outShape], 'float32');
-  blas.convForward(
-    backend.wasm.HEAPU8.buffer as ArrayBuffer,
-    ...g,
-    offset(backend, x),
-    offset(backend, filter),
-    bias ? offset(backend, bias) : -1,
-    offset(backend, out),
-    activation,
-  );
+  blas.convForward(heap(backend), ...g, ...inputOffsets, offset(backend, out), activation);
   return out;
 };
 
@@ -115,8 +117,9 @@ export const blasConvBackpropFilter: BlasFunc = (blas, { inputs, attrs }, backen
   if (!x || !dy || !allFloat(x, dy)) return undefined;
   const g = geometry(convInfo(x.shape, a.filterShape, a));
   if (!g) return undefined;
+  const inputOffsets = [offset(backend, x), offset(backend, dy)] as const;
   const out = backend.makeOutput([...a.filterShape], 'float32');
-  blas.convBackpropFilter(backend.wasm.HEAPU8.buffer as ArrayBuffer, ...g, offset(backend, x), offset(backend, dy), offset(backend, out));
+  blas.convBackpropFilter(heap(backend), ...g, ...inputOffsets, offset(backend, out));
   return out;
 };
 
@@ -126,14 +129,9 @@ export const blasConvBackpropInput: BlasFunc = (blas, { inputs, attrs }, backend
   if (!dy || !filter || !allFloat(dy, filter)) return undefined;
   const g = geometry(convInfo(a.inputShape, filter.shape, a));
   if (!g) return undefined;
+  const inputOffsets = [offset(backend, dy), offset(backend, filter)] as const;
   const out = backend.makeOutput([...a.inputShape], 'float32');
-  blas.convBackpropInput(
-    backend.wasm.HEAPU8.buffer as ArrayBuffer,
-    ...g,
-    offset(backend, dy),
-    offset(backend, filter),
-    offset(backend, out),
-  );
+  blas.convBackpropInput(heap(backend), ...g, ...inputOffsets, offset(backend, out));
   return out;
 };
 
@@ -148,12 +146,13 @@ export const blasBatchMatMul: BlasFunc = (blas, { inputs, attrs }, backend) => {
   const [kb, n] = transposeB ? [b2, b1] : [b1, b2];
   const batch = Math.max(batchA, batchB);
   if (k !== kb || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return undefined;
+  const [offA, offB] = [offset(backend, a), offset(backend, b)];
   const out = backend.makeOutput([batch, m, n], 'float32');
-  const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
-  const [offA, offB, offC] = [offset(backend, a), offset(backend, b), offset(backend, out)];
+  const offC = offset(backend, out);
+  const memory = heap(backend);
   for (let i = 0; i < batch; i++) {
     blas.matMul(
-      heap,
+      memory,
       m,
       n,
       k,
@@ -185,16 +184,15 @@ export const batchNormTrainingConfig: tf.KernelConfig = {
     const backend = b as unknown as WasmBackend;
     const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
     const c = x!.shape[x!.shape.length - 1]!;
+    const inputOffsets = [offset(backend, x!), offset(backend, gamma!), offset(backend, beta!)] as const;
     const y = backend.makeOutput([...x!.shape], 'float32');
     const mean = backend.makeOutput([c], 'float32');
     const variance = backend.makeOutput([c], 'float32');
     blas.batchNormForward(
-      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      heap(backend),
       tf.util.sizeFromShape(x!.shape) / c,
       c,
-      offset(backend, x!),
-      offset(backend, gamma!),
-      offset(backend, beta!),
+      ...inputOffsets,
       offset(backend, y),
       offset(backend, mean),
       offset(backend, variance),
@@ -213,18 +211,15 @@ export const batchNormTrainingGradConfig: tf.KernelConfig = {
     const backend = b as unknown as WasmBackend;
     const { x, dy, mean, variance, gamma } = inputs as Record<string, tf.TensorInfo>;
     const c = x!.shape[x!.shape.length - 1]!;
+    const inputOffsets = [x!, dy!, mean!, variance!, gamma!].map((t) => offset(backend, t)) as [number, number, number, number, number];
     const dx = backend.makeOutput([...x!.shape], 'float32');
     const dgamma = backend.makeOutput([c], 'float32');
     const dbeta = backend.makeOutput([c], 'float32');
     blas.batchNormBackward(
-      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      heap(backend),
       tf.util.sizeFromShape(x!.shape) / c,
       c,
-      offset(backend, x!),
-      offset(backend, dy!),
-      offset(backend, mean!),
-      offset(backend, variance!),
-      offset(backend, gamma!),
+      ...inputOffsets,
       offset(backend, dx),
       offset(backend, dgamma),
       offset(backend, dbeta),
