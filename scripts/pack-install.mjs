@@ -123,7 +123,8 @@ function closure(name, seen = new Set()) {
   if (seen.has(name) || !byName.has(name)) return seen;
   seen.add(name);
   const m = byName.get(name).manifest;
-  for (const dep of Object.keys({ ...m.dependencies, ...m.optionalDependencies, ...m.peerDependencies })) closure(dep, seen);
+  for (const dep of Object.keys({ ...m.dependencies, ...m.optionalDependencies, ...m.peerDependencies }))
+    closure(dep, seen);
   return seen;
 }
 

@@ -27,7 +27,13 @@ const result = gyp
   ? spawnSync(process.execPath, [gyp, 'rebuild'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
   : undefined;
 if (result?.status === 0) process.exit(0);
-const why = gyp ? (result?.stderr ?? '').split('\n').filter((line) => /error|not found|No package/i.test(line)).slice(0, 3).join(' | ') : 'node-gyp not found';
+const why = gyp
+  ? (result?.stderr ?? '')
+      .split('\n')
+      .filter((line) => /error|not found|No package/i.test(line))
+      .slice(0, 3)
+      .join(' | ')
+  : 'node-gyp not found';
 console.warn(
   `@patchgd/blas: the BLAS kernels were not built (${why || `node-gyp exited ${result?.status}`}). ` +
     'PatchGD keeps the wasm kernels. For the native ones install OpenBLAS with its pkg-config file ' +

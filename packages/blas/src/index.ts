@@ -31,7 +31,10 @@ export const ACTIVATIONS = { linear: 0, relu: 1, relu6: 2 } as const;
 
 export interface BlasKernels {
   /** y = act(conv(x, filter) + bias); `bias` −1 for none. */
-  convForward(heap: ArrayBuffer, ...args: [...ConvGeometry, x: number, filter: number, bias: number, y: number, activation: number]): void;
+  convForward(
+    heap: ArrayBuffer,
+    ...args: [...ConvGeometry, x: number, filter: number, bias: number, y: number, activation: number]
+  ): void;
   /** dfilter = the filter gradient of conv(x, ·) given dy. */
   convBackpropFilter(heap: ArrayBuffer, ...args: [...ConvGeometry, x: number, dy: number, dfilter: number]): void;
   /** dx = the input gradient of conv(·, filter) given dy. */
@@ -101,7 +104,10 @@ export class BlasUnavailableError extends PatchGDError {
 }
 
 /** Where the install step puts the addon. */
-export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../build/Release/patchgd_blas.node');
+export const ADDON_PATH = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../build/Release/patchgd_blas.node',
+);
 
 let loaded: BlasKernels | undefined;
 

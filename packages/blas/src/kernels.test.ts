@@ -63,7 +63,8 @@ describe.skipIf(!blas)('@patchgd/blas addon', () => {
       const expected = new Float64Array(m * n);
       for (let i = 0; i < m; i++)
         for (let j = 0; j < n; j++)
-          for (let p = 0; p < k; p++) expected[i * n + j]! += a[ta ? p * m + i : i * k + p]! * b[tb ? j * k + p : p * n + j]!;
+          for (let p = 0; p < k; p++)
+            expected[i * n + j]! += a[ta ? p * m + i : i * k + p]! * b[tb ? j * k + p : p * n + j]!;
       expect(maxError(views[2]!, expected)).toBeLessThan(1e-6);
     });
   }
@@ -71,7 +72,14 @@ describe.skipIf(!blas)('@patchgd/blas addon', () => {
   it('convolution (3×3, stride 2, padding 1) and its gradients satisfy ⟨conv(x, w), dy⟩ = ⟨x, dx⟩ = ⟨w, dw⟩', () => {
     const g = [2, 7, 6, 3, 3, 3, 4, 3, 5, 2, 2, 1, 1] as const; // n h w c kh kw oh ow o sh sw pt pl
     const [n, h, w, c, kh, kw, oh, ow, o, sh, sw, pt, pl] = g;
-    const { buffer, views, offsets } = heapOf(n * h * w * c, kh * kw * c * o, n * oh * ow * o, n * oh * ow * o, n * h * w * c, kh * kw * c * o);
+    const { buffer, views, offsets } = heapOf(
+      n * h * w * c,
+      kh * kw * c * o,
+      n * oh * ow * o,
+      n * oh * ow * o,
+      n * h * w * c,
+      kh * kw * c * o,
+    );
     const [x, f, y, dy, dx, dw] = views as Float32Array[];
     blas!.convForward(buffer, ...g, offsets[0]!, offsets[1]!, -1, offsets[2]!, 0);
     // direct convolution
@@ -102,16 +110,27 @@ describe.skipIf(!blas)('@patchgd/blas addon', () => {
     const [m, c] = [10, 3];
     const { buffer, views, offsets } = heapOf(m * c, c, c, m * c, c, c);
     const [x, gamma, beta, y, mean, variance] = views as Float32Array[];
-    blas!.batchNormForward(buffer, m, c, offsets[0]!, offsets[1]!, offsets[2]!, offsets[3]!, offsets[4]!, offsets[5]!, 1e-3);
+    blas!.batchNormForward(
+      buffer,
+      m,
+      c,
+      offsets[0]!,
+      offsets[1]!,
+      offsets[2]!,
+      offsets[3]!,
+      offsets[4]!,
+      offsets[5]!,
+      1e-3,
+    );
     for (let j = 0; j < c; j++) {
       const column = Array.from({ length: m }, (_, i) => x![i * c + j]!);
       const mu = column.reduce((a, b) => a + b) / m;
       const v = column.reduce((a, b) => a + (b - mu) ** 2, 0) / m;
       expect(mean![j]).toBeCloseTo(mu, 6);
       expect(variance![j]).toBeCloseTo(v, 6);
-      column.forEach((value, i) =>
-        expect(y![i * c + j]).toBeCloseTo((gamma![j]! * (value - mu)) / Math.sqrt(v + 1e-3) + beta![j]!, 5),
-      );
+      for (const [i, value] of column.entries()) {
+        expect(y![i * c + j]).toBeCloseTo((gamma![j]! * (value - mu)) / Math.sqrt(v + 1e-3) + beta![j]!, 5);
+      }
     }
   });
 

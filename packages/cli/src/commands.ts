@@ -48,7 +48,9 @@ async function prepareStandalone(folder: RunFolder, config: RunConfig, task: Tas
     blas: config.engine.blas,
     ...(config.engine.threads ? { threads: config.engine.threads } : {}),
   });
-  progress.log(`engine: ${engine.backend} — ${engine.reason}; BLAS kernels: ${engine.blas.active ? engine.blas.detail : `off (${engine.blas.detail})`}`);
+  progress.log(
+    `engine: ${engine.backend} — ${engine.reason}; BLAS kernels: ${engine.blas.active ? engine.blas.detail : `off (${engine.blas.detail})`}`,
+  );
   const names = info.classNames;
   const data: TaskData = {
     train: noExamples,

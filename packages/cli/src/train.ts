@@ -89,7 +89,9 @@ export async function prepare(
       ? { allowSoftwareAdapter: config.engine.allowSoftwareAdapter }
       : {}),
   });
-  progress.log(`engine: ${engine.backend} — ${engine.reason}; BLAS kernels: ${engine.blas.active ? engine.blas.detail : `off (${engine.blas.detail})`}`);
+  progress.log(
+    `engine: ${engine.backend} — ${engine.reason}; BLAS kernels: ${engine.blas.active ? engine.blas.detail : `off (${engine.blas.detail})`}`,
+  );
   const data = await task.load(config.data, {
     seed: config.train.seed,
     log: (m) => progress.log(m),

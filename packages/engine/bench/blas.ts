@@ -39,13 +39,15 @@ for (const batch of [4, 2]) {
     const w = tf.randomNormal([k, k, cin, cout], 0, 0.05) as tf.Tensor4D;
     const y = tf.conv2d(x, w, stride, 'same');
     const dy = tf.randomNormal(y.shape) as tf.Tensor4D;
-    const attrs = { strides: stride, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
+    const attrs = { strides: stride, pad: 'same', dataFormat: 'NHWC' };
     const kernels: Record<string, () => tf.Tensor> = {
       forward: () => tf.conv2d(x, w, stride, 'same'),
       'filter gradient': () =>
-        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [...w.shape] }) as tf.Tensor,
       'input gradient': () =>
-        tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor,
+        tf
+          .engine()
+          .runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [...x.shape] }) as tf.Tensor,
     };
     for (const [name, fn] of Object.entries(kernels)) {
       const ms = { off: 0, on: 0 };
@@ -55,12 +57,16 @@ for (const batch of [4, 2]) {
         totals[mode] += ms[mode];
       }
       const conv = `${inHw}², ${k}×${k}, ${cin} → ${cout}, ${stride}`;
-      console.log(`| ${batch} | ${conv} | ${name} | ${ms.off.toFixed(1)} | ${ms.on.toFixed(1)} | ${(ms.off / ms.on).toFixed(2)} |`);
+      console.log(
+        `| ${batch} | ${conv} | ${name} | ${ms.off.toFixed(1)} | ${ms.on.toFixed(1)} | ${(ms.off / ms.on).toFixed(2)} |`,
+      );
     }
     tf.dispose([x, w, y, dy]);
   }
 }
-console.log(`\nall convolutions above: wasm ${totals.off.toFixed(0)} ms, BLAS ${totals.on.toFixed(0)} ms, ${(totals.off / totals.on).toFixed(2)}×`);
+console.log(
+  `\nall convolutions above: wasm ${totals.off.toFixed(0)} ms, BLAS ${totals.on.toFixed(0)} ms, ${(totals.off / totals.on).toFixed(2)}×`,
+);
 
 console.log('\n| batch norm, training mode | wasm ms | BLAS ms | wasm ÷ BLAS |');
 console.log('|---|---:|---:|---:|');
@@ -81,6 +87,8 @@ for (const [batch, hw, c] of [
       return tf.grads(loss)([x, gamma, beta]);
     });
   }
-  console.log(`| ${batch} × ${hw}² × ${c}, forward and gradients | ${ms.off.toFixed(1)} | ${ms.on.toFixed(1)} | ${(ms.off / ms.on).toFixed(2)} |`);
+  console.log(
+    `| ${batch} × ${hw}² × ${c}, forward and gradients | ${ms.off.toFixed(1)} | ${ms.on.toFixed(1)} | ${(ms.off / ms.on).toFixed(2)} |`,
+  );
   tf.dispose([x, gamma, beta, dy]);
 }

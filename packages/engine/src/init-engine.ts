@@ -115,7 +115,10 @@ export async function initEngine(options: EngineOptions = {}, load: ModuleLoader
       const { note, ...info } = await activate(candidate, { threads, allowSoftwareAdapter, blas }, load);
       const why = skipped.map((s) => `${s.backend} skipped: ${s.why}`);
       const chosen = backend === 'auto' ? `${candidate}: the first backend that loaded` : `${candidate}: requested`;
-      const blasInfo = info.blas ?? { active: false, detail: `only the wasm backend uses BLAS kernels (this is ${candidate})` };
+      const blasInfo = info.blas ?? {
+        active: false,
+        detail: `only the wasm backend uses BLAS kernels (this is ${candidate})`,
+      };
       if (!info.blas) useBlasKernels(undefined);
       return { ...info, blas: blasInfo, skipped, reason: [...why, note ? `${chosen} (${note})` : chosen].join('; ') };
     } catch (error) {
@@ -199,7 +202,14 @@ async function activate(
   }
   const activeThreads = backend === 'wasm' ? wasmThreads(module) : 1;
   const note = gpuPackageOnCpu ? `the CPU kernels of ${packageName}, which found no GPU` : undefined;
-  return { backend, tfBackend: tfName, threads: activeThreads, kernels, ...(blas ? { blas } : {}), ...(note ? { note } : {}) };
+  return {
+    backend,
+    tfBackend: tfName,
+    threads: activeThreads,
+    kernels,
+    ...(blas ? { blas } : {}),
+    ...(note ? { note } : {}),
+  };
 }
 
 const BLAS_PACKAGE = '@patchgd/blas';
@@ -218,7 +228,8 @@ async function activateBlas(mode: 'auto' | 'on' | 'off', load: ModuleLoader): Pr
       const summary = `could not load ${BLAS_PACKAGE} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
       throw new BackendUnavailableError('wasm', BLAS_PACKAGE, error, {
         summary,
-        advice: "Install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev), then `npm rebuild @patchgd/blas`; or initEngine({ blas: 'auto' }).",
+        advice:
+          "Install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev), then `npm rebuild @patchgd/blas`; or initEngine({ blas: 'auto' }).",
       });
     }
     return { active: false, detail: error instanceof Error ? error.message.split('\n')[0]! : String(error) };

@@ -53,7 +53,9 @@ async function expectMatchesCpu(fn: () => tf.Tensor[], kernels: string[]) {
   const actual = await onBackend('wasm', fn);
   for (const kernel of kernels) expect(calls.get(kernel) ?? 0, `${kernel} calls`).toBeGreaterThan(0);
   expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => expect(relativeError(a, expected[i]!), `output ${i}`).toBeLessThanOrEqual(TOLERANCE));
+  for (const [i, a] of actual.entries()) {
+    expect(relativeError(a, expected[i]!), `output ${i}`).toBeLessThanOrEqual(TOLERANCE);
+  }
 }
 
 describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
@@ -76,53 +78,56 @@ describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
     for (const pad of CONV_PADS) {
       const name = `conv ${k}×${k}, stride ${stride}, pad ${typeof pad === 'object' ? 'explicit' : pad}`;
       it(`${name}: output and both gradients`, async () => {
-        await expectMatchesCpu(
-          () => {
-            const x = tensor([2, 9, 11, 5], k + stride) as tf.Tensor4D;
-            const w = tensor([k, k, 5, 6], k * 7 + stride) as tf.Tensor4D;
-            const op = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad as never);
-            const y = op(x, w);
-            const r = tensor(y.shape, 99);
-            const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), r)))([x, w]);
-            return [y, dx!, dw!];
-          },
-          ['convForward', 'convBackpropFilter', 'convBackpropInput'],
-        );
+        await expectMatchesCpu(() => {
+          const x = tensor([2, 9, 11, 5], k + stride) as tf.Tensor4D;
+          const w = tensor([k, k, 5, 6], k * 7 + stride) as tf.Tensor4D;
+          const op = (a: tf.Tensor, b: tf.Tensor) =>
+            tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad as never);
+          const y = op(x, w);
+          const r = tensor(y.shape, 99);
+          const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), r)))([x, w]);
+          return [y, dx!, dw!];
+        }, ['convForward', 'convBackpropFilter', 'convBackpropInput']);
       });
     }
 
   for (const activation of ['linear', 'relu', 'relu6'] as const) {
     it(`fused conv with bias and ${activation}, and its gradients`, async () => {
-      await expectMatchesCpu(
-        () => {
-          const x = tf.mul(tensor([3, 8, 8, 4], 1), 8) as tf.Tensor4D; // reaches relu6's cap
-          const w = tensor([3, 3, 4, 8], 2) as tf.Tensor4D;
-          const bias = tensor([8], 3) as tf.Tensor1D;
-          const op = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-            tf.fused.conv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: c, strides: 1, pad: 'same', activation });
-          const y = op(x, w, bias);
-          const r = tensor(y.shape, 4);
-          const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(op(a, b, c), r)))([x, w, bias]);
-          return [y, ...grads];
-        },
-        ['convForward', 'convBackpropFilter', 'convBackpropInput'],
-      );
+      await expectMatchesCpu(() => {
+        const x = tf.mul(tensor([3, 8, 8, 4], 1), 8) as tf.Tensor4D; // reaches relu6's cap
+        const w = tensor([3, 3, 4, 8], 2) as tf.Tensor4D;
+        const bias = tensor([8], 3) as tf.Tensor1D;
+        const op = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          tf.fused.conv2d({
+            x: a as tf.Tensor4D,
+            filter: b as tf.Tensor4D,
+            bias: c,
+            strides: 1,
+            pad: 'same',
+            activation,
+          });
+        const y = op(x, w, bias);
+        const r = tensor(y.shape, 4);
+        const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(op(a, b, c), r)))([
+          x,
+          w,
+          bias,
+        ]);
+        return [y, ...grads];
+      }, ['convForward', 'convBackpropFilter', 'convBackpropInput']);
     });
   }
 
   it('a convolution larger than one im2col chunk (16 MiB) accumulates across chunks', async () => {
     // 64 × 64 output pixels × 3·3·512 columns = 75 MB of im2col: five chunks.
-    await expectMatchesCpu(
-      () => {
-        const x = tensor([1, 64, 64, 512], 5) as tf.Tensor4D;
-        const w = tf.mul(tensor([3, 3, 512, 2], 6), 0.1) as tf.Tensor4D;
-        const op = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same');
-        const y = op(x, w);
-        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), y)))([x, w]);
-        return [y, dx!, dw!];
-      },
-      ['convForward', 'convBackpropFilter', 'convBackpropInput'],
-    );
+    await expectMatchesCpu(() => {
+      const x = tensor([1, 64, 64, 512], 5) as tf.Tensor4D;
+      const w = tf.mul(tensor([3, 3, 512, 2], 6), 0.1) as tf.Tensor4D;
+      const op = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same');
+      const y = op(x, w);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), y)))([x, w]);
+      return [y, dx!, dw!];
+    }, ['convForward', 'convBackpropFilter', 'convBackpropInput']);
   });
 
   for (const [ta, tb] of [
@@ -132,14 +137,11 @@ describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
     [true, true],
   ] as const) {
     it(`batched matmul, transposeA ${ta}, transposeB ${tb}, with a broadcast batch`, async () => {
-      await expectMatchesCpu(
-        () => {
-          const a = tensor(ta ? [3, 7, 5] : [3, 5, 7], 7) as tf.Tensor3D;
-          const b = tensor(tb ? [1, 4, 7] : [1, 7, 4], 8) as tf.Tensor3D;
-          return [tf.matMul(a, b, ta, tb)];
-        },
-        ['matMul'],
-      );
+      await expectMatchesCpu(() => {
+        const a = tensor(ta ? [3, 7, 5] : [3, 5, 7], 7) as tf.Tensor3D;
+        const b = tensor(tb ? [1, 4, 7] : [1, 7, 4], 8) as tf.Tensor3D;
+        return [tf.matMul(a, b, ta, tb)];
+      }, ['matMul']);
     });
   }
 
@@ -156,7 +158,11 @@ describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
       const bn = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
         if (impl === 'blas') return batchNormTraining(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3);
         const { mean, variance } = tf.moments(a, [0, 1, 2]);
-        return { y: tf.batchNorm(a as tf.Tensor4D, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3), mean, variance };
+        return {
+          y: tf.batchNorm(a as tf.Tensor4D, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3),
+          mean,
+          variance,
+        };
       };
       const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(bn(a, g, b).y, r));
       const { mean, variance, y } = bn(x, gamma, beta);
@@ -167,7 +173,9 @@ describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
     const actual = await onBackend('wasm', run('blas'));
     expect(calls.get('batchNormForward')).toBeGreaterThan(0);
     expect(calls.get('batchNormBackward')).toBeGreaterThan(0);
-    actual.forEach((a, i) => expect(relativeError(a, expected[i]!), `output ${i}`).toBeLessThanOrEqual(TOLERANCE));
+    for (const [i, a] of actual.entries()) {
+      expect(relativeError(a, expected[i]!), `output ${i}`).toBeLessThanOrEqual(TOLERANCE);
+    }
   });
 
   it('inputs that live on another backend are moved first, even when that grows the heap', async () => {
@@ -182,7 +190,9 @@ describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
     calls.clear();
     const actual = tf.conv2d(x, w, 1, 'same');
     expect(calls.get('convForward')).toBe(1);
-    expect(relativeError((await actual.data()) as Float32Array, expectedValues as Float32Array)).toBeLessThanOrEqual(TOLERANCE);
+    expect(relativeError((await actual.data()) as Float32Array, expectedValues as Float32Array)).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
     tf.dispose([x, w, expected, actual]);
   });
 
@@ -200,7 +210,9 @@ describe.skipIf(!blas)('BLAS kernels on the wasm heap match cpu', () => {
     const before = tf.memory().numTensors;
     const x = tensor([2, 8, 8, 4], 1) as tf.Tensor4D;
     const w = tensor([3, 3, 4, 4], 2) as tf.Tensor4D;
-    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')))([x, w]);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')),
+    )([x, w]);
     tf.dispose([x, w, dx!, dw!]);
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -225,6 +237,8 @@ describe("initEngine's blas option", () => {
     const engine = await initEngine({ backend: 'wasm', blas: 'auto' }, missing);
     expect(engine.blas).toEqual({ active: false, detail: "Cannot find package '@patchgd/blas'" });
     expect(blasKernelsActive()).toBe(false);
-    await expect(initEngine({ backend: 'wasm', blas: 'yes' as never })).rejects.toThrow(/Expected 'auto', 'on' or 'off' for blas/);
+    await expect(initEngine({ backend: 'wasm', blas: 'yes' as never })).rejects.toThrow(
+      /Expected 'auto', 'on' or 'off' for blas/,
+    );
   });
 });

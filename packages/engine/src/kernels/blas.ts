@@ -25,7 +25,11 @@ export function blasKernelsActive(): boolean {
   return active !== undefined;
 }
 
-type BlasFunc = (blas: BlasKernels, args: Parameters<tf.KernelFunc>[0], backend: WasmBackend) => tf.TensorInfo | undefined;
+type BlasFunc = (
+  blas: BlasKernels,
+  args: Parameters<tf.KernelFunc>[0],
+  backend: WasmBackend,
+) => tf.TensorInfo | undefined;
 
 /** `config` with a BLAS path in front: taken while BLAS is active and the call is one it covers. */
 export function withBlas(config: tf.KernelConfig, blasFunc: BlasFunc): tf.KernelConfig {
@@ -48,7 +52,8 @@ const offset = (backend: WasmBackend, t: tf.TensorInfo) => backend.dataIdMap.get
 
 /** The wasm memory now; call it after the last allocation of the kernel (see {@link offset}). */
 const heap = (backend: WasmBackend) => backend.wasm.HEAPU8.buffer as ArrayBuffer;
-const allFloat = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) > 0);
+const allFloat = (...ts: tf.TensorInfo[]) =>
+  ts.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) > 0);
 
 /** The addon's geometry for a conv info, or undefined where it does not apply (dilation, NCHW). */
 function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry | undefined {
@@ -102,7 +107,10 @@ export const blasConvForward: BlasFunc = (blas, { inputs, attrs }, backend) => {
   const info = convInfo(x.shape, filter.shape, a);
   const g = geometry(info);
   if (!g) return undefined;
-  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== info.outChannels || bias.shape.length !== 1)) {
+  if (
+    bias &&
+    (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== info.outChannels || bias.shape.length !== 1)
+  ) {
     return undefined;
   }
   const inputOffsets = [offset(backend, x), offset(backend, filter), bias ? offset(backend, bias) : -1] as const;
@@ -211,7 +219,13 @@ export const batchNormTrainingGradConfig: tf.KernelConfig = {
     const backend = b as unknown as WasmBackend;
     const { x, dy, mean, variance, gamma } = inputs as Record<string, tf.TensorInfo>;
     const c = x!.shape[x!.shape.length - 1]!;
-    const inputOffsets = [x!, dy!, mean!, variance!, gamma!].map((t) => offset(backend, t)) as [number, number, number, number, number];
+    const inputOffsets = [x!, dy!, mean!, variance!, gamma!].map((t) => offset(backend, t)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const dx = backend.makeOutput([...x!.shape], 'float32');
     const dgamma = backend.makeOutput([c], 'float32');
     const dbeta = backend.makeOutput([c], 'float32');
@@ -231,5 +245,7 @@ export const batchNormTrainingGradConfig: tf.KernelConfig = {
 
 /** Whether batch norm in training mode runs on the addon now (wasm backend, BLAS active, float32). */
 export function blasBatchNormUsable(...tensors: tf.Tensor[]): boolean {
-  return active !== undefined && tf.getBackend() === 'wasm' && tensors.every((t) => t.dtype === 'float32' && t.size > 0);
+  return (
+    active !== undefined && tf.getBackend() === 'wasm' && tensors.every((t) => t.dtype === 'float32' && t.size > 0)
+  );
 }

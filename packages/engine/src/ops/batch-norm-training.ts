@@ -46,7 +46,9 @@ export function batchNormTraining(
     const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     if (blasBatchNormUsable(xs, g, b)) {
       // One pass for the statistics and one for y on the addon; the gradient is one kernel too.
-      const [value, m, v] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: xs, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
+      const [value, m, v] = tf
+        .engine()
+        .runKernel(BATCH_NORM_TRAINING, { x: xs, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
       mean = tf.keep(m as tf.Tensor1D);
       variance = tf.keep(v as tf.Tensor1D);
       save([xs, mean, variance, g]);
