@@ -105,6 +105,7 @@ lines.push(
   }), Node ${process.version}, tfjs ${tf.version.tfjs}, ${engine.backend} with ${
     engine.threads
   } thread(s); load average ${os.loadavg()[0]!.toFixed(2)} at the end`,
+  `- BLAS kernels (convolutions; the fused batch norm's kernel): ${engine.blas.active ? engine.blas.detail : `off (${engine.blas.detail})`}`,
   '',
   '| backbone | batch norm | forward ms | train pass ms | train ÷ forward | train pass speed-up |',
   '|---|---|---:|---:|---:|---:|',
