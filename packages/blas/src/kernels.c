@@ -115,11 +115,13 @@ static napi_value fail(napi_env env, const char* message) {
   return NULL;
 }
 
-// Reads argv[0] (the heap ArrayBuffer) and argv[1 … count] as integers into out.
-static int read_args(napi_env env, napi_callback_info info, size_t count, Heap* heap, int64_t* out) {
+// Reads argv[0] (the heap ArrayBuffer), argv[1 … count] as integers into out and, where eps is not
+// NULL, argv[count + 1] as a positive double.
+static int read_args(napi_env env, napi_callback_info info, size_t count, Heap* heap, int64_t* out, double* eps) {
   napi_value argv[24];
   size_t argc = 24;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count + 1) {
+  const size_t expected = count + 1 + (eps != NULL);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != expected) {
     fail(env, "wrong number of arguments");
     return 0;
   }
@@ -137,6 +139,10 @@ static int read_args(napi_env env, napi_callback_info info, size_t count, Heap* 
       fail(env, "expected integer arguments");
       return 0;
     }
+  }
+  if (eps != NULL && (napi_get_value_double(env, argv[count + 1], eps) != napi_ok || !(*eps > 0))) {
+    fail(env, "epsilon must be a positive number");
+    return 0;
   }
   return 1;
 }
@@ -163,7 +169,7 @@ static napi_value conv_forward(napi_env env, napi_callback_info info) {
   Heap heap;
   int64_t a[GEOM_ARGS + 5];
   Geom g;
-  if (!read_args(env, info, GEOM_ARGS + 5, &heap, a)) return NULL;
+  if (!read_args(env, info, GEOM_ARGS + 5, &heap, a, NULL)) return NULL;
   if (!read_geom(a, &g)) return fail(env, "invalid convolution geometry");
   const int64_t m = g.n * g.oh * g.ow, k = g.kh * g.kw * g.c;
   const float* x = at(&heap, a[13], g.n * g.h * g.w * g.c);
@@ -205,7 +211,7 @@ static napi_value conv_backprop_filter(napi_env env, napi_callback_info info) {
   Heap heap;
   int64_t a[GEOM_ARGS + 3];
   Geom g;
-  if (!read_args(env, info, GEOM_ARGS + 3, &heap, a)) return NULL;
+  if (!read_args(env, info, GEOM_ARGS + 3, &heap, a, NULL)) return NULL;
   if (!read_geom(a, &g)) return fail(env, "invalid convolution geometry");
   const int64_t m = g.n * g.oh * g.ow, k = g.kh * g.kw * g.c;
   const float* x = at(&heap, a[13], g.n * g.h * g.w * g.c);
@@ -233,7 +239,7 @@ static napi_value conv_backprop_input(napi_env env, napi_callback_info info) {
   Heap heap;
   int64_t a[GEOM_ARGS + 3];
   Geom g;
-  if (!read_args(env, info, GEOM_ARGS + 3, &heap, a)) return NULL;
+  if (!read_args(env, info, GEOM_ARGS + 3, &heap, a, NULL)) return NULL;
   if (!read_geom(a, &g)) return fail(env, "invalid convolution geometry");
   const int64_t m = g.n * g.oh * g.ow, k = g.kh * g.kw * g.c;
   const float* dy = at(&heap, a[13], m * g.o);
@@ -260,7 +266,7 @@ static napi_value conv_backprop_input(napi_env env, napi_callback_info info) {
 static napi_value mat_mul(napi_env env, napi_callback_info info) {
   Heap heap;
   int64_t a[8];
-  if (!read_args(env, info, 8, &heap, a)) return NULL;
+  if (!read_args(env, info, 8, &heap, a, NULL)) return NULL;
   const int64_t m = a[0], n = a[1], k = a[2];
   const int ta = a[3] != 0, tb = a[4] != 0;
   if (m <= 0 || n <= 0 || k <= 0) return fail(env, "invalid matrix sizes");
@@ -276,43 +282,13 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
 
 // ---- batch norm in training mode (statistics over the rows of x [m, c]) -------------------------
 
-// Reads argv[0] (heap), argv[1 … count] as integers and argv[count + 1] as a double.
-static int read_args_eps(napi_env env, napi_callback_info info, size_t count, Heap* heap, int64_t* out, double* eps) {
-  napi_value argv[16];
-  size_t argc = 16;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count + 2) {
-    fail(env, "wrong number of arguments");
-    return 0;
-  }
-  bool is_buffer = false;
-  napi_is_arraybuffer(env, argv[0], &is_buffer);
-  if (!is_buffer) {
-    fail(env, "the first argument must be the wasm heap's ArrayBuffer");
-    return 0;
-  }
-  void* data = NULL;
-  napi_get_arraybuffer_info(env, argv[0], &data, &heap->bytes);
-  heap->heap = data;
-  for (size_t i = 0; i < count; i++) {
-    if (napi_get_value_int64(env, argv[i + 1], &out[i]) != napi_ok) {
-      fail(env, "expected integer arguments");
-      return 0;
-    }
-  }
-  if (napi_get_value_double(env, argv[count + 1], eps) != napi_ok || !(*eps > 0)) {
-    fail(env, "epsilon must be a positive number");
-    return 0;
-  }
-  return 1;
-}
-
 // batchNormForward(heap, m, c, x, gamma, beta, y, mean, variance, epsilon): mean and biased variance
 // per channel (two passes, in double), y = γ·(x − mean)/√(variance + ε) + β.
 static napi_value bn_forward(napi_env env, napi_callback_info info) {
   Heap heap;
   int64_t a[8];
   double eps;
-  if (!read_args_eps(env, info, 8, &heap, a, &eps)) return NULL;
+  if (!read_args(env, info, 8, &heap, a, &eps)) return NULL;
   const int64_t m = a[0], c = a[1];
   if (m <= 0 || c <= 0) return fail(env, "invalid batch-norm sizes");
   const float* x = at(&heap, a[2], m * c);
@@ -364,7 +340,7 @@ static napi_value bn_backward(napi_env env, napi_callback_info info) {
   Heap heap;
   int64_t a[10];
   double eps;
-  if (!read_args_eps(env, info, 10, &heap, a, &eps)) return NULL;
+  if (!read_args(env, info, 10, &heap, a, &eps)) return NULL;
   const int64_t m = a[0], c = a[1];
   if (m <= 0 || c <= 0) return fail(env, "invalid batch-norm sizes");
   const float* x = at(&heap, a[2], m * c);
